@@ -1,0 +1,69 @@
+using NodaTime;
+
+namespace Rendezvous.Domain.BookingPages;
+
+/// <summary>A page customers book from. Owned by a user (the primary team member of a panel).</summary>
+public sealed class BookingPage
+{
+    private BookingPage()
+    {
+        Slug = "";
+        Title = "";
+        Settings = null!;
+    }
+
+    public BookingPage(BookingPageId id, OrganizationId organizationId, UserId ownerId, string slug, string title,
+        string? description, string? location, BookingPageSettings settings, Instant createdAt)
+    {
+        Id = id;
+        OrganizationId = organizationId;
+        OwnerId = ownerId;
+        Slug = slug;
+        Title = title;
+        Description = description;
+        Location = location;
+        Settings = settings;
+        CreatedAt = createdAt;
+    }
+
+    public BookingPageId Id { get; private set; }
+
+    public OrganizationId OrganizationId { get; private set; }
+
+    /// <summary>The owner; for a panel, the primary team member.</summary>
+    public UserId OwnerId { get; private set; }
+
+    /// <summary>Lower-case letters, digits and dashes; unique across organizations (it is the public address).</summary>
+    public string Slug { get; private set; }
+
+    public string Title { get; private set; }
+
+    public string? Description { get; private set; }
+
+    /// <summary>Where the meeting happens, as free text (an address, a phone number, a video link).</summary>
+    public string? Location { get; private set; }
+
+    public BookingPageSettings Settings { get; private set; }
+
+    public Instant CreatedAt { get; private set; }
+
+    /// <summary>Every user who hosts each meeting of this page: the owner, then the panel members.</summary>
+    public IReadOnlyList<UserId> Hosts =>
+        Settings.SchedulingOption == SchedulingOption.Panel ? [OwnerId, .. Settings.PanelMemberIds] : [OwnerId];
+
+    public void Update(UserId ownerId, string slug, string title, string? description, string? location, BookingPageSettings settings)
+    {
+        OwnerId = ownerId;
+        Slug = slug;
+        Title = title;
+        Description = description;
+        Location = location;
+        Settings = settings;
+    }
+
+    /// <summary>True for lower-case letters, digits and single inner dashes, 2 to 64 characters.</summary>
+    public static bool IsValidSlug(string? slug) =>
+        slug is { Length: >= 2 and <= 64 }
+        && slug.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
+        && slug[0] != '-' && slug[^1] != '-' && !slug.Contains("--", StringComparison.Ordinal);
+}

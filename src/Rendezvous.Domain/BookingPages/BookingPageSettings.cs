@@ -1,0 +1,271 @@
+using NodaTime;
+
+namespace Rendezvous.Domain.BookingPages;
+
+/// <summary>How a page books: alone, in seats, as a package of sessions, or with a panel of hosts.</summary>
+public enum SchedulingOption
+{
+    /// <summary>One customer, one host.</summary>
+    OneOnOne,
+    /// <summary>Several customers share one session, up to <see cref="BookingPageSettings.SeatsPerSlot"/>.</summary>
+    GroupSession,
+    /// <summary>A customer books <see cref="BookingPageSettings.SessionCount"/> sessions together; each lives on its own.</summary>
+    SessionPackage,
+    /// <summary>The owner (primary team member) and every panel member must all be free; all attend.</summary>
+    Panel,
+}
+
+/// <summary>
+/// A time-of-day range in minutes from local midnight, start inclusive, end exclusive. The end may be 1440
+/// (midnight at the end of the day, written "24:00").
+/// </summary>
+public readonly record struct TimeOfDayRange
+{
+    /// <summary>Creates a range; throws <see cref="ArgumentOutOfRangeException"/> unless 0 &lt;= start &lt; end &lt;= 1440.</summary>
+    public TimeOfDayRange(int startMinute, int endMinute)
+    {
+        if (startMinute < 0 || endMinute > MinutesPerDay || startMinute >= endMinute)
+        {
+            throw new ArgumentOutOfRangeException(nameof(startMinute), $"Need 0 <= start < end <= 1440, got {startMinute}-{endMinute}.");
+        }
+
+        StartMinute = startMinute;
+        EndMinute = endMinute;
+    }
+
+    public const int MinutesPerDay = 24 * 60;
+
+    public int StartMinute { get; }
+
+    public int EndMinute { get; }
+
+    /// <summary>Parses "HH:mm" (00:00-24:00) into minutes; false for anything else.</summary>
+    public static bool TryParseTime(string? text, out int minutes)
+    {
+        minutes = 0;
+        if (text is null || text.Length != 5 || text[2] != ':'
+            || !int.TryParse(text.AsSpan(0, 2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var h)
+            || !int.TryParse(text.AsSpan(3, 2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var m)
+            || m > 59 || h > 24 || (h == 24 && m != 0))
+        {
+            return false;
+        }
+
+        minutes = (h * 60) + m;
+        return true;
+    }
+
+    /// <summary>Formats minutes as "HH:mm"; 1440 is "24:00".</summary>
+    public static string FormatTime(int minutes) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{minutes / 60:00}:{minutes % 60:00}");
+
+    public override string ToString() => $"{FormatTime(StartMinute)}-{FormatTime(EndMinute)}";
+}
+
+/// <summary>Open hours on one day of every week, in the page's time zone.</summary>
+public sealed record WeeklyHours(IsoDayOfWeek Day, TimeOfDayRange Hours);
+
+/// <summary>Replaces the weekly hours of one date. No ranges means the whole date is unavailable.</summary>
+public sealed record DateOverride(LocalDate Date, IReadOnlyList<TimeOfDayRange> Hours);
+
+/// <summary>
+/// When a customer may cancel or reschedule: any time (<see cref="MinimumNotice"/> null), or only up to
+/// <see cref="MinimumNotice"/> before the start. Binds customers only; users may always act.
+/// </summary>
+public sealed record ChangePolicy(Duration? MinimumNotice)
+{
+    public static ChangePolicy AnyTime { get; } = new((Duration?)null);
+
+    public static ChangePolicy UpTo(Duration before) => new(before);
+
+    /// <summary>True when a customer acting at <paramref name="now"/> is still inside the window for a meeting at <paramref name="start"/>.</summary>
+    public bool Allows(Instant now, Instant start) => MinimumNotice is not { } notice || now <= start - notice;
+}
+
+/// <summary>
+/// Every scheduling setting of a booking page. Immutable; <see cref="Validate"/> names each offending field with
+/// its camelCase API name.
+/// </summary>
+public sealed record BookingPageSettings
+{
+    public required Duration Duration { get; init; }
+
+    public required DateTimeZone TimeZone { get; init; }
+
+    public IReadOnlyList<WeeklyHours> WeeklyHours { get; init; } = [];
+
+    public IReadOnlyList<DateOverride> DateOverrides { get; init; } = [];
+
+    public Duration BufferBefore { get; init; } = Duration.Zero;
+
+    public Duration BufferAfter { get; init; } = Duration.Zero;
+
+    /// <summary>A slot must start at least this long after now.</summary>
+    public Duration MinimumNotice { get; init; } = Duration.Zero;
+
+    /// <summary>Slots are offered up to this many days after now (rolling).</summary>
+    public int BookingWindowDays { get; init; } = 60;
+
+    /// <summary>Meetings of this page per calendar day in the page's zone; null = no cap.</summary>
+    public int? MaxBookingsPerDay { get; init; }
+
+    /// <summary>Meetings of this page per ISO week (Monday to Sunday) in the page's zone; null = no cap.</summary>
+    public int? MaxBookingsPerWeek { get; init; }
+
+    /// <summary>The step between candidate slot starts. Defaults to the duration.</summary>
+    public Duration? SlotInterval { get; init; }
+
+    public SchedulingOption SchedulingOption { get; init; } = SchedulingOption.OneOnOne;
+
+    /// <summary>Seats per group session; 1 for every other option.</summary>
+    public int SeatsPerSlot { get; init; } = 1;
+
+    /// <summary>Sessions per package (1-20); 1 for every other option.</summary>
+    public int SessionCount { get; init; } = 1;
+
+    /// <summary>The additional team members of a panel page (the owner is the primary member).</summary>
+    public IReadOnlyList<UserId> PanelMemberIds { get; init; } = [];
+
+    /// <summary>New bookings wait in Requested until a user approves or declines them.</summary>
+    public bool RequiresApproval { get; init; }
+
+    public ChangePolicy CancellationPolicy { get; init; } = ChangePolicy.AnyTime;
+
+    public ChangePolicy ReschedulePolicy { get; init; } = ChangePolicy.AnyTime;
+
+    /// <summary>The slot step actually used.</summary>
+    public Duration EffectiveSlotInterval => SlotInterval ?? Duration;
+
+    /// <summary>Returns every offending field; empty when the settings are valid.</summary>
+    public IReadOnlyList<FieldError> Validate()
+    {
+        var errors = new List<FieldError>();
+        if (Duration < Duration.FromMinutes(5) || Duration > Duration.FromHours(24))
+        {
+            errors.Add(new("durationMinutes", "must be between 5 and 1440 minutes"));
+        }
+
+        if (SlotInterval is { } step && (step < Duration.FromMinutes(5) || step > Duration.FromHours(24)))
+        {
+            errors.Add(new("slotIntervalMinutes", "must be between 5 and 1440 minutes"));
+        }
+
+        if (BufferBefore < Duration.Zero || BufferBefore > Duration.FromHours(24))
+        {
+            errors.Add(new("bufferBeforeMinutes", "must be between 0 and 1440 minutes"));
+        }
+
+        if (BufferAfter < Duration.Zero || BufferAfter > Duration.FromHours(24))
+        {
+            errors.Add(new("bufferAfterMinutes", "must be between 0 and 1440 minutes"));
+        }
+
+        if (MinimumNotice < Duration.Zero || MinimumNotice > Duration.FromDays(365))
+        {
+            errors.Add(new("minimumNoticeMinutes", "must be between 0 minutes and 365 days"));
+        }
+
+        if (BookingWindowDays is < 1 or > 730)
+        {
+            errors.Add(new("bookingWindowDays", "must be between 1 and 730"));
+        }
+
+        if (MaxBookingsPerDay is < 1)
+        {
+            errors.Add(new("maxBookingsPerDay", "must be at least 1 when set"));
+        }
+
+        if (MaxBookingsPerWeek is < 1)
+        {
+            errors.Add(new("maxBookingsPerWeek", "must be at least 1 when set"));
+        }
+
+        ValidateOptionFields(errors);
+        ValidateHours(errors);
+
+        if (CancellationPolicy.MinimumNotice is { } c && c < Duration.Zero)
+        {
+            errors.Add(new("cancellationPolicy", "minutesBefore must not be negative"));
+        }
+
+        if (ReschedulePolicy.MinimumNotice is { } r && r < Duration.Zero)
+        {
+            errors.Add(new("reschedulePolicy", "minutesBefore must not be negative"));
+        }
+
+        return errors;
+    }
+
+    private void ValidateOptionFields(List<FieldError> errors)
+    {
+        switch (SchedulingOption)
+        {
+            case SchedulingOption.GroupSession when SeatsPerSlot is < 2 or > 1000:
+                errors.Add(new("seatsPerSlot", "a group session needs 2 to 1000 seats"));
+                break;
+            case SchedulingOption.SessionPackage when SessionCount is < 1 or > 20:
+                errors.Add(new("sessionCount", "a session package has 1 to 20 sessions"));
+                break;
+            case SchedulingOption.Panel when PanelMemberIds.Count is < 1 or > 50:
+                errors.Add(new("panelMemberIds", "a panel needs 1 to 50 additional team members"));
+                break;
+        }
+
+        if (SchedulingOption != SchedulingOption.GroupSession && SeatsPerSlot != 1)
+        {
+            errors.Add(new("seatsPerSlot", "only group sessions have more than one seat"));
+        }
+
+        if (SchedulingOption != SchedulingOption.SessionPackage && SessionCount != 1)
+        {
+            errors.Add(new("sessionCount", "only session packages have more than one session"));
+        }
+
+        if (SchedulingOption != SchedulingOption.Panel && PanelMemberIds.Count != 0)
+        {
+            errors.Add(new("panelMemberIds", "only panel pages have panel members"));
+        }
+
+        if (PanelMemberIds.Distinct().Count() != PanelMemberIds.Count)
+        {
+            errors.Add(new("panelMemberIds", "must not repeat a member"));
+        }
+    }
+
+    private void ValidateHours(List<FieldError> errors)
+    {
+        foreach (var day in WeeklyHours.GroupBy(w => w.Day))
+        {
+            if (HasOverlap(day.Select(d => d.Hours)))
+            {
+                errors.Add(new("weeklyHours", $"ranges on {day.Key} overlap"));
+            }
+        }
+
+        foreach (var date in DateOverrides.GroupBy(o => o.Date))
+        {
+            if (date.Count() > 1)
+            {
+                errors.Add(new("dateOverrides", $"{date.Key:yyyy-MM-dd} appears more than once"));
+            }
+            else if (HasOverlap(date.Single().Hours))
+            {
+                errors.Add(new("dateOverrides", $"ranges on {date.Key:yyyy-MM-dd} overlap"));
+            }
+        }
+    }
+
+    private static bool HasOverlap(IEnumerable<TimeOfDayRange> ranges)
+    {
+        var sorted = ranges.OrderBy(r => r.StartMinute).ToList();
+        for (var i = 1; i < sorted.Count; i++)
+        {
+            if (sorted[i].StartMinute < sorted[i - 1].EndMinute)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,447 @@
+using NodaTime;
+using Rendezvous.Domain.BookingPages;
+
+namespace Rendezvous.Domain.Bookings;
+
+/// <summary>A host of a booking, holding that host's time while the booking is active.</summary>
+public sealed class BookingHost
+{
+    private BookingHost()
+    {
+        HoldKey = "";
+    }
+
+    internal BookingHost(UserId userId, bool isPrimary, Instant start, Instant end, string holdKey)
+    {
+        UserId = userId;
+        IsPrimary = isPrimary;
+        Start = start;
+        End = end;
+        HoldKey = holdKey;
+        Active = true;
+    }
+
+    public UserId UserId { get; private set; }
+
+    /// <summary>The page owner; for a panel the primary team member.</summary>
+    public bool IsPrimary { get; private set; }
+
+    public Instant Start { get; private set; }
+
+    public Instant End { get; private set; }
+
+    /// <summary>
+    /// Holds with the same key may overlap on one host (the seats of one group session); any other overlap on
+    /// one host is refused by the database.
+    /// </summary>
+    public string HoldKey { get; private set; }
+
+    /// <summary>False once the booking no longer holds the time (canceled).</summary>
+    public bool Active { get; private set; }
+
+    internal void Move(Instant start, Instant end, string holdKey)
+    {
+        Start = start;
+        End = end;
+        HoldKey = holdKey;
+    }
+
+    internal void Release() => Active = false;
+}
+
+/// <summary>One entry in a booking's history: the activity stream is made of these.</summary>
+public sealed class BookingActivity
+{
+    private BookingActivity()
+    {
+        DetailedStatus = "";
+    }
+
+    internal BookingActivity(Instant at, BookingAction? action, BookingStatus? from, BookingStatus to, string detailedStatus,
+        Actor actor, string? reason, Instant start, Instant end)
+    {
+        At = at;
+        Action = action;
+        FromStatus = from;
+        ToStatus = to;
+        DetailedStatus = detailedStatus;
+        ActorKind = actor.Kind;
+        ActorId = actor.Id;
+        Reason = reason;
+        Start = start;
+        End = end;
+    }
+
+    public long Id { get; private set; }
+
+    public Instant At { get; private set; }
+
+    /// <summary>Null for the creation entry.</summary>
+    public BookingAction? Action { get; private set; }
+
+    public BookingStatus? FromStatus { get; private set; }
+
+    public BookingStatus ToStatus { get; private set; }
+
+    public string DetailedStatus { get; private set; }
+
+    public ActorKind ActorKind { get; private set; }
+
+    public string? ActorId { get; private set; }
+
+    public string? Reason { get; private set; }
+
+    /// <summary>The meeting time after this entry.</summary>
+    public Instant Start { get; private set; }
+
+    public Instant End { get; private set; }
+}
+
+/// <summary>What a new booking is made of; validated by <see cref="Booking.Create"/>.</summary>
+public sealed record NewBooking(
+    OrganizationId OrganizationId,
+    BookingPageId BookingPageId,
+    UserId OwnerId,
+    IReadOnlyList<UserId> AdditionalHosts,
+    CustomerId CustomerId,
+    Instant Start,
+    Duration Duration,
+    bool RequiresApproval,
+    ChangePolicy CancellationPolicy,
+    ChangePolicy ReschedulePolicy,
+    IReadOnlyDictionary<string, string> Answers,
+    Actor Actor,
+    string? GroupKey = null,
+    PackageId? PackageId = null,
+    int SessionNumber = 1,
+    int SessionCount = 1);
+
+/// <summary>
+/// A booking: one meeting (or one session of a package) between its hosts and one customer. All changes go
+/// through the methods below, which enforce the lifecycle table, the customer policies captured at booking
+/// time, and record history and events.
+/// </summary>
+public sealed class Booking
+{
+    private readonly List<BookingHost> _hosts = [];
+    private readonly List<BookingActivity> _history = [];
+    private readonly List<BookingEvent> _events = [];
+
+    private Booking()
+    {
+        DetailedStatus = "";
+        CancellationPolicy = ChangePolicy.AnyTime;
+        ReschedulePolicy = ChangePolicy.AnyTime;
+        Answers = new Dictionary<string, string>();
+    }
+
+    public BookingId Id { get; private set; }
+
+    public OrganizationId OrganizationId { get; private set; }
+
+    public BookingPageId BookingPageId { get; private set; }
+
+    /// <summary>The page owner at booking time (the primary team member of a panel).</summary>
+    public UserId OwnerId { get; private set; }
+
+    public CustomerId CustomerId { get; private set; }
+
+    /// <summary>Start of the meeting (inclusive).</summary>
+    public Instant Start { get; private set; }
+
+    /// <summary>End of the meeting (exclusive).</summary>
+    public Instant End { get; private set; }
+
+    public BookingStatus Status { get; private set; }
+
+    public string DetailedStatus { get; private set; }
+
+    /// <summary>The reason given with the latest cancel, reschedule, decline or no-show.</summary>
+    public string? LastReason { get; private set; }
+
+    /// <summary>The cancellation policy in force when the booking was made; binds customers only.</summary>
+    public ChangePolicy CancellationPolicy { get; private set; }
+
+    /// <summary>The reschedule policy in force when the booking was made; binds customers only.</summary>
+    public ChangePolicy ReschedulePolicy { get; private set; }
+
+    public PackageId? PackageId { get; private set; }
+
+    /// <summary>1-based position within the package (1 outside packages).</summary>
+    public int SessionNumber { get; private set; } = 1;
+
+    public int SessionCount { get; private set; } = 1;
+
+    /// <summary>Set on a group session's bookings: every seat of one session shares it.</summary>
+    public string? GroupKey { get; private set; }
+
+    /// <summary>The canceled booking this one replaces, when the customer booked again after canceling.</summary>
+    public BookingId? ReplacesBookingId { get; private set; }
+
+    /// <summary>The booking that replaced this canceled one.</summary>
+    public BookingId? ReplacedByBookingId { get; private set; }
+
+    public IReadOnlyDictionary<string, string> Answers { get; private set; }
+
+    public Instant CreatedAt { get; private set; }
+
+    public Instant UpdatedAt { get; private set; }
+
+    public IReadOnlyList<BookingHost> Hosts => _hosts;
+
+    public IReadOnlyList<BookingActivity> History => _history;
+
+    /// <summary>Events raised since load; the persistence layer moves them to the outbox on save.</summary>
+    public IReadOnlyList<BookingEvent> PendingEvents => _events;
+
+    public Duration Duration => End - Start;
+
+    /// <summary>Creates a booking in Scheduled, or Requested when the page requires approval.</summary>
+    public static Result<Booking> Create(NewBooking spec, Instant now)
+    {
+        if (spec.Duration <= Duration.Zero)
+        {
+            return DomainError.Validation("durationMinutes", "must be positive");
+        }
+
+        if (spec.Start < now)
+        {
+            return DomainError.Validation("start", "must be in the future");
+        }
+
+        if (spec.SessionNumber < 1 || spec.SessionNumber > spec.SessionCount)
+        {
+            return DomainError.Validation("starts", "session number out of range");
+        }
+
+        var booking = new Booking
+        {
+            Id = BookingId.New(),
+            OrganizationId = spec.OrganizationId,
+            BookingPageId = spec.BookingPageId,
+            OwnerId = spec.OwnerId,
+            CustomerId = spec.CustomerId,
+            Start = spec.Start,
+            End = spec.Start + spec.Duration,
+            Status = spec.RequiresApproval ? BookingStatus.Requested : BookingStatus.Scheduled,
+            CancellationPolicy = spec.CancellationPolicy,
+            ReschedulePolicy = spec.ReschedulePolicy,
+            PackageId = spec.PackageId,
+            SessionNumber = spec.SessionNumber,
+            SessionCount = spec.SessionCount,
+            GroupKey = spec.GroupKey,
+            Answers = spec.Answers,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        booking.DetailedStatus = LifecycleText(booking.Status, null, spec.Actor);
+
+        var holdKey = booking.HoldKeyFor(booking.Start);
+        booking._hosts.Add(new BookingHost(spec.OwnerId, true, booking.Start, booking.End, holdKey));
+        foreach (var host in spec.AdditionalHosts.Where(h => h != spec.OwnerId).Distinct())
+        {
+            booking._hosts.Add(new BookingHost(host, false, booking.Start, booking.End, holdKey));
+        }
+
+        booking._history.Add(new BookingActivity(now, null, null, booking.Status, booking.DetailedStatus, spec.Actor, null, booking.Start, booking.End));
+        booking.Raise(booking.Status == BookingStatus.Requested ? BookingEvent.Requested : BookingEvent.Created, spec.Actor, null, null, null, now);
+        return booking;
+    }
+
+    /// <summary>Approves a request (users only).</summary>
+    public Result Approve(Actor actor, string? reason, Instant now) =>
+        RequireStaff(actor, "approve") ?? Transition(BookingAction.Approve, actor, reason, now);
+
+    /// <summary>Declines a request (users only); the time is released.</summary>
+    public Result Decline(Actor actor, string? reason, Instant now) =>
+        RequireStaff(actor, "decline") ?? Transition(BookingAction.Decline, actor, reason, now);
+
+    /// <summary>
+    /// Cancels the booking and releases its hosts' time. Customers are bound by the cancellation policy captured at
+    /// booking time and cannot cancel once the meeting has started; users may always cancel.
+    /// </summary>
+    public Result Cancel(Actor actor, string? reason, Instant now)
+    {
+        if (actor.IsCustomer)
+        {
+            if (now >= Start)
+            {
+                return new DomainError(ErrorKind.PolicyViolation, "meeting_started", "The meeting has already started; please contact the host.");
+            }
+
+            if (!CancellationPolicy.Allows(now, Start))
+            {
+                return new DomainError(ErrorKind.PolicyViolation, "cancellation_policy",
+                    $"Cancellations are accepted up to {Describe(CancellationPolicy.MinimumNotice!.Value)} before the start; please contact the host.");
+            }
+        }
+
+        return Transition(BookingAction.Cancel, actor, reason, now);
+    }
+
+    /// <summary>
+    /// Moves the booking to <paramref name="newStart"/>, keeping its duration. The caller has checked that the new time is
+    /// free (the database refuses overlaps in any case). Customers are bound by the reschedule policy.
+    /// </summary>
+    public Result Reschedule(Instant newStart, Actor actor, string? reason, Instant now)
+    {
+        if (newStart == Start)
+        {
+            return DomainError.Validation("start", "is the booking's current start");
+        }
+
+        if (actor.Kind != ActorKind.CalendarSync && newStart < now)
+        {
+            return DomainError.Validation("start", "must be in the future");
+        }
+
+        if (actor.IsCustomer)
+        {
+            if (now >= Start)
+            {
+                return new DomainError(ErrorKind.PolicyViolation, "meeting_started", "The meeting has already started; please contact the host.");
+            }
+
+            if (!ReschedulePolicy.Allows(now, Start))
+            {
+                return new DomainError(ErrorKind.PolicyViolation, "reschedule_policy",
+                    $"Rescheduling is possible up to {Describe(ReschedulePolicy.MinimumNotice!.Value)} before the start; please contact the host.");
+            }
+        }
+
+        var next = BookingLifecycle.Next(Status, BookingAction.Reschedule);
+        if (next is null)
+        {
+            return Illegal(BookingAction.Reschedule);
+        }
+
+        var previousStart = Start;
+        var previousEnd = End;
+        var duration = Duration;
+        Start = newStart;
+        End = newStart + duration;
+        var holdKey = HoldKeyFor(Start);
+        foreach (var host in _hosts)
+        {
+            host.Move(Start, End, holdKey);
+        }
+
+        Apply(BookingAction.Reschedule, next.Value, actor, reason, now, previousStart, previousEnd);
+        return Result.Success;
+    }
+
+    /// <summary>Marks the customer as not having attended (users only, once the meeting has started).</summary>
+    public Result MarkNoShow(Actor actor, string? reason, Instant now)
+    {
+        if (RequireStaff(actor, "mark a no-show") is { } denied)
+        {
+            return denied;
+        }
+
+        return now < Start
+            ? DomainError.Conflict("not_started", "A no-show can only be recorded once the meeting has started.")
+            : Transition(BookingAction.MarkNoShow, actor, reason, now);
+    }
+
+    /// <summary>Completes the booking once its end has passed (the system does this on its own).</summary>
+    public Result Complete(Instant now) =>
+        now < End
+            ? DomainError.Conflict("not_ended", "A booking completes only once its end has passed.")
+            : Transition(BookingAction.Complete, Actor.System, null, now);
+
+    /// <summary>Links this canceled booking to the booking that replaces it.</summary>
+    public Result LinkReplacement(Booking replacement)
+    {
+        if (Status != BookingStatus.Canceled)
+        {
+            return DomainError.Conflict("not_canceled", "Only a canceled booking can be replaced.");
+        }
+
+        if (replacement.CustomerId != CustomerId)
+        {
+            return DomainError.Validation("replacesBookingId", "belongs to another customer");
+        }
+
+        if (ReplacedByBookingId is not null)
+        {
+            return DomainError.Conflict("already_replaced", "This booking has already been replaced.");
+        }
+
+        ReplacedByBookingId = replacement.Id;
+        replacement.ReplacesBookingId = Id;
+        return Result.Success;
+    }
+
+    /// <summary>Forgets raised events once they are in the outbox.</summary>
+    public void ClearPendingEvents() => _events.Clear();
+
+    private Result Transition(BookingAction action, Actor actor, string? reason, Instant now)
+    {
+        var next = BookingLifecycle.Next(Status, action);
+        if (next is null)
+        {
+            return Illegal(action);
+        }
+
+        Apply(action, next.Value, actor, reason, now, null, null);
+        return Result.Success;
+    }
+
+    private void Apply(BookingAction action, BookingStatus next, Actor actor, string? reason, Instant now, Instant? previousStart, Instant? previousEnd)
+    {
+        var from = Status;
+        Status = next;
+        DetailedStatus = LifecycleText(next, action, actor);
+        if (!string.IsNullOrWhiteSpace(reason))
+        {
+            LastReason = reason;
+        }
+
+        if (!BookingLifecycle.HoldsTime(next))
+        {
+            foreach (var host in _hosts)
+            {
+                host.Release();
+            }
+        }
+
+        UpdatedAt = now;
+        _history.Add(new BookingActivity(now, action, from, next, DetailedStatus, actor, reason, Start, End));
+        Raise(BookingEvent.TypeOf(action), actor, reason, previousStart, previousEnd, now);
+    }
+
+    private DomainError Illegal(BookingAction action) =>
+        DomainError.Conflict("illegal_transition",
+            $"A booking that is {BookingLifecycle.DisplayName(Status)} cannot be {Verb(action)}.");
+
+    private static DomainError? RequireStaff(Actor actor, string what) =>
+        actor.Kind is ActorKind.User or ActorKind.CalendarSync or ActorKind.System
+            ? null
+            : new DomainError(ErrorKind.Forbidden, "staff_only", $"Only a team member can {what}.");
+
+    private void Raise(string type, Actor actor, string? reason, Instant? previousStart, Instant? previousEnd, Instant now) =>
+        _events.Add(new BookingEvent(type, Id, OrganizationId, BookingPageId, Status, DetailedStatus, actor, reason, Start, End,
+            previousStart, previousEnd, now));
+
+    private string HoldKeyFor(Instant start) =>
+        GroupKey is null ? Id.ToString() : $"{GroupKey}@{start.ToUnixTimeTicks()}";
+
+    private static string LifecycleText(BookingStatus status, BookingAction? action, Actor actor) =>
+        BookingLifecycle.DetailedStatus(status, action, actor);
+
+    private static string Verb(BookingAction action) => action switch
+    {
+        BookingAction.Approve => "approved",
+        BookingAction.Decline => "declined",
+        BookingAction.Cancel => "canceled",
+        BookingAction.Reschedule => "rescheduled",
+        BookingAction.MarkNoShow => "marked as a no-show",
+        BookingAction.Complete => "completed",
+        _ => action.ToString(),
+    };
+
+    private static string Describe(Duration d) =>
+        d.TotalHours >= 1 && d.TotalHours == Math.Floor(d.TotalHours)
+            ? $"{d.TotalHours:0} hour{(d.TotalHours == 1 ? "" : "s")}"
+            : $"{d.TotalMinutes:0} minutes";
+}

@@ -1,0 +1,47 @@
+using NodaTime;
+
+namespace Rendezvous.Domain.Bookings;
+
+/// <summary>
+/// Something that happened to a booking. Saved to the outbox in the same transaction as the change, then
+/// delivered to notifications, calendars, CRM and webhooks. <see cref="Type"/> is the stable public name
+/// (e.g. <c>booking.canceled</c>).
+/// </summary>
+public sealed record BookingEvent(
+    string Type,
+    BookingId BookingId,
+    OrganizationId OrganizationId,
+    BookingPageId BookingPageId,
+    BookingStatus Status,
+    string DetailedStatus,
+    Actor Actor,
+    string? Reason,
+    Instant Start,
+    Instant End,
+    Instant? PreviousStart,
+    Instant? PreviousEnd,
+    Instant OccurredAt)
+{
+    public const string Created = "booking.created";
+    public const string Requested = "booking.requested";
+    public const string Approved = "booking.approved";
+    public const string Declined = "booking.declined";
+    public const string Rescheduled = "booking.rescheduled";
+    public const string Canceled = "booking.canceled";
+    public const string Completed = "booking.completed";
+    public const string NoShow = "booking.noShow";
+
+    /// <summary>Every event type, in lifecycle order.</summary>
+    public static IReadOnlyList<string> AllTypes { get; } = [Created, Requested, Approved, Declined, Rescheduled, Canceled, Completed, NoShow];
+
+    public static string TypeOf(BookingAction action) => action switch
+    {
+        BookingAction.Approve => Approved,
+        BookingAction.Decline => Declined,
+        BookingAction.Cancel => Canceled,
+        BookingAction.Reschedule => Rescheduled,
+        BookingAction.MarkNoShow => NoShow,
+        BookingAction.Complete => Completed,
+        _ => throw new ArgumentOutOfRangeException(nameof(action)),
+    };
+}
