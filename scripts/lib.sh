@@ -1,0 +1,90 @@
+# Shared by scripts/run and scripts/test: installing what is missing and starting local services.
+# Every function is safe to call twice.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="${RENDEZVOUS_STATE:-/var/tmp/rendezvous-$(id -un)}"
+mkdir -p "$STATE"
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+_apt_updated=""
+# apt_install PACKAGE...: installs the Debian packages that are not installed yet.
+apt_install() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || die "apt-get not found; install ${missing[*]} by hand"
+  if [ -z "$_apt_updated" ]; then
+    log "apt-get update"
+    $SUDO apt-get update -qq >/dev/null || die "apt-get update failed"
+    _apt_updated=1
+  fi
+  log "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+ensure_dotnet() {
+  command -v dotnet >/dev/null || die "the .NET 10 SDK is required (dotnet on PATH)"
+  dotnet --list-sdks | grep -q '^10\.' || die "the .NET 10 SDK is required; found: $(dotnet --list-sdks | tr '\n' ' ')"
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+}
+
+pg_bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$d" ] && [ -x "$d/pg_ctl" ] && echo "$d"
+}
+
+# as_pg CMD...: runs a PostgreSQL server command as a non-root user (initdb and postgres refuse root).
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# ensure_postgres NAME PORT [fast]: a private cluster in $STATE/NAME listening on 127.0.0.1:PORT.
+# Exports PG_ADMIN_CS, a connection string to its postgres database. "fast" turns off fsync (tests only).
+ensure_postgres() {
+  local name="$1" port="$2" mode="${3:-}"
+  local bin; bin=$(pg_bindir)
+  if [ -z "$bin" ]; then
+    apt_install postgresql postgresql-contrib
+    bin=$(pg_bindir) || die "PostgreSQL binaries not found after install"
+  fi
+  # btree_gist (for the no-double-booking constraint) ships with the server package on Debian; contrib elsewhere.
+  [ -f "/usr/share/postgresql/$(basename "$(dirname "$bin")")/extension/btree_gist.control" ] || apt_install postgresql-contrib
+  local dir="$STATE/$name"
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+    mkdir -p "$dir"; chown postgres:postgres "$dir"; chmod 700 "$dir"
+    chmod o+x "$STATE"
+  else
+    mkdir -p "$dir"; chmod 700 "$dir"
+  fi
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    log "initialising PostgreSQL cluster in $dir"
+    as_pg "$bin/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --no-locale >"$STATE/$name-initdb.log" 2>&1 \
+      || { cat "$STATE/$name-initdb.log" >&2; die "initdb failed"; }
+  fi
+  if ! as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    log "starting PostgreSQL ($name) on 127.0.0.1:$port"
+    local opts="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300"
+    [ "$mode" = fast ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    as_pg "$bin/pg_ctl" -D "$dir" -o "$opts" -l "$dir/server.log" -w -t 60 start >/dev/null \
+      || { tail -n 30 "$dir/server.log" >&2; die "PostgreSQL did not start"; }
+  fi
+  export PG_ADMIN_CS="Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
+  export PG_PSQL="$bin/psql -h 127.0.0.1 -p $port -U postgres -v ON_ERROR_STOP=1 -q"
+}
+
+# ensure_database NAME: creates the database in the cluster of the last ensure_postgres, if missing.
+ensure_database() {
+  local db="$1"
+  if ! $PG_PSQL -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+    $PG_PSQL -d postgres -c "CREATE DATABASE \"$db\"" >/dev/null
+  fi
+}

@@ -1,0 +1,117 @@
+using Microsoft.Extensions.Logging;
+using NodaTime;
+using Npgsql;
+using NpgsqlTypes;
+using Rendezvous.Domain;
+
+namespace Rendezvous.Data.Outbox;
+
+/// <summary>One outbox message as a handler sees it.</summary>
+public sealed record OutboxEnvelope(long Id, string Type, string Payload, OrganizationId? OrganizationId, int Attempt);
+
+/// <summary>
+/// Something that reacts to outbox messages (notifications, calendars, CRM, webhooks). Delivery is at least once:
+/// a handler must tolerate seeing the same message again, which happens only when it failed or the process died
+/// before the message was marked done.
+/// </summary>
+public interface IOutboxHandler
+{
+    /// <summary>Stable name, recorded once the handler has succeeded for a message so a retry skips it.</summary>
+    string Name { get; }
+
+    bool Handles(string type);
+
+    Task HandleAsync(OutboxEnvelope message, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Claims due outbox messages with <c>FOR UPDATE SKIP LOCKED</c> (so several server processes share the work and each
+/// message is worked on by one of them at a time), runs every handler that has not yet succeeded for it, and marks it
+/// done or schedules a retry with capped exponential backoff and jitter.
+/// </summary>
+public sealed partial class OutboxProcessor(NpgsqlDataSource dataSource, IEnumerable<IOutboxHandler> handlers, IClock clock, ILogger<OutboxProcessor> logger)
+{
+    private readonly IOutboxHandler[] _handlers = [.. handlers];
+
+    /// <summary>The longest wait between two attempts.</summary>
+    public static Duration MaxBackoff { get; } = Duration.FromHours(1);
+
+    /// <summary>Processes up to <paramref name="batchSize"/> due messages; returns how many were claimed.</summary>
+    public async Task<int> ProcessBatchAsync(int batchSize, CancellationToken cancellationToken)
+    {
+        var now = clock.GetCurrentInstant();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        var claimed = new List<(OutboxEnvelope Message, List<string> HandledBy)>();
+        await using (var select = new NpgsqlCommand("""
+            SELECT id, type, payload::text, organization_id, attempts, handled_by
+            FROM outbox_messages
+            WHERE processed_at IS NULL AND available_at <= @now
+            ORDER BY id
+            LIMIT @limit
+            FOR UPDATE SKIP LOCKED
+            """, connection, tx))
+        {
+            select.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+            select.Parameters.AddWithValue("limit", batchSize);
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var org = reader.IsDBNull(3) ? (OrganizationId?)null : new OrganizationId(reader.GetGuid(3));
+                claimed.Add((new OutboxEnvelope(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), org, reader.GetInt32(4) + 1),
+                    [.. reader.GetFieldValue<string[]>(5)]));
+            }
+        }
+
+        foreach (var (message, handledBy) in claimed)
+        {
+            string? error = null;
+            foreach (var handler in _handlers)
+            {
+                if (!handler.Handles(message.Type) || handledBy.Contains(handler.Name))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await handler.HandleAsync(message, cancellationToken).ConfigureAwait(false);
+                    handledBy.Add(handler.Name);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    error = $"{handler.Name}: {ex.GetType().Name}: {ex.Message}";
+                    LogHandlerFailed(logger, ex, handler.Name, message.Id, message.Type, message.Attempt);
+                }
+            }
+
+            await using var update = new NpgsqlCommand(error is null
+                ? "UPDATE outbox_messages SET processed_at = @now, attempts = attempts + 1, handled_by = @handled, last_error = NULL WHERE id = @id"
+                : "UPDATE outbox_messages SET available_at = @retry, attempts = attempts + 1, handled_by = @handled, last_error = @error WHERE id = @id",
+                connection, tx);
+            update.Parameters.AddWithValue("id", message.Id);
+            update.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+            update.Parameters.Add(new NpgsqlParameter("handled", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = handledBy.ToArray() });
+            update.Parameters.AddWithValue("retry", (now + Backoff(message.Attempt)).ToDateTimeUtc());
+            update.Parameters.AddWithValue("error", (object?)error ?? DBNull.Value);
+            await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return claimed.Count;
+    }
+
+    /// <summary>2^attempt seconds, capped at <see cref="MaxBackoff"/>, plus up to 20% jitter so retries spread out.</summary>
+    public static Duration Backoff(int attempt)
+    {
+        var seconds = Math.Min(Math.Pow(2, Math.Clamp(attempt, 0, 30)), MaxBackoff.TotalSeconds);
+#pragma warning disable CA5394 // Jitter needs no cryptographic randomness.
+        var jitter = 1 + (Random.Shared.NextDouble() * 0.2);
+#pragma warning restore CA5394
+        return Duration.FromSeconds(seconds * jitter);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox handler {Handler} failed for message {MessageId} ({Type}), attempt {Attempt}")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception, string handler, long messageId, string type, int attempt);
+}

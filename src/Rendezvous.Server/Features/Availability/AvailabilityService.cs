@@ -1,0 +1,140 @@
+using Microsoft.EntityFrameworkCore;
+using NodaTime;
+using Rendezvous.Data;
+using Rendezvous.Domain;
+using Rendezvous.Domain.Availability;
+using Rendezvous.Domain.BookingPages;
+
+namespace Rendezvous.Server.Features.Availability;
+
+/// <summary>
+/// Gathers what the availability engine needs for one page from the database: the time every host holds (through the
+/// exclusion constraint's GiST index), their busy blocks, the page's group sessions and its meetings for the caps.
+/// </summary>
+public sealed class AvailabilityService(RendezvousDbContext db)
+{
+    /// <summary>The hold rows that matter for a page's hosts in a time range.</summary>
+    public const string HoldsSql = """
+        SELECT h.start_at AS "Start", h.end_at AS "End", h.hold_key AS "HoldKey", h.booking_id AS "BookingId"
+        FROM booking_hosts h
+        WHERE h.user_id = ANY(@hosts) AND h.active AND h.during && tstzrange(@from, @to, '[)')
+        """;
+
+    public const string BusyBlocksSql = """
+        SELECT b.start_at AS "Start", b.end_at AS "End"
+        FROM busy_blocks b
+        WHERE b.user_id = ANY(@hosts) AND b.during && tstzrange(@from, @to, '[)')
+        """;
+
+    /// <summary>
+    /// Free slots of <paramref name="page"/> whose start falls on <paramref name="from"/>..<paramref name="to"/> (inclusive)
+    /// in <paramref name="displayZone"/>. <paramref name="ignoreBooking"/> leaves one booking out (the one being moved).
+    /// </summary>
+    public async Task<IReadOnlyList<Slot>> GetSlotsAsync(BookingPage page, LocalDate from, LocalDate to, DateTimeZone displayZone,
+        Instant now, BookingId? ignoreBooking, CancellationToken ct)
+    {
+        var query = await BuildQueryAsync(page, from, to, displayZone, now, ignoreBooking, ct);
+        return AvailabilityEngine.ComputeSlots(page.Settings, query);
+    }
+
+    /// <summary>The offered slot starting exactly at <paramref name="start"/>, or null.</summary>
+    public async Task<Slot?> FindSlotAsync(BookingPage page, Instant start, Instant now, BookingId? ignoreBooking, CancellationToken ct)
+    {
+        var zone = page.Settings.TimeZone;
+        var date = start.InZone(zone).Date;
+        var slots = await GetSlotsAsync(page, date, date, zone, now, ignoreBooking, ct);
+        foreach (var slot in slots)
+        {
+            if (slot.Start == start)
+            {
+                return slot;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<AvailabilityQuery> BuildQueryAsync(BookingPage page, LocalDate from, LocalDate to, DateTimeZone displayZone,
+        Instant now, BookingId? ignoreBooking, CancellationToken ct)
+    {
+        var settings = page.Settings;
+        var margin = Duration.FromDays(2) + settings.BufferBefore + settings.BufferAfter + settings.Duration;
+        var rangeStart = from.AtStartOfDayInZone(displayZone).ToInstant() - margin;
+        var rangeEnd = to.PlusDays(1).AtStartOfDayInZone(displayZone).ToInstant() + margin;
+        var hosts = page.Hosts.Select(h => h.Value).ToArray();
+
+        var holds = await db.Database.SqlQueryRaw<HoldRow>(HoldsSql,
+                new Npgsql.NpgsqlParameter("hosts", hosts),
+                new Npgsql.NpgsqlParameter("from", rangeStart.ToDateTimeUtc()),
+                new Npgsql.NpgsqlParameter("to", rangeEnd.ToDateTimeUtc()))
+            .ToListAsync(ct);
+        var blocks = await db.Database.SqlQueryRaw<BlockRow>(BusyBlocksSql,
+                new Npgsql.NpgsqlParameter("hosts", hosts),
+                new Npgsql.NpgsqlParameter("from", rangeStart.ToDateTimeUtc()),
+                new Npgsql.NpgsqlParameter("to", rangeEnd.ToDateTimeUtc()))
+            .ToListAsync(ct);
+
+        var groupPrefix = settings.SchedulingOption == SchedulingOption.GroupSession ? page.Id + "@" : null;
+        var busy = new List<BusyInterval>(holds.Count + blocks.Count);
+        var seats = new Dictionary<Instant, HashSet<Guid>>();
+        foreach (var hold in holds)
+        {
+            if (ignoreBooking is { } ignored && hold.BookingId == ignored.Value)
+            {
+                continue;
+            }
+
+            var start = Instant.FromDateTimeUtc(DateTime.SpecifyKind(hold.Start, DateTimeKind.Utc));
+            var end = Instant.FromDateTimeUtc(DateTime.SpecifyKind(hold.End, DateTimeKind.Utc));
+            if (groupPrefix is not null && hold.HoldKey.StartsWith(groupPrefix, StringComparison.Ordinal))
+            {
+                // One hold per host per seat: count distinct bookings, not rows.
+                if (!seats.TryGetValue(start, out var set))
+                {
+                    seats[start] = set = [];
+                }
+
+                // The session also keeps its host busy for this page's other (overlapping) start times.
+                set.Add(hold.BookingId);
+            }
+
+            busy.Add(new BusyInterval(start, end));
+        }
+
+        foreach (var block in blocks)
+        {
+            busy.Add(new BusyInterval(
+                Instant.FromDateTimeUtc(DateTime.SpecifyKind(block.Start, DateTimeKind.Utc)),
+                Instant.FromDateTimeUtc(DateTime.SpecifyKind(block.End, DateTimeKind.Utc))));
+        }
+
+        var meetingStarts = new List<Instant>();
+        if (settings.MaxBookingsPerDay is not null || settings.MaxBookingsPerWeek is not null)
+        {
+            var capStart = rangeStart - Duration.FromDays(8);
+            var capEnd = rangeEnd + Duration.FromDays(8);
+            var starts = await db.Bookings.AsNoTracking()
+                .Where(b => b.BookingPageId == page.Id && b.Status != Domain.Bookings.BookingStatus.Canceled
+                    && b.Start >= capStart && b.Start < capEnd && (ignoreBooking == null || b.Id != ignoreBooking))
+                .Select(b => b.Start)
+                .Distinct()
+                .ToListAsync(ct);
+            meetingStarts.AddRange(starts);
+        }
+
+        return new AvailabilityQuery
+        {
+            From = from,
+            To = to,
+            DisplayZone = displayZone,
+            Now = now,
+            Busy = busy,
+            GroupSessions = [.. seats.Select(kv => new GroupSessionOccupancy(kv.Key, kv.Value.Count))],
+            PageMeetingStarts = meetingStarts,
+        };
+    }
+
+    private sealed record HoldRow(DateTime Start, DateTime End, string HoldKey, Guid BookingId);
+
+    private sealed record BlockRow(DateTime Start, DateTime End);
+}

@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using NodaTime;
+using Rendezvous.Data;
+using Rendezvous.Domain;
+using Rendezvous.Server.Infrastructure;
+
+namespace Rendezvous.Server.Features.Availability;
+
+public sealed record SlotResponse(string Start, string End, int SeatsLeft);
+
+public sealed record SlotsResponse(string TimeZone, SlotResponse[] Slots);
+
+/// <summary>The public list of free slots of a page, in the visitor's time zone.</summary>
+public static class SlotsEndpoint
+{
+    /// <summary>The longest range one request may ask for.</summary>
+    public const int MaxDays = 62;
+
+    public static void MapSlots(this IEndpointRouteBuilder api) =>
+        api.MapGet("/booking-pages/{slug}/slots", GetAsync).WithTags("Public booking").AllowAnonymous();
+
+    private static async Task<Results<Ok<SlotsResponse>, ProblemHttpResult>> GetAsync(
+        string slug, string? from, string? to, string? timeZone, RendezvousDbContext db, AvailabilityService availability, IClock clock,
+        CancellationToken ct)
+    {
+        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
+        if (page is null)
+        {
+            return Problems.NotFound("Booking page");
+        }
+
+        db.TenantId = page.OrganizationId;
+        var errors = new List<FieldError>();
+        var zone = timeZone is null ? page.Settings.TimeZone : TimeZones.Find(timeZone);
+        if (zone is null)
+        {
+            errors.Add(new("timeZone", "must be an IANA time zone id such as America/New_York"));
+        }
+
+        if (!ApiFormat.TryParseDate(from, out var fromDate))
+        {
+            errors.Add(new("from", "is required, as yyyy-MM-dd"));
+        }
+
+        if (!ApiFormat.TryParseDate(to, out var toDate))
+        {
+            errors.Add(new("to", "is required, as yyyy-MM-dd"));
+        }
+        else if (errors.Count == 0 && (toDate < fromDate || Period.Between(fromDate, toDate, PeriodUnits.Days).Days >= MaxDays))
+        {
+            errors.Add(new("to", $"must be on or after from, and at most {MaxDays} days in all"));
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.From(DomainError.Validation(errors));
+        }
+
+        var slots = await availability.GetSlotsAsync(page, fromDate, toDate, zone!, clock.GetCurrentInstant(), null, ct);
+        return TypedResults.Ok(new SlotsResponse(zone!.Id,
+            [.. slots.Select(s => new SlotResponse(ApiFormat.Format(s.Start, zone), ApiFormat.Format(s.End, zone), s.SeatsLeft))]));
+    }
+}

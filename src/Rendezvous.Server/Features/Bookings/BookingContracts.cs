@@ -1,0 +1,113 @@
+using Rendezvous.Domain.Bookings;
+using Rendezvous.Domain.Organizations;
+using Rendezvous.Server.Infrastructure;
+
+namespace Rendezvous.Server.Features.Bookings;
+
+public sealed record CustomerRequest(string? Name, string? Email, string? Phone, string? TimeZone);
+
+/// <summary>
+/// A public booking. <c>start</c> for one meeting; a session package sends <c>starts</c> with one start per session
+/// (or <c>start</c> alone when the package has one session).
+/// </summary>
+public sealed record CreateBookingRequest(
+    string? Start,
+    IReadOnlyList<string>? Starts,
+    CustomerRequest? Customer,
+    Dictionary<string, string?>? Answers,
+    string? ReplacesBookingId);
+
+/// <summary>The body of cancel, approve, decline and no-show; reschedule also takes <c>start</c>.</summary>
+public sealed record BookingActionRequest(string? Reason, string? Start);
+
+public sealed record CustomerResponse(string Id, string Name, string Email, string? Phone, string TimeZone);
+
+public sealed record HostResponse(string UserId, bool IsPrimary);
+
+public sealed record ActivityResponse(string At, string? Action, string? FromStatus, string Status, string DetailedStatus,
+    string Actor, string? ActorId, string? Reason, string Start, string End);
+
+public sealed record BookingResponse
+{
+    public required string Id { get; init; }
+
+    public required string Status { get; init; }
+
+    public required string DetailedStatus { get; init; }
+
+    public required string Start { get; init; }
+
+    public required string End { get; init; }
+
+    public required string BookingPageId { get; init; }
+
+    public required string OwnerId { get; init; }
+
+    public required HostResponse[] Hosts { get; init; }
+
+    public CustomerResponse? Customer { get; init; }
+
+    public string? Reason { get; init; }
+
+    public string? PackageId { get; init; }
+
+    public int SessionNumber { get; init; }
+
+    public int SessionCount { get; init; }
+
+    public string? ReplacesBookingId { get; init; }
+
+    public string? ReplacedByBookingId { get; init; }
+
+    public required IReadOnlyDictionary<string, string> Answers { get; init; }
+
+    public required string CreatedAt { get; init; }
+
+    public required string UpdatedAt { get; init; }
+
+    /// <summary>The booking's history, newest last (on single-booking responses).</summary>
+    public ActivityResponse[]? History { get; init; }
+
+    /// <summary>Every session of the package (on the response to booking a package).</summary>
+    public BookingResponse[]? Sessions { get; init; }
+
+    public static BookingResponse From(Booking b, Customer? customer, bool withHistory) => new()
+    {
+        Id = b.Id.ToString(),
+        Status = BookingLifecycle.ApiName(b.Status),
+        DetailedStatus = b.DetailedStatus,
+        Start = ApiFormat.Format(b.Start),
+        End = ApiFormat.Format(b.End),
+        BookingPageId = b.BookingPageId.ToString(),
+        OwnerId = b.OwnerId.ToString(),
+        Hosts = [.. b.Hosts.Select(h => new HostResponse(h.UserId.ToString(), h.IsPrimary))],
+        Customer = customer is null ? null : new CustomerResponse(customer.Id.ToString(), customer.Name, customer.Email, customer.Phone, customer.TimeZoneId),
+        Reason = b.LastReason,
+        PackageId = b.PackageId?.ToString(),
+        SessionNumber = b.SessionNumber,
+        SessionCount = b.SessionCount,
+        ReplacesBookingId = b.ReplacesBookingId?.ToString(),
+        ReplacedByBookingId = b.ReplacedByBookingId?.ToString(),
+        Answers = b.Answers,
+        CreatedAt = ApiFormat.Format(b.CreatedAt),
+        UpdatedAt = ApiFormat.Format(b.UpdatedAt),
+        History = withHistory
+            ? [.. b.History.OrderBy(a => a.At).ThenBy(a => a.Id).Select(a => new ActivityResponse(
+                ApiFormat.Format(a.At), a.Action is { } act ? ActionName(act) : null, a.FromStatus is { } f ? BookingLifecycle.ApiName(f) : null,
+                BookingLifecycle.ApiName(a.ToStatus), a.DetailedStatus, ActorName(a.ActorKind), a.ActorId, a.Reason,
+                ApiFormat.Format(a.Start), ApiFormat.Format(a.End)))]
+            : null,
+    };
+
+    public static string ActionName(BookingAction action) => action switch
+    {
+        BookingAction.MarkNoShow => "noShow",
+        _ => action.ToString().ToLowerInvariant(),
+    };
+
+    public static string ActorName(ActorKind kind) => kind switch
+    {
+        ActorKind.CalendarSync => "calendarSync",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+}

@@ -1,0 +1,375 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using NodaTime;
+using Npgsql;
+using Rendezvous.Data;
+using Rendezvous.Data.Serialization;
+using Rendezvous.Domain;
+using Rendezvous.Domain.BookingPages;
+using Rendezvous.Domain.Bookings;
+using Rendezvous.Domain.Organizations;
+using Rendezvous.Server.Features.Availability;
+using Rendezvous.Server.Infrastructure;
+
+namespace Rendezvous.Server.Features.Bookings;
+
+/// <summary>The outcome of a create: the response and whether it is a replay of an earlier request with the same key.</summary>
+public sealed record CreateOutcome(BookingResponse Response, bool Replayed);
+
+/// <summary>
+/// Booking commands. Each runs in one transaction that first takes the page's advisory lock, so checks against the
+/// page's own rules (hours, caps, seats) and the insert cannot interleave; across pages, the exclusion constraint on
+/// host time is the guarantee.
+/// </summary>
+public sealed class BookingService(RendezvousDbContext db, AvailabilityService availability, IClock clock)
+{
+    public const int MaxAnswers = 50;
+
+    public async Task<Result<CreateOutcome>> CreateAsync(string slug, CreateBookingRequest request, string? idempotencyKey, CancellationToken ct)
+    {
+        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
+        if (page is null)
+        {
+            return DomainError.NotFound("Booking page");
+        }
+
+        db.TenantId = page.OrganizationId;
+        var input = Validate(page, request, idempotencyKey);
+        if (!input.IsSuccess)
+        {
+            return input.Error!;
+        }
+
+        var (starts, customerInput, answers, replaces) = input.Value;
+        var scope = "booking:" + page.Id;
+        var requestHash = SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request, JsonDefaults.Options));
+
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await LockPageAsync(page.Id, ct);
+
+        if (idempotencyKey is not null)
+        {
+            var previous = await db.IdempotencyRecords.AsNoTracking().FirstOrDefaultAsync(r => r.Scope == scope && r.Key == idempotencyKey, ct);
+            if (previous is not null)
+            {
+                return previous.RequestHash.AsSpan().SequenceEqual(requestHash)
+                    ? new CreateOutcome(JsonSerializer.Deserialize<BookingResponse>(previous.Response, JsonDefaults.Options)!, true)
+                    : DomainError.Conflict("idempotency_key_reused", "This Idempotency-Key was used with a different request.");
+            }
+        }
+
+        var now = clock.GetCurrentInstant();
+        foreach (var start in starts)
+        {
+            if (await availability.FindSlotAsync(page, start, now, null, ct) is null)
+            {
+                return DomainError.Conflict("slot_unavailable", $"{ApiFormat.Format(start, page.Settings.TimeZone)} is not available; please pick another time.");
+            }
+        }
+
+        var customer = await UpsertCustomerAsync(page.OrganizationId, customerInput, now, ct);
+        var packageId = page.Settings.SchedulingOption == SchedulingOption.SessionPackage ? PackageId.New() : (PackageId?)null;
+        var bookings = new List<Booking>();
+        for (var i = 0; i < starts.Count; i++)
+        {
+            var created = Booking.Create(new NewBooking(
+                page.OrganizationId, page.Id, page.OwnerId, page.Hosts, customer.Id, starts[i], page.Settings.Duration,
+                page.Settings.RequiresApproval, page.Settings.CancellationPolicy, page.Settings.ReschedulePolicy, answers,
+                Actor.ForCustomer(customer.Id),
+                GroupKey: page.Settings.SchedulingOption == SchedulingOption.GroupSession ? page.Id.ToString() : null,
+                PackageId: packageId, SessionNumber: i + 1, SessionCount: starts.Count), now);
+            if (!created.IsSuccess)
+            {
+                return created.Error!;
+            }
+
+            bookings.Add(created.Value);
+        }
+
+        if (replaces is { } replacedId)
+        {
+            var replaced = await db.Bookings.FirstOrDefaultAsync(b => b.Id == replacedId, ct);
+            if (replaced is null)
+            {
+                return DomainError.Validation("replacesBookingId", "is not a booking of this organization");
+            }
+
+            var linked = replaced.LinkReplacement(bookings[0]);
+            if (!linked.IsSuccess)
+            {
+                return linked.Error!;
+            }
+        }
+
+        db.Bookings.AddRange(bookings);
+        var response = BookingResponse.From(bookings[0], customer, withHistory: true) with
+        {
+            Sessions = bookings.Count > 1 ? [.. bookings.Select(b => BookingResponse.From(b, customer, withHistory: false))] : null,
+        };
+        if (idempotencyKey is not null)
+        {
+            db.IdempotencyRecords.Add(new IdempotencyRecord
+            {
+                Scope = scope,
+                Key = idempotencyKey,
+                RequestHash = requestHash,
+                StatusCode = StatusCodes.Status201Created,
+                Response = JsonSerializer.Serialize(response, JsonDefaults.Options),
+                CreatedAt = now,
+            });
+        }
+
+        var saved = await SaveAsync(ct);
+        if (!saved.IsSuccess)
+        {
+            return saved.Error!;
+        }
+
+        await tx.CommitAsync(ct);
+        return new CreateOutcome(response, false);
+    }
+
+    /// <summary>Applies a staff action (cancel, approve, decline, no-show) by <paramref name="me"/>.</summary>
+    public async Task<Result<Booking>> ActAsync(string id, BookingAction action, string? reason, CurrentUser me, CancellationToken ct)
+    {
+        var booking = await FindForStaffAsync(id, me, ct);
+        if (!booking.IsSuccess)
+        {
+            return booking;
+        }
+
+        var b = booking.Value;
+        var actor = Actor.ForUser(me.Id);
+        var now = clock.GetCurrentInstant();
+        var result = action switch
+        {
+            BookingAction.Cancel => b.Cancel(actor, reason, now),
+            BookingAction.Approve => b.Approve(actor, reason, now),
+            BookingAction.Decline => b.Decline(actor, reason, now),
+            BookingAction.MarkNoShow => b.MarkNoShow(actor, reason, now),
+            _ => throw new ArgumentOutOfRangeException(nameof(action)),
+        };
+        if (!result.IsSuccess)
+        {
+            return result.Error!;
+        }
+
+        var saved = await SaveAsync(ct);
+        return saved.IsSuccess ? b : saved.Error!;
+    }
+
+    /// <summary>
+    /// Moves a booking, by a user. Users may move outside the page's hours and notice (they speak for themselves), but
+    /// never onto time any host already holds; the database refuses that in any case.
+    /// </summary>
+    public async Task<Result<Booking>> RescheduleAsync(string id, string? start, string? reason, CurrentUser me, CancellationToken ct)
+    {
+        if (!ApiFormat.TryParseInstant(start, out var newStart))
+        {
+            return DomainError.Validation("start", "is required, as a date-time with an offset, e.g. 2027-03-15T10:00:00-04:00");
+        }
+
+        var booking = await FindForStaffAsync(id, me, ct);
+        if (!booking.IsSuccess)
+        {
+            return booking;
+        }
+
+        var b = booking.Value;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await LockPageAsync(b.BookingPageId, ct);
+        var result = b.Reschedule(newStart, Actor.ForUser(me.Id), reason, clock.GetCurrentInstant());
+        if (!result.IsSuccess)
+        {
+            return result.Error!;
+        }
+
+        var saved = await SaveAsync(ct);
+        if (!saved.IsSuccess)
+        {
+            return saved.Error!;
+        }
+
+        await tx.CommitAsync(ct);
+        return b;
+    }
+
+    public async Task<Result<Booking>> FindForStaffAsync(string id, CurrentUser me, CancellationToken ct)
+    {
+        if (!Ids.TryParse(id, out var guid))
+        {
+            return DomainError.NotFound("Booking");
+        }
+
+        var bookingId = new BookingId(guid);
+        var booking = await db.Bookings.FirstOrDefaultAsync(b => b.Id == bookingId, ct);
+        if (booking is null)
+        {
+            return DomainError.NotFound("Booking");
+        }
+
+        if (!me.IsAdministrator && booking.Hosts.All(h => h.UserId != me.Id))
+        {
+            return new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only act on bookings they host.");
+        }
+
+        return booking;
+    }
+
+    private async Task LockPageAsync(BookingPageId pageId, CancellationToken ct) =>
+        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtextextended({pageId.ToString()}, 0))", ct);
+
+    private async Task<Result> SaveAsync(CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return Result.Success;
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.ExclusionViolation })
+        {
+            return DomainError.Conflict("slot_taken", "That time has just been taken; please pick another.");
+        }
+    }
+
+    private async Task<Customer> UpsertCustomerAsync(OrganizationId org, CustomerRequest c, Instant now, CancellationToken ct)
+    {
+        var id = await db.Database.SqlQuery<Guid>($"""
+            INSERT INTO customers (id, organization_id, name, email, phone, time_zone, created_at)
+            VALUES ({Guid.CreateVersion7()}, {org.Value}, {c.Name!.Trim()}, {c.Email}, {c.Phone}, {c.TimeZone}, {now.ToDateTimeUtc()})
+            ON CONFLICT (organization_id, email) DO UPDATE
+                SET name = EXCLUDED.name, phone = COALESCE(EXCLUDED.phone, customers.phone), time_zone = EXCLUDED.time_zone
+            RETURNING id AS "Value"
+            """).ToListAsync(ct);
+        var customerId = new CustomerId(id[0]);
+        return await db.Customers.AsNoTracking().FirstAsync(x => x.Id == customerId, ct);
+    }
+
+    private static Result<(List<Instant> Starts, CustomerRequest Customer, Dictionary<string, string> Answers, BookingId? Replaces)> Validate(
+        BookingPage page, CreateBookingRequest request, string? idempotencyKey)
+    {
+        var errors = new List<FieldError>();
+        var starts = new List<Instant>();
+        var isPackage = page.Settings.SchedulingOption == SchedulingOption.SessionPackage;
+        if (request.Starts is { Count: > 0 } many)
+        {
+            if (!isPackage && many.Count > 1)
+            {
+                errors.Add(new("starts", "only session packages book several starts at once"));
+            }
+
+            for (var i = 0; i < many.Count; i++)
+            {
+                if (ApiFormat.TryParseInstant(many[i], out var s))
+                {
+                    starts.Add(s);
+                }
+                else
+                {
+                    errors.Add(new($"starts[{i}]", "must be a date-time with an offset"));
+                }
+            }
+        }
+        else if (ApiFormat.TryParseInstant(request.Start, out var single))
+        {
+            starts.Add(single);
+        }
+        else
+        {
+            errors.Add(new("start", "is required, as a date-time with an offset, e.g. 2027-03-15T10:00:00-04:00"));
+        }
+
+        if (isPackage && errors.Count == 0 && starts.Count != page.Settings.SessionCount)
+        {
+            errors.Add(new("starts", $"this package has {page.Settings.SessionCount} sessions; send one start for each"));
+        }
+
+        if (starts.Distinct().Count() != starts.Count)
+        {
+            errors.Add(new("starts", "must not repeat a start"));
+        }
+
+        var c = request.Customer;
+        string email = "";
+        if (c is null)
+        {
+            errors.Add(new("customer", "is required"));
+        }
+        else
+        {
+            if (!ApiFormat.TryText(c.Name, 200, out _))
+            {
+                errors.Add(new("customer.name", "is required (1-200 characters)"));
+            }
+
+            if (!ApiFormat.TryNormalizeEmail(c.Email, out email))
+            {
+                errors.Add(new("customer.email", "must be a valid email address"));
+            }
+
+            if (c.Phone is { } phone && (phone.Length > 40 || phone.Any(char.IsControl)))
+            {
+                errors.Add(new("customer.phone", "must be at most 40 characters"));
+            }
+
+            if (c.TimeZone is not null && TimeZones.Find(c.TimeZone) is null)
+            {
+                errors.Add(new("customer.timeZone", "must be an IANA time zone id"));
+            }
+        }
+
+        var answers = new Dictionary<string, string>();
+        if (request.Answers is { } given)
+        {
+            if (given.Count > MaxAnswers)
+            {
+                errors.Add(new("answers", $"at most {MaxAnswers} answers"));
+            }
+
+            foreach (var (key, value) in given)
+            {
+                if (key.Length is 0 or > 100 || value is { Length: > 5000 })
+                {
+                    errors.Add(new($"answers.{(key.Length > 100 ? key[..100] : key)}", "keys are 1-100 characters and answers at most 5000"));
+                }
+                else if (value is not null)
+                {
+                    answers[key] = value;
+                }
+            }
+        }
+
+        BookingId? replaces = null;
+        if (request.ReplacesBookingId is not null)
+        {
+            if (Ids.TryParse(request.ReplacesBookingId, out var rid))
+            {
+                replaces = new BookingId(rid);
+            }
+            else
+            {
+                errors.Add(new("replacesBookingId", "must be a booking id"));
+            }
+        }
+
+        if (idempotencyKey is { Length: 0 or > 200 })
+        {
+            errors.Add(new("Idempotency-Key", "must be 1-200 characters"));
+        }
+
+        if (errors.Count > 0)
+        {
+            return DomainError.Validation(errors);
+        }
+
+        var customer = c! with
+        {
+            Email = email,
+            Phone = string.IsNullOrWhiteSpace(c!.Phone) ? null : c.Phone.Trim(),
+            TimeZone = c.TimeZone ?? page.Settings.TimeZone.Id,
+        };
+        starts.Sort();
+        return (starts, customer, answers, replaces);
+    }
+}

@@ -1,0 +1,224 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using NodaTime;
+using Rendezvous.Data;
+using Rendezvous.Domain;
+using Rendezvous.Domain.Organizations;
+using Rendezvous.Server.Infrastructure;
+
+namespace Rendezvous.Server.Features.Users;
+
+public sealed record CreateUserRequest(string? Name, string? Email, string? TimeZone, string? Role);
+
+public sealed record UserResponse(string Id, string Name, string Email, string TimeZone, string Role, string CreatedAt);
+
+public sealed record CreateApiKeyRequest(string? Name);
+
+public sealed record ApiKeyResponse(string Id, string UserId, string Name, string Prefix, string CreatedAt, string? Key);
+
+public sealed record BusyBlockRequest(string? Start, string? End, string? Note);
+
+public sealed record BusyBlockResponse(string Id, string UserId, string Start, string End, string Source, string? Note);
+
+/// <summary>Team members, their API keys, and their time off (busy blocks).</summary>
+public static class UsersEndpoints
+{
+    public static void MapUsers(this IEndpointRouteBuilder api)
+    {
+        var users = api.MapGroup("/users").WithTags("Users");
+        users.MapPost("/", CreateAsync).RequireAuthorization(ApiKeys.AdministratorPolicy);
+        users.MapGet("/", ListAsync);
+        users.MapGet("/{id}", GetAsync);
+        users.MapPost("/{id}/api-keys", CreateKeyAsync).RequireAuthorization(ApiKeys.AdministratorPolicy);
+        users.MapGet("/{id}/busy-blocks", ListBusyAsync);
+        users.MapPost("/{id}/busy-blocks", AddBusyAsync);
+        users.MapDelete("/{id}/busy-blocks/{blockId}", DeleteBusyAsync);
+    }
+
+    public static UserResponse ToResponse(User u) =>
+        new(u.Id.ToString(), u.Name, u.Email, u.TimeZoneId, u.IsAdministrator ? "administrator" : "member", ApiFormat.Format(u.CreatedAt));
+
+    private static async Task<Results<Created<UserResponse>, ProblemHttpResult>> CreateAsync(
+        CreateUserRequest request, RendezvousDbContext db, IClock clock, HttpContext http, CancellationToken ct)
+    {
+        var me = CurrentUser.From(http.User);
+        var errors = new List<FieldError>();
+        if (!ApiFormat.TryText(request.Name, 200, out var name))
+        {
+            errors.Add(new("name", "is required (1-200 characters)"));
+        }
+
+        if (!ApiFormat.TryNormalizeEmail(request.Email, out var email))
+        {
+            errors.Add(new("email", "must be a valid email address"));
+        }
+
+        if (TimeZones.Find(request.TimeZone) is null)
+        {
+            errors.Add(new("timeZone", "must be an IANA time zone id such as Europe/London"));
+        }
+
+        UserRole role = UserRole.Member;
+        if (request.Role is not null && !TryParseRole(request.Role, out role))
+        {
+            errors.Add(new("role", "must be administrator or member"));
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.From(DomainError.Validation(errors));
+        }
+
+        if (await db.Users.AnyAsync(u => u.Email == email, ct))
+        {
+            return Problems.From(DomainError.Conflict("email_taken", "A user with this email already exists in the organization."));
+        }
+
+        var user = new User(UserId.New(), me.OrganizationId, name, email, request.TimeZone!, role, clock.GetCurrentInstant());
+        db.Users.Add(user);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Created($"/api/v1/users/{user.Id}", ToResponse(user));
+    }
+
+    private static async Task<Ok<UserResponse[]>> ListAsync(RendezvousDbContext db, CancellationToken ct)
+    {
+        var all = await db.Users.AsNoTracking().OrderBy(u => u.Name).ToListAsync(ct);
+        return TypedResults.Ok(all.Select(ToResponse).ToArray());
+    }
+
+    private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> GetAsync(string id, RendezvousDbContext db, CancellationToken ct)
+    {
+        var user = await FindAsync(db, id, ct);
+        return user is null ? Problems.NotFound("User") : TypedResults.Ok(ToResponse(user));
+    }
+
+    private static async Task<Results<Created<ApiKeyResponse>, ProblemHttpResult>> CreateKeyAsync(
+        string id, CreateApiKeyRequest? request, RendezvousDbContext db, IClock clock, CancellationToken ct)
+    {
+        var user = await FindAsync(db, id, ct);
+        if (user is null)
+        {
+            return Problems.NotFound("User");
+        }
+
+        var name = request?.Name is { } n && ApiFormat.TryText(n, 100, out var clean) ? clean : "API key";
+        var secret = ApiKeys.Generate();
+        var key = new ApiKey
+        {
+            Id = Guid.CreateVersion7(),
+            OrganizationId = user.OrganizationId,
+            UserId = user.Id,
+            Name = name,
+            Prefix = ApiKeys.PrefixOf(secret),
+            KeyHash = ApiKeys.Hash(secret),
+            CreatedAt = clock.GetCurrentInstant(),
+        };
+        db.ApiKeys.Add(key);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Created($"/api/v1/users/{user.Id}/api-keys/{key.Id}",
+            new ApiKeyResponse(key.Id.ToString(), user.Id.ToString(), key.Name, key.Prefix, ApiFormat.Format(key.CreatedAt), secret));
+    }
+
+    private static async Task<Results<Ok<BusyBlockResponse[]>, ProblemHttpResult>> ListBusyAsync(string id, RendezvousDbContext db, CancellationToken ct)
+    {
+        var user = await FindAsync(db, id, ct);
+        if (user is null)
+        {
+            return Problems.NotFound("User");
+        }
+
+        var blocks = await db.BusyBlocks.AsNoTracking().Where(b => b.UserId == user.Id).OrderBy(b => b.Start).ToListAsync(ct);
+        return TypedResults.Ok(blocks.Select(ToResponse).ToArray());
+    }
+
+    private static async Task<Results<Created<BusyBlockResponse>, ProblemHttpResult>> AddBusyAsync(
+        string id, BusyBlockRequest request, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    {
+        var me = CurrentUser.From(http.User);
+        var user = await FindAsync(db, id, ct);
+        if (user is null)
+        {
+            return Problems.NotFound("User");
+        }
+
+        if (!me.IsAdministrator && me.Id != user.Id)
+        {
+            return Problems.From(new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only change their own busy time."));
+        }
+
+        if (!ApiFormat.TryParseInstant(request.Start, out var start))
+        {
+            return Problems.Validation("start", "must be a date-time with an offset, e.g. 2027-03-15T09:00:00-04:00");
+        }
+
+        if (!ApiFormat.TryParseInstant(request.End, out var end) || end <= start || end - start > Duration.FromDays(366))
+        {
+            return Problems.Validation("end", "must be a date-time with an offset after start (at most 366 days later)");
+        }
+
+        var block = new BusyBlock
+        {
+            Id = Guid.CreateVersion7(),
+            OrganizationId = user.OrganizationId,
+            UserId = user.Id,
+            Start = start,
+            End = end,
+            Source = "manual",
+            Note = request.Note is { Length: > 0 and <= 500 } note ? note : null,
+        };
+        db.BusyBlocks.Add(block);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Created($"/api/v1/users/{user.Id}/busy-blocks/{block.Id}", ToResponse(block));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteBusyAsync(
+        string id, string blockId, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    {
+        var me = CurrentUser.From(http.User);
+        var user = await FindAsync(db, id, ct);
+        if (user is null || !Guid.TryParse(blockId, out var bid))
+        {
+            return Problems.NotFound("Busy block");
+        }
+
+        if (!me.IsAdministrator && me.Id != user.Id)
+        {
+            return Problems.From(new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only change their own busy time."));
+        }
+
+        var block = await db.BusyBlocks.FirstOrDefaultAsync(b => b.Id == bid && b.UserId == user.Id, ct);
+        if (block is null)
+        {
+            return Problems.NotFound("Busy block");
+        }
+
+        db.BusyBlocks.Remove(block);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    private static BusyBlockResponse ToResponse(BusyBlock b) =>
+        new(b.Id.ToString(), b.UserId.ToString(), ApiFormat.Format(b.Start), ApiFormat.Format(b.End), b.Source, b.Note);
+
+    internal static async Task<User?> FindAsync(RendezvousDbContext db, string id, CancellationToken ct)
+    {
+        if (!Ids.TryParse(id, out var guid))
+        {
+            return null;
+        }
+
+        var userId = new UserId(guid);
+        return await db.Users.FirstOrDefaultAsync(u => u.Id == userId, ct);
+    }
+
+    internal static bool TryParseRole(string text, out UserRole role)
+    {
+        role = text.ToLowerInvariant() switch
+        {
+            "administrator" => UserRole.Administrator,
+            "member" => UserRole.Member,
+            _ => (UserRole)(-1),
+        };
+        return role != (UserRole)(-1);
+    }
+}

@@ -1,0 +1,100 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.Json;
+using NodaTime;
+using Rendezvous.Data;
+using Rendezvous.Data.Outbox;
+using Rendezvous.Data.Serialization;
+using Rendezvous.Server.Cli;
+using Rendezvous.Server.Features.Availability;
+using Rendezvous.Server.Features.BookingPages;
+using Rendezvous.Server.Features.Bookings;
+using Rendezvous.Server.Features.Users;
+using Rendezvous.Server.Infrastructure;
+using Rendezvous.Server.Workers;
+
+// Verbs: (none) or "serve" runs the server; "migrate" applies migrations and exits.
+var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
+var builder = WebApplication.CreateBuilder(args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args);
+
+var connectionString = builder.Configuration.GetConnectionString("Rendezvous")
+    ?? Environment.GetEnvironmentVariable("RENDEZVOUS_DB")
+    ?? throw new InvalidOperationException("Set RENDEZVOUS_DB (or ConnectionStrings__Rendezvous) to a PostgreSQL connection string.");
+if (Environment.GetEnvironmentVariable("RENDEZVOUS_URL") is { Length: > 0 } url)
+{
+    builder.WebHost.UseUrls(url);
+}
+
+// The composition root is the only place that names the system clock.
+#pragma warning disable RS0030
+builder.Services.AddSingleton<IClock>(SystemClock.Instance);
+#pragma warning restore RS0030
+
+builder.Services.AddRendezvousData(connectionString);
+builder.Services.Configure<BootstrapOptions>(builder.Configuration.GetSection("Rendezvous:Bootstrap"));
+builder.Services.Configure<WorkerOptions>(builder.Configuration.GetSection("Rendezvous:Workers"));
+builder.Services.Configure<JsonOptions>(o => JsonDefaults.Configure(o.SerializerOptions));
+builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+builder.Services.AddOpenApi("v1");
+builder.Services.AddAuthentication(ApiKeys.Scheme)
+    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeys.Scheme, null);
+builder.Services.AddAuthorizationBuilder()
+    .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeys.Scheme).RequireAuthenticatedUser().Build())
+    .AddPolicy(ApiKeys.AdministratorPolicy, p => p.RequireAuthenticatedUser().RequireRole("administrator"));
+
+builder.Services.AddScoped<AvailabilityService>();
+builder.Services.AddScoped<BookingService>();
+builder.Services.AddScoped<BookingCompletion>();
+builder.Services.AddScoped<OutboxProcessor>();
+builder.Services.AddSingleton<OutboxSignal>();
+builder.Services.AddHostedService<OutboxDispatcher>();
+builder.Services.AddHostedService<BookingCompleter>();
+
+var app = builder.Build();
+
+if (verb == "migrate")
+{
+    await Startup.MigrateAsync(app.Services, CancellationToken.None);
+    Console.WriteLine("Migrations applied.");
+    return 0;
+}
+
+if (verb != "serve")
+{
+    await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Use 'serve' (default) or 'migrate'.");
+    return 2;
+}
+
+if (app.Configuration.GetValue("Rendezvous:MigrateOnStart", true))
+{
+    await Startup.MigrateAsync(app.Services, CancellationToken.None);
+}
+
+var bootstrap = app.Configuration.GetSection("Rendezvous:Bootstrap").Get<BootstrapOptions>() ?? new BootstrapOptions();
+var bootstrapOrg = await Startup.BootstrapAsync(app.Services, bootstrap, CancellationToken.None);
+if (bootstrapOrg is { } org && app.Configuration.GetValue("Rendezvous:Demo", false))
+{
+    await Startup.SeedDemoAsync(app.Services, org, CancellationToken.None);
+}
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous().ExcludeFromDescription();
+app.MapGet("/", () => TypedResults.Text("Rendezvous is running. API under /api/v1, OpenAPI at /openapi/v1.json.\n")).AllowAnonymous().ExcludeFromDescription();
+
+var api = app.MapGroup("/api/v1");
+api.MapUsers();
+api.MapBookingPages();
+api.MapSlots();
+api.MapBookings();
+
+await app.RunAsync();
+return 0;
+
+/// <summary>Exposed so the API tests can host the real application.</summary>
+public partial class Program;

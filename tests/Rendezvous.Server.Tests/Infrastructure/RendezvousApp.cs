@@ -1,0 +1,137 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using Rendezvous.Data;
+using Rendezvous.Data.Serialization;
+using Rendezvous.Domain;
+using Rendezvous.Server.Cli;
+
+namespace Rendezvous.Server.Tests.Infrastructure;
+
+/// <summary>
+/// The real application on a fresh PostgreSQL database, with a clock the test controls and background workers off
+/// (tests drive them). Bootstraps organization "acme" whose administrator holds <see cref="AdminKey"/>.
+/// </summary>
+public class RendezvousApp : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    public const string AdminKey = "test-admin-key-acme-000000000001";
+
+    /// <summary>Monday 2027-03-01 08:00 UTC: the tests' "now".</summary>
+    public static readonly Instant Start = Instant.FromUtc(2027, 3, 1, 8, 0);
+
+    public FakeClock Clock { get; } = new(Start);
+
+    public string ConnectionString { get; private set; } = "";
+
+    public static JsonSerializerOptions Json { get; } = JsonDefaults.Options;
+
+    public async Task InitializeAsync()
+    {
+        ConnectionString = await TestDatabase.CreateAsync();
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await TestDatabase.DropAsync(ConnectionString);
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("ConnectionStrings:Rendezvous", ConnectionString);
+        builder.UseSetting("Rendezvous:Bootstrap:Organization", "acme");
+        builder.UseSetting("Rendezvous:Bootstrap:ApiKey", AdminKey);
+        builder.UseSetting("Rendezvous:Bootstrap:AdminEmail", "admin@acme.example");
+        builder.UseSetting("Rendezvous:Workers:Enabled", "false");
+        builder.UseEnvironment("Testing");
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<IClock>(Clock);
+            ConfigureServices(services);
+        });
+    }
+
+    /// <summary>Lets a test class add or replace services.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
+    public HttpClient Client(string? apiKey = AdminKey)
+    {
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return client;
+    }
+
+    public HttpClient Anonymous() => Client(null);
+
+    /// <summary>Creates another organization with its own administrator key (as the bootstrap does) and returns the key.</summary>
+    public async Task<string> CreateOrganizationAsync(string slug)
+    {
+        var key = $"test-admin-key-{slug}-{Guid.NewGuid():N}";
+        await Startup.BootstrapAsync(Services, new BootstrapOptions { Organization = slug, ApiKey = key }, CancellationToken.None);
+        return key;
+    }
+
+    /// <summary>Runs <paramref name="work"/> with a fresh scope's database context (no tenant filter).</summary>
+    public async Task<T> WithDbAsync<T>(Func<RendezvousDbContext, Task<T>> work)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await work(scope.ServiceProvider.GetRequiredService<RendezvousDbContext>());
+    }
+
+    public async Task<T> WithScopeAsync<T>(Func<IServiceProvider, Task<T>> work)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await work(scope.ServiceProvider);
+    }
+}
+
+/// <summary>Small helpers for JSON over HTTP.</summary>
+public static class Http
+{
+    public static async Task<JsonNode> ReadJsonAsync(this HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        return JsonNode.Parse(text) ?? throw new InvalidOperationException("Empty JSON body.");
+    }
+
+    public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient client, string url, object body) =>
+        client.PostAsJsonAsync(url, body, RendezvousApp.Json);
+
+    public static Task<HttpResponseMessage> PutJsonAsync(this HttpClient client, string url, object body) =>
+        client.PutAsJsonAsync(url, body, RendezvousApp.Json);
+
+    public static Task<HttpResponseMessage> PostRawAsync(this HttpClient client, string url, string body) =>
+        client.PostAsync(url, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+    /// <summary>Asserts the status and, for errors, that the body is problem+json; returns the body.</summary>
+    public static async Task<JsonNode> ExpectAsync(this HttpResponseMessage response, int status)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        if ((int)response.StatusCode != status)
+        {
+            throw new Xunit.Sdk.XunitException($"Expected {status} but got {(int)response.StatusCode}: {text}");
+        }
+
+        if (status >= 400)
+        {
+            if (response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+            {
+                throw new Xunit.Sdk.XunitException($"Expected application/problem+json, got {response.Content.Headers.ContentType}: {text}");
+            }
+        }
+
+        return string.IsNullOrEmpty(text) ? new JsonObject() : JsonNode.Parse(text)!;
+    }
+}
