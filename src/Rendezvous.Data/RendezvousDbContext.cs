@@ -142,8 +142,8 @@ public sealed class RendezvousDbContext(DbContextOptions<RendezvousDbContext> op
             e.Property(b => b.Start).HasColumnName("start_at");
             e.Property(b => b.End).HasColumnName("end_at");
             e.Property(b => b.Status).HasConversion<string>();
-            e.Property(b => b.CancellationPolicy).HasColumnName("cancellation_notice_minutes").HasConversion(PolicyConverter);
-            e.Property(b => b.ReschedulePolicy).HasColumnName("reschedule_notice_minutes").HasConversion(PolicyConverter);
+            e.Property(b => b.CancellationPolicy).HasColumnName("cancellation_notice_minutes").HasConversion(PolicyConverter).IsRequired(false);
+            e.Property(b => b.ReschedulePolicy).HasColumnName("reschedule_notice_minutes").HasConversion(PolicyConverter).IsRequired(false);
             e.Property(b => b.Answers).HasColumnType("jsonb").HasConversion(
                 a => JsonSerializer.Serialize(a, JsonDefaults.Options),
                 json => JsonSerializer.Deserialize<Dictionary<string, string>>(json, JsonDefaults.Options) ?? new Dictionary<string, string>(),
