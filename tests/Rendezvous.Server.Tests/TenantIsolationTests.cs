@@ -1,0 +1,185 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Rendezvous.Server.Tests.Infrastructure;
+using Shouldly;
+
+namespace Rendezvous.Server.Tests;
+
+/// <summary>
+/// One organization can never read or change another's data. Every route is listed here with the check that proves
+/// it; a route added without a check fails <see cref="Every_route_has_an_isolation_check"/>.
+/// </summary>
+public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<RendezvousApp>
+{
+    private static readonly HashSet<string> Checked =
+    [
+        "POST /api/v1/users", "GET /api/v1/users", "GET /api/v1/users/{id}", "POST /api/v1/users/{id}/api-keys",
+        "GET /api/v1/users/{id}/busy-blocks", "POST /api/v1/users/{id}/busy-blocks", "DELETE /api/v1/users/{id}/busy-blocks/{blockId}",
+        "POST /api/v1/booking-pages", "GET /api/v1/booking-pages", "GET /api/v1/booking-pages/{id}", "PUT /api/v1/booking-pages/{id}",
+        "GET /api/v1/booking-pages/{slug}/slots", "POST /api/v1/booking-pages/{slug}/bookings",
+        "GET /api/v1/bookings", "GET /api/v1/bookings/{id}", "POST /api/v1/bookings/{id}/cancel", "POST /api/v1/bookings/{id}/approve",
+        "POST /api/v1/bookings/{id}/decline", "POST /api/v1/bookings/{id}/no-show", "POST /api/v1/bookings/{id}/reschedule",
+        // Public and free of tenant data:
+        "GET /openapi/{documentName}.json", "GET /health", "GET /",
+    ];
+
+    [DbFact]
+    public void Every_route_has_an_isolation_check()
+    {
+        _ = app.Client();
+        var routes = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["ANY"])
+                .Select(m => $"{m} /{e.RoutePattern.RawText!.TrimStart('/').TrimEnd('/')}".Replace(" //", " /", StringComparison.Ordinal).TrimEnd('/')))
+            .Select(r => r.Trim() == "GET" ? "GET /" : r)
+            .ToHashSet();
+        routes.Except(Checked).ShouldBeEmpty("routes without a tenant isolation check");
+    }
+
+    [DbFact]
+    public async Task Another_organization_can_neither_see_nor_touch_anything()
+    {
+        var acme = app.Client();
+        var otherKey = await app.CreateOrganizationAsync("globex-" + Guid.NewGuid().ToString("N")[..6]);
+        var other = app.Client(otherKey);
+
+        // Acme's data.
+        var userId = await Scenario.CreateUserAsync(acme, "Acme Person");
+        var block = await (await acme.PostJsonAsync($"/api/v1/users/{userId}/busy-blocks", new { start = "2027-03-20T10:00:00Z", end = "2027-03-20T11:00:00Z" })).ExpectAsync(201);
+        var slug = await Scenario.CreatePageAsync(acme, p => p["requiresApproval"] = true);
+        var pages = await (await acme.GetAsync("/api/v1/booking-pages")).ExpectAsync(200);
+        var pageId = pages.AsArray().First(p => p!["slug"]!.GetValue<string>() == slug)!["id"]!.GetValue<string>();
+        var booking = await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-22T09:00:00Z");
+        var bookingId = booking["id"]!.GetValue<string>();
+
+        // Lists hold only the caller's organization.
+        (await (await other.GetAsync("/api/v1/users")).ExpectAsync(200)).AsArray().Select(u => u!["id"]!.GetValue<string>()).ShouldNotContain(userId);
+        (await (await other.GetAsync("/api/v1/booking-pages")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+        (await (await other.GetAsync("/api/v1/bookings")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+
+        // Single resources are not found.
+        await (await other.GetAsync($"/api/v1/users/{userId}")).ExpectAsync(404);
+        await (await other.PostJsonAsync($"/api/v1/users/{userId}/api-keys", new { name = "steal" })).ExpectAsync(404);
+        await (await other.GetAsync($"/api/v1/users/{userId}/busy-blocks")).ExpectAsync(404);
+        await (await other.PostJsonAsync($"/api/v1/users/{userId}/busy-blocks", new { start = "2027-03-20T10:00:00Z", end = "2027-03-20T11:00:00Z" })).ExpectAsync(404);
+        await (await other.DeleteAsync($"/api/v1/users/{userId}/busy-blocks/{block["id"]}")).ExpectAsync(404);
+        await (await other.GetAsync($"/api/v1/booking-pages/{pageId}")).ExpectAsync(404);
+        await (await other.PutJsonAsync($"/api/v1/booking-pages/{pageId}", new { slug = "stolen", title = "x", durationMinutes = 30, timeZone = "UTC" })).ExpectAsync(404);
+        await (await other.GetAsync($"/api/v1/bookings/{bookingId}")).ExpectAsync(404);
+        foreach (var action in new[] { "cancel", "approve", "decline", "no-show" })
+        {
+            await (await other.PostJsonAsync($"/api/v1/bookings/{bookingId}/{action}", new { reason = "x" })).ExpectAsync(404);
+        }
+
+        await (await other.PostJsonAsync($"/api/v1/bookings/{bookingId}/reschedule", new { start = "2027-03-22T10:00:00Z" })).ExpectAsync(404);
+
+        // Creating things cannot reach across: another organization's user is no owner or panel member.
+        var badOwner = await (await other.PostJsonAsync("/api/v1/booking-pages", new { slug = "x-" + Guid.NewGuid().ToString("N")[..8], title = "x", durationMinutes = 30, timeZone = "UTC", ownerId = userId })).ExpectAsync(400);
+        badOwner["errors"]!["ownerId"].ShouldNotBeNull();
+        var badPanel = await (await other.PostJsonAsync("/api/v1/booking-pages", new
+        {
+            slug = "x-" + Guid.NewGuid().ToString("N")[..8], title = "x", durationMinutes = 30, timeZone = "UTC",
+            schedulingOption = "panel", panelMemberIds = new[] { userId },
+        })).ExpectAsync(400);
+        badPanel["errors"]!["panelMemberIds"].ShouldNotBeNull();
+        var created = await (await other.PostJsonAsync("/api/v1/users", new { name = "Globex Person", email = "person@globex.example", timeZone = "UTC" })).ExpectAsync(201);
+        (await (await acme.GetAsync("/api/v1/users")).ExpectAsync(200)).AsArray().Select(u => u!["id"]!.GetValue<string>()).ShouldNotContain(created["id"]!.GetValue<string>());
+
+        // Public booking cannot link to another organization's booking.
+        var otherSlug = await Scenario.CreatePageAsync(other);
+        var cross = await (await app.Anonymous().PostJsonAsync($"/api/v1/booking-pages/{otherSlug}/bookings",
+            new { start = "2027-03-22T09:00:00Z", customer = Scenario.Customer(), replacesBookingId = bookingId })).ExpectAsync(400);
+        cross["field"]!.GetValue<string>().ShouldBe("replacesBookingId");
+
+        // The public slots of Acme's page reveal free times only.
+        var slots = await (await app.Anonymous().GetAsync($"/api/v1/booking-pages/{slug}/slots?from=2027-03-22&to=2027-03-22")).ExpectAsync(200);
+        slots.AsObject().Select(kv => kv.Key).ShouldBe(["timeZone", "slots"]);
+
+        // Acme's booking is untouched.
+        var after = await (await acme.GetAsync($"/api/v1/bookings/{bookingId}")).ExpectAsync(200);
+        after["status"]!.GetValue<string>().ShouldBe("requested");
+        after["history"]!.AsArray().Count.ShouldBe(1);
+    }
+
+    [DbFact]
+    public async Task Requests_without_a_valid_key_are_401_and_members_cannot_administer()
+    {
+        await (await app.Anonymous().GetAsync("/api/v1/bookings")).ExpectAsync(401);
+        var bad = app.Client("rdv_not_a_real_key_000000000000000");
+        await (await bad.GetAsync("/api/v1/users")).ExpectAsync(401);
+
+        var admin = app.Client();
+        var memberId = await Scenario.CreateUserAsync(admin, "Plain Member");
+        var member = app.Client(await Scenario.CreateKeyAsync(admin, memberId));
+        await (await member.PostJsonAsync("/api/v1/users", new { name = "Sneaky", email = "sneaky@acme.example", timeZone = "UTC" })).ExpectAsync(403);
+        await (await member.PostJsonAsync($"/api/v1/users/{memberId}/api-keys", new { })).ExpectAsync(403);
+
+        // A member acts only on bookings they host, and owns only their own pages.
+        var adminSlug = await Scenario.CreatePageAsync(admin);
+        var booking = await Scenario.BookAsync(app.Anonymous(), adminSlug, "2027-03-23T09:00:00Z");
+        await (await member.GetAsync($"/api/v1/bookings/{booking["id"]}")).ExpectAsync(403);
+        await (await member.PostJsonAsync($"/api/v1/bookings/{booking["id"]}/cancel", new { })).ExpectAsync(403);
+        var adminId = await Scenario.MyIdAsync(admin);
+        await (await member.PostJsonAsync("/api/v1/booking-pages", new { slug = "m-" + Guid.NewGuid().ToString("N")[..8], title = "x", durationMinutes = 30, timeZone = "UTC", ownerId = adminId })).ExpectAsync(403);
+        var own = await Scenario.CreatePageAsync(member);
+        own.ShouldNotBeNullOrEmpty();
+    }
+
+    [DbFact]
+    public async Task OpenApi_document_describes_the_api()
+    {
+        var doc = await (await app.Anonymous().GetAsync("/openapi/v1.json")).ExpectAsync(200);
+        var paths = doc["paths"]!.AsObject().Select(kv => kv.Key).ToList();
+        paths.ShouldContain("/api/v1/booking-pages/{slug}/bookings");
+        paths.ShouldContain("/api/v1/bookings/{id}/reschedule");
+        paths.ShouldContain("/api/v1/users");
+    }
+
+    [DbFact]
+    public async Task Booking_pages_validate_every_field_and_keep_slugs_unique()
+    {
+        var admin = app.Client();
+        var response = await admin.PostJsonAsync("/api/v1/booking-pages", new JsonObject
+        {
+            ["slug"] = "Bad Slug",
+            ["title"] = "",
+            ["durationMinutes"] = 2,
+            ["timeZone"] = "Europe/Atlantis",
+            ["weeklyHours"] = new JsonArray(new JsonObject { ["day"] = "funday", ["start"] = "09:00", ["end"] = "17:00" },
+                new JsonObject { ["day"] = "monday", ["start"] = "18:00", ["end"] = "09:00" }),
+            ["schedulingOption"] = "sometimes",
+            ["bookingWindowDays"] = 0,
+            ["cancellationPolicy"] = new JsonObject { ["kind"] = "upTo" },
+        });
+        var problem = await response.ExpectAsync(400);
+        var fields = problem["errors"]!.AsObject().Select(kv => kv.Key).ToList();
+        fields.ShouldContain("slug");
+        fields.ShouldContain("title");
+        fields.ShouldContain("timeZone");
+        fields.ShouldContain("weeklyHours[0].day");
+        fields.ShouldContain("weeklyHours[1].end");
+        fields.ShouldContain("schedulingOption");
+        fields.ShouldContain("cancellationPolicy");
+
+        var slug = await Scenario.CreatePageAsync(admin);
+        var page = (await (await admin.GetAsync("/api/v1/booking-pages")).ExpectAsync(200)).AsArray().First(p => p!["slug"]!.GetValue<string>() == slug)!;
+        // Defaults: slot interval = duration, no buffers, no notice, a 60-day window.
+        page["slotIntervalMinutes"]!.GetValue<int>().ShouldBe(30);
+        page["bufferBeforeMinutes"]!.GetValue<int>().ShouldBe(0);
+        page["minimumNoticeMinutes"]!.GetValue<int>().ShouldBe(0);
+        page["bookingWindowDays"]!.GetValue<int>().ShouldBe(60);
+        page["schedulingOption"]!.GetValue<string>().ShouldBe("oneOnOne");
+        page["cancellationPolicy"]!["kind"]!.GetValue<string>().ShouldBe("anyTime");
+
+        var dup = await (await admin.PostJsonAsync("/api/v1/booking-pages", new { slug, title = "Again", durationMinutes = 30, timeZone = "UTC" })).ExpectAsync(409);
+        dup["code"]!.GetValue<string>().ShouldBe("slug_taken");
+
+        var updated = page.DeepClone().AsObject();
+        updated["title"] = "Renamed";
+        updated["dateOverrides"] = new JsonArray(new JsonObject { ["date"] = "2027-03-24", ["hours"] = new JsonArray() });
+        var put = await (await admin.PutJsonAsync($"/api/v1/booking-pages/{page["id"]}", updated)).ExpectAsync(200);
+        put["title"]!.GetValue<string>().ShouldBe("Renamed");
+        var closed = await (await app.Anonymous().GetAsync($"/api/v1/booking-pages/{slug}/slots?from=2027-03-24&to=2027-03-24")).ExpectAsync(200);
+        closed["slots"]!.AsArray().ShouldBeEmpty();
+    }
+}
