@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using NodaTime;
+using Npgsql;
+using Rendezvous.Data.Outbox;
+using Rendezvous.Server.Tests.Infrastructure;
+using Shouldly;
+
+namespace Rendezvous.Server.Tests;
+
+/// <summary>Records what it saw; fails the first <see cref="FailuresLeft"/> deliveries.</summary>
+public sealed class RecordingHandler : IOutboxHandler
+{
+    public ConcurrentBag<(long Id, string Type)> Seen { get; } = [];
+
+    public int FailuresLeft;
+
+    public string Name => "recording";
+
+    public bool Handles(string type) => type.StartsWith("booking.", StringComparison.Ordinal);
+
+    public Task HandleAsync(OutboxEnvelope message, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Decrement(ref FailuresLeft) >= 0)
+        {
+            throw new InvalidOperationException("downstream is down");
+        }
+
+        Seen.Add((message.Id, message.Type));
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class OutboxApp : RendezvousApp
+{
+    public RecordingHandler Handler { get; } = new();
+
+    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<IOutboxHandler>(Handler);
+}
+
+public sealed class OutboxTests(OutboxApp app) : IClassFixture<OutboxApp>
+{
+    private OutboxProcessor NewProcessor() =>
+        new(app.Services.GetRequiredService<NpgsqlDataSource>(), [app.Handler], app.Clock, NullLogger<OutboxProcessor>.Instance);
+
+    [DbFact]
+    public async Task Every_change_is_delivered_once_even_with_two_dispatchers_racing()
+    {
+        var admin = app.Client();
+        while (await NewProcessor().ProcessBatchAsync(50, CancellationToken.None) > 0)
+        {
+        }
+
+        app.Handler.Seen.Clear();
+        var slug = await Scenario.CreatePageAsync(admin);
+        var ids = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            ids.Add((await Scenario.BookAsync(app.Anonymous(), slug, $"2027-03-{10 + (i / 8):00}T{9 + (i % 8):00}:00:00Z", Scenario.Customer($"C{i}")))["id"]!.GetValue<string>());
+        }
+
+        foreach (var id in ids.Take(4))
+        {
+            await (await admin.PostJsonAsync($"/api/v1/bookings/{id}/cancel", new { reason = "r" })).ExpectAsync(200);
+        }
+
+        var pending = await app.WithDbAsync(db => db.OutboxMessages.CountAsync(m => m.ProcessedAt == null));
+        pending.ShouldBe(16);
+
+        // Two processors (as two server processes would) drain the outbox in small batches at the same time.
+        async Task Drain(OutboxProcessor p)
+        {
+            while (await p.ProcessBatchAsync(3, CancellationToken.None) > 0)
+            {
+            }
+        }
+
+        await Task.WhenAll(Drain(NewProcessor()), Drain(NewProcessor()));
+
+        app.Handler.Seen.Count.ShouldBe(16);
+        app.Handler.Seen.Select(s => s.Id).Distinct().Count().ShouldBe(16);
+        app.Handler.Seen.Count(s => s.Type == "booking.canceled").ShouldBe(4);
+        (await app.WithDbAsync(db => db.OutboxMessages.CountAsync(m => m.ProcessedAt == null))).ShouldBe(0);
+    }
+
+    [DbFact]
+    public async Task A_failed_delivery_is_retried_with_backoff_and_never_lost()
+    {
+        // Drain whatever other tests left behind first.
+        while (await NewProcessor().ProcessBatchAsync(50, CancellationToken.None) > 0)
+        {
+        }
+
+        app.Handler.Seen.Clear();
+        var slug = await Scenario.CreatePageAsync(app.Client());
+        await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-12T09:00:00Z");
+        app.Handler.FailuresLeft = 2;
+
+        (await NewProcessor().ProcessBatchAsync(10, CancellationToken.None)).ShouldBe(1);
+        app.Handler.Seen.ShouldBeEmpty();
+        var failed = await app.WithDbAsync(db => db.OutboxMessages.OrderByDescending(m => m.Id).FirstAsync());
+        failed.ProcessedAt.ShouldBeNull();
+        failed.Attempts.ShouldBe(1);
+        failed.LastError!.ShouldContain("downstream is down");
+        (failed.AvailableAt - app.Clock.GetCurrentInstant()).ShouldBeGreaterThanOrEqualTo(Duration.FromSeconds(2));
+
+        // Not due yet: nothing is claimed.
+        (await NewProcessor().ProcessBatchAsync(10, CancellationToken.None)).ShouldBe(0);
+
+        try
+        {
+            app.Clock.Advance(Duration.FromMinutes(1));
+            await NewProcessor().ProcessBatchAsync(10, CancellationToken.None);
+            app.Clock.Advance(Duration.FromMinutes(1));
+            await NewProcessor().ProcessBatchAsync(10, CancellationToken.None);
+        }
+        finally
+        {
+            app.Clock.Set(RendezvousApp.Start);
+        }
+
+        app.Handler.Seen.Count.ShouldBe(1);
+        var done = await app.WithDbAsync(db => db.OutboxMessages.FirstAsync(m => m.Id == failed.Id));
+        done.ProcessedAt.ShouldNotBeNull();
+        done.Attempts.ShouldBe(3);
+        done.HandledBy.ShouldBe(["recording"]);
+    }
+
+    [DbFact]
+    public void Backoff_doubles_and_is_capped_at_an_hour()
+    {
+        OutboxProcessor.Backoff(1).ShouldBeInRange(Duration.FromSeconds(2), Duration.FromSeconds(2.4));
+        OutboxProcessor.Backoff(5).ShouldBeInRange(Duration.FromSeconds(32), Duration.FromSeconds(38.4));
+        OutboxProcessor.Backoff(40).ShouldBeInRange(Duration.FromHours(1), Duration.FromHours(1.2));
+    }
+}
+
+public sealed class QueryPlanTests(RendezvousApp app) : IClassFixture<RendezvousApp>
+{
+    /// <summary>The availability query must use the exclusion constraint's GiST index, not scan every hold.</summary>
+    [DbFact]
+    public async Task Hold_lookup_uses_the_gist_index()
+    {
+        await using var conn = new NpgsqlConnection(app.ConnectionString);
+        await conn.OpenAsync();
+        await using (var seed = new NpgsqlCommand("""
+            INSERT INTO organizations VALUES ('00000000-0000-0000-0000-000000000001', 'Plan', 'plan-org', now());
+            INSERT INTO users VALUES ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001', 'U', 'u@plan.example', 'UTC', 'Member', now());
+            ANALYZE;
+            SET enable_seqscan = off;
+            """, conn))
+        {
+            await seed.ExecuteNonQueryAsync();
+        }
+
+        await using var explain = new NpgsqlCommand("EXPLAIN " + Features.Availability.AvailabilityService.HoldsSql, conn);
+        explain.Parameters.AddWithValue("hosts", new[] { Guid.Parse("00000000-0000-0000-0000-000000000002") });
+        explain.Parameters.AddWithValue("from", new DateTime(2027, 3, 1, 0, 0, 0, DateTimeKind.Utc));
+        explain.Parameters.AddWithValue("to", new DateTime(2027, 3, 8, 0, 0, 0, DateTimeKind.Utc));
+        var plan = new System.Text.StringBuilder();
+        await using (var reader = await explain.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.AppendLine(reader.GetString(0));
+            }
+        }
+
+        plan.ToString().ShouldContain("ex_booking_hosts_no_overlap");
+    }
+
+    [DbFact]
+    public async Task Bootstrap_is_idempotent()
+    {
+        _ = app.Client();
+        var before = await app.WithDbAsync(db => db.Organizations.CountAsync());
+        await Cli.Startup.BootstrapAsync(app.Services, new Cli.BootstrapOptions { Organization = "acme", ApiKey = "another-key-0000000000" }, CancellationToken.None);
+        (await app.WithDbAsync(db => db.Organizations.CountAsync())).ShouldBe(before);
+        await (await app.Client("another-key-0000000000").GetAsync("/api/v1/users")).ExpectAsync(401);
+    }
+}
