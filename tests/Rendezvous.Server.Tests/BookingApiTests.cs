@@ -187,4 +187,39 @@ public sealed class BookingApiTests(RendezvousApp app) : IClassFixture<Rendezvou
         b["customer"]!["name"]!.GetValue<string>().ShouldBe("Katherine");
         b["customer"]!["email"]!.GetValue<string>().ShouldBe("kate@example.com");
     }
+
+    [DbFact]
+    public async Task Buffers_keep_time_free_around_the_pages_meetings_and_busy_blocks_hide_slots()
+    {
+        var admin = app.Client();
+        var memberId = await Scenario.CreateUserAsync(admin, "Buffered Host");
+        var member = app.Client(await Scenario.CreateKeyAsync(admin, memberId));
+        var slug = await Scenario.CreatePageAsync(member, p => p["bufferAfterMinutes"] = 15);
+        await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-17T10:00:00Z");
+
+        async Task<List<string>> Starts()
+        {
+            var slots = await (await app.Anonymous().GetAsync($"/api/v1/booking-pages/{slug}/slots?from=2027-03-17&to=2027-03-17&timeZone=UTC")).ExpectAsync(200);
+            return [.. slots["slots"]!.AsArray().Select(x => x!["start"]!.GetValue<string>())];
+        }
+
+        var starts = await Starts();
+        // 09:30 would end at 10:00 and its own 15 minutes after would run into the 10:00 meeting.
+        starts.ShouldContain("2027-03-17T09:00:00Z");
+        starts.ShouldNotContain("2027-03-17T09:30:00Z");
+        starts.ShouldNotContain("2027-03-17T10:00:00Z");
+        starts.ShouldNotContain("2027-03-17T10:30:00Z");
+        starts.ShouldContain("2027-03-17T11:00:00Z");
+
+        var block = await (await member.PostJsonAsync($"/api/v1/users/{memberId}/busy-blocks", new { start = "2027-03-17T13:00:00Z", end = "2027-03-17T14:00:00Z", note = "Dentist" })).ExpectAsync(201);
+        starts = await Starts();
+        starts.ShouldNotContain("2027-03-17T13:00:00Z");
+        starts.ShouldNotContain("2027-03-17T13:30:00Z");
+        starts.ShouldContain("2027-03-17T14:00:00Z");
+
+        (await member.DeleteAsync($"/api/v1/users/{memberId}/busy-blocks/{block["id"]}")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
+        (await Starts()).ShouldContain("2027-03-17T13:00:00Z");
+        var bad = await (await member.PostJsonAsync($"/api/v1/users/{memberId}/busy-blocks", new { start = "2027-03-17T13:00:00Z", end = "2027-03-17T12:00:00Z" })).ExpectAsync(400);
+        bad["field"]!.GetValue<string>().ShouldBe("end");
+    }
 }

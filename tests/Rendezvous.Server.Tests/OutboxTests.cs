@@ -145,20 +145,32 @@ public sealed class QueryPlanTests(RendezvousApp app) : IClassFixture<Rendezvous
     {
         await using var conn = new NpgsqlConnection(app.ConnectionString);
         await conn.OpenAsync();
+        // Realistic volume: 40 hosts with 250 meetings each, so the planner's choice is the one production would make.
         await using (var seed = new NpgsqlCommand("""
             INSERT INTO organizations VALUES ('00000000-0000-0000-0000-000000000001', 'Plan', 'plan-org', now());
-            INSERT INTO users VALUES ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001', 'U', 'u@plan.example', 'UTC', 'Member', now());
+            INSERT INTO users SELECT ('00000000-0000-0000-0001-' || lpad(g::text, 12, '0'))::uuid, '00000000-0000-0000-0000-000000000001',
+                'U' || g, 'u' || g || '@plan.example', 'UTC', 'Member', now() FROM generate_series(1, 40) g;
+            INSERT INTO customers VALUES ('00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-000000000001', 'C', 'c@plan.example', NULL, 'UTC', now());
+            INSERT INTO booking_pages SELECT ('00000000-0000-0000-0002-' || lpad(g::text, 12, '0'))::uuid, '00000000-0000-0000-0000-000000000001',
+                ('00000000-0000-0000-0001-' || lpad(g::text, 12, '0'))::uuid, 'plan-' || g, 'P', NULL, NULL, '{}', now() FROM generate_series(1, 40) g;
+            INSERT INTO bookings SELECT ('00000000-0000-0001-' || lpad(u::text, 4, '0') || '-' || lpad(n::text, 12, '0'))::uuid,
+                '00000000-0000-0000-0000-000000000001', ('00000000-0000-0000-0002-' || lpad(u::text, 12, '0'))::uuid,
+                ('00000000-0000-0000-0001-' || lpad(u::text, 12, '0'))::uuid, '00000000-0000-0000-0000-000000000003',
+                timestamptz '2027-01-01' + n * interval '1 hour', timestamptz '2027-01-01' + n * interval '1 hour' + interval '30 minutes',
+                'Scheduled', 'Scheduled', NULL, NULL, NULL, NULL, 1, 1, NULL, NULL, NULL, '{}', now(), now()
+                FROM generate_series(1, 40) u, generate_series(1, 250) n;
+            INSERT INTO booking_hosts (booking_id, user_id, is_primary, start_at, end_at, hold_key, active)
+                SELECT id, owner_id, true, start_at, end_at, id::text, true FROM bookings;
             ANALYZE;
-            SET enable_seqscan = off;
             """, conn))
         {
             await seed.ExecuteNonQueryAsync();
         }
 
         await using var explain = new NpgsqlCommand("EXPLAIN " + Features.Availability.AvailabilityService.HoldsSql, conn);
-        explain.Parameters.AddWithValue("hosts", new[] { Guid.Parse("00000000-0000-0000-0000-000000000002") });
-        explain.Parameters.AddWithValue("from", new DateTime(2027, 3, 1, 0, 0, 0, DateTimeKind.Utc));
-        explain.Parameters.AddWithValue("to", new DateTime(2027, 3, 8, 0, 0, 0, DateTimeKind.Utc));
+        explain.Parameters.AddWithValue("hosts", new[] { Guid.Parse("00000000-0000-0000-0001-000000000007") });
+        explain.Parameters.AddWithValue("from", new DateTime(2027, 1, 5, 0, 0, 0, DateTimeKind.Utc));
+        explain.Parameters.AddWithValue("to", new DateTime(2027, 1, 6, 0, 0, 0, DateTimeKind.Utc));
         var plan = new System.Text.StringBuilder();
         await using (var reader = await explain.ExecuteReaderAsync())
         {

@@ -15,8 +15,10 @@ public sealed class AvailabilityService(RendezvousDbContext db)
 {
     /// <summary>The hold rows that matter for a page's hosts in a time range.</summary>
     public const string HoldsSql = """
-        SELECT h.start_at AS "Start", h.end_at AS "End", h.hold_key AS "HoldKey", h.booking_id AS "BookingId"
+        SELECT h.start_at AS "Start", h.end_at AS "End", h.hold_key AS "HoldKey", h.booking_id AS "BookingId",
+               b.booking_page_id AS "BookingPageId"
         FROM booking_hosts h
+        JOIN bookings b ON b.id = h.booking_id
         WHERE h.user_id = ANY(@hosts) AND h.active AND h.during && tstzrange(@from, @to, '[)')
         """;
 
@@ -98,7 +100,11 @@ public sealed class AvailabilityService(RendezvousDbContext db)
                 set.Add(hold.BookingId);
             }
 
-            busy.Add(new BusyInterval(start, end));
+            // The page's buffers keep time free around each of its own meetings, so the gap between two meetings of one
+            // page is the first one's buffer after plus the next one's buffer before.
+            busy.Add(hold.BookingPageId == page.Id.Value
+                ? new BusyInterval(start - settings.BufferBefore, end + settings.BufferAfter)
+                : new BusyInterval(start, end));
         }
 
         foreach (var block in blocks)
@@ -134,7 +140,7 @@ public sealed class AvailabilityService(RendezvousDbContext db)
         };
     }
 
-    private sealed record HoldRow(DateTime Start, DateTime End, string HoldKey, Guid BookingId);
+    private sealed record HoldRow(DateTime Start, DateTime End, string HoldKey, Guid BookingId, Guid BookingPageId);
 
     private sealed record BlockRow(DateTime Start, DateTime End);
 }
