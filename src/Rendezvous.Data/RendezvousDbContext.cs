@@ -5,6 +5,7 @@ using NodaTime;
 using Rendezvous.Data.Serialization;
 using Rendezvous.Domain;
 using Rendezvous.Domain.BookingPages;
+using Rendezvous.Domain.Calendars;
 using Rendezvous.Domain.Bookings;
 using Rendezvous.Domain.Organizations;
 
@@ -33,6 +34,8 @@ public sealed class RendezvousDbContext(DbContextOptions<RendezvousDbContext> op
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
     public DbSet<BusyBlock> BusyBlocks => Set<BusyBlock>();
+
+    public DbSet<CalendarConnection> CalendarConnections => Set<CalendarConnection>();
 
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
 
@@ -194,6 +197,17 @@ public sealed class RendezvousDbContext(DbContextOptions<RendezvousDbContext> op
             e.Property(b => b.Start).HasColumnName("start_at");
             e.Property(b => b.End).HasColumnName("end_at");
             e.HasQueryFilter(b => TenantId == null || b.OrganizationId == TenantId);
+        });
+
+        modelBuilder.Entity<CalendarConnection>(e =>
+        {
+            e.ToTable("calendar_connections");
+            e.HasKey(c => c.Id);
+            e.Property(c => c.Kind).HasConversion<string>();
+            e.Property(c => c.Health).HasConversion<string>();
+            e.Ignore(c => c.AllCalendarUrls);
+            e.Ignore(c => c.CanAcceptBookings);
+            e.HasQueryFilter(c => TenantId == null || c.OrganizationId == TenantId);
         });
 
         modelBuilder.Entity<OutboxMessage>(e =>

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
 using NodaTime;
 using Rendezvous.Data;
@@ -8,6 +9,7 @@ using Rendezvous.Server.Cli;
 using Rendezvous.Server.Features.Availability;
 using Rendezvous.Server.Features.BookingPages;
 using Rendezvous.Server.Features.Bookings;
+using Rendezvous.Server.Features.CalendarConnections;
 using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Infrastructure;
 using Rendezvous.Server.Workers;
@@ -43,6 +45,10 @@ builder.Services.AddAuthorizationBuilder()
     .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeys.Scheme).RequireAuthenticatedUser().Build())
     .AddPolicy(ApiKeys.AdministratorPolicy, p => p.RequireAuthenticatedUser().RequireRole("administrator"));
 
+builder.Services.AddDataProtection().SetApplicationName("Rendezvous");
+builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
+    .Configure<Npgsql.NpgsqlDataSource>((o, dataSource) => o.XmlRepository = new DataProtectionKeyStore(dataSource));
+builder.Services.AddSingleton<Secrets>();
 builder.Services.AddScoped<AvailabilityService>();
 builder.Services.AddScoped<BookingService>();
 builder.Services.AddScoped<BookingCompletion>();
@@ -92,6 +98,7 @@ api.MapUsers();
 api.MapBookingPages();
 api.MapSlots();
 api.MapBookings();
+api.MapCalendarConnections();
 
 await app.RunAsync();
 return 0;

@@ -20,6 +20,8 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "GET /api/v1/booking-pages/{slug}/slots", "POST /api/v1/booking-pages/{slug}/bookings",
         "GET /api/v1/bookings", "GET /api/v1/bookings/{id}", "POST /api/v1/bookings/{id}/cancel", "POST /api/v1/bookings/{id}/approve",
         "POST /api/v1/bookings/{id}/decline", "POST /api/v1/bookings/{id}/no-show", "POST /api/v1/bookings/{id}/reschedule",
+        "POST /api/v1/calendar-connections", "GET /api/v1/calendar-connections", "GET /api/v1/calendar-connections/{id}",
+        "PUT /api/v1/calendar-connections/{id}", "DELETE /api/v1/calendar-connections/{id}",
         // Public and free of tenant data:
         "GET /openapi/{documentName}.json", "GET /health", "GET /",
     ];
@@ -52,7 +54,15 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         var booking = await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-22T09:00:00Z");
         var bookingId = booking["id"]!.GetValue<string>();
 
+        var connection = await (await acme.PostJsonAsync("/api/v1/calendar-connections", new { userId, url = "http://127.0.0.1:5232/", username = "u", password = "p", bookingCalendarUrl = "/u/" })).ExpectAsync(201);
+        var connectionId = connection["id"]!.GetValue<string>();
+
         // Lists hold only the caller's organization.
+        (await (await other.GetAsync("/api/v1/calendar-connections")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+        await (await other.GetAsync($"/api/v1/calendar-connections/{connectionId}")).ExpectAsync(404);
+        await (await other.PutJsonAsync($"/api/v1/calendar-connections/{connectionId}", new { url = "http://127.0.0.1:5232/", username = "u", bookingCalendarUrl = "/u/", cancelBookingOnDelete = true })).ExpectAsync(404);
+        await (await other.DeleteAsync($"/api/v1/calendar-connections/{connectionId}")).ExpectAsync(404);
+        await (await other.PostJsonAsync("/api/v1/calendar-connections", new { userId, url = "http://127.0.0.1:5232/", username = "u", password = "p", bookingCalendarUrl = "/u/" })).ExpectAsync(400);
         (await (await other.GetAsync("/api/v1/users")).ExpectAsync(200)).AsArray().Select(u => u!["id"]!.GetValue<string>()).ShouldNotContain(userId);
         (await (await other.GetAsync("/api/v1/booking-pages")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
         (await (await other.GetAsync("/api/v1/bookings")).ExpectAsync(200)).AsArray().ShouldBeEmpty();

@@ -1,0 +1,144 @@
+using NodaTime;
+
+namespace Rendezvous.Domain.Calendars;
+
+/// <summary>The kind of calendar service a connection talks to. Later: Exchange/Office 365 and Google.</summary>
+public enum CalendarKind
+{
+    CalDav,
+}
+
+/// <summary>
+/// How a connection is doing. A connection that keeps failing reaches <see cref="Error"/>: its user and administrators
+/// see it, and the user's booking pages stop accepting bookings until it recovers (a booking could otherwise land on
+/// time that is busy in a calendar we can no longer read).
+/// </summary>
+public enum ConnectionHealth
+{
+    Healthy,
+    /// <summary>The last attempts failed; retrying with backoff. Bookings are still accepted.</summary>
+    Failing,
+    /// <summary>Failed <see cref="CalendarConnection.ErrorThreshold"/> times in a row.</summary>
+    Error,
+}
+
+/// <summary>
+/// A user's connection to their own calendar service: one booking calendar (bookings are written there, and changes
+/// to those events flow back) and any number of additional calendars read for busy time only. The two sync toggles
+/// are off by default.
+/// </summary>
+public sealed class CalendarConnection
+{
+    /// <summary>Consecutive failures after which the connection is in <see cref="ConnectionHealth.Error"/>.</summary>
+    public const int ErrorThreshold = 5;
+
+    private CalendarConnection()
+    {
+        ServerUrl = "";
+        Username = "";
+        ProtectedPassword = "";
+        BookingCalendarUrl = "";
+        AdditionalCalendarUrls = [];
+    }
+
+    public CalendarConnection(Guid id, OrganizationId organizationId, UserId userId, CalendarKind kind, string serverUrl, string username,
+        string protectedPassword, string bookingCalendarUrl, IEnumerable<string> additionalCalendarUrls, bool cancelBookingOnDelete,
+        bool updateBookingOnMove, Instant now)
+    {
+        Id = id;
+        OrganizationId = organizationId;
+        UserId = userId;
+        Kind = kind;
+        ServerUrl = serverUrl;
+        Username = username;
+        ProtectedPassword = protectedPassword;
+        BookingCalendarUrl = bookingCalendarUrl;
+        AdditionalCalendarUrls = [.. additionalCalendarUrls];
+        CancelBookingOnDelete = cancelBookingOnDelete;
+        UpdateBookingOnMove = updateBookingOnMove;
+        Health = ConnectionHealth.Healthy;
+        CreatedAt = now;
+        NextSyncAt = now;
+    }
+
+    public Guid Id { get; private set; }
+
+    public OrganizationId OrganizationId { get; private set; }
+
+    public UserId UserId { get; private set; }
+
+    public CalendarKind Kind { get; private set; }
+
+    public string ServerUrl { get; private set; }
+
+    public string Username { get; private set; }
+
+    /// <summary>The password or app password, encrypted at rest; never returned by the API.</summary>
+    public string ProtectedPassword { get; private set; }
+
+    public string BookingCalendarUrl { get; private set; }
+
+    public List<string> AdditionalCalendarUrls { get; private set; }
+
+    /// <summary>"Deleting an event in my calendar cancels the booking."</summary>
+    public bool CancelBookingOnDelete { get; private set; }
+
+    /// <summary>"Changing the time in my calendar updates the booking."</summary>
+    public bool UpdateBookingOnMove { get; private set; }
+
+    public ConnectionHealth Health { get; private set; }
+
+    public int ConsecutiveFailures { get; private set; }
+
+    public string? LastError { get; private set; }
+
+    public Instant? LastSuccessAt { get; private set; }
+
+    public Instant? LastFailureAt { get; private set; }
+
+    /// <summary>When the sync worker should look at this connection next.</summary>
+    public Instant NextSyncAt { get; private set; }
+
+    public Instant CreatedAt { get; private set; }
+
+    /// <summary>False while the connection is in <see cref="ConnectionHealth.Error"/>.</summary>
+    public bool CanAcceptBookings => Health != ConnectionHealth.Error;
+
+    /// <summary>Every calendar of the connection, the booking calendar first.</summary>
+    public IEnumerable<string> AllCalendarUrls => [BookingCalendarUrl, .. AdditionalCalendarUrls.Where(u => u != BookingCalendarUrl)];
+
+    public void Update(string serverUrl, string username, string? protectedPassword, string bookingCalendarUrl,
+        IEnumerable<string> additionalCalendarUrls, bool cancelBookingOnDelete, bool updateBookingOnMove, Instant now)
+    {
+        ServerUrl = serverUrl;
+        Username = username;
+        ProtectedPassword = protectedPassword ?? ProtectedPassword;
+        BookingCalendarUrl = bookingCalendarUrl;
+        AdditionalCalendarUrls = [.. additionalCalendarUrls];
+        CancelBookingOnDelete = cancelBookingOnDelete;
+        UpdateBookingOnMove = updateBookingOnMove;
+        // New settings deserve a fresh look at once.
+        NextSyncAt = now;
+    }
+
+    /// <summary>A sync round succeeded: healthy again, next look after <paramref name="interval"/>.</summary>
+    public void RecordSuccess(Instant now, Duration interval)
+    {
+        Health = ConnectionHealth.Healthy;
+        ConsecutiveFailures = 0;
+        LastError = null;
+        LastSuccessAt = now;
+        NextSyncAt = now + interval;
+    }
+
+    /// <summary>A sync round failed: retry with capped exponential backoff; past the threshold the connection is in error.</summary>
+    public void RecordFailure(string error, Instant now, Duration interval)
+    {
+        ConsecutiveFailures++;
+        LastError = error.Length > 1000 ? error[..1000] : error;
+        LastFailureAt = now;
+        Health = ConsecutiveFailures >= ErrorThreshold ? ConnectionHealth.Error : ConnectionHealth.Failing;
+        var backoff = interval * Math.Pow(2, Math.Min(ConsecutiveFailures, 10));
+        NextSyncAt = now + (backoff > Duration.FromMinutes(15) ? Duration.FromMinutes(15) : backoff);
+    }
+}

@@ -1,0 +1,274 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using NodaTime;
+using Rendezvous.Data;
+using Rendezvous.Domain;
+using Rendezvous.Domain.Calendars;
+using Rendezvous.Server.Features.Users;
+using Rendezvous.Server.Infrastructure;
+
+namespace Rendezvous.Server.Features.CalendarConnections;
+
+public sealed record CalendarConnectionRequest(
+    string? UserId,
+    string? Kind,
+    string? Url,
+    string? Username,
+    string? Password,
+    string? BookingCalendarUrl,
+    IReadOnlyList<string>? AdditionalCalendarUrls,
+    bool? CancelBookingOnDelete,
+    bool? UpdateBookingOnMove);
+
+/// <summary>A connection as the API shows it. The password is never returned.</summary>
+public sealed record CalendarConnectionResponse(
+    string Id,
+    string UserId,
+    string Kind,
+    string Url,
+    string Username,
+    string BookingCalendarUrl,
+    string[] AdditionalCalendarUrls,
+    bool CancelBookingOnDelete,
+    bool UpdateBookingOnMove,
+    string Health,
+    bool CanAcceptBookings,
+    int ConsecutiveFailures,
+    string? LastError,
+    string? LastSuccessAt,
+    string? LastFailureAt,
+    string CreatedAt);
+
+/// <summary>
+/// Calendar connections: one per user, holding the booking calendar and any additional calendars read for busy time.
+/// Members manage their own; administrators see and manage everyone's.
+/// </summary>
+public static class CalendarConnectionsEndpoints
+{
+    public const int MaxAdditionalCalendars = 20;
+
+    public static void MapCalendarConnections(this IEndpointRouteBuilder api)
+    {
+        var group = api.MapGroup("/calendar-connections").WithTags("Calendar connections");
+        group.MapPost("/", CreateAsync);
+        group.MapGet("/", ListAsync);
+        group.MapGet("/{id}", GetAsync);
+        group.MapPut("/{id}", UpdateAsync);
+        group.MapDelete("/{id}", DeleteAsync);
+    }
+
+    public static CalendarConnectionResponse ToResponse(CalendarConnection c) => new(
+        c.Id.ToString(), c.UserId.ToString(), "caldav", c.ServerUrl, c.Username, c.BookingCalendarUrl, [.. c.AdditionalCalendarUrls],
+        c.CancelBookingOnDelete, c.UpdateBookingOnMove, c.Health.ToString().ToLowerInvariant(), c.CanAcceptBookings, c.ConsecutiveFailures,
+        c.LastError, c.LastSuccessAt is { } s ? ApiFormat.Format(s) : null, c.LastFailureAt is { } f ? ApiFormat.Format(f) : null,
+        ApiFormat.Format(c.CreatedAt));
+
+    private static async Task<Results<Created<CalendarConnectionResponse>, ProblemHttpResult>> CreateAsync(
+        CalendarConnectionRequest request, RendezvousDbContext db, Secrets secrets, IClock clock, HttpContext http, CancellationToken ct)
+    {
+        var me = CurrentUser.From(http.User);
+        var input = await ValidateAsync(request, null, me, db, ct);
+        if (!input.IsSuccess)
+        {
+            return Problems.From(input.Error!);
+        }
+
+        var v = input.Value;
+        if (await db.CalendarConnections.AnyAsync(c => c.UserId == v.UserId, ct))
+        {
+            return Problems.From(DomainError.Conflict("already_connected",
+                "This user already has a calendar connection; add calendars to it or delete it first."));
+        }
+
+        var connection = new CalendarConnection(Guid.CreateVersion7(), me.OrganizationId, v.UserId, CalendarKind.CalDav, v.Url, v.Username,
+            secrets.ProtectCalendarPassword(v.Password!), v.BookingCalendarUrl, v.Additional, request.CancelBookingOnDelete ?? false,
+            request.UpdateBookingOnMove ?? false, clock.GetCurrentInstant());
+        db.CalendarConnections.Add(connection);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Created($"/api/v1/calendar-connections/{connection.Id}", ToResponse(connection));
+    }
+
+    private static async Task<Ok<CalendarConnectionResponse[]>> ListAsync(RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    {
+        var me = CurrentUser.From(http.User);
+        var all = await db.CalendarConnections.AsNoTracking()
+            .Where(c => me.IsAdministrator || c.UserId == me.Id)
+            .OrderBy(c => c.CreatedAt)
+            .ToListAsync(ct);
+        return TypedResults.Ok(all.Select(ToResponse).ToArray());
+    }
+
+    private static async Task<Results<Ok<CalendarConnectionResponse>, ProblemHttpResult>> GetAsync(
+        string id, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    {
+        var found = await FindAsync(id, db, CurrentUser.From(http.User), ct);
+        return found.IsSuccess ? TypedResults.Ok(ToResponse(found.Value)) : Problems.From(found.Error!);
+    }
+
+    private static async Task<Results<Ok<CalendarConnectionResponse>, ProblemHttpResult>> UpdateAsync(
+        string id, CalendarConnectionRequest request, RendezvousDbContext db, Secrets secrets, IClock clock, HttpContext http, CancellationToken ct)
+    {
+        var me = CurrentUser.From(http.User);
+        var found = await FindAsync(id, db, me, ct);
+        if (!found.IsSuccess)
+        {
+            return Problems.From(found.Error!);
+        }
+
+        var connection = found.Value;
+        var input = await ValidateAsync(request with { UserId = connection.UserId.ToString() }, connection, me, db, ct);
+        if (!input.IsSuccess)
+        {
+            return Problems.From(input.Error!);
+        }
+
+        var v = input.Value;
+        connection.Update(v.Url, v.Username, v.Password is null ? null : secrets.ProtectCalendarPassword(v.Password), v.BookingCalendarUrl,
+            v.Additional, request.CancelBookingOnDelete ?? connection.CancelBookingOnDelete, request.UpdateBookingOnMove ?? connection.UpdateBookingOnMove,
+            clock.GetCurrentInstant());
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(ToResponse(connection));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    {
+        var found = await FindAsync(id, db, CurrentUser.From(http.User), ct);
+        if (!found.IsSuccess)
+        {
+            return Problems.From(found.Error!);
+        }
+
+        db.CalendarConnections.Remove(found.Value);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Result<CalendarConnection>> FindAsync(string id, RendezvousDbContext db, CurrentUser me, CancellationToken ct)
+    {
+        if (!Guid.TryParse(id, out var guid))
+        {
+            return DomainError.NotFound("Calendar connection");
+        }
+
+        var connection = await db.CalendarConnections.FirstOrDefaultAsync(c => c.Id == guid, ct);
+        if (connection is null)
+        {
+            return DomainError.NotFound("Calendar connection");
+        }
+
+        return me.IsAdministrator || connection.UserId == me.Id
+            ? connection
+            : new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only see and change their own calendar connection.");
+    }
+
+    private sealed record Valid(UserId UserId, string Url, string Username, string? Password, string BookingCalendarUrl, List<string> Additional);
+
+    private static async Task<Result<Valid>> ValidateAsync(CalendarConnectionRequest r, CalendarConnection? existing, CurrentUser me,
+        RendezvousDbContext db, CancellationToken ct)
+    {
+        var errors = new List<FieldError>();
+        var userId = me.Id;
+        if (r.UserId is not null)
+        {
+            var user = await UsersEndpoints.FindAsync(db, r.UserId, ct);
+            if (user is null)
+            {
+                errors.Add(new("userId", "is not a user of this organization"));
+            }
+            else
+            {
+                userId = user.Id;
+            }
+        }
+
+        if (r.Kind is not null && !string.Equals(r.Kind, "caldav", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add(new("kind", "must be caldav (Exchange/Office 365 and Google come later)"));
+        }
+
+        var url = AbsoluteHttp(r.Url);
+        if (url is null)
+        {
+            errors.Add(new("url", "must be an absolute http or https URL of the CalDAV server"));
+        }
+
+        if (!ApiFormat.TryText(r.Username, 200, out var username))
+        {
+            errors.Add(new("username", "is required (1-200 characters)"));
+        }
+
+        if (existing is null && (string.IsNullOrEmpty(r.Password) || r.Password.Length > 500))
+        {
+            errors.Add(new("password", "is required (an app password where the service offers them)"));
+        }
+        else if (r.Password is { Length: > 500 })
+        {
+            errors.Add(new("password", "must be at most 500 characters"));
+        }
+
+        var booking = url is null ? null : Resolve(url, r.BookingCalendarUrl);
+        if (url is not null && booking is null)
+        {
+            errors.Add(new("bookingCalendarUrl", "is required: the calendar bookings are written to (absolute URL or a path on the server)"));
+        }
+
+        var additional = new List<string>();
+        if (r.AdditionalCalendarUrls is { } list)
+        {
+            if (list.Count > MaxAdditionalCalendars)
+            {
+                errors.Add(new("additionalCalendarUrls", $"at most {MaxAdditionalCalendars} calendars"));
+            }
+
+            for (var i = 0; i < list.Count && url is not null; i++)
+            {
+                if (Resolve(url, list[i]) is { } resolved)
+                {
+                    if (resolved != booking && !additional.Contains(resolved))
+                    {
+                        additional.Add(resolved);
+                    }
+                }
+                else
+                {
+                    errors.Add(new($"additionalCalendarUrls[{i}]", "must be an absolute URL or a path on the server"));
+                }
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return DomainError.Validation(errors);
+        }
+
+        if (!me.IsAdministrator && userId != me.Id)
+        {
+            return new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only connect their own calendar.");
+        }
+
+        return new Valid(userId, url!.ToString(), username, string.IsNullOrEmpty(r.Password) ? null : r.Password, booking!, additional);
+    }
+
+    private static Uri? AbsoluteHttp(string? text) =>
+        Uri.TryCreate(text?.Trim(), UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            ? uri
+            : null;
+
+    /// <summary>A calendar URL: absolute, or a path resolved against the server, always ending in a slash (a collection).</summary>
+    private static string? Resolve(Uri server, string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text) || text.Length > 2000)
+        {
+            return null;
+        }
+
+        var uri = AbsoluteHttp(text) ?? (text.TrimStart().StartsWith('/') && Uri.TryCreate(server, text.Trim(), out var rel) ? rel : null);
+        if (uri is null)
+        {
+            return null;
+        }
+
+        var s = uri.ToString();
+        return s.EndsWith('/') ? s : s + "/";
+    }
+}

@@ -1,0 +1,95 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Rendezvous.Server.Infrastructure;
+using Rendezvous.Server.Tests.Infrastructure;
+using Shouldly;
+
+namespace Rendezvous.Server.Tests;
+
+public sealed class CalendarConnectionApiTests(RendezvousApp app) : IClassFixture<RendezvousApp>
+{
+    [DbFact]
+    public async Task Connecting_a_calendar_keeps_the_password_encrypted_and_the_toggles_off()
+    {
+        var admin = app.Client();
+        var userId = await Scenario.CreateUserAsync(admin, "Cal User");
+        var created = await (await admin.PostJsonAsync("/api/v1/calendar-connections", new
+        {
+            userId,
+            kind = "caldav",
+            url = "http://127.0.0.1:5232/",
+            username = "cal",
+            password = "s3cret-app-password",
+            bookingCalendarUrl = "/cal/bookings",
+            additionalCalendarUrls = new[] { "http://127.0.0.1:5232/cal/family/", "/cal/bookings/" },
+        })).ExpectAsync(201);
+
+        created["bookingCalendarUrl"]!.GetValue<string>().ShouldBe("http://127.0.0.1:5232/cal/bookings/");
+        created["additionalCalendarUrls"]!.AsArray().Select(x => x!.GetValue<string>()).ShouldBe(["http://127.0.0.1:5232/cal/family/"]);
+        created["cancelBookingOnDelete"]!.GetValue<bool>().ShouldBeFalse();
+        created["updateBookingOnMove"]!.GetValue<bool>().ShouldBeFalse();
+        created["health"]!.GetValue<string>().ShouldBe("healthy");
+        created.ToJsonString().ShouldNotContain("s3cret");
+        created.AsObject().ContainsKey("password").ShouldBeFalse();
+
+        var id = Guid.Parse(created["id"]!.GetValue<string>());
+        var stored = await app.WithDbAsync(db => db.CalendarConnections.SingleAsync(c => c.Id == id));
+        stored.ProtectedPassword.ShouldNotContain("s3cret");
+        app.Services.GetRequiredService<Secrets>().UnprotectCalendarPassword(stored.ProtectedPassword).ShouldBe("s3cret-app-password");
+
+        var updated = await (await admin.PutJsonAsync($"/api/v1/calendar-connections/{id}", new
+        {
+            url = "http://127.0.0.1:5232/",
+            username = "cal",
+            bookingCalendarUrl = "/cal/bookings/",
+            cancelBookingOnDelete = true,
+            updateBookingOnMove = true,
+        })).ExpectAsync(200);
+        updated["cancelBookingOnDelete"]!.GetValue<bool>().ShouldBeTrue();
+        updated["updateBookingOnMove"]!.GetValue<bool>().ShouldBeTrue();
+        var kept = await app.WithDbAsync(db => db.CalendarConnections.SingleAsync(c => c.Id == id));
+        app.Services.GetRequiredService<Secrets>().UnprotectCalendarPassword(kept.ProtectedPassword).ShouldBe("s3cret-app-password");
+
+        (await (await admin.PostJsonAsync("/api/v1/calendar-connections", new { userId, url = "http://127.0.0.1:5232/", username = "x", password = "y", bookingCalendarUrl = "/x/" })).ExpectAsync(409))
+            ["code"]!.GetValue<string>().ShouldBe("already_connected");
+
+        (await admin.DeleteAsync($"/api/v1/calendar-connections/{id}")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
+        await (await admin.GetAsync($"/api/v1/calendar-connections/{id}")).ExpectAsync(404);
+    }
+
+    [DbFact]
+    public async Task Bad_connection_input_names_every_field()
+    {
+        var problem = await (await app.Client().PostJsonAsync("/api/v1/calendar-connections", new
+        {
+            kind = "exchange2003",
+            url = "ftp://calendar.example",
+            username = "",
+            additionalCalendarUrls = new[] { "relative/path" },
+        })).ExpectAsync(400);
+        var fields = problem["errors"]!.AsObject().Select(kv => kv.Key).ToList();
+        fields.ShouldContain("kind");
+        fields.ShouldContain("url");
+        fields.ShouldContain("username");
+        fields.ShouldContain("password");
+    }
+
+    [DbFact]
+    public async Task Members_manage_only_their_own_connection()
+    {
+        var admin = app.Client();
+        var aliceId = await Scenario.CreateUserAsync(admin, "Alice Cal");
+        var alice = app.Client(await Scenario.CreateKeyAsync(admin, aliceId));
+        var bobId = await Scenario.CreateUserAsync(admin, "Bob Cal");
+        var bob = app.Client(await Scenario.CreateKeyAsync(admin, bobId));
+
+        await (await alice.PostJsonAsync("/api/v1/calendar-connections", new { userId = bobId, url = "http://127.0.0.1:5232/", username = "b", password = "p", bookingCalendarUrl = "/b/" })).ExpectAsync(403);
+        var own = await (await alice.PostJsonAsync("/api/v1/calendar-connections", new { url = "http://127.0.0.1:5232/", username = "a", password = "p", bookingCalendarUrl = "/a/" })).ExpectAsync(201);
+        own["userId"]!.GetValue<string>().ShouldBe(aliceId);
+
+        await (await bob.GetAsync($"/api/v1/calendar-connections/{own["id"]}")).ExpectAsync(403);
+        (await (await bob.GetAsync("/api/v1/calendar-connections")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+        (await (await admin.GetAsync("/api/v1/calendar-connections")).ExpectAsync(200)).AsArray()
+            .Select(c => c!["id"]!.GetValue<string>()).ShouldContain(own["id"]!.GetValue<string>());
+    }
+}
