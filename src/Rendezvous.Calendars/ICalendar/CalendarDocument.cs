@@ -32,8 +32,13 @@ public sealed class CalendarDocument
     /// Reads the typed view of a VCALENDAR component. Throws <see cref="ICalendarParseException"/> when a typed
     /// property of an event is malformed, and <see cref="ArgumentException"/> for a component that is not VCALENDAR.
     /// </summary>
-    public static CalendarDocument FromComponent(CalendarComponent vcalendar)
+    public static CalendarDocument FromComponent(CalendarComponent vcalendar) => FromComponent(vcalendar, null);
+
+    /// <inheritdoc cref="FromComponent(CalendarComponent)"/>
+    /// <remarks>With <see cref="ICalendarReaderOptions.SkipInvalidEvents"/>, unreadable events are reported and left out.</remarks>
+    public static CalendarDocument FromComponent(CalendarComponent vcalendar, ICalendarReaderOptions? options)
     {
+        options ??= ICalendarReaderOptions.Strict;
         ArgumentNullException.ThrowIfNull(vcalendar);
         if (vcalendar.Name != "VCALENDAR")
         {
@@ -47,7 +52,7 @@ public sealed class CalendarDocument
             Method = string.IsNullOrEmpty(method) ? null : ITipMethod.FromFile(method),
             ProductId = vcalendar.FindProperty("PRODID")?.GetText(),
             Version = vcalendar.FindProperty("VERSION")?.GetText(),
-            Events = vcalendar.FindComponents("VEVENT").Select(e => CalendarEvent.FromComponent(e, resolver)).ToList(),
+            Events = ReadEvents(vcalendar, resolver, options),
             Source = vcalendar,
             TimeZones = resolver,
         };
@@ -88,6 +93,24 @@ public sealed class CalendarDocument
     /// </summary>
     public OccurrenceSet GetOccurrences(Instant from, Instant to, DateTimeZone localZone, RecurrenceExpansionOptions? options = null) =>
         RecurrenceExpander.ExpandAll(Events, from, to, localZone, options);
+
+    private static List<CalendarEvent> ReadEvents(CalendarComponent vcalendar, CalendarTimeZoneResolver resolver, ICalendarReaderOptions options)
+    {
+        var events = new List<CalendarEvent>();
+        foreach (var vevent in vcalendar.FindComponents("VEVENT"))
+        {
+            try
+            {
+                events.Add(CalendarEvent.FromComponent(vevent, resolver));
+            }
+            catch (ICalendarParseException skipped) when (options.SkipInvalidEvents)
+            {
+                options.OnSkipped?.Invoke(skipped);
+            }
+        }
+
+        return events;
+    }
 
     private List<CalendarComponent> TimeZoneComponents()
     {

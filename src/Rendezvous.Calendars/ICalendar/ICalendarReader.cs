@@ -17,18 +17,19 @@ public static class ICalendarReader
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
     /// <summary>The generic component tree: every top-level component, whatever its name.</summary>
-    public static IReadOnlyList<CalendarComponent> ReadComponents(string text)
+    public static IReadOnlyList<CalendarComponent> ReadComponents(string text, ICalendarReaderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return ReadComponents(Utf8.GetBytes(text));
+        return ReadComponents(Utf8.GetBytes(text), options);
     }
 
     /// <summary>
     /// The generic component tree from UTF-8 bytes. Lines are unfolded before decoding, so a producer that
     /// folded in the middle of a multi-byte character is still read correctly.
     /// </summary>
-    public static IReadOnlyList<CalendarComponent> ReadComponents(ReadOnlySpan<byte> utf8)
+    public static IReadOnlyList<CalendarComponent> ReadComponents(ReadOnlySpan<byte> utf8, ICalendarReaderOptions? options = null)
     {
+        options ??= ICalendarReaderOptions.Strict;
         var roots = new List<CalendarComponent>();
         var stack = new Stack<CalendarComponent>();
         foreach (var (line, lineNumber) in Unfold(utf8))
@@ -51,12 +52,19 @@ public static class ICalendarReader
                 continue;
             }
 
-            if (line.Length == 0)
+            CalendarProperty property;
+            try
             {
-                throw new ICalendarParseException(ICalendarErrorKind.BlankLine, lineNumber, $"blank line inside {stack.Peek().Name}");
+                property = line.Length == 0
+                    ? throw new ICalendarParseException(ICalendarErrorKind.BlankLine, lineNumber, $"blank line inside {stack.Peek().Name}")
+                    : ContentLineSyntax.Parse(line, lineNumber);
+            }
+            catch (ICalendarParseException skipped) when (options.SkipInvalidLines)
+            {
+                options.OnSkipped?.Invoke(skipped);
+                continue;
             }
 
-            var property = ContentLineSyntax.Parse(line, lineNumber);
             switch (property.Name)
             {
                 case "BEGIN":
@@ -107,37 +115,38 @@ public static class ICalendarReader
         return roots;
     }
 
-    /// <summary>Reads text holding exactly one VCALENDAR into the typed view.</summary>
+    /// <summary>Reads text holding exactly one VCALENDAR into the typed view (strict unless <paramref name="options"/> say otherwise).</summary>
     /// <exception cref="ICalendarParseException">The text is not valid, or holds no or several VCALENDARs.</exception>
-    public static CalendarDocument Parse(string text) => Single(ParseAll(text));
+    public static CalendarDocument Parse(string text, ICalendarReaderOptions? options = null) => Single(ParseAll(text, options));
 
-    /// <inheritdoc cref="Parse(string)"/>
-    public static CalendarDocument Parse(ReadOnlySpan<byte> utf8) => Single(ParseAll(utf8));
+    /// <inheritdoc cref="Parse(string, ICalendarReaderOptions?)"/>
+    public static CalendarDocument Parse(ReadOnlySpan<byte> utf8, ICalendarReaderOptions? options = null) => Single(ParseAll(utf8, options));
 
     /// <summary>Reads an iCalendar stream (RFC 5545 allows several VCALENDARs in one); may be empty.</summary>
-    public static IReadOnlyList<CalendarDocument> ParseAll(string text)
+    public static IReadOnlyList<CalendarDocument> ParseAll(string text, ICalendarReaderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return ParseAll(Utf8.GetBytes(text));
+        return ParseAll(Utf8.GetBytes(text), options);
     }
 
-    /// <inheritdoc cref="ParseAll(string)"/>
-    public static IReadOnlyList<CalendarDocument> ParseAll(ReadOnlySpan<byte> utf8) =>
-        ReadComponents(utf8)
+    /// <inheritdoc cref="ParseAll(string, ICalendarReaderOptions?)"/>
+    public static IReadOnlyList<CalendarDocument> ParseAll(ReadOnlySpan<byte> utf8, ICalendarReaderOptions? options = null) =>
+        ReadComponents(utf8, options)
             .Where(c => c.Name == "VCALENDAR")
-            .Select(CalendarDocument.FromComponent)
+            .Select(c => CalendarDocument.FromComponent(c, options))
             .ToList();
 
-    /// <summary>Like <see cref="Parse(string)"/>, but reports failure as a value instead of throwing.</summary>
+    /// <summary>Like <see cref="Parse(string, ICalendarReaderOptions?)"/>, but reports failure as a value instead of throwing.</summary>
     public static bool TryParse(
         string text,
         [NotNullWhen(true)] out CalendarDocument? document,
-        [NotNullWhen(false)] out ICalendarParseException? error)
+        [NotNullWhen(false)] out ICalendarParseException? error,
+        ICalendarReaderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(text);
         try
         {
-            document = Parse(text);
+            document = Parse(text, options);
             error = null;
             return true;
         }
@@ -149,7 +158,7 @@ public static class ICalendarReader
         }
     }
 
-    /// <inheritdoc cref="TryParse(string, out CalendarDocument?, out ICalendarParseException?)"/>
+    /// <inheritdoc cref="TryParse(string, out CalendarDocument?, out ICalendarParseException?, ICalendarReaderOptions?)"/>
     public static bool TryParse(string text, [NotNullWhen(true)] out CalendarDocument? document) =>
         TryParse(text, out document, out _);
 

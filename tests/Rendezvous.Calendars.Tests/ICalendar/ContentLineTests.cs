@@ -187,3 +187,39 @@ public class ContentLineTests
         document.ShouldNotBeNull();
     }
 }
+
+public class LenientReadingTests
+{
+    [Fact]
+    public void Lenient_reading_skips_bad_lines_and_bad_events_and_reports_each()
+    {
+        const string text =
+            "BEGIN:VCALENDAR\n" +
+            "X-OK:1\n" +
+            "\n" +
+            "garbage without colon\n" +
+            "BEGIN:VEVENT\nUID:bad\nDTSTART:not-a-date\nEND:VEVENT\n" +
+            "BEGIN:VEVENT\nUID:good\nDTSTART:20270101T090000Z\nEND:VEVENT\n" +
+            "END:VCALENDAR\n";
+        var skipped = new List<ICalendarParseException>();
+
+        var document = ICalendarReader.Parse(text, ICalendarReaderOptions.Lenient with { OnSkipped = skipped.Add });
+
+        document.Events.ShouldHaveSingleItem().Uid.ShouldBe("good");
+        document.Source!.FindProperty("X-OK").ShouldNotBeNull();
+        skipped.Select(e => (e.LineNumber, e.Kind)).ShouldBe(
+        [
+            (3, ICalendarErrorKind.BlankLine),
+            (4, ICalendarErrorKind.InvalidContentLine),
+            (7, ICalendarErrorKind.InvalidValue),
+        ]);
+        Should.Throw<ICalendarParseException>(() => ICalendarReader.Parse(text)).LineNumber.ShouldBe(3);
+    }
+
+    [Fact]
+    public void Lenient_reading_still_refuses_a_broken_structure()
+    {
+        Should.Throw<ICalendarParseException>(() => ICalendarReader.Parse("BEGIN:VCALENDAR\nBEGIN:VEVENT\nEND:VCALENDAR\n", ICalendarReaderOptions.Lenient))
+            .Kind.ShouldBe(ICalendarErrorKind.UnbalancedComponent);
+    }
+}

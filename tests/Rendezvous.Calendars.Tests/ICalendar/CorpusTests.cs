@@ -77,6 +77,19 @@ public class CorpusTests
     }
 
     [CorpusFact]
+    public void Invalid_files_are_readable_in_lenient_mode_with_the_problem_reported()
+    {
+        foreach (var (file, expected) in InvalidOnPurpose)
+        {
+            var skipped = new List<ICalendarParseException>();
+
+            ICalendarReader.ParseAll(File.ReadAllBytes(Corpus.PathOf(file)), ICalendarReaderOptions.Lenient with { OnSkipped = skipped.Add }).ShouldNotBeEmpty();
+
+            skipped.ShouldHaveSingleItem().LineNumber.ShouldBe(expected.Line);
+        }
+    }
+
+    [CorpusFact]
     public void Invalid_list_only_names_files_that_exist() =>
         InvalidOnPurpose.Keys.ShouldAllBe(file => File.Exists(Corpus.PathOf(file)));
 

@@ -214,3 +214,45 @@ internal static class FoldingAssertions
         start.ShouldBe(utf8.Length, "the text ends with CRLF");
     }
 }
+
+public class ITipValidatorTests
+{
+    [Fact]
+    public void A_complete_booking_is_a_valid_request_publish_and_cancel()
+    {
+        var booking = WriterTests.Booking();
+
+        ITipValidator.Validate(new CalendarDocument { Method = ITipMethod.Request, Events = [booking] }).ShouldBeEmpty();
+        ITipValidator.Validate(new CalendarDocument { Method = ITipMethod.Publish, Events = [booking] }).ShouldBeEmpty();
+        ITipValidator.Validate(new CalendarDocument { Method = ITipMethod.Cancel, Events = [booking with { Status = EventStatus.Cancelled }] }).ShouldBeEmpty();
+        ITipValidator.Validate(new CalendarDocument { Events = [new CalendarEvent()] }).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Missing_properties_are_named()
+    {
+        var bare = new CalendarEvent { Uid = "u" };
+
+        ITipValidator.Validate(new CalendarDocument { Method = ITipMethod.Request, Events = [bare] }).ShouldBe(
+        [
+            "REQUEST: event u has no DTSTAMP.",
+            "REQUEST: event u has no ORGANIZER.",
+            "REQUEST: event u has no DTSTART.",
+            "REQUEST: event u has no SUMMARY.",
+            "REQUEST: event u has no ATTENDEE.",
+        ]);
+        ITipValidator.Validate(new CalendarDocument { Method = ITipMethod.Cancel, Events = [WriterTests.Booking()] })
+            .ShouldBe([$"CANCEL: event {WriterTests.Booking().Uid} cancels the whole event, so its STATUS must be CANCELLED."]);
+        ITipValidator.Validate(new CalendarDocument { Method = ITipMethod.Reply, Events = [WriterTests.Booking()] }).ShouldHaveSingleItem();
+        ITipValidator.Validate(new CalendarDocument { Method = ITipMethod.Publish }).ShouldBe(["PUBLISH: the message has no VEVENT."]);
+    }
+
+    [Fact]
+    public void Unknown_methods_are_kept_as_written()
+    {
+        var document = ICalendarReader.Parse("BEGIN:VCALENDAR\r\nMETHOD:x-custom\r\nEND:VCALENDAR\r\n");
+
+        document.Method.ShouldBe(new ITipMethod("X-CUSTOM"));
+        ICalendarWriter.Write(document).ShouldContain("\r\nMETHOD:X-CUSTOM\r\n");
+    }
+}
