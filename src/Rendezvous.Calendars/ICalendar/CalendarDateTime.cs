@@ -1,4 +1,5 @@
 using NodaTime;
+using NodaTime.TimeZones;
 
 namespace Rendezvous.Calendars.ICalendar;
 
@@ -29,6 +30,12 @@ public readonly struct CalendarDateTime : IEquatable<CalendarDateTime>
         TzId = tzId;
         Zone = zone;
     }
+
+    /// <summary>
+    /// The mapping RFC 5545 3.3.5 prescribes for local times: a time in a gap is read with the offset before the
+    /// gap (02:30 in a spring-forward gap becomes 03:30), an ambiguous time means its first occurrence.
+    /// </summary>
+    public static ZoneLocalMappingResolver Rfc5545Resolver => TimeMath.Rfc5545Resolver;
 
     public CalendarDateTimeKind Kind { get; }
 

@@ -115,5 +115,6 @@ public sealed class CalendarProperty
     /// <summary>Reads a UTC-OFFSET value such as <c>-0500</c> or <c>+055001</c>.</summary>
     public bool TryGetUtcOffset(out Offset value) => ICalendarValues.TryParseUtcOffset(Value, out value);
 
-    public override string ToString() => ICalendarWriter.FormatContentLine(this);
+    /// <summary>The content line as it would be written (unfolded); never throws.</summary>
+    public override string ToString() => ICalendarWriter.FormatContentLine(this, validate: false);
 }

@@ -34,10 +34,12 @@ public static class ICalendarWriter
     /// One content line, unfolded: <c>[group.]NAME;PARAM=value:value</c>. Throws <see cref="ArgumentException"/>
     /// when the raw value contains a line break, which no content line can carry.
     /// </summary>
-    public static string FormatContentLine(CalendarProperty property)
+    public static string FormatContentLine(CalendarProperty property) => FormatContentLine(property, validate: true);
+
+    internal static string FormatContentLine(CalendarProperty property, bool validate)
     {
         ArgumentNullException.ThrowIfNull(property);
-        if (property.Value.AsSpan().IndexOfAny('\r', '\n') >= 0)
+        if (validate && property.Value.AsSpan().IndexOfAny('\r', '\n') >= 0)
         {
             throw new ArgumentException($"The raw value of {property.Name} contains a line break; escape TEXT values with ICalendarText.Escape.", nameof(property));
         }

@@ -67,10 +67,12 @@ public static class RecurrenceExpander
         if (series is not null)
         {
             var instances = series.Instances(from, to, options, ref truncated);
+            var overridden = series.KeysOf(overrideList.Select(o => o.RecurrenceId!.Value));
             foreach (var instance in instances)
             {
                 if (series.IsExcluded(instance.Local, instance.Start)
-                    || overrideList.Exists(o => series.Matches(o.RecurrenceId!.Value, instance.Local, instance.Start)))
+                    || overridden.Instants.Contains(instance.Start)
+                    || overridden.Dates.Contains(instance.Local.Date))
                 {
                     continue;
                 }
@@ -272,10 +274,27 @@ public static class RecurrenceExpander
                 ? _excludedDates.Contains(DateOf(recurrenceId))
                 : _excludedInstants.Contains(recurrenceId.ToInstant(Zone)) || _excludedDates.Contains(DateOf(recurrenceId));
 
-        public bool Matches(CalendarDateTime recurrenceId, LocalDateTime local, Instant start) =>
-            recurrenceId.IsDate || IsDate
-                ? DateOf(recurrenceId) == local.Date
-                : recurrenceId.ToInstant(Zone) == start;
+        /// <summary>
+        /// How instances are matched to RECURRENCE-IDs: by instant, or by local day when either side is a DATE.
+        /// </summary>
+        public (HashSet<Instant> Instants, HashSet<LocalDate> Dates) KeysOf(IEnumerable<CalendarDateTime> recurrenceIds)
+        {
+            var instants = new HashSet<Instant>();
+            var dates = new HashSet<LocalDate>();
+            foreach (var recurrenceId in recurrenceIds)
+            {
+                if (recurrenceId.IsDate || IsDate)
+                {
+                    dates.Add(DateOf(recurrenceId));
+                }
+                else
+                {
+                    instants.Add(recurrenceId.ToInstant(Zone));
+                }
+            }
+
+            return (instants, dates);
+        }
 
         public CalendarDateTime RecurrenceIdFor(LocalDateTime local, Instant start) => _start.Kind switch
         {
@@ -437,10 +456,11 @@ public static class RecurrenceExpander
                 : (_, start) => start;
         }
 
-        private LocalDate DateOf(CalendarDateTime value) =>
-            value.Kind is CalendarDateTimeKind.Date or CalendarDateTimeKind.Floating
-                ? value.Date
-                : TimeMath.ToLocal(value.ToInstant(Zone), Zone).Date;
+        /// <summary>
+        /// The day a value names when it is compared by day (one side is a DATE): the date as written. All-day
+        /// days float, so converting a UTC value into some zone first would only move it to a neighbouring day.
+        /// </summary>
+        private static LocalDate DateOf(CalendarDateTime value) => value.Date;
 
         private static Instant Max(Instant a, Instant b) => a > b ? a : b;
     }

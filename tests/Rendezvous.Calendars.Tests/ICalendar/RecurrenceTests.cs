@@ -312,6 +312,54 @@ public class RecurrenceTests
     }
 
     [Fact]
+    public void All_day_series_overrides_and_exdates_match_by_day()
+    {
+        var calendar = ICalendarReader.Parse(
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:d\nDTSTART;VALUE=DATE:20270301\nRRULE:FREQ=DAILY;COUNT=5\nEXDATE:20270302T000000Z\nEND:VEVENT\n" +
+            "BEGIN:VEVENT\nUID:d\nRECURRENCE-ID;VALUE=DATE:20270304\nDTSTART;VALUE=DATE:20270310\nEND:VEVENT\nEND:VCALENDAR\n");
+
+        var days = calendar.GetOccurrences(Instant.FromUtc(2027, 2, 1, 0, 0), Instant.FromUtc(2027, 4, 1, 0, 0), NewYork).Occurrences
+            .Select(o => o.Start.InZone(NewYork).Day);
+
+        days.ShouldBe([1, 3, 5, 10]);
+    }
+
+    [Fact]
+    public void Override_without_dtstart_keeps_the_original_slot_and_length()
+    {
+        var master = Event("20270301T0900", "FREQ=DAILY;COUNT=3");
+        var renamed = new CalendarEvent
+        {
+            Uid = "x",
+            RecurrenceId = CalendarDateTime.InZone(new LocalDateTime(2027, 3, 2, 9, 0), NewYork),
+            Summary = "Renamed",
+        };
+
+        var set = RecurrenceExpander.Expand(master, [renamed], Instant.FromUtc(2027, 3, 1, 0, 0), Instant.FromUtc(2027, 3, 5, 0, 0), NewYork);
+
+        set.Occurrences.Count.ShouldBe(3);
+        set.Occurrences[1].Event.Summary.ShouldBe("Renamed");
+        set.Occurrences[1].Interval.ShouldBe(new Interval(Instant.FromUtc(2027, 3, 2, 14, 0), Instant.FromUtc(2027, 3, 2, 15, 0)));
+    }
+
+    [Fact]
+    public void An_instance_that_is_both_excluded_and_overridden_stays_excluded()
+    {
+        var master = Event("20270301T0900", "FREQ=DAILY;COUNT=3", null, "20270302T0900");
+        var moved = master with
+        {
+            RecurrenceRules = [],
+            ExceptionDates = [],
+            RecurrenceId = CalendarDateTime.InZone(new LocalDateTime(2027, 3, 2, 9, 0), NewYork),
+            Start = CalendarDateTime.InZone(new LocalDateTime(2027, 3, 2, 12, 0), NewYork),
+            End = CalendarDateTime.InZone(new LocalDateTime(2027, 3, 2, 13, 0), NewYork),
+        };
+
+        RecurrenceExpander.Expand(master, [moved], Instant.FromUtc(2027, 3, 1, 0, 0), Instant.FromUtc(2027, 3, 5, 0, 0), NewYork)
+            .Occurrences.Select(o => o.Start.InZone(NewYork).Day).ShouldBe([1, 3]);
+    }
+
+    [Fact]
     public void Duration_is_nominal_per_instance_but_dtend_is_exact()
     {
         var withDuration = new CalendarEvent
