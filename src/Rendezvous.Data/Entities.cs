@@ -81,8 +81,75 @@ public sealed class BusyBlock
 
     public required Instant End { get; init; }
 
-    /// <summary>"manual" for blocks entered through the API.</summary>
+    /// <summary>"manual" for blocks entered through the API, "calendar" for busy time read from a connected calendar.</summary>
     public required string Source { get; init; }
 
     public string? Note { get; init; }
+
+    /// <summary>For calendar busy time: the connection and the calendar object it was read from.</summary>
+    public Guid? ConnectionId { get; init; }
+
+    public string? ItemHref { get; init; }
 }
+
+/// <summary>Where one calendar of a connection stands in its incremental sync.</summary>
+public sealed class CalendarSyncState
+{
+    public required Guid ConnectionId { get; init; }
+
+    public required string CalendarUrl { get; init; }
+
+    public string? SyncToken { get; set; }
+
+    public string? CTag { get; set; }
+
+    public Instant? LastSyncedAt { get; set; }
+}
+
+/// <summary>An object seen in a connected calendar, with the ETag it had.</summary>
+public sealed class CalendarItem
+{
+    public required Guid ConnectionId { get; init; }
+
+    public required string Href { get; init; }
+
+    public required string CalendarUrl { get; set; }
+
+    public string? ETag { get; set; }
+
+    public string? Uid { get; set; }
+
+    /// <summary>Set when the object is one of our booking events.</summary>
+    public BookingId? BookingId { get; set; }
+}
+
+/// <summary>What we wrote for one host of a booking into that host's booking calendar.</summary>
+public sealed class BookingEventLink
+{
+    public required BookingId BookingId { get; init; }
+
+    public required UserId UserId { get; init; }
+
+    public required Guid ConnectionId { get; set; }
+
+    public required string CalendarUrl { get; set; }
+
+    public required string Href { get; set; }
+
+    public string? ETag { get; set; }
+
+    /// <summary>SEQUENCE of the last write; increases with every change of time or status.</summary>
+    public int Sequence { get; set; }
+
+    public Instant WrittenStart { get; set; }
+
+    public Instant WrittenEnd { get; set; }
+
+    public bool Deleted { get; set; }
+
+    /// <summary>A move made in the calendar while "changing the time updates the booking" is off: applied when the next reminder is due.</summary>
+    public Instant? PendingStart { get; set; }
+
+    public Instant UpdatedAt { get; set; }
+}
+

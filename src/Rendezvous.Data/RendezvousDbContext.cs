@@ -37,6 +37,12 @@ public sealed class RendezvousDbContext(DbContextOptions<RendezvousDbContext> op
 
     public DbSet<CalendarConnection> CalendarConnections => Set<CalendarConnection>();
 
+    public DbSet<CalendarSyncState> CalendarSyncStates => Set<CalendarSyncState>();
+
+    public DbSet<CalendarItem> CalendarItems => Set<CalendarItem>();
+
+    public DbSet<BookingEventLink> BookingEventLinks => Set<BookingEventLink>();
+
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
 
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
@@ -208,6 +214,27 @@ public sealed class RendezvousDbContext(DbContextOptions<RendezvousDbContext> op
             e.Ignore(c => c.AllCalendarUrls);
             e.Ignore(c => c.CanAcceptBookings);
             e.HasQueryFilter(c => TenantId == null || c.OrganizationId == TenantId);
+        });
+
+        modelBuilder.Entity<CalendarSyncState>(e =>
+        {
+            e.ToTable("calendar_sync_states");
+            e.HasKey(x => new { x.ConnectionId, x.CalendarUrl });
+            e.Property(x => x.CTag).HasColumnName("ctag");
+        });
+
+        modelBuilder.Entity<CalendarItem>(e =>
+        {
+            e.ToTable("calendar_items");
+            e.HasKey(x => new { x.ConnectionId, x.Href });
+            e.Property(x => x.ETag).HasColumnName("etag");
+        });
+
+        modelBuilder.Entity<BookingEventLink>(e =>
+        {
+            e.ToTable("booking_event_links");
+            e.HasKey(x => new { x.BookingId, x.UserId });
+            e.Property(x => x.ETag).HasColumnName("etag");
         });
 
         modelBuilder.Entity<OutboxMessage>(e =>

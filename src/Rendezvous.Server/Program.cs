@@ -10,6 +10,7 @@ using Rendezvous.Server.Features.Availability;
 using Rendezvous.Server.Features.BookingPages;
 using Rendezvous.Server.Features.Bookings;
 using Rendezvous.Server.Features.CalendarConnections;
+using Rendezvous.Server.Features.CalendarSync;
 using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Infrastructure;
 using Rendezvous.Server.Workers;
@@ -56,6 +57,11 @@ builder.Services.AddScoped<OutboxProcessor>();
 builder.Services.AddSingleton<OutboxSignal>();
 builder.Services.AddHostedService<OutboxDispatcher>();
 builder.Services.AddHostedService<BookingCompleter>();
+builder.Services.Configure<CalendarSyncOptions>(builder.Configuration.GetSection("Rendezvous:CalendarSync"));
+builder.Services.AddSingleton<CalendarClients>();
+builder.Services.AddScoped<CalendarSyncEngine>();
+builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
+builder.Services.AddHostedService<CalendarSyncWorker>();
 
 var app = builder.Build();
 

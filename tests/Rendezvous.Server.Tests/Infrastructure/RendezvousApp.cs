@@ -49,6 +49,7 @@ public class RendezvousApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Rendezvous:Bootstrap:ApiKey", AdminKey);
         builder.UseSetting("Rendezvous:Bootstrap:AdminEmail", "admin@acme.example");
         builder.UseSetting("Rendezvous:Workers:Enabled", "false");
+        builder.UseSetting("Rendezvous:CalendarSync:Enabled", "false");
         builder.UseEnvironment("Testing");
         builder.ConfigureTestServices(services =>
         {

@@ -29,6 +29,21 @@ public sealed class AvailabilityService(RendezvousDbContext db)
         """;
 
     /// <summary>
+    /// Null when the page can take bookings; otherwise why not. A page cannot while any of its hosts' calendar connections
+    /// is in error: we could not see their busy time, nor write the booking into their calendar.
+    /// </summary>
+    public async Task<DomainError?> WhyUnavailableAsync(BookingPage page, CancellationToken ct)
+    {
+        var hosts = page.Hosts.ToList();
+        var failing = await db.CalendarConnections.IgnoreQueryFilters().AsNoTracking()
+            .AnyAsync(c => hosts.Contains(c.UserId) && c.Health == Domain.Calendars.ConnectionHealth.Error, ct);
+        return failing
+            ? DomainError.Conflict("page_unavailable",
+                "This booking page cannot accept bookings right now because a host's calendar cannot be reached. Please try again later or contact the host.")
+            : null;
+    }
+
+    /// <summary>
     /// Free slots of <paramref name="page"/> whose start falls on <paramref name="from"/>..<paramref name="to"/> (inclusive)
     /// in <paramref name="displayZone"/>. <paramref name="ignoreBooking"/> leaves one booking out (the one being moved).
     /// </summary>

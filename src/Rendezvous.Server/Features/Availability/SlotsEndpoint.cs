@@ -57,6 +57,11 @@ public static class SlotsEndpoint
             return Problems.From(DomainError.Validation(errors));
         }
 
+        if (await availability.WhyUnavailableAsync(page, ct) is { } unavailable)
+        {
+            return Problems.From(unavailable);
+        }
+
         var slots = await availability.GetSlotsAsync(page, fromDate, toDate, zone!, clock.GetCurrentInstant(), null, ct);
         return TypedResults.Ok(new SlotsResponse(zone!.Id,
             [.. slots.Select(s => new SlotResponse(ApiFormat.Format(s.Start, zone), ApiFormat.Format(s.End, zone), s.SeatsLeft))]));

@@ -59,6 +59,11 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
             }
         }
 
+        if (await availability.WhyUnavailableAsync(page, ct) is { } unavailable)
+        {
+            return unavailable;
+        }
+
         var now = clock.GetCurrentInstant();
         foreach (var start in starts)
         {

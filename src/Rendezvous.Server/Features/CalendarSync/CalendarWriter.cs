@@ -1,0 +1,175 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using NodaTime;
+using Rendezvous.Calendars.CalDav;
+using Rendezvous.Calendars.Sync;
+using Rendezvous.Data;
+using Rendezvous.Data.Outbox;
+using Rendezvous.Data.Serialization;
+using Rendezvous.Domain.Bookings;
+using Rendezvous.Domain.Calendars;
+
+namespace Rendezvous.Server.Features.CalendarSync;
+
+/// <summary>
+/// Writes bookings into their hosts' booking calendars (every panel member's), from the outbox. It always writes the
+/// booking's current state, so it does not matter which event triggered it or how often it runs: the object name comes
+/// from the booking id, creation uses If-None-Match and updates If-Match, and canceled bookings are deleted.
+/// The ETag of each write is kept, so the sync worker recognises our own writes when they come back.
+/// </summary>
+public sealed partial class CalendarWriter(IServiceScopeFactory scopes, CalendarClients clients, IClock clock, ILogger<CalendarWriter> logger) : IOutboxHandler
+{
+    public string Name => "calendar-writer";
+
+    public bool Handles(string type) => type.StartsWith("booking.", StringComparison.Ordinal);
+
+    public async Task HandleAsync(OutboxEnvelope message, CancellationToken cancellationToken)
+    {
+        var e = JsonSerializer.Deserialize<BookingEvent>(message.Payload, JsonDefaults.Options)!;
+        // Completion and no-shows change nothing in a calendar.
+        if (e.Type is BookingEvent.Completed or BookingEvent.NoShow)
+        {
+            return;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == e.BookingId, cancellationToken);
+        if (booking is null)
+        {
+            return;
+        }
+
+        var hostIds = booking.Hosts.Select(h => h.UserId).ToList();
+        var connections = await db.CalendarConnections.IgnoreQueryFilters().Where(c => hostIds.Contains(c.UserId)).ToListAsync(cancellationToken);
+        if (connections.Count == 0)
+        {
+            return;
+        }
+
+        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, cancellationToken);
+        var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, cancellationToken);
+        var owner = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstAsync(u => u.Id == booking.OwnerId, cancellationToken);
+        var failures = new List<string>();
+        foreach (var connection in connections)
+        {
+            var link = await db.BookingEventLinks.FirstOrDefaultAsync(l => l.BookingId == booking.Id && l.UserId == connection.UserId, cancellationToken);
+            try
+            {
+                using var client = clients.For(connection);
+                if (booking.Status == BookingStatus.Canceled)
+                {
+                    await DeleteAsync(client, link, cancellationToken);
+                }
+                else
+                {
+                    link = await WriteAsync(client, connection, link, booking, page.Title, page.Description, page.Location, owner, customer, db, cancellationToken);
+                }
+
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (CalDavException ex)
+            {
+                LogWriteFailed(logger, ex, booking.Id.ToString(), connection.Id);
+                failures.Add($"{connection.Id}: {ex.Message}");
+            }
+        }
+
+        if (failures.Count > 0)
+        {
+            // The outbox retries the whole message; connections already written see their own ETag and skip or rewrite.
+            throw new InvalidOperationException("Calendar write failed: " + string.Join("; ", failures));
+        }
+    }
+
+    private async Task<BookingEventLink> WriteAsync(CalDavClient client, CalendarConnection connection, BookingEventLink? link, Booking booking,
+        string title, string? description, string? location, Domain.Organizations.User owner, Domain.Organizations.Customer customer,
+        RendezvousDbContext db, CancellationToken ct)
+    {
+        var now = clock.GetCurrentInstant();
+        var tentative = booking.Status == BookingStatus.Requested;
+        if (link is null)
+        {
+            link = new BookingEventLink
+            {
+                BookingId = booking.Id,
+                UserId = connection.UserId,
+                ConnectionId = connection.Id,
+                CalendarUrl = connection.BookingCalendarUrl,
+                Href = CalDavHref.Combine(CalendarClients.HrefOf(connection.BookingCalendarUrl), BookingCalendarEvent.ResourceNameOf(booking.Id)),
+                Sequence = -1,
+                UpdatedAt = now,
+            };
+            db.BookingEventLinks.Add(link);
+        }
+        else if (!link.Deleted && link.WrittenStart == booking.Start && link.WrittenEnd == booking.End && link.ETag is not null
+            && link.CalendarUrl == connection.BookingCalendarUrl)
+        {
+            // Already in the calendar as it is now (a retry, or an event that changes nothing there).
+            return link;
+        }
+
+        var sequence = link.Sequence + 1;
+        var text = BookingCalendarEvent.Write(new BookingEventContent(booking.Id, $"{title}: {customer.Name}", description, location,
+            booking.Start, booking.End, tentative, owner.Name, owner.Email, customer.Name, customer.Email, sequence, now));
+
+        WriteResult result;
+        if (link.ETag is null || link.Deleted)
+        {
+            result = await client.CreateObjectAsync(link.Href, text, ct);
+            if (result.Outcome == WriteOutcome.PreconditionFailed)
+            {
+                // It exists already: an earlier attempt wrote it but did not live to record the ETag.
+                result = await OverwriteAsync(client, link.Href, text, ct);
+            }
+        }
+        else
+        {
+            result = await client.UpdateObjectAsync(link.Href, text, link.ETag, ct);
+            if (result.Outcome is WriteOutcome.PreconditionFailed or WriteOutcome.NotFound)
+            {
+                // Changed (or removed) in the calendar since our last write: the booking is the source of truth.
+                result = await OverwriteAsync(client, link.Href, text, ct);
+            }
+        }
+
+        if (!result.Succeeded)
+        {
+            throw new CalDavProtocolException($"Writing {link.Href} ended as {result.Outcome}.");
+        }
+
+        link.ETag = result.ETag ?? await client.GetETagAsync(link.Href, ct);
+        link.Sequence = sequence;
+        link.WrittenStart = booking.Start;
+        link.WrittenEnd = booking.End;
+        link.Deleted = false;
+        link.UpdatedAt = now;
+        return link;
+    }
+
+    private static async Task<WriteResult> OverwriteAsync(CalDavClient client, string href, string text, CancellationToken ct)
+    {
+        var etag = await client.GetETagAsync(href, ct);
+        return etag is null ? await client.CreateObjectAsync(href, text, ct) : await client.UpdateObjectAsync(href, text, etag, ct);
+    }
+
+    private async Task DeleteAsync(CalDavClient client, BookingEventLink? link, CancellationToken ct)
+    {
+        if (link is null || link.Deleted)
+        {
+            return;
+        }
+
+        var result = await client.DeleteAsync(link.Href, link.ETag, ct);
+        if (result.Outcome == WriteOutcome.PreconditionFailed)
+        {
+            result = await client.DeleteAsync(link.Href, null, ct);
+        }
+
+        link.Deleted = true;
+        link.UpdatedAt = clock.GetCurrentInstant();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing booking {BookingId} to calendar connection {ConnectionId} failed")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, string bookingId, Guid connectionId);
+}
