@@ -57,7 +57,7 @@ public sealed record AvailabilityQuery
 /// Candidate starts step by the slot interval in elapsed time from the window's first instant; a slot is offered only
 /// when it fits wholly inside one stretch.
 /// </remarks>
-public static class AvailabilityEngine
+public static partial class AvailabilityEngine
 {
     /// <summary>
     /// Window starts: a local time in the spring-forward gap maps to the first instant after the gap; an ambiguous
@@ -109,107 +109,39 @@ public static class AvailabilityEngine
             rangeEnd = latest;
         }
 
-        var slots = new List<Slot>();
         if (rangeStart >= rangeEnd)
         {
-            return slots;
+            return [];
         }
 
         var zone = settings.TimeZone;
-        var isGroup = settings.SchedulingOption == SchedulingOption.GroupSession;
-        var groups = isGroup ? BuildGroupIndex(query.GroupSessions) : null;
-        var busy = Merge(query.Busy, groups, duration, rangeStart - settings.BufferBefore, rangeEnd + duration + settings.BufferAfter);
-        var caps = CapCounter.Create(settings, query.PageMeetingStarts);
+        var groups = settings.SchedulingOption == SchedulingOption.GroupSession ? BuildGroupIndex(query.GroupSessions) : null;
         var hours = OpenHours.Create(settings);
 
-        // Page-zone dates that can hold a slot starting inside the display range (one day of slack on each side
-        // covers any difference between the two zones' offsets).
-        var firstDate = rangeStart.InZone(zone).Date.PlusDays(-1);
-        var lastDate = rangeEnd.InZone(zone).Date.PlusDays(1);
-        var stretches = new Stretch[4];
-        var busyCursor = 0;
-        var ordered = true;
-
-        for (var date = firstDate; date <= lastDate; date = date.PlusDays(1))
+        // Every candidate, buffers included, lies inside [rangeStart - before, rangeEnd + duration + after).
+        var busy = BusyTimeline.Create(query.Busy, groups, duration, rangeStart - settings.BufferBefore, rangeEnd + duration + settings.BufferAfter);
+        var sweep = new Sweep(settings, rangeStart, rangeEnd, groups, CapCounter.Create(settings, query.PageMeetingStarts), busy);
+        try
         {
-            foreach (var window in hours.On(date))
+            // Page-zone dates that can hold a slot starting inside the display range (one day of slack on each side
+            // covers any difference between the two zones' offsets).
+            var lastDate = rangeEnd.InZone(zone).Date.PlusDays(1);
+            var stretches = new Stretch[4];
+            for (var date = rangeStart.InZone(zone).Date.PlusDays(-1); date <= lastDate; date = date.PlusDays(1))
             {
-                var count = OpenStretches(zone, date, window, ref stretches);
-                if (count == 0)
+                foreach (var window in hours.On(date))
                 {
-                    continue;
-                }
-
-                var start = stretches[0].Start;
-                if (start < rangeStart)
-                {
-                    // Jump straight to the first candidate at or after the range start.
-                    var behind = (rangeStart - start).ToInt64Nanoseconds();
-                    var stepNs = step.ToInt64Nanoseconds();
-                    start += Duration.FromNanoseconds(((behind + stepNs - 1) / stepNs) * stepNs);
-                }
-
-                var s = 0;
-                for (; start < rangeEnd; start += step)
-                {
-                    var end = start + duration;
-                    while (s < count && stretches[s].End < end)
-                    {
-                        s++;
-                    }
-
-                    if (s == count)
-                    {
-                        break;
-                    }
-
-                    if (start < stretches[s].Start)
-                    {
-                        continue;
-                    }
-
-                    int seatsLeft;
-                    if (groups is not null && groups.TryGetValue(start, out var taken))
-                    {
-                        // An existing session: offered while seats remain, whatever else its hosts do at that time.
-                        seatsLeft = settings.SeatsPerSlot - taken;
-                        if (seatsLeft <= 0)
-                        {
-                            continue;
-                        }
-                    }
-                    else
-                    {
-                        if (Overlaps(busy, ref busyCursor, start - settings.BufferBefore, end + settings.BufferAfter))
-                        {
-                            continue;
-                        }
-
-                        if (!caps.Allows(start))
-                        {
-                            continue;
-                        }
-
-                        seatsLeft = isGroup ? settings.SeatsPerSlot : 1;
-                    }
-
-                    if (slots.Count > 0 && slots[^1].Start >= start)
-                    {
-                        ordered = false;
-                    }
-
-                    slots.Add(new Slot(start, end, seatsLeft));
+                    var count = OpenStretches(zone, date, window, ref stretches);
+                    sweep.Window(stretches.AsSpan(0, count));
                 }
             }
-        }
 
-        if (!ordered)
+            return sweep.Slots();
+        }
+        finally
         {
-            // Stretches of one date interleave when its windows open or close inside a repeated autumn hour.
-            SortAndDeduplicate(slots);
+            sweep.Dispose();
         }
-
-        return slots;
     }
 
     /// <summary>
@@ -294,21 +226,6 @@ public static class AvailabilityEngine
         }
     }
 
-    private static void SortAndDeduplicate(List<Slot> slots)
-    {
-        slots.Sort(static (a, b) => a.Start.CompareTo(b.Start));
-        var kept = 0;
-        for (var i = 0; i < slots.Count; i++)
-        {
-            if (kept == 0 || slots[kept - 1].Start != slots[i].Start)
-            {
-                slots[kept++] = slots[i];
-            }
-        }
-
-        slots.RemoveRange(kept, slots.Count - kept);
-    }
-
     /// <summary>Seats taken per existing session start; sessions whose seats were all released are left out.</summary>
     private static Dictionary<Instant, int> BuildGroupIndex(IReadOnlyList<GroupSessionOccupancy> sessions)
     {
@@ -327,214 +244,5 @@ public static class AvailabilityEngine
         }
 
         return index;
-    }
-
-    /// <summary>
-    /// Sorts and merges the busy intervals that can matter (those meeting [<paramref name="from"/>, <paramref name="to"/>))
-    /// into a disjoint ascending array. Existing group sessions count as busy for every other candidate start.
-    /// </summary>
-    private static BusyInterval[] Merge(IReadOnlyList<BusyInterval> intervals, Dictionary<Instant, int>? sessions, Duration duration, Instant from, Instant to)
-    {
-        var total = intervals.Count + (sessions?.Count ?? 0);
-        if (total == 0)
-        {
-            return [];
-        }
-
-        var sorted = new BusyInterval[total];
-        var n = 0;
-        for (var i = 0; i < intervals.Count; i++)
-        {
-            var interval = intervals[i];
-            if (interval.Start < interval.End && interval.End > from && interval.Start < to)
-            {
-                sorted[n++] = interval;
-            }
-        }
-
-        if (sessions is not null)
-        {
-            foreach (var start in sessions.Keys)
-            {
-                sorted[n++] = new BusyInterval(start, start + duration);
-            }
-        }
-
-        var span = sorted.AsSpan(0, n);
-        span.Sort(default(ByStart));
-        var count = 0;
-        foreach (var interval in span)
-        {
-            if (count > 0 && interval.Start <= sorted[count - 1].End)
-            {
-                if (interval.End > sorted[count - 1].End)
-                {
-                    sorted[count - 1] = new BusyInterval(sorted[count - 1].Start, interval.End);
-                }
-            }
-            else
-            {
-                sorted[count++] = interval;
-            }
-        }
-
-        Array.Resize(ref sorted, count);
-        return sorted;
-    }
-
-    /// <summary>
-    /// True when [start, end) meets a busy interval. Candidate starts mostly ascend, so the cursor only moves forward;
-    /// when a candidate goes backwards (a new date's window) it is rewound by binary search.
-    /// </summary>
-    private static bool Overlaps(BusyInterval[] busy, ref int cursor, Instant start, Instant end)
-    {
-        if (busy.Length == 0)
-        {
-            return false;
-        }
-
-        if (cursor > 0 && (cursor >= busy.Length || busy[cursor - 1].End > start))
-        {
-            cursor = FirstEndingAfter(busy, start);
-        }
-
-        while (cursor < busy.Length && busy[cursor].End <= start)
-        {
-            cursor++;
-        }
-
-        return cursor < busy.Length && busy[cursor].Start < end;
-    }
-
-    private static int FirstEndingAfter(BusyInterval[] busy, Instant start)
-    {
-        int lo = 0, hi = busy.Length;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (busy[mid].End <= start)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        return lo;
-    }
-
-    /// <summary>A stretch of time, start inclusive, end exclusive.</summary>
-    private readonly record struct Stretch(Instant Start, Instant End);
-
-    private readonly struct ByStart : IComparer<BusyInterval>
-    {
-        public int Compare(BusyInterval x, BusyInterval y) => x.Start.CompareTo(y.Start);
-    }
-
-    /// <summary>The open windows of each date: the override when there is one, else that weekday's hours, by start.</summary>
-    private readonly struct OpenHours
-    {
-        private readonly TimeOfDayRange[][] _weekly;
-        private readonly Dictionary<LocalDate, TimeOfDayRange[]>? _overrides;
-
-        private OpenHours(TimeOfDayRange[][] weekly, Dictionary<LocalDate, TimeOfDayRange[]>? overrides)
-        {
-            _weekly = weekly;
-            _overrides = overrides;
-        }
-
-        public static OpenHours Create(BookingPageSettings settings)
-        {
-            var weekly = new TimeOfDayRange[8][];
-            for (var day = 0; day < weekly.Length; day++)
-            {
-                weekly[day] = [];
-            }
-
-            foreach (var group in settings.WeeklyHours.GroupBy(w => w.Day))
-            {
-                if (group.Key is >= IsoDayOfWeek.Monday and <= IsoDayOfWeek.Sunday)
-                {
-                    weekly[(int)group.Key] = [.. group.Select(w => w.Hours).OrderBy(h => h.StartMinute)];
-                }
-            }
-
-            Dictionary<LocalDate, TimeOfDayRange[]>? overrides = null;
-            if (settings.DateOverrides.Count > 0)
-            {
-                overrides = new Dictionary<LocalDate, TimeOfDayRange[]>(settings.DateOverrides.Count);
-                foreach (var o in settings.DateOverrides)
-                {
-                    overrides[o.Date] = [.. o.Hours.OrderBy(h => h.StartMinute)];
-                }
-            }
-
-            return new OpenHours(weekly, overrides);
-        }
-
-        public TimeOfDayRange[] On(LocalDate date) =>
-            _overrides is not null && _overrides.TryGetValue(date, out var special) ? special : _weekly[(int)date.DayOfWeek];
-    }
-
-    /// <summary>Counts the page's meetings per local date and ISO week in the page's zone.</summary>
-    private readonly struct CapCounter
-    {
-        private readonly BookingPageSettings _settings;
-        private readonly Dictionary<LocalDate, int>? _perDay;
-        private readonly Dictionary<LocalDate, int>? _perWeek;
-
-        private CapCounter(BookingPageSettings settings, Dictionary<LocalDate, int>? perDay, Dictionary<LocalDate, int>? perWeek)
-        {
-            _settings = settings;
-            _perDay = perDay;
-            _perWeek = perWeek;
-        }
-
-        public static CapCounter Create(BookingPageSettings settings, IReadOnlyList<Instant> starts)
-        {
-            Dictionary<LocalDate, int>? perDay = settings.MaxBookingsPerDay is null ? null : [];
-            Dictionary<LocalDate, int>? perWeek = settings.MaxBookingsPerWeek is null ? null : [];
-            if (perDay is null && perWeek is null)
-            {
-                return new CapCounter(settings, null, null);
-            }
-
-            foreach (var start in starts)
-            {
-                var date = start.InZone(settings.TimeZone).Date;
-                if (perDay is not null)
-                {
-                    perDay[date] = perDay.GetValueOrDefault(date) + 1;
-                }
-
-                if (perWeek is not null)
-                {
-                    var monday = WeekStart(date);
-                    perWeek[monday] = perWeek.GetValueOrDefault(monday) + 1;
-                }
-            }
-
-            return new CapCounter(settings, perDay, perWeek);
-        }
-
-        public bool Allows(Instant start)
-        {
-            if (_perDay is null && _perWeek is null)
-            {
-                return true;
-            }
-
-            var date = start.InZone(_settings.TimeZone).Date;
-            if (_perDay is not null && _perDay.GetValueOrDefault(date) >= _settings.MaxBookingsPerDay)
-            {
-                return false;
-            }
-
-            return _perWeek is null || _perWeek.GetValueOrDefault(WeekStart(date)) < _settings.MaxBookingsPerWeek;
-        }
-
-        private static LocalDate WeekStart(LocalDate date) => date.PlusDays(-((int)date.DayOfWeek - 1));
     }
 }

@@ -172,6 +172,28 @@ public class AvailabilityPropertyTests
         Check.One(Properties.Config(400), Prop.ForAll(Scenarios.ToArbitrary(), (Action<Scenario>)CheckAgainstModel));
     }
 
+    // Full calendars: many blocks spread over the days, or bunched into half an hour.
+    private static readonly Gen<(int StartMinute, int Length)[]> ManyBlocks = Gen.OneOf(
+        from count in Gen.Choose(40, 400)
+        from blocks in Gen.Zip(Gen.Choose(-1440, 8 * 1440), Gen.Choose(5, 240)).ArrayOf(count)
+        select blocks,
+        from count in Gen.Choose(70, 300)
+        from at in Gen.Choose(0, 5 * 1440)
+        from blocks in Gen.Zip(Gen.Choose(0, 30), Gen.Choose(5, 120)).ArrayOf(count)
+        select blocks.Select(b => (at + b.Item1, b.Item2)).ToArray());
+
+    [Fact]
+    public void Full_calendars_give_the_same_slots_as_the_model()
+    {
+        var crowded = from s in Scenarios from busy in ManyBlocks select s with { Busy = busy };
+
+        Check.One(Properties.Config(200), Prop.ForAll(crowded.ToArbitrary(), (Action<Scenario>)(s =>
+        {
+            CheckInvariants(s);
+            CheckAgainstModel(s);
+        })));
+    }
+
     private static void CheckInvariants(Scenario s)
     {
         var settings = s.Settings;
