@@ -34,7 +34,11 @@ public sealed record AvailabilityQuery
     /// </summary>
     public IReadOnlyList<BusyInterval> Busy { get; init; } = [];
 
-    /// <summary>This page's existing group sessions (group-session pages only).</summary>
+    /// <summary>
+    /// This page's existing group sessions (group-session pages only). A session with seats taken is offered while seats
+    /// remain, and its time (the page's duration from its start) is busy for every other candidate start. Entries with the
+    /// same start add up; a session whose seats were all released is ignored.
+    /// </summary>
     public IReadOnlyList<GroupSessionOccupancy> GroupSessions { get; init; } = [];
 
     /// <summary>Starts of this page's active meetings (one per session for group pages), for the daily and weekly caps.</summary>
@@ -42,29 +46,39 @@ public sealed record AvailabilityQuery
 }
 
 /// <summary>
-/// Computes free slots for a booking page. Pure and allocation-light: weekly hours are expanded per local date in the
-/// page's zone, each window boundary is mapped to an instant with a named resolver, and candidate slots are swept once
-/// against the merged busy intervals.
+/// Computes free slots for a booking page. Pure and allocation-light: open hours are expanded per local date in the
+/// page's zone into the exact stretches of time that read as open on a wall clock there, and candidate slots are swept
+/// once against the merged busy intervals.
 /// </summary>
-public static class AvailabilityEngine
+/// <remarks>
+/// A window's local times are mapped to instants through the zone's offsets, so a spring-forward gap shortens it and
+/// an autumn overlap lengthens it (both copies of a repeated time are offered). A window that opens or closes inside a
+/// repeated stretch keeps only the instants whose local time lies inside the window, which can split it in two.
+/// Candidate starts step by the slot interval in elapsed time from the window's first instant; a slot is offered only
+/// when it fits wholly inside one stretch.
+/// </remarks>
+public static partial class AvailabilityEngine
 {
     /// <summary>
     /// Window starts: a local time in the spring-forward gap maps to the first instant after the gap; an ambiguous
-    /// autumn time maps to its earlier occurrence, so a window is never shortened by the overlap.
+    /// autumn time maps to its earlier occurrence. Also used to find where a day begins.
     /// </summary>
     public static readonly ZoneLocalMappingResolver WindowStartResolver =
         Resolvers.CreateMappingResolver(Resolvers.ReturnEarlier, Resolvers.ReturnStartOfIntervalAfter);
 
     /// <summary>
     /// Window ends: a gap time maps to the first instant after the gap; an ambiguous time maps to its later occurrence,
-    /// so an autumn window keeps both copies of the repeated hour.
+    /// so an autumn window keeps both copies of the repeated hour. The engine bounds each window by the instants that
+    /// read inside it; this resolver gives the outer bound.
     /// </summary>
     public static readonly ZoneLocalMappingResolver WindowEndResolver =
         Resolvers.CreateMappingResolver(Resolvers.ReturnLater, Resolvers.ReturnStartOfIntervalAfter);
 
     /// <summary>
     /// Free slots whose start falls on a day from <see cref="AvailabilityQuery.From"/> to <see cref="AvailabilityQuery.To"/>
-    /// (both inclusive) in the display zone, ordered by start. Throws <see cref="ArgumentException"/> when To is before From.
+    /// (both inclusive) in the display zone, ordered by start, each start listed once. A display day that does not exist
+    /// in the display zone (skipped by a change of date line) is empty. Throws <see cref="ArgumentException"/> when To is
+    /// before From, or when the page's duration or slot interval is not positive.
     /// </summary>
     public static IReadOnlyList<Slot> ComputeSlots(BookingPageSettings settings, AvailabilityQuery query)
     {
@@ -73,9 +87,15 @@ public static class AvailabilityEngine
             throw new ArgumentException("To must not be before From.", nameof(query));
         }
 
-        var zone = settings.TimeZone;
-        var rangeStart = query.From.AtStartOfDayInZone(query.DisplayZone).ToInstant();
-        var rangeEnd = query.To.PlusDays(1).AtStartOfDayInZone(query.DisplayZone).ToInstant();
+        var duration = settings.Duration;
+        var step = settings.EffectiveSlotInterval;
+        if (duration <= Duration.Zero || step <= Duration.Zero)
+        {
+            throw new ArgumentException("The duration and the slot interval must be positive.", nameof(settings));
+        }
+
+        var rangeStart = StartOfDay(query.DisplayZone, query.From);
+        var rangeEnd = StartOfDay(query.DisplayZone, query.To.PlusDays(1));
 
         var earliest = query.Now + settings.MinimumNotice;
         var latest = query.Now + Duration.FromDays(settings.BookingWindowDays);
@@ -89,79 +109,39 @@ public static class AvailabilityEngine
             rangeEnd = latest;
         }
 
-        var slots = new List<Slot>();
         if (rangeStart >= rangeEnd)
         {
-            return slots;
+            return [];
         }
 
-        var busy = Merge(query.Busy);
-        var groups = BuildGroupIndex(settings, query.GroupSessions);
-        var caps = CapCounter.Create(settings, query.PageMeetingStarts);
-        var duration = settings.Duration;
-        var step = settings.EffectiveSlotInterval;
-        var isGroup = settings.SchedulingOption == SchedulingOption.GroupSession;
+        var zone = settings.TimeZone;
+        var groups = settings.SchedulingOption == SchedulingOption.GroupSession ? BuildGroupIndex(query.GroupSessions) : null;
+        var hours = OpenHours.Create(settings);
 
-        // Page-zone dates that can hold a slot starting inside the display range (one day of slack on each side
-        // covers any difference between the two zones' offsets).
-        var firstDate = rangeStart.InZone(zone).Date.PlusDays(-1);
-        var lastDate = rangeEnd.InZone(zone).Date.PlusDays(1);
-        var overrides = settings.DateOverrides.Count == 0 ? null : settings.DateOverrides.ToDictionary(o => o.Date, o => o.Hours);
-        var busyCursor = 0;
-
-        for (var date = firstDate; date <= lastDate; date = date.PlusDays(1))
+        // Every candidate, buffers included, lies inside [rangeStart - before, rangeEnd + duration + after).
+        var busy = BusyTimeline.Create(query.Busy, groups, duration, rangeStart - settings.BufferBefore, rangeEnd + duration + settings.BufferAfter);
+        var sweep = new Sweep(settings, rangeStart, rangeEnd, groups, CapCounter.Create(settings, query.PageMeetingStarts), busy);
+        try
         {
-            foreach (var window in HoursOn(settings, overrides, date))
+            // Page-zone dates that can hold a slot starting inside the display range (one day of slack on each side
+            // covers any difference between the two zones' offsets).
+            var lastDate = rangeEnd.InZone(zone).Date.PlusDays(1);
+            var stretches = new Stretch[4];
+            for (var date = rangeStart.InZone(zone).Date.PlusDays(-1); date <= lastDate; date = date.PlusDays(1))
             {
-                var windowStart = zone.ResolveLocal(date.At(LocalTime.Midnight).PlusMinutes(window.StartMinute), WindowStartResolver).ToInstant();
-                var windowEnd = zone.ResolveLocal(date.At(LocalTime.Midnight).PlusMinutes(window.EndMinute), WindowEndResolver).ToInstant();
-
-                for (var start = windowStart; start + duration <= windowEnd; start += step)
+                foreach (var window in hours.On(date))
                 {
-                    if (start < rangeStart)
-                    {
-                        continue;
-                    }
-
-                    if (start >= rangeEnd)
-                    {
-                        break;
-                    }
-
-                    var end = start + duration;
-                    var seatsLeft = 1;
-                    if (isGroup && groups!.TryGetValue(start, out var taken))
-                    {
-                        // An existing session: offered while seats remain, whatever else its hosts do at that time.
-                        seatsLeft = settings.SeatsPerSlot - taken;
-                        if (seatsLeft <= 0)
-                        {
-                            continue;
-                        }
-                    }
-                    else
-                    {
-                        if (Overlaps(busy, ref busyCursor, start - settings.BufferBefore, end + settings.BufferAfter))
-                        {
-                            continue;
-                        }
-
-                        if (!caps.Allows(start))
-                        {
-                            continue;
-                        }
-
-                        seatsLeft = isGroup ? settings.SeatsPerSlot : 1;
-                    }
-
-                    slots.Add(new Slot(start, end, seatsLeft));
+                    var count = OpenStretches(zone, date, window, ref stretches);
+                    sweep.Window(stretches.AsSpan(0, count));
                 }
             }
-        }
 
-        // Windows of different dates can interleave only when hours cross DST oddities; keep the contract: ordered.
-        slots.Sort(static (a, b) => a.Start.CompareTo(b.Start));
-        return slots;
+            return sweep.Slots();
+        }
+        finally
+        {
+            sweep.Dispose();
+        }
     }
 
     /// <summary>
@@ -181,173 +161,88 @@ public static class AvailabilityEngine
         return null;
     }
 
-    private static IEnumerable<TimeOfDayRange> HoursOn(BookingPageSettings settings, Dictionary<LocalDate, IReadOnlyList<TimeOfDayRange>>? overrides, LocalDate date)
-    {
-        if (overrides is not null && overrides.TryGetValue(date, out var special))
-        {
-            return special;
-        }
+    /// <summary>
+    /// The first instant whose local date in <paramref name="zone"/> is <paramref name="date"/> or later. When the whole
+    /// date was skipped (Pacific/Apia, 2011-12-30) this is where the next date begins, so the skipped day is empty.
+    /// </summary>
+    private static Instant StartOfDay(DateTimeZone zone, LocalDate date) =>
+        zone.ResolveLocal(date.AtMidnight(), WindowStartResolver).ToInstant();
 
-        var day = date.DayOfWeek;
-        return settings.WeeklyHours.Where(w => w.Day == day).Select(w => w.Hours).OrderBy(h => h.StartMinute);
+    /// <summary>
+    /// Fills <paramref name="stretches"/> with the disjoint, ascending stretches of time whose local time in
+    /// <paramref name="zone"/> lies in the window on <paramref name="date"/> (start inclusive, end exclusive), and returns
+    /// how many there are. Each zone interval (a stretch of constant offset) contributes at most one piece; pieces that
+    /// touch are joined, so only a window opening or closing inside a repeated time yields more than one.
+    /// </summary>
+    private static int OpenStretches(DateTimeZone zone, LocalDate date, TimeOfDayRange window, ref Stretch[] stretches)
+    {
+        var midnight = date.AtMidnight();
+        var open = midnight.PlusMinutes(window.StartMinute);
+        var close = midnight.PlusMinutes(window.EndMinute);
+
+        // Whatever the offset, an instant that reads inside the window lies between these two.
+        var scanFrom = open.WithOffset(zone.MaxOffset).ToInstant();
+        var scanTo = close.WithOffset(zone.MinOffset).ToInstant();
+
+        var count = 0;
+        var interval = zone.GetZoneInterval(scanFrom);
+        while (true)
+        {
+            var from = open.WithOffset(interval.WallOffset).ToInstant();
+            var to = close.WithOffset(interval.WallOffset).ToInstant();
+            if (interval.HasStart && interval.Start > from)
+            {
+                from = interval.Start;
+            }
+
+            if (interval.HasEnd && interval.End < to)
+            {
+                to = interval.End;
+            }
+
+            if (from < to)
+            {
+                if (count > 0 && stretches[count - 1].End == from)
+                {
+                    stretches[count - 1] = new Stretch(stretches[count - 1].Start, to);
+                }
+                else
+                {
+                    if (count == stretches.Length)
+                    {
+                        Array.Resize(ref stretches, count * 2);
+                    }
+
+                    stretches[count++] = new Stretch(from, to);
+                }
+            }
+
+            if (!interval.HasEnd || interval.End >= scanTo)
+            {
+                return count;
+            }
+
+            interval = zone.GetZoneInterval(interval.End);
+        }
     }
 
-    private static Dictionary<Instant, int>? BuildGroupIndex(BookingPageSettings settings, IReadOnlyList<GroupSessionOccupancy> sessions)
+    /// <summary>Seats taken per existing session start; sessions whose seats were all released are left out.</summary>
+    private static Dictionary<Instant, int> BuildGroupIndex(IReadOnlyList<GroupSessionOccupancy> sessions)
     {
-        if (settings.SchedulingOption != SchedulingOption.GroupSession)
-        {
-            return null;
-        }
-
         var index = new Dictionary<Instant, int>(sessions.Count);
         foreach (var s in sessions)
         {
-            index[s.Start] = index.TryGetValue(s.Start, out var n) ? n + s.SeatsTaken : s.SeatsTaken;
+            index[s.Start] = index.GetValueOrDefault(s.Start) + s.SeatsTaken;
+        }
+
+        foreach (var (start, taken) in index)
+        {
+            if (taken <= 0)
+            {
+                index.Remove(start);
+            }
         }
 
         return index;
-    }
-
-    /// <summary>Sorts and merges busy intervals into a disjoint ascending array.</summary>
-    private static BusyInterval[] Merge(IReadOnlyList<BusyInterval> intervals)
-    {
-        if (intervals.Count == 0)
-        {
-            return [];
-        }
-
-        var sorted = new BusyInterval[intervals.Count];
-        for (var i = 0; i < sorted.Length; i++)
-        {
-            sorted[i] = intervals[i];
-        }
-
-        Array.Sort(sorted, static (a, b) => a.Start.CompareTo(b.Start));
-        var count = 0;
-        foreach (var interval in sorted)
-        {
-            if (interval.End <= interval.Start)
-            {
-                continue;
-            }
-
-            if (count > 0 && interval.Start <= sorted[count - 1].End)
-            {
-                if (interval.End > sorted[count - 1].End)
-                {
-                    sorted[count - 1] = sorted[count - 1] with { End = interval.End };
-                }
-            }
-            else
-            {
-                sorted[count++] = interval;
-            }
-        }
-
-        Array.Resize(ref sorted, count);
-        return sorted;
-    }
-
-    /// <summary>
-    /// True when [start, end) meets a busy interval. Candidate starts mostly ascend, so the cursor only moves forward;
-    /// when a candidate goes backwards (a new date's window) it is rewound by binary search.
-    /// </summary>
-    private static bool Overlaps(BusyInterval[] busy, ref int cursor, Instant start, Instant end)
-    {
-        if (busy.Length == 0)
-        {
-            return false;
-        }
-
-        if (cursor > 0 && (cursor >= busy.Length || busy[cursor - 1].End > start))
-        {
-            cursor = FirstEndingAfter(busy, start);
-        }
-
-        while (cursor < busy.Length && busy[cursor].End <= start)
-        {
-            cursor++;
-        }
-
-        return cursor < busy.Length && busy[cursor].Start < end;
-    }
-
-    private static int FirstEndingAfter(BusyInterval[] busy, Instant start)
-    {
-        int lo = 0, hi = busy.Length;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (busy[mid].End <= start)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        return lo;
-    }
-
-    /// <summary>Counts the page's meetings per local date and ISO week in the page's zone.</summary>
-    private readonly struct CapCounter
-    {
-        private readonly BookingPageSettings _settings;
-        private readonly Dictionary<LocalDate, int>? _perDay;
-        private readonly Dictionary<LocalDate, int>? _perWeek;
-
-        private CapCounter(BookingPageSettings settings, Dictionary<LocalDate, int>? perDay, Dictionary<LocalDate, int>? perWeek)
-        {
-            _settings = settings;
-            _perDay = perDay;
-            _perWeek = perWeek;
-        }
-
-        public static CapCounter Create(BookingPageSettings settings, IReadOnlyList<Instant> starts)
-        {
-            Dictionary<LocalDate, int>? perDay = settings.MaxBookingsPerDay is null ? null : [];
-            Dictionary<LocalDate, int>? perWeek = settings.MaxBookingsPerWeek is null ? null : [];
-            if (perDay is null && perWeek is null)
-            {
-                return new CapCounter(settings, null, null);
-            }
-
-            foreach (var start in starts)
-            {
-                var date = start.InZone(settings.TimeZone).Date;
-                if (perDay is not null)
-                {
-                    perDay[date] = perDay.GetValueOrDefault(date) + 1;
-                }
-
-                if (perWeek is not null)
-                {
-                    var monday = WeekStart(date);
-                    perWeek[monday] = perWeek.GetValueOrDefault(monday) + 1;
-                }
-            }
-
-            return new CapCounter(settings, perDay, perWeek);
-        }
-
-        public bool Allows(Instant start)
-        {
-            if (_perDay is null && _perWeek is null)
-            {
-                return true;
-            }
-
-            var date = start.InZone(_settings.TimeZone).Date;
-            if (_perDay is not null && _perDay.GetValueOrDefault(date) >= _settings.MaxBookingsPerDay)
-            {
-                return false;
-            }
-
-            return _perWeek is null || _perWeek.GetValueOrDefault(WeekStart(date)) < _settings.MaxBookingsPerWeek;
-        }
-
-        private static LocalDate WeekStart(LocalDate date) => date.PlusDays(-((int)date.DayOfWeek - 1));
     }
 }

@@ -234,6 +234,22 @@ public sealed record BookingPageSettings
 
     private void ValidateHours(List<FieldError> errors)
     {
+        // A default(TimeOfDayRange) skips the constructor's check (e.g. after deserialization): it is empty.
+        if (WeeklyHours.Any(w => !IsWellFormed(w.Hours)))
+        {
+            errors.Add(new("weeklyHours", "each range must start before it ends"));
+        }
+
+        if (WeeklyHours.Any(w => w.Day is < IsoDayOfWeek.Monday or > IsoDayOfWeek.Sunday))
+        {
+            errors.Add(new("weeklyHours", "each range needs a day of the week"));
+        }
+
+        if (DateOverrides.Any(o => o.Hours.Any(h => !IsWellFormed(h))))
+        {
+            errors.Add(new("dateOverrides", "each range must start before it ends"));
+        }
+
         foreach (var day in WeeklyHours.GroupBy(w => w.Day))
         {
             if (HasOverlap(day.Select(d => d.Hours)))
@@ -254,6 +270,9 @@ public sealed record BookingPageSettings
             }
         }
     }
+
+    private static bool IsWellFormed(TimeOfDayRange range) =>
+        range.StartMinute >= 0 && range.StartMinute < range.EndMinute && range.EndMinute <= TimeOfDayRange.MinutesPerDay;
 
     private static bool HasOverlap(IEnumerable<TimeOfDayRange> ranges)
     {

@@ -349,12 +349,20 @@ public sealed class Booking
             ? DomainError.Conflict("not_ended", "A booking completes only once its end has passed.")
             : Transition(BookingAction.Complete, Actor.System, null, now);
 
-    /// <summary>Links this canceled booking to the booking that replaces it.</summary>
+    /// <summary>
+    /// Links this canceled booking to the booking that replaces it. The link is one-to-one: a canceled booking is
+    /// replaced at most once, and a booking replaces at most one other.
+    /// </summary>
     public Result LinkReplacement(Booking replacement)
     {
         if (Status != BookingStatus.Canceled)
         {
             return DomainError.Conflict("not_canceled", "Only a canceled booking can be replaced.");
+        }
+
+        if (replacement.Id == Id)
+        {
+            return DomainError.Validation("replacesBookingId", "a booking cannot replace itself");
         }
 
         if (replacement.CustomerId != CustomerId)
@@ -365,6 +373,11 @@ public sealed class Booking
         if (ReplacedByBookingId is not null)
         {
             return DomainError.Conflict("already_replaced", "This booking has already been replaced.");
+        }
+
+        if (replacement.ReplacesBookingId is not null)
+        {
+            return DomainError.Conflict("already_replaces", "The new booking already replaces another booking.");
         }
 
         ReplacedByBookingId = replacement.Id;
