@@ -12,8 +12,8 @@ public static class CalDavHref
     private static readonly UriCreationOptions Verbatim = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
     /// <summary>
-    /// Compares hrefs the way a server resolves them: percent-escapes decoded (except an escaped '/'), and a full URL on
-    /// the same host equal to its path. Use it for dictionaries keyed by href.
+    /// Compares hrefs the way a server resolves them: percent-escapes decoded (except an escaped '/'), and a full URL
+    /// equal to its path (the hrefs of one account all live on one server). Use it for dictionaries keyed by href.
     /// </summary>
     public static IEqualityComparer<string> Comparer { get; } = new HrefComparer();
 
