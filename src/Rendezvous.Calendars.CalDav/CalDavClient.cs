@@ -100,7 +100,7 @@ public sealed class CalDavClient : IDisposable
     /// base), then <c>/.well-known/caldav</c> (RFC 6764; same-host redirects are followed), then <c>/</c>.
     /// </summary>
     /// <exception cref="CalDavProtocolException">None of them names a principal or a calendar home.</exception>
-    /// <exception cref="CalDavAccessDeniedException">The credentials are refused.</exception>
+    /// <exception cref="CalDavAccessDeniedException">The credentials are refused (401), or every candidate is forbidden (403).</exception>
     public async Task<CalDavDiscovery> DiscoverAsync(Uri? startUri = null, CancellationToken cancellationToken = default)
     {
         var candidates = new List<string> { (startUri ?? _options.ServerUri).AbsoluteUri, "/.well-known/caldav", "/" };
@@ -122,8 +122,11 @@ public sealed class CalDavClient : IDisposable
                     cancellationToken);
                 multistatus = CalDavTransport.ReadMultistatus(answer);
             }
-            catch (CalDavException ex) when (ex is CalDavNotFoundException or CalDavRequestRejectedException or CalDavProtocolException)
+            catch (CalDavException ex) when (ex is CalDavNotFoundException or CalDavRequestRejectedException or CalDavProtocolException
+                || (ex is CalDavAccessDeniedException && ex.StatusCode == 403))
             {
+                // Some servers refuse PROPFIND on their root or the well-known path but answer on the next candidate;
+                // a 401 (wrong credentials) is final.
                 lastError = ex;
                 continue;
             }
@@ -149,6 +152,11 @@ public sealed class CalDavClient : IDisposable
             }
 
             return new CalDavDiscovery(answer.Uri, principal, homes, calendars);
+        }
+
+        if (lastError is CalDavAccessDeniedException denied)
+        {
+            throw denied;
         }
 
         throw new CalDavProtocolException(

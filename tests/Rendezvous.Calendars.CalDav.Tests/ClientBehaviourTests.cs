@@ -380,6 +380,37 @@ public sealed class ClientBehaviourTests
     }
 
     [Fact]
+    public async Task Discovery_moves_past_a_forbidden_root_but_stops_at_wrong_credentials()
+    {
+        var handler = new StubHandler(r => r.Path switch
+        {
+            "/" => StubHandler.Status(403),
+            "/.well-known/caldav" => StubHandler.Xml(207, """
+                <multistatus xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><response><href>/.well-known/caldav</href><propstat><prop>
+                  <current-user-principal><href>/p/alice/</href></current-user-principal>
+                  <C:calendar-home-set><href>/home/alice/</href></C:calendar-home-set>
+                </prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>
+                """),
+            _ => StubHandler.Xml(207, "<multistatus xmlns=\"DAV:\"/>"),
+        });
+        using var client = handler.Client();
+
+        var discovery = await client.DiscoverAsync();
+
+        discovery.PrincipalHref.ShouldBe("/p/alice/");
+        discovery.CalendarHomeHrefs.ShouldBe(["/home/alice/"]);
+        discovery.Calendars.ShouldBeEmpty();
+
+        using var forbidden = new StubHandler(_ => StubHandler.Status(403)).Client();
+        (await Should.ThrowAsync<CalDavAccessDeniedException>(() => forbidden.DiscoverAsync())).StatusCode.ShouldBe(403);
+
+        var unauthorized = new StubHandler(_ => StubHandler.Status(401));
+        using var unauthorizedClient = unauthorized.Client();
+        (await Should.ThrowAsync<CalDavAccessDeniedException>(() => unauthorizedClient.DiscoverAsync())).StatusCode.ShouldBe(401);
+        unauthorized.Requests.Count.ShouldBe(1);
+    }
+
+    [Fact]
     public async Task A_redirect_to_another_host_is_not_followed()
     {
         var handler = new StubHandler(r =>
