@@ -39,16 +39,15 @@ public sealed class CalDavClient : IDisposable
 
     /// <summary>
     /// A client on a caller-owned <see cref="HttpClient"/>, which is not disposed with it. Its handler should not follow
-    /// redirects itself (.NET drops the Authorization header when it does), and for a server that answers HTTP/1.0
-    /// without keep-alive it should not reuse connections: <see cref="CreateHttpMessageHandler"/> makes a suitable one.
+    /// redirects itself (.NET drops the Authorization header when it does) and should cope with HTTP/1.0 servers that
+    /// close every connection: <see cref="CreateHttpMessageHandler"/> makes a suitable one, which may be shared.
     /// </summary>
     public CalDavClient(HttpClient httpClient, CalDavClientOptions options)
         : this(httpClient, ownsHttpClient: false, options)
     {
     }
 
-    /// <summary>A client with its own <see cref="HttpClient"/>, disposed with it; it also adapts by itself to servers
-    /// that close every connection (HTTP/1.0 without keep-alive).</summary>
+    /// <summary>A client with its own <see cref="HttpClient"/> on a <see cref="CreateHttpMessageHandler"/> handler, disposed with it.</summary>
     public CalDavClient(CalDavClientOptions options)
         : this(new HttpClient(CreateHttpMessageHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan }, ownsHttpClient: true, options)
     {
@@ -79,16 +78,20 @@ public sealed class CalDavClient : IDisposable
     /// <summary>The server base address hrefs are resolved against.</summary>
     public Uri ServerUri => _options.ServerUri;
 
-    /// <summary>A handler that leaves redirects to the client, decompresses answers and recycles connections.</summary>
-    /// <param name="reuseConnections">False for a server that closes every connection after one answer (HTTP/1.0
-    /// without keep-alive): each request then gets a new connection.</param>
-    public static SocketsHttpHandler CreateHttpMessageHandler(bool reuseConnections = true) => new()
+    /// <summary>
+    /// A handler that leaves redirects to the client, decompresses answers and pools connections. It also marks every
+    /// HTTP/1.0 answer "Connection: close": such servers (Radicale's built-in one, for instance) close the connection
+    /// after one answer, and SocketsHttpHandler would otherwise pool it and fail the next request sent on it.
+    /// </summary>
+    public static SocketsHttpHandler CreateHttpMessageHandler() => new()
     {
         AllowAutoRedirect = false,
         AutomaticDecompression = DecompressionMethods.All,
         ConnectTimeout = TimeSpan.FromSeconds(15),
-        PooledConnectionLifetime = reuseConnections ? TimeSpan.FromMinutes(5) : TimeSpan.Zero,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         UseCookies = false,
+        PlaintextStreamFilter = (context, _) => ValueTask.FromResult<Stream>(
+            context.NegotiatedHttpVersion.Major == 1 ? new Http10ConnectionCloseStream(context.PlaintextStream) : context.PlaintextStream),
     };
 
     public void Dispose() => _transport.Dispose();

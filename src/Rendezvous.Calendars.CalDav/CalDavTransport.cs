@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Xml.Linq;
@@ -60,7 +59,6 @@ internal sealed class CalDavTransport : IDisposable
     private readonly CalDavClientOptions _options;
     private readonly AuthenticationHeaderValue _authorization;
     private readonly ResiliencePipeline _readPipeline;
-    private HttpClient? _withoutPooling;
 
     public CalDavTransport(HttpClient http, bool ownsHttpClient, CalDavClientOptions options)
     {
@@ -90,11 +88,8 @@ internal sealed class CalDavTransport : IDisposable
 
     public Uri ServerUri => _options.ServerUri;
 
-    private HttpClient Http => Volatile.Read(ref _withoutPooling) ?? _http;
-
     public void Dispose()
     {
-        Interlocked.Exchange(ref _withoutPooling, null)?.Dispose();
         if (_ownsHttpClient)
         {
             _http.Dispose();
@@ -140,8 +135,7 @@ internal sealed class CalDavTransport : IDisposable
 
             try
             {
-                using var response = await Http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-                AdaptToConnectionHandling(response);
+                using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
                 var status = (int)response.StatusCode;
                 if (status is 301 or 302 or 303 or 307 or 308 && response.Headers.Location is { } location)
                 {
@@ -168,29 +162,6 @@ internal sealed class CalDavTransport : IDisposable
                 throw new CalDavTransientException(
                     $"{method} {uri} failed while reading the answer: {ex.Message}", TransientReason.Unreachable, method, uri, null, null, ex);
             }
-        }
-    }
-
-    /// <summary>
-    /// An HTTP/1.0 server without keep-alive (Radicale's built-in server, for one) closes every connection after its
-    /// answer, but .NET pools the connection anyway unless the answer says "Connection: close", so the next request on
-    /// it fails. When the client owns its HttpClient it switches, once, to one that never reuses connections.
-    /// </summary>
-    private void AdaptToConnectionHandling(HttpResponseMessage response)
-    {
-        if (!_ownsHttpClient || Volatile.Read(ref _withoutPooling) is not null || response.Version >= HttpVersion.Version11
-            || response.Headers.Connection.Contains("keep-alive", StringComparer.OrdinalIgnoreCase))
-        {
-            return;
-        }
-
-        var replacement = new HttpClient(CalDavClient.CreateHttpMessageHandler(reuseConnections: false), disposeHandler: true)
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
-        if (Interlocked.CompareExchange(ref _withoutPooling, replacement, null) is not null)
-        {
-            replacement.Dispose();
         }
     }
 

@@ -253,6 +253,26 @@ public sealed class RadicaleTests : CalDavServerTest
     }
 
     [CalDavFact]
+    public async Task Clients_sharing_one_pooled_handler_survive_a_server_that_closes_every_connection()
+    {
+        // Radicale's built-in server answers HTTP/1.0 and closes each connection; the shared handler must not reuse them.
+        using var handler = CalDavClient.CreateHttpMessageHandler();
+        using var first = new CalDavClient(new HttpClient(handler, disposeHandler: false), CalDavTestServer.Options());
+        using var second = new CalDavClient(new HttpClient(handler, disposeHandler: false), CalDavTestServer.Options());
+
+        for (var i = 0; i < 15; i++)
+        {
+            var client = i % 2 == 0 ? first : second;
+            var created = await client.CreateObjectAsync(ObjectHref($"e{i}.ics"), Ics.Event($"e{i}@test", Ics.At(2027, 4, 1, 9), Ics.At(2027, 4, 1, 10)));
+            created.Outcome.ShouldBe(WriteOutcome.Created);
+            (await client.UpdateObjectAsync(ObjectHref($"e{i}.ics"), Ics.Event($"e{i}@test", Ics.At(2027, 4, 2, 9), Ics.At(2027, 4, 2, 10)), created.ETag!))
+                .Outcome.ShouldBe(WriteOutcome.Updated);
+        }
+
+        (await first.ListObjectsAsync(CalendarHref)).Count.ShouldBe(15);
+    }
+
+    [CalDavFact]
     public async Task A_wrong_password_is_access_denied()
     {
         using var client = CalDavTestServer.CreateClient(password: "not-the-password");
