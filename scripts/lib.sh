@@ -88,3 +88,81 @@ ensure_database() {
     $PG_PSQL -d postgres -c "CREATE DATABASE \"$db\"" >/dev/null
   fi
 }
+
+# radicale_status URL USER PASSWORD: the HTTP status of a PROPFIND on the user's principal, 000 when nothing answers.
+radicale_status() {
+  curl -s -o /dev/null -w '%{http_code}' --max-time 5 -u "$2:$3" -X PROPFIND -H 'Depth: 0' "$1$2/" 2>/dev/null || true
+}
+
+# ensure_radicale [PORT]: a private Radicale CalDAV server on 127.0.0.1:PORT (default 5232) with htpasswd auth,
+# owner-only rights and its collections in $STATE/radicale. Exports RENDEZVOUS_TEST_CALDAV_URL, _USER and _PASSWORD.
+# Debian's /usr/bin/radicale runs (not whichever python3 is first on PATH), as the calling user.
+ensure_radicale() {
+  local port="${1:-5232}"
+  apt_install radicale apache2-utils curl
+  local cmd=(/usr/bin/radicale)
+  if ! /usr/bin/radicale --version >/dev/null 2>&1; then
+    /usr/bin/python3 -m radicale --version >/dev/null 2>&1 || die "Radicale is installed but does not run (/usr/bin/radicale --version failed)"
+    cmd=(/usr/bin/python3 -m radicale)
+  fi
+  local dir="$STATE/radicale" user="rendezvous-test" pidfile="$STATE/radicale.pid" logfile="$STATE/radicale.log"
+  mkdir -p "$dir/collections"; chmod 700 "$dir"
+  # The password is made once and kept, so a server left running and a second run agree on it.
+  if [ ! -s "$dir/password" ]; then
+    (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' >"$dir/password")
+  fi
+  local password; password=$(cat "$dir/password")
+  [ -f "$dir/users" ] || (umask 077; : >"$dir/users")
+  htpasswd -b -m "$dir/users" "$user" "$password" >/dev/null 2>&1 || die "htpasswd could not write $dir/users"
+  cat >"$dir/config.tmp" <<CONF
+[server]
+hosts = 127.0.0.1:$port
+max_connections = 20
+timeout = 30
+[auth]
+type = htpasswd
+htpasswd_filename = $dir/users
+htpasswd_encryption = md5
+delay = 0.2
+[rights]
+type = owner_only
+[storage]
+filesystem_folder = $dir/collections
+[web]
+type = none
+[logging]
+level = warning
+CONF
+  local restart=""
+  cmp -s "$dir/config.tmp" "$dir/config" || restart=1
+  mv -f "$dir/config.tmp" "$dir/config"
+  local url="http://127.0.0.1:$port/" status pid=""
+  [ -s "$pidfile" ] && pid=$(cat "$pidfile")
+  # Only a process started here (its command line names our config) is ever stopped.
+  if [ -n "$pid" ] && ! cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ' | grep -qF -- "-C $dir/config"; then pid=""; fi
+  status=$(radicale_status "$url" "$user" "$password")
+  if [ -n "$pid" ] && { [ -n "$restart" ] || [ "$status" != 207 ]; }; then
+    log "restarting Radicale (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    local i; for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    status=$(radicale_status "$url" "$user" "$password")
+  fi
+  if [ "$status" != 207 ]; then
+    [ "$status" = 000 ] || die "something else answers on 127.0.0.1:$port (HTTP $status to PROPFIND); stop it or pass ensure_radicale another port"
+    log "starting Radicale on 127.0.0.1:$port"
+    setsid "${cmd[@]}" -C "$dir/config" >>"$logfile" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$pidfile"
+    local i
+    for i in $(seq 1 60); do
+      status=$(radicale_status "$url" "$user" "$password")
+      [ "$status" = 207 ] && break
+      kill -0 "$pid" 2>/dev/null || { tail -n 30 "$logfile" >&2; die "Radicale exited at start (log: $logfile)"; }
+      sleep 0.5
+    done
+    [ "$status" = 207 ] || { tail -n 30 "$logfile" >&2; die "Radicale did not answer on $url (last status $status)"; }
+  fi
+  export RENDEZVOUS_TEST_CALDAV_URL="$url"
+  export RENDEZVOUS_TEST_CALDAV_USER="$user"
+  export RENDEZVOUS_TEST_CALDAV_PASSWORD="$password"
+}
