@@ -58,6 +58,7 @@ builder.Services.AddSingleton<OutboxSignal>();
 builder.Services.AddHostedService<OutboxDispatcher>();
 builder.Services.AddHostedService<BookingCompleter>();
 builder.Services.Configure<CalendarSyncOptions>(builder.Configuration.GetSection("Rendezvous:CalendarSync"));
+builder.Services.AddSingleton<CalendarHttpHandlerFactory>();
 builder.Services.AddSingleton<CalendarClients>();
 builder.Services.AddScoped<CalendarSyncEngine>();
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();

@@ -26,10 +26,17 @@ public sealed class CalendarSyncOptions
     public bool Enabled { get; set; } = true;
 }
 
-/// <summary>Makes CalDAV clients for connections, sharing one connection pool per process.</summary>
-public sealed class CalendarClients(Secrets secrets, Microsoft.Extensions.Options.IOptions<CalendarSyncOptions> options) : IDisposable
+/// <summary>Where the HTTP handler under every CalDAV client comes from (tests wrap it to misbehave on purpose).</summary>
+public class CalendarHttpHandlerFactory
 {
-    private readonly SocketsHttpHandler _handler = CalDavClient.CreateHttpMessageHandler();
+    public virtual HttpMessageHandler Create() => CalDavClient.CreateHttpMessageHandler();
+}
+
+/// <summary>Makes CalDAV clients for connections, sharing one connection pool per process.</summary>
+public sealed class CalendarClients(Secrets secrets, Microsoft.Extensions.Options.IOptions<CalendarSyncOptions> options, CalendarHttpHandlerFactory handlers)
+    : IDisposable
+{
+    private readonly HttpMessageHandler _handler = handlers.Create();
 
     public CalDavClient For(CalendarConnection connection)
     {

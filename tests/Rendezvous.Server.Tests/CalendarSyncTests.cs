@@ -1,0 +1,358 @@
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using Rendezvous.Calendars.CalDav;
+using Rendezvous.Calendars.ICalendar;
+using Rendezvous.Data.Outbox;
+using Rendezvous.Server.Features.CalendarSync;
+using Rendezvous.Server.Tests.Infrastructure;
+using Shouldly;
+
+namespace Rendezvous.Server.Tests;
+
+/// <summary>
+/// Two-way sync against a real Radicale: bookings appear in the host's calendar, and deleting or moving them there
+/// acts on the booking exactly as the toggles say (seed 000).
+/// </summary>
+/// <summary>Passes everything through to the real server, but spoils one event's DTSTART in what comes back.</summary>
+public sealed class SpoilingHandlerFactory : CalendarHttpHandlerFactory
+{
+    public const string Marker = "DTSTART:20270302T101500Z";
+
+    public override HttpMessageHandler Create() => new Spoiler { InnerHandler = base.Create() };
+
+    private sealed class Spoiler : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            if (response.Content is null)
+            {
+                return response;
+            }
+
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (!text.Contains(Marker, StringComparison.Ordinal))
+            {
+                response.Content = new StringContent(text, System.Text.Encoding.UTF8, response.Content.Headers.ContentType?.MediaType ?? "text/plain");
+                return response;
+            }
+
+            var mediaType = response.Content.Headers.ContentType?.MediaType ?? "application/xml";
+            response.Content = new StringContent(text.Replace(Marker, "DTSTART:20270302T251500Z", StringComparison.Ordinal), System.Text.Encoding.UTF8, mediaType);
+            return response;
+        }
+    }
+}
+
+public sealed class CalendarSyncApp : RendezvousApp
+{
+    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<CalendarHttpHandlerFactory, SpoilingHandlerFactory>();
+}
+
+public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<CalendarSyncApp>
+{
+    private sealed record Host(string UserId, HttpClient Client, string Slug, string ConnectionId, string BookingCalendar);
+
+    private async Task<Host> HostWithCalendarAsync(bool cancelOnDelete, bool updateOnMove, Action<JsonObject>? page = null,
+        string[]? additional = null, string? serverUrl = null)
+    {
+        var admin = app.Client();
+        var userId = await Scenario.CreateUserAsync(admin, "Synced Host", timeZone: "UTC");
+        var client = app.Client(await Scenario.CreateKeyAsync(admin, userId));
+        var slug = await Scenario.CreatePageAsync(client, page);
+        var calendar = serverUrl is null ? await Radicale.NewCalendarAsync("bookings") : serverUrl + "cal/";
+        var connection = await (await client.PostJsonAsync("/api/v1/calendar-connections", new
+        {
+            url = serverUrl ?? Radicale.Url,
+            username = Radicale.User,
+            password = Radicale.Password,
+            bookingCalendarUrl = calendar,
+            additionalCalendarUrls = additional ?? [],
+            cancelBookingOnDelete = cancelOnDelete,
+            updateBookingOnMove = updateOnMove,
+        })).ExpectAsync(201);
+        return new Host(userId, client, slug, connection["id"]!.GetValue<string>(), calendar);
+    }
+
+    private async Task DrainOutboxAsync()
+    {
+        await app.WithScopeAsync(async sp =>
+        {
+            var processor = sp.GetRequiredService<OutboxProcessor>();
+            while (await processor.ProcessBatchAsync(50, CancellationToken.None) > 0)
+            {
+            }
+
+            return 0;
+        });
+        var stuck = await app.WithDbAsync(db => db.OutboxMessages.Where(m => m.ProcessedAt == null && m.LastError != null).Select(m => m.LastError).ToListAsync());
+        stuck.ShouldBeEmpty();
+    }
+
+    private Task<SyncReport> SyncAsync(string connectionId) =>
+        app.WithScopeAsync(sp => sp.GetRequiredService<CalendarSyncEngine>().SyncAsync(Guid.Parse(connectionId), CancellationToken.None));
+
+    private static async Task<IReadOnlyList<CalendarObject>> ObjectsAsync(string calendarUrl)
+    {
+        using var client = Radicale.Client();
+        var href = new Uri(calendarUrl).AbsolutePath;
+        var listing = await client.ListObjectsAsync(href);
+        return listing.Count == 0 ? [] : (await client.MultigetAsync(href, listing.Select(o => o.Href))).Objects;
+    }
+
+    private async Task<JsonNode> BookingAsync(Host host, string id) => await (await host.Client.GetAsync($"/api/v1/bookings/{id}")).ExpectAsync(200);
+
+    private async Task<string[]> OutboxTypesAsync(string bookingId) =>
+        [.. (await app.WithDbAsync(db => db.OutboxMessages.OrderBy(m => m.Id).ToListAsync()))
+            .Where(m => m.Payload.Contains(bookingId, StringComparison.Ordinal)).Select(m => m.Type)];
+
+    /// <summary>Books, writes the event out, and runs a first sync (which must see only our own write).</summary>
+    private async Task<(string BookingId, CalendarObject Event)> BookAndSyncAsync(Host host, string start)
+    {
+        var booking = await Scenario.BookAsync(app.Anonymous(), host.Slug, start);
+        var id = booking["id"]!.GetValue<string>();
+        await DrainOutboxAsync();
+        var objects = await ObjectsAsync(host.BookingCalendar);
+        var ours = objects.ShouldHaveSingleItem();
+        var report = await SyncAsync(host.ConnectionId);
+        report.Failed.ShouldBeFalse(report.Error);
+        (report.Canceled + report.Rescheduled + report.Deferred).ShouldBe(0);
+        return (id, ours);
+    }
+
+    private static string Moved(string ics, Instant from, Instant to)
+    {
+        var pattern = NodaTime.Text.InstantPattern.CreateWithInvariantCulture("uuuuMMdd'T'HHmmss'Z'");
+        return ics.Replace(pattern.Format(from), pattern.Format(to), StringComparison.Ordinal)
+            .Replace(pattern.Format(from + Duration.FromMinutes(30)), pattern.Format(to + Duration.FromMinutes(30)), StringComparison.Ordinal);
+    }
+
+    [SyncFact]
+    public async Task Booking_appears_in_the_hosts_calendar_and_our_write_is_not_an_external_change()
+    {
+        var host = await HostWithCalendarAsync(true, true);
+        var (id, ev) = await BookAndSyncAsync(host, "2027-03-02T10:00:00Z");
+
+        var parsed = ICalendarReader.Parse(ev.CalendarData).Events.ShouldHaveSingleItem();
+        parsed.Start!.Value.ToInstant(DateTimeZone.Utc).ShouldBe(Instant.FromUtc(2027, 3, 2, 10, 0));
+        parsed.End!.Value.ToInstant(DateTimeZone.Utc).ShouldBe(Instant.FromUtc(2027, 3, 2, 10, 30));
+        parsed.Attendees.ShouldHaveSingleItem();
+
+        // Syncing again and again changes nothing: no echo of our own write.
+        (await SyncAsync(host.ConnectionId)).Changed.ShouldBe(0);
+        (await BookingAsync(host, id))["status"]!.GetValue<string>().ShouldBe("scheduled");
+        (await OutboxTypesAsync(id)).ShouldBe(["booking.created"]);
+
+        // Writing again (a retry) never creates a second event.
+        await app.WithDbAsync(db => db.Database.ExecuteSqlRawAsync("UPDATE outbox_messages SET processed_at = NULL, handled_by = ARRAY[]::text[]"));
+        await DrainOutboxAsync();
+        (await ObjectsAsync(host.BookingCalendar)).Count.ShouldBe(1);
+    }
+
+    [SyncFact]
+    public async Task Deleting_event_cancels_booking_when_toggle_on()
+    {
+        var host = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: false);
+        var (id, ev) = await BookAndSyncAsync(host, "2027-03-03T10:00:00Z");
+
+        using (var client = Radicale.Client())
+        {
+            (await client.DeleteAsync(ev.Href, ev.ETag)).Succeeded.ShouldBeTrue();
+        }
+
+        var report = await SyncAsync(host.ConnectionId);
+        report.Canceled.ShouldBe(1);
+        var booking = await BookingAsync(host, id);
+        booking["status"]!.GetValue<string>().ShouldBe("canceled");
+        booking["detailedStatus"]!.GetValue<string>().ShouldBe("Canceled by User (in calendar)");
+        booking["history"]!.AsArray().Last()!["actor"]!.GetValue<string>().ShouldBe("calendarSync");
+        // Integrations are told, exactly as for a cancel by the user.
+        (await OutboxTypesAsync(id)).ShouldBe(["booking.created", "booking.canceled"]);
+
+        // The time is available again.
+        var slots = await (await app.Anonymous().GetAsync($"/api/v1/booking-pages/{host.Slug}/slots?from=2027-03-03&to=2027-03-03&timeZone=UTC")).ExpectAsync(200);
+        slots["slots"]!.AsArray().Select(s => s!["start"]!.GetValue<string>()).ShouldContain("2027-03-03T10:00:00Z");
+        await DrainOutboxAsync();
+        (await ObjectsAsync(host.BookingCalendar)).ShouldBeEmpty();
+    }
+
+    [SyncFact]
+    public async Task Deleting_event_changes_nothing_when_toggle_off()
+    {
+        var host = await HostWithCalendarAsync(cancelOnDelete: false, updateOnMove: true);
+        var (id, ev) = await BookAndSyncAsync(host, "2027-03-04T10:00:00Z");
+        using (var client = Radicale.Client())
+        {
+            await client.DeleteAsync(ev.Href, ev.ETag);
+        }
+
+        var report = await SyncAsync(host.ConnectionId);
+        report.Canceled.ShouldBe(0);
+        (await BookingAsync(host, id))["status"]!.GetValue<string>().ShouldBe("scheduled");
+        (await OutboxTypesAsync(id)).ShouldBe(["booking.created"]);
+    }
+
+    [SyncFact]
+    public async Task Moving_event_reschedules_booking_when_toggle_on()
+    {
+        var host = await HostWithCalendarAsync(cancelOnDelete: false, updateOnMove: true);
+        var from = Instant.FromUtc(2027, 3, 5, 10, 0);
+        var to = Instant.FromUtc(2027, 3, 5, 14, 0);
+        var (id, ev) = await BookAndSyncAsync(host, "2027-03-05T10:00:00Z");
+        using (var client = Radicale.Client())
+        {
+            (await client.UpdateObjectAsync(ev.Href, Moved(ev.CalendarData, from, to), ev.ETag!)).Succeeded.ShouldBeTrue();
+        }
+
+        (await SyncAsync(host.ConnectionId)).Rescheduled.ShouldBe(1);
+        var booking = await BookingAsync(host, id);
+        booking["status"]!.GetValue<string>().ShouldBe("rescheduled");
+        booking["detailedStatus"]!.GetValue<string>().ShouldBe("Rescheduled by User (in calendar)");
+        booking["start"]!.GetValue<string>().ShouldBe("2027-03-05T14:00:00Z");
+        (await OutboxTypesAsync(id)).ShouldBe(["booking.created", "booking.rescheduled"]);
+
+        // The writer brings the event up to date (one object, higher SEQUENCE); the next sync sees only our echo.
+        await DrainOutboxAsync();
+        var rewritten = ICalendarReader.Parse((await ObjectsAsync(host.BookingCalendar)).ShouldHaveSingleItem().CalendarData).Events[0];
+        rewritten.Sequence.ShouldBeGreaterThan(0);
+        var again = await SyncAsync(host.ConnectionId);
+        (again.Rescheduled + again.Canceled + again.Deferred).ShouldBe(0);
+        (await OutboxTypesAsync(id)).Length.ShouldBe(2);
+    }
+
+    [SyncFact]
+    public async Task Moving_event_with_toggle_off_waits_for_the_next_reminder()
+    {
+        var host = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: false);
+        var from = Instant.FromUtc(2027, 3, 8, 10, 0);
+        var to = Instant.FromUtc(2027, 3, 8, 15, 0);
+        var (id, ev) = await BookAndSyncAsync(host, "2027-03-08T10:00:00Z");
+        using (var client = Radicale.Client())
+        {
+            await client.UpdateObjectAsync(ev.Href, Moved(ev.CalendarData, from, to), ev.ETag!);
+        }
+
+        (await SyncAsync(host.ConnectionId)).Deferred.ShouldBe(1);
+        var booking = await BookingAsync(host, id);
+        booking["start"]!.GetValue<string>().ShouldBe("2027-03-08T10:00:00Z");
+        booking["status"]!.GetValue<string>().ShouldBe("scheduled");
+        (await OutboxTypesAsync(id)).ShouldBe(["booking.created"]);
+        var link = await app.WithDbAsync(db => db.BookingEventLinks.SingleAsync(l => l.BookingId == new Domain.BookingId(Guid.Parse(id))));
+        link.PendingStart.ShouldBe(to);
+        // Seen once, not again.
+        (await SyncAsync(host.ConnectionId)).Deferred.ShouldBe(0);
+    }
+
+    [SyncFact]
+    public async Task Panel_primary_deleting_cancels_for_everyone_but_an_additional_member_deleting_does_not()
+    {
+        var primary = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: true);
+        var member = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: true);
+        var panelSlug = await Scenario.CreatePageAsync(primary.Client, p =>
+        {
+            p["schedulingOption"] = "panel";
+            p["panelMemberIds"] = new JsonArray(member.UserId);
+        });
+
+        async Task<string> BookPanel(string start)
+        {
+            var id = (await Scenario.BookAsync(app.Anonymous(), panelSlug, start))["id"]!.GetValue<string>();
+            await DrainOutboxAsync();
+            await SyncAsync(primary.ConnectionId);
+            await SyncAsync(member.ConnectionId);
+            return id;
+        }
+
+        async Task DeleteIn(Host host, string bookingId)
+        {
+            var obj = (await ObjectsAsync(host.BookingCalendar)).Single(o => o.CalendarData.Contains(Guid.Parse(bookingId).ToString("N"), StringComparison.Ordinal));
+            using var client = Radicale.Client();
+            await client.DeleteAsync(obj.Href, obj.ETag);
+        }
+
+        var first = await BookPanel("2027-03-09T10:00:00Z");
+        (await ObjectsAsync(member.BookingCalendar)).Count.ShouldBe(1);
+        await DeleteIn(member, first);
+        (await SyncAsync(member.ConnectionId)).Canceled.ShouldBe(0);
+        (await BookingAsync(primary, first))["status"]!.GetValue<string>().ShouldBe("scheduled");
+
+        var second = await BookPanel("2027-03-09T12:00:00Z");
+        await DeleteIn(primary, second);
+        (await SyncAsync(primary.ConnectionId)).Canceled.ShouldBe(1);
+        (await BookingAsync(primary, second))["status"]!.GetValue<string>().ShouldBe("canceled");
+        // The cancellation leaves every member's calendar.
+        await DrainOutboxAsync();
+        (await ObjectsAsync(member.BookingCalendar)).ShouldNotContain(o => o.CalendarData.Contains(Guid.Parse(second).ToString("N"), StringComparison.Ordinal));
+    }
+
+    [SyncFact]
+    public async Task Busy_time_from_every_calendar_blocks_slots_and_a_lost_token_loses_nothing()
+    {
+        var family = await Radicale.NewCalendarAsync("family");
+        var host = await HostWithCalendarAsync(true, true, additional: [family]);
+        using var client = Radicale.Client();
+        var familyHref = new Uri(family).AbsolutePath;
+        const string Weekly = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nBEGIN:VEVENT\r\nUID:school-run\r\nDTSTAMP:20270101T000000Z\r\n" +
+            "DTSTART;TZID=Europe/London:20270301T150000\r\nDTEND;TZID=Europe/London:20270301T160000\r\nRRULE:FREQ=WEEKLY;COUNT=10\r\nSUMMARY:School run\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        const string Free = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nBEGIN:VEVENT\r\nUID:reminder\r\nDTSTAMP:20270101T000000Z\r\n" +
+            "DTSTART:20270302T090000Z\r\nDTEND:20270302T100000Z\r\nTRANSP:TRANSPARENT\r\nSUMMARY:Free reminder\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        var weekly = await client.CreateObjectAsync(familyHref + "school-run.ics", Weekly);
+        await client.CreateObjectAsync(familyHref + "reminder.ics", Free);
+        // Radicale repairs bad items itself, so the test's handler spoils this one on the way back (hour 25); our reader
+        // refuses it, and the sync goes on without it.
+        await client.CreateObjectAsync(familyHref + "broken.ics",
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:broken\r\nDTSTAMP:20270101T000000Z\r\n" + SpoilingHandlerFactory.Marker +
+            "\r\nDURATION:PT15M\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+
+        var report = await SyncAsync(host.ConnectionId);
+        report.Failed.ShouldBeFalse(report.Error);
+        report.BadItems.ShouldBe(1);
+
+        async Task<List<string>> Starts(string day)
+        {
+            var slots = await (await app.Anonymous().GetAsync($"/api/v1/booking-pages/{host.Slug}/slots?from={day}&to={day}&timeZone=UTC")).ExpectAsync(200);
+            return [.. slots["slots"]!.AsArray().Select(s => s!["start"]!.GetValue<string>())];
+        }
+
+        // Weekly on Mondays 15:00-16:00 London (GMT in early March, BST from the 28th); the transparent event blocks nothing.
+        (await Starts("2027-03-08")).ShouldNotContain("2027-03-08T15:00:00Z");
+        (await Starts("2027-03-08")).ShouldNotContain("2027-03-08T15:30:00Z");
+        (await Starts("2027-03-29")).ShouldNotContain("2027-03-29T14:00:00Z");
+        (await Starts("2027-03-29")).ShouldContain("2027-03-29T15:00:00Z");
+        (await Starts("2027-03-02")).ShouldContain("2027-03-02T09:00:00Z");
+
+        // The server forgets our token; meanwhile the weekly event is deleted. A clean resync notices.
+        await app.WithDbAsync(db => db.Database.ExecuteSqlRawAsync("UPDATE calendar_sync_states SET sync_token = 'http://radicale.org/ns/sync/bogus'"));
+        await client.DeleteAsync(familyHref + "school-run.ics", weekly.ETag);
+        var resync = await SyncAsync(host.ConnectionId);
+        resync.Failed.ShouldBeFalse(resync.Error);
+        resync.Deleted.ShouldBe(1);
+        (await Starts("2027-03-08")).ShouldContain("2027-03-08T15:00:00Z");
+    }
+
+    [SyncFact]
+    public async Task A_server_that_is_down_puts_the_connection_in_error_without_stopping_others()
+    {
+        var down = await HostWithCalendarAsync(true, true, serverUrl: "http://127.0.0.1:1/");
+        var healthy = await HostWithCalendarAsync(true, true);
+
+        for (var i = 0; i < Domain.Calendars.CalendarConnection.ErrorThreshold; i++)
+        {
+            (await SyncAsync(down.ConnectionId)).Failed.ShouldBeTrue();
+            (await SyncAsync(healthy.ConnectionId)).Failed.ShouldBeFalse();
+        }
+
+        var state = await (await down.Client.GetAsync($"/api/v1/calendar-connections/{down.ConnectionId}")).ExpectAsync(200);
+        state["health"]!.GetValue<string>().ShouldBe("error");
+        state["canAcceptBookings"]!.GetValue<bool>().ShouldBeFalse();
+        state["lastError"]!.GetValue<string>().ShouldNotBeNullOrEmpty();
+        (await (await app.Anonymous().GetAsync($"/api/v1/booking-pages/{down.Slug}/slots?from=2027-03-10&to=2027-03-10")).ExpectAsync(409))
+            ["code"]!.GetValue<string>().ShouldBe("page_unavailable");
+        await (await app.Anonymous().PostJsonAsync($"/api/v1/booking-pages/{down.Slug}/bookings", new { start = "2027-03-10T10:00:00Z", customer = Scenario.Customer() })).ExpectAsync(409);
+
+        // The healthy one keeps working end to end.
+        await BookAndSyncAsync(healthy, "2027-03-10T10:00:00Z");
+    }
+}
