@@ -38,6 +38,13 @@ internal static class Corpus
 
     private static string? Find()
     {
+        // RENDEZVOUS_SHARED_DIR names the shared folder outright (./scripts/test sets it when it finds one).
+        if (Environment.GetEnvironmentVariable("RENDEZVOUS_SHARED_DIR") is { Length: > 0 } shared
+            && System.IO.Directory.Exists(Path.Combine(shared, "ical-corpus")))
+        {
+            return Path.Combine(shared, "ical-corpus");
+        }
+
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             var candidate = Path.Combine(dir.FullName, "shared", "ical-corpus");
