@@ -15,10 +15,16 @@ namespace Rendezvous.Server.Tests;
 /// Two-way sync against a real Radicale: bookings appear in the host's calendar, and deleting or moving them there
 /// acts on the booking exactly as the toggles say (seed 000).
 /// </summary>
-/// <summary>Passes everything through to the real server, but spoils one event's DTSTART in what comes back.</summary>
+/// <summary>
+/// Passes everything through to the real server, except: it spoils one event's DTSTART in what comes back, and it
+/// answers for the paths in <see cref="Faults"/> as a broken server would (a status code, or silence past the timeout).
+/// </summary>
 public sealed class SpoilingHandlerFactory : CalendarHttpHandlerFactory
 {
     public const string Marker = "DTSTART:20270302T101500Z";
+
+    /// <summary>Path fragment to fault: an HTTP status, or 0 for "hangs".</summary>
+    public static System.Collections.Concurrent.ConcurrentDictionary<string, int> Faults { get; } = new();
 
     public override HttpMessageHandler Create() => new Spoiler { InnerHandler = base.Create() };
 
@@ -26,6 +32,19 @@ public sealed class SpoilingHandlerFactory : CalendarHttpHandlerFactory
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            foreach (var (fragment, status) in Faults)
+            {
+                if (request.RequestUri!.AbsolutePath.Contains(fragment, StringComparison.Ordinal))
+                {
+                    if (status == 0)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(30), cancellationToken);
+                    }
+
+                    return new HttpResponseMessage((System.Net.HttpStatusCode)status) { RequestMessage = request, Content = new StringContent("fault") };
+                }
+            }
+
             var response = await base.SendAsync(request, cancellationToken);
             if (response.Content is null)
             {
@@ -48,7 +67,12 @@ public sealed class SpoilingHandlerFactory : CalendarHttpHandlerFactory
 
 public sealed class CalendarSyncApp : RendezvousApp
 {
-    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<CalendarHttpHandlerFactory, SpoilingHandlerFactory>();
+    protected override void ConfigureServices(IServiceCollection services)
+    {
+        services.AddSingleton<CalendarHttpHandlerFactory, SpoilingHandlerFactory>();
+        // A slow server is given up on after two seconds (the default is longer).
+        services.Configure<CalendarSyncOptions>(o => o.RequestTimeout = TimeSpan.FromSeconds(2));
+    }
 }
 
 public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<CalendarSyncApp>
@@ -354,5 +378,101 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
 
         // The healthy one keeps working end to end.
         await BookAndSyncAsync(healthy, "2027-03-10T10:00:00Z");
+    }
+
+    [SyncTheory]
+    [InlineData(401, "The calendar server refused")]
+    [InlineData(403, "The calendar server refused")]
+    [InlineData(503, "not answering")]
+    [InlineData(500, "not answering")]
+    [InlineData(0, "not answering")]
+    public async Task A_failing_server_is_retried_with_backoff_and_never_stops_other_calendars(int status, string error)
+    {
+        var broken = await HostWithCalendarAsync(true, true);
+        var healthy = await HostWithCalendarAsync(true, true);
+        var (healthyBooking, healthyEvent) = await BookAndSyncAsync(healthy, "2027-03-11T09:00:00Z");
+        var fragment = new Uri(broken.BookingCalendar).AbsolutePath;
+        SpoilingHandlerFactory.Faults[fragment] = status;
+        try
+        {
+            var before = app.Clock.GetCurrentInstant();
+            var report = await SyncAsync(broken.ConnectionId);
+            report.Failed.ShouldBeTrue();
+            var state = await (await broken.Client.GetAsync($"/api/v1/calendar-connections/{broken.ConnectionId}")).ExpectAsync(200);
+            state["health"]!.GetValue<string>().ShouldBe("failing");
+            state["lastError"]!.GetValue<string>().ShouldContain(error);
+            var next = await app.WithDbAsync(db => db.CalendarConnections.Where(c => c.Id == Guid.Parse(broken.ConnectionId)).Select(c => c.NextSyncAt).SingleAsync());
+            (next - before).ShouldBeGreaterThan(Duration.FromSeconds(1));
+
+            // The other calendar still syncs: deleting its event cancels its booking.
+            using (var client = Radicale.Client())
+            {
+                await client.DeleteAsync(healthyEvent.Href, healthyEvent.ETag);
+            }
+
+            (await SyncAsync(healthy.ConnectionId)).Canceled.ShouldBe(1);
+            (await BookingAsync(healthy, healthyBooking))["status"]!.GetValue<string>().ShouldBe("canceled");
+        }
+        finally
+        {
+            SpoilingHandlerFactory.Faults.TryRemove(fragment, out _);
+        }
+
+        // Once the server answers again, the connection recovers.
+        (await SyncAsync(broken.ConnectionId)).Failed.ShouldBeFalse();
+        (await (await broken.Client.GetAsync($"/api/v1/calendar-connections/{broken.ConnectionId}")).ExpectAsync(200))["health"]!.GetValue<string>().ShouldBe("healthy");
+    }
+
+    [SyncFact]
+    public async Task A_write_that_fails_stays_in_the_outbox_and_lands_later_without_duplicates()
+    {
+        var host = await HostWithCalendarAsync(true, true);
+        var fragment = new Uri(host.BookingCalendar).AbsolutePath;
+        SpoilingHandlerFactory.Faults[fragment] = 503;
+        string id;
+        try
+        {
+            id = (await Scenario.BookAsync(app.Anonymous(), host.Slug, "2027-03-12T09:00:00Z"))["id"]!.GetValue<string>();
+            await app.WithScopeAsync(sp => sp.GetRequiredService<OutboxProcessor>().ProcessBatchAsync(50, CancellationToken.None));
+            var pending = await app.WithDbAsync(db => db.OutboxMessages.Where(m => m.ProcessedAt == null).ToListAsync());
+            pending.ShouldContain(m => m.Payload.Contains(id, StringComparison.Ordinal) && m.LastError!.Contains("calendar-writer", StringComparison.Ordinal));
+        }
+        finally
+        {
+            SpoilingHandlerFactory.Faults.TryRemove(fragment, out _);
+        }
+
+        // The booking itself was never in doubt; the retry (when due) writes the event once.
+        (await BookingAsync(host, id))["status"]!.GetValue<string>().ShouldBe("scheduled");
+        app.Clock.Advance(Duration.FromMinutes(5));
+        try
+        {
+            await DrainOutboxAsync();
+        }
+        finally
+        {
+            app.Clock.Set(RendezvousApp.Start);
+        }
+
+        (await ObjectsAsync(host.BookingCalendar)).Count.ShouldBe(1);
+    }
+
+    [SyncFact]
+    public async Task A_write_over_an_event_changed_in_the_calendar_meanwhile_still_lands()
+    {
+        var host = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: false);
+        var (id, ev) = await BookAndSyncAsync(host, "2027-03-15T09:00:00Z");
+        using (var client = Radicale.Client())
+        {
+            // The user edits the title in the calendar; our stored ETag is now stale (the write gets 412).
+            (await client.UpdateObjectAsync(ev.Href, ev.CalendarData.Replace("SUMMARY:", "SUMMARY:Edited ", StringComparison.Ordinal), ev.ETag!)).Succeeded.ShouldBeTrue();
+        }
+
+        await (await host.Client.PostJsonAsync($"/api/v1/bookings/{id}/reschedule", new { start = "2027-03-15T11:00:00Z" })).ExpectAsync(200);
+        await DrainOutboxAsync();
+        var now = ICalendarReader.Parse((await ObjectsAsync(host.BookingCalendar)).ShouldHaveSingleItem().CalendarData).Events[0];
+        now.Start!.Value.ToInstant(DateTimeZone.Utc).ShouldBe(Instant.FromUtc(2027, 3, 15, 11, 0));
+        var report = await SyncAsync(host.ConnectionId);
+        (report.Canceled + report.Rescheduled + report.Deferred).ShouldBe(0);
     }
 }
