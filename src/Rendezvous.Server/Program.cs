@@ -19,6 +19,12 @@ using Rendezvous.Server.Workers;
 var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
 var builder = WebApplication.CreateBuilder(args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args);
 
+// Started from another folder (say, by a script), still read the settings shipped next to the binary.
+if (!File.Exists(Path.Combine(builder.Environment.ContentRootPath, "appsettings.json")))
+{
+    builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true);
+}
+
 var connectionString = builder.Configuration.GetConnectionString("Rendezvous")
     ?? Environment.GetEnvironmentVariable("RENDEZVOUS_DB")
     ?? throw new InvalidOperationException("Set RENDEZVOUS_DB (or ConnectionStrings__Rendezvous) to a PostgreSQL connection string.");
