@@ -22,7 +22,14 @@ var builder = WebApplication.CreateBuilder(args.Length > 0 && !args[0].StartsWit
 // Started from another folder (say, by a script), still read the settings shipped next to the binary.
 if (!File.Exists(Path.Combine(builder.Environment.ContentRootPath, "appsettings.json")))
 {
-    builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true);
+    // Lowest precedence, as the file would have had: environment variables and arguments still win.
+    var shipped = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+    {
+        Path = Path.Combine(AppContext.BaseDirectory, "appsettings.json"),
+        Optional = true,
+    };
+    shipped.ResolveFileProvider();
+    ((IList<IConfigurationSource>)builder.Configuration.Sources).Insert(0, shipped);
 }
 
 var connectionString = builder.Configuration.GetConnectionString("Rendezvous")
