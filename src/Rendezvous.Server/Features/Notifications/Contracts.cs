@@ -27,7 +27,7 @@ public enum NotificationRecipients
 
 /// <summary>
 /// Sends one kind of notification about a booking, as its organization's templates say, with the booking's calendar
-/// attachment. <paramref name="deduplicationKey"/> makes a repeat (an outbox or reminder retry) send nothing the second time.
+/// attachment. The deduplication key makes a repeat (an outbox or reminder retry) send nothing the second time.
 /// </summary>
 public interface IBookingNotifier
 {
