@@ -11,6 +11,9 @@ using Rendezvous.Server.Features.BookingPages;
 using Rendezvous.Server.Features.Bookings;
 using Rendezvous.Server.Features.CalendarConnections;
 using Rendezvous.Server.Features.CalendarSync;
+using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Server.Features.Reminders;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Infrastructure;
 using Rendezvous.Server.Workers;
@@ -76,6 +79,11 @@ builder.Services.AddSingleton<CalendarClients>();
 builder.Services.AddScoped<CalendarSyncEngine>();
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
 builder.Services.AddHostedService<CalendarSyncWorker>();
+builder.Services.Configure<ReminderOptions>(builder.Configuration.GetSection("Rendezvous:Reminders"));
+builder.Services.TryAddSingleton<IBookingNotifier, LoggingBookingNotifier>();
+builder.Services.AddSingleton<IOutboxHandler, ReminderPlanner>();
+builder.Services.AddSingleton<ReminderSender>();
+builder.Services.AddHostedService<ReminderWorker>();
 
 var app = builder.Build();
 

@@ -267,6 +267,35 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         link.PendingStart.ShouldBe(to);
         // Seen once, not again.
         (await SyncAsync(host.ConnectionId)).Deferred.ShouldBe(0);
+
+        // When the booking's next reminder comes due (a day before the old time), the move is applied quietly: the
+        // reminder carries the new time, and integrations are not told.
+        await DrainOutboxAsync();
+        app.Clock.Set(Instant.FromUtc(2027, 3, 7, 10, 0));
+        try
+        {
+            var round = await app.Services.GetRequiredService<Features.Reminders.ReminderSender>().SendDueAsync(CancellationToken.None);
+            // Other bookings of this test class may be due too; this one's move is the only deferred one.
+            round.MovesApplied.ShouldBe(1);
+            round.Sent.ShouldBeGreaterThanOrEqualTo(1);
+        }
+        finally
+        {
+            app.Clock.Set(RendezvousApp.Start);
+        }
+
+        var after = await BookingAsync(host, id);
+        after["start"]!.GetValue<string>().ShouldBe("2027-03-08T15:00:00Z");
+        after["status"]!.GetValue<string>().ShouldBe("rescheduled");
+        var moved = (await app.WithDbAsync(db => db.OutboxMessages.Where(m => m.Type == "booking.rescheduled").ToListAsync()))
+            .Single(m => m.Payload.Contains(id, StringComparison.Ordinal));
+        JsonNode.Parse(moved.Payload)!["quiet"]!.GetValue<bool>().ShouldBeTrue();
+        (await app.WithDbAsync(db => db.BookingEventLinks.SingleAsync(l => l.BookingId == new Domain.BookingId(Guid.Parse(id))))).PendingStart.ShouldBeNull();
+        // The reminder just sent counts for the new time; no second copy is planned.
+        await DrainOutboxAsync();
+        var pendingReminders = await app.WithDbAsync(db => db.Database.SqlQuery<int>(
+            $"SELECT count(*)::int AS \"Value\" FROM reminders WHERE booking_id = {Guid.Parse(id)} AND status = 'Pending'").SingleAsync());
+        pendingReminders.ShouldBe(0);
     }
 
     [SyncFact]

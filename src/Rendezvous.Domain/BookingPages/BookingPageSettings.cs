@@ -62,6 +62,21 @@ public readonly record struct TimeOfDayRange
     public override string ToString() => $"{FormatTime(StartMinute)}-{FormatTime(EndMinute)}";
 }
 
+/// <summary>How a reminder reaches the customer. Only email is available now; the model leaves room for SMS.</summary>
+public enum ReminderChannel
+{
+    Email,
+    Sms,
+}
+
+/// <summary>
+/// A reminder <see cref="Offset"/> before the meeting starts, or, for the follow-up, <see cref="Offset"/> after it ends.
+/// </summary>
+public sealed record ReminderRule(Duration Offset, ReminderChannel Channel = ReminderChannel.Email)
+{
+    public static ReminderRule DayBefore { get; } = new(Duration.FromDays(1));
+}
+
 /// <summary>Open hours on one day of every week, in the page's time zone.</summary>
 public sealed record WeeklyHours(IsoDayOfWeek Day, TimeOfDayRange Hours);
 
@@ -133,6 +148,14 @@ public sealed record BookingPageSettings
 
     public ChangePolicy ReschedulePolicy { get; init; } = ChangePolicy.AnyTime;
 
+    /// <summary>Up to <see cref="MaxReminders"/> reminders before each meeting; by default one, a day before.</summary>
+    public IReadOnlyList<ReminderRule> Reminders { get; init; } = [ReminderRule.DayBefore];
+
+    /// <summary>One optional follow-up after each meeting.</summary>
+    public ReminderRule? FollowUp { get; init; }
+
+    public const int MaxReminders = 3;
+
     /// <summary>The slot step actually used.</summary>
     public Duration EffectiveSlotInterval => SlotInterval ?? Duration;
 
@@ -188,12 +211,53 @@ public sealed record BookingPageSettings
             errors.Add(new("cancellationPolicy", "minutesBefore must not be negative"));
         }
 
+        ValidateReminders(errors);
+
         if (ReschedulePolicy.MinimumNotice is { } r && r < Duration.Zero)
         {
             errors.Add(new("reschedulePolicy", "minutesBefore must not be negative"));
         }
 
         return errors;
+    }
+
+    /// <summary>Checks a reminder plan (a page's, or one booking's own): at most three, 5 minutes to 30 days, email only for now.</summary>
+    public static void ValidateReminders(IReadOnlyList<ReminderRule> reminders, ReminderRule? followUp, List<FieldError> errors)
+    {
+        if (reminders.Count > MaxReminders)
+        {
+            errors.Add(new("reminders", $"at most {MaxReminders} reminders"));
+        }
+
+        for (var i = 0; i < reminders.Count; i++)
+        {
+            CheckRule(reminders[i], $"reminders[{i}]", errors);
+        }
+
+        if (reminders.Select(r => r.Offset).Distinct().Count() != reminders.Count)
+        {
+            errors.Add(new("reminders", "must not repeat an offset"));
+        }
+
+        if (followUp is not null)
+        {
+            CheckRule(followUp, "followUp", errors);
+        }
+    }
+
+    private void ValidateReminders(List<FieldError> errors) => ValidateReminders(Reminders, FollowUp, errors);
+
+    private static void CheckRule(ReminderRule rule, string field, List<FieldError> errors)
+    {
+        if (rule.Offset < Duration.FromMinutes(5) || rule.Offset > Duration.FromDays(30))
+        {
+            errors.Add(new(field + ".offsetMinutes", "must be between 5 minutes and 30 days"));
+        }
+
+        if (rule.Channel != ReminderChannel.Email)
+        {
+            errors.Add(new(field + ".channel", "only email reminders are available for now"));
+        }
     }
 
     private void ValidateOptionFields(List<FieldError> errors)

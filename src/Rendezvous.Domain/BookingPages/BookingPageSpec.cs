@@ -12,6 +12,9 @@ public sealed record TimeRangeSpec(string? Start, string? End);
 /// <summary>Hours replacing the weekly hours on one date ("yyyy-MM-dd"); no hours = unavailable that day.</summary>
 public sealed record DateOverrideSpec(string? Date, IReadOnlyList<TimeRangeSpec>? Hours);
 
+/// <summary>A reminder (minutes before the start) or follow-up (minutes after the end); channel "email" (default) or "sms".</summary>
+public sealed record ReminderSpec(int? OffsetMinutes, string? Channel);
+
 /// <summary><c>kind</c> is "anyTime" or "upTo" (with <c>minutesBefore</c>).</summary>
 public sealed record ChangePolicySpec(string? Kind, int? MinutesBefore);
 
@@ -58,6 +61,12 @@ public record BookingPageSettingsSpec
 
     public ChangePolicySpec? ReschedulePolicy { get; init; }
 
+    /// <summary>Reminders before each meeting (at most three). Unset: one email a day before; empty: none.</summary>
+    public IReadOnlyList<ReminderSpec>? Reminders { get; init; }
+
+    /// <summary>A follow-up after each meeting; unset or null: none.</summary>
+    public ReminderSpec? FollowUp { get; init; }
+
     private static readonly Dictionary<string, IsoDayOfWeek> Days = new(StringComparer.OrdinalIgnoreCase)
     {
         ["monday"] = IsoDayOfWeek.Monday,
@@ -103,6 +112,8 @@ public record BookingPageSettingsSpec
         var panel = ParsePanel(errors);
         var cancellation = ParsePolicy(CancellationPolicy, "cancellationPolicy", errors);
         var reschedule = ParsePolicy(ReschedulePolicy, "reschedulePolicy", errors);
+        var reminders = Reminders is null ? [ReminderRule.DayBefore] : ParseReminders(Reminders, "reminders", errors);
+        var followUp = FollowUp is null ? null : ParseReminder(FollowUp, "followUp", errors);
 
         if (errors.Count > 0)
         {
@@ -129,6 +140,8 @@ public record BookingPageSettingsSpec
             RequiresApproval = RequiresApproval ?? false,
             CancellationPolicy = cancellation,
             ReschedulePolicy = reschedule,
+            Reminders = reminders,
+            FollowUp = followUp,
         };
 
         var invalid = settings.Validate();
@@ -159,7 +172,52 @@ public record BookingPageSettingsSpec
         RequiresApproval = s.RequiresApproval,
         CancellationPolicy = ToSpec(s.CancellationPolicy),
         ReschedulePolicy = ToSpec(s.ReschedulePolicy),
+        Reminders = [.. s.Reminders.Select(ToSpec)],
+        FollowUp = s.FollowUp is null ? null : ToSpec(s.FollowUp),
     };
+
+    /// <summary>The spec form of a reminder rule.</summary>
+    public static ReminderSpec ToSpec(ReminderRule rule) =>
+        new((int)rule.Offset.TotalMinutes, rule.Channel == ReminderChannel.Email ? "email" : "sms");
+
+    /// <summary>Parses reminder specs, adding an error per bad one; the rules that parsed are returned.</summary>
+    public static List<ReminderRule> ParseReminders(IReadOnlyList<ReminderSpec?> specs, string field, List<FieldError> errors)
+    {
+        var rules = new List<ReminderRule>();
+        for (var i = 0; i < specs.Count; i++)
+        {
+            if (ParseReminder(specs[i], $"{field}[{i}]", errors) is { } rule)
+            {
+                rules.Add(rule);
+            }
+        }
+
+        return rules;
+    }
+
+    /// <summary>Parses one reminder spec; null (with an error naming <paramref name="field"/>) when it is invalid.</summary>
+    public static ReminderRule? ParseReminder(ReminderSpec? spec, string field, List<FieldError> errors)
+    {
+        if (spec?.OffsetMinutes is not { } minutes)
+        {
+            errors.Add(new(field + ".offsetMinutes", "is required"));
+            return null;
+        }
+
+        var channel = spec.Channel?.ToLowerInvariant() switch
+        {
+            null or "email" => ReminderChannel.Email,
+            "sms" => ReminderChannel.Sms,
+            _ => (ReminderChannel?)null,
+        };
+        if (channel is null)
+        {
+            errors.Add(new(field + ".channel", "must be email (sms is planned)"));
+            return null;
+        }
+
+        return new ReminderRule(Duration.FromMinutes(minutes), channel.Value);
+    }
 
     private static ChangePolicySpec ToSpec(ChangePolicy policy) =>
         policy.MinimumNotice is { } notice ? new("upTo", (int)notice.TotalMinutes) : new("anyTime", null);

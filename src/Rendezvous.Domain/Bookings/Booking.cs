@@ -283,7 +283,13 @@ public sealed class Booking
     /// Moves the booking to <paramref name="newStart"/>, keeping its duration. The caller has checked that the new time is
     /// free (the database refuses overlaps in any case). Customers are bound by the reschedule policy.
     /// </summary>
-    public Result Reschedule(Instant newStart, Actor actor, string? reason, Instant now)
+    public Result Reschedule(Instant newStart, Actor actor, string? reason, Instant now) => Reschedule(newStart, actor, reason, now, quiet: false);
+
+    /// <summary>
+    /// As <see cref="Reschedule(Instant, Actor, string?, Instant)"/>; a <paramref name="quiet"/> reschedule raises an event
+    /// that integrations and notifications ignore (a calendar move applied when its reminder comes due).
+    /// </summary>
+    public Result Reschedule(Instant newStart, Actor actor, string? reason, Instant now, bool quiet)
     {
         if (newStart == Start)
         {
@@ -326,7 +332,7 @@ public sealed class Booking
             host.Move(Start, End, holdKey);
         }
 
-        Apply(BookingAction.Reschedule, next.Value, actor, reason, now, previousStart, previousEnd);
+        Apply(BookingAction.Reschedule, next.Value, actor, reason, now, previousStart, previousEnd, quiet);
         return Result.Success;
     }
 
@@ -400,7 +406,8 @@ public sealed class Booking
         return Result.Success;
     }
 
-    private void Apply(BookingAction action, BookingStatus next, Actor actor, string? reason, Instant now, Instant? previousStart, Instant? previousEnd)
+    private void Apply(BookingAction action, BookingStatus next, Actor actor, string? reason, Instant now, Instant? previousStart, Instant? previousEnd,
+        bool quiet = false)
     {
         var from = Status;
         Status = next;
@@ -420,7 +427,7 @@ public sealed class Booking
 
         UpdatedAt = now;
         _history.Add(new BookingActivity(now, action, from, next, DetailedStatus, actor, reason, Start, End));
-        Raise(BookingEvent.TypeOf(action), actor, reason, previousStart, previousEnd, now);
+        Raise(BookingEvent.TypeOf(action), actor, reason, previousStart, previousEnd, now, quiet);
     }
 
     private DomainError Illegal(BookingAction action) =>
@@ -432,9 +439,9 @@ public sealed class Booking
             ? null
             : new DomainError(ErrorKind.Forbidden, "staff_only", $"Only a team member can {what}.");
 
-    private void Raise(string type, Actor actor, string? reason, Instant? previousStart, Instant? previousEnd, Instant now) =>
+    private void Raise(string type, Actor actor, string? reason, Instant? previousStart, Instant? previousEnd, Instant now, bool quiet = false) =>
         _events.Add(new BookingEvent(type, Id, OrganizationId, BookingPageId, Status, DetailedStatus, actor, reason, Start, End,
-            previousStart, previousEnd, now));
+            previousStart, previousEnd, now, quiet));
 
     private string HoldKeyFor(Instant start) =>
         GroupKey is null ? Id.ToString() : $"{GroupKey}@{start.ToUnixTimeTicks()}";

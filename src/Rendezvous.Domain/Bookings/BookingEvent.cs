@@ -5,7 +5,9 @@ namespace Rendezvous.Domain.Bookings;
 /// <summary>
 /// Something that happened to a booking. Saved to the outbox in the same transaction as the change, then
 /// delivered to notifications, calendars, CRM and webhooks. <see cref="Type"/> is the stable public name
-/// (e.g. <c>booking.canceled</c>).
+/// (e.g. <c>booking.canceled</c>). <c>Quiet</c> marks a change applied silently (a move made in the host's calendar
+/// while "changing the time updates the booking" is off, applied when a reminder comes due): integrations (CRM,
+/// webhooks) and notifications ignore it.
 /// </summary>
 public sealed record BookingEvent(
     string Type,
@@ -20,7 +22,8 @@ public sealed record BookingEvent(
     Instant End,
     Instant? PreviousStart,
     Instant? PreviousEnd,
-    Instant OccurredAt)
+    Instant OccurredAt,
+    bool Quiet = false)
 {
     public const string Created = "booking.created";
     public const string Requested = "booking.requested";

@@ -17,8 +17,16 @@ public sealed record CreateBookingRequest(
     Dictionary<string, string?>? Answers,
     string? ReplacesBookingId);
 
-/// <summary>The body of cancel, approve, decline and no-show; reschedule also takes <c>start</c>.</summary>
-public sealed record BookingActionRequest(string? Reason, string? Start);
+/// <summary>
+/// The body of cancel, approve, decline and no-show; reschedule also takes <c>start</c>, and staff may give the booking its
+/// own reminder plan with <c>reminders</c> (and <c>followUp</c>), replacing the page's for this booking.
+/// </summary>
+public sealed record BookingActionRequest(string? Reason, string? Start)
+{
+    public IReadOnlyList<Domain.BookingPages.ReminderSpec>? Reminders { get; init; }
+
+    public Domain.BookingPages.ReminderSpec? FollowUp { get; init; }
+}
 
 public sealed record CustomerResponse(string Id, string Name, string Email, string? Phone, string TimeZone);
 

@@ -168,7 +168,8 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
     /// Moves a booking, by a user. Users may move outside the page's hours and notice (they speak for themselves), but
     /// never onto time any host already holds; the database refuses that in any case.
     /// </summary>
-    public async Task<Result<Booking>> RescheduleAsync(string id, string? start, string? reason, CurrentUser me, CancellationToken ct)
+    public async Task<Result<Booking>> RescheduleAsync(string id, string? start, string? reason, CurrentUser me, CancellationToken ct,
+        Reminders.ReminderPlan? reminderPlan = null)
     {
         if (!ApiFormat.TryParseInstant(start, out var newStart))
         {
@@ -188,6 +189,12 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         if (!result.IsSuccess)
         {
             return result.Error!;
+        }
+
+        if (reminderPlan is not null)
+        {
+            // Saved with the reschedule; the reminder planner reads it when the outbox delivers the event.
+            await Reminders.ReminderPlanner.SavePlanAsync(db, b.Id, reminderPlan, ct);
         }
 
         var saved = await SaveAsync(ct);

@@ -171,7 +171,26 @@ public static class BookingsEndpoints
             return Problems.Validation("reason", "must be at most 2000 characters");
         }
 
-        var result = await service.RescheduleAsync(id, body.Start, body.Reason, CurrentUser.From(http.User), ct);
+        Reminders.ReminderPlan? plan = null;
+        if (body.Reminders is not null || body.FollowUp is not null)
+        {
+            var errors = new List<FieldError>();
+            var rules = Domain.BookingPages.BookingPageSettingsSpec.ParseReminders(body.Reminders ?? [], "reminders", errors);
+            var followUp = body.FollowUp is null ? null : Domain.BookingPages.BookingPageSettingsSpec.ParseReminder(body.FollowUp, "followUp", errors);
+            if (errors.Count == 0)
+            {
+                Domain.BookingPages.BookingPageSettings.ValidateReminders(rules, followUp, errors);
+            }
+
+            if (errors.Count > 0)
+            {
+                return Problems.From(DomainError.Validation(errors));
+            }
+
+            plan = new Reminders.ReminderPlan(body.Reminders ?? [], body.FollowUp);
+        }
+
+        var result = await service.RescheduleAsync(id, body.Start, body.Reason, CurrentUser.From(http.User), ct, plan);
         return result.IsSuccess ? TypedResults.Ok(await WithCustomerAsync(result.Value, db, ct)) : Problems.From(result.Error!);
     }
 

@@ -1,0 +1,225 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using Npgsql;
+using Rendezvous.Data;
+using Rendezvous.Domain;
+using Rendezvous.Domain.Bookings;
+using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Server.Workers;
+
+namespace Rendezvous.Server.Features.Reminders;
+
+public sealed class ReminderOptions
+{
+    /// <summary>Reminders claimed per round by one process.</summary>
+    public int BatchSize { get; set; } = 1000;
+
+    /// <summary>Reminders sent at the same time by one process.</summary>
+    public int Parallelism { get; set; } = 32;
+
+    /// <summary>A claimed reminder is another process's to send if this one has not finished by then.</summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Attempts before a reminder is given up (and marked Failed).</summary>
+    public int MaxAttempts { get; set; } = 10;
+
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>What one round of sending did.</summary>
+public sealed record ReminderRound(int Claimed, int Sent, int Skipped, int Failed, int MovesApplied);
+
+/// <summary>
+/// Sends due reminders and follow-ups. Reminders are claimed with FOR UPDATE SKIP LOCKED and a lease, so any number of
+/// processes share them and each goes to one sender; the notifier's deduplication key (the reminder's id) keeps a
+/// reminder whose sender died after sending from going out twice. Before a reminder goes out, a move the host made in
+/// their calendar while "changing the time updates the booking" was off is applied (quietly), so the reminder and
+/// every later one carry the new time.
+/// </summary>
+public sealed partial class ReminderSender(
+    IServiceScopeFactory scopes, IBookingNotifier notifier, IClock clock, IOptions<ReminderOptions> options, ILogger<ReminderSender> logger)
+{
+    public async Task<ReminderRound> SendDueAsync(CancellationToken ct)
+    {
+        var o = options.Value;
+        var now = clock.GetCurrentInstant();
+        List<DueRow> due;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+            due = await db.Database.SqlQuery<DueRow>($"""
+                UPDATE reminders r SET locked_until = {(now + Duration.FromTimeSpan(o.Lease)).ToDateTimeUtc()}, attempts = r.attempts + 1
+                FROM (
+                    SELECT id FROM reminders
+                    WHERE status = 'Pending' AND due_at <= {now.ToDateTimeUtc()} AND (locked_until IS NULL OR locked_until < {now.ToDateTimeUtc()})
+                    ORDER BY due_at
+                    LIMIT {o.BatchSize}
+                    FOR UPDATE SKIP LOCKED) claimed
+                WHERE r.id = claimed.id
+                RETURNING r.id AS "Id", r.booking_id AS "BookingId", r.kind AS "Kind", r.attempts AS "Attempts",
+                    (SELECT b.status FROM bookings b WHERE b.id = r.booking_id) AS "BookingStatus"
+                """).ToListAsync(ct);
+        }
+
+        if (due.Count == 0)
+        {
+            return new ReminderRound(0, 0, 0, 0, 0);
+        }
+
+        var sent = new System.Collections.Concurrent.ConcurrentBag<Guid>();
+        var skipped = new System.Collections.Concurrent.ConcurrentBag<Guid>();
+        var failed = new System.Collections.Concurrent.ConcurrentBag<(Guid Id, int Attempts, string Error)>();
+        var moves = 0;
+        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = o.Parallelism, CancellationToken = ct }, async (row, token) =>
+        {
+            if (row.BookingStatus is not (nameof(BookingStatus.Scheduled) or nameof(BookingStatus.Rescheduled) or nameof(BookingStatus.Completed)))
+            {
+                skipped.Add(row.Id);
+                return;
+            }
+
+            try
+            {
+                var bookingId = new BookingId(row.BookingId);
+                if (row.Kind == "Reminder" && await ApplyDeferredMoveAsync(bookingId, token))
+                {
+                    Interlocked.Increment(ref moves);
+                }
+
+                await notifier.SendAsync(bookingId, row.Kind == "Reminder" ? NotificationKind.Reminder : NotificationKind.FollowUp,
+                    NotificationRecipients.Customer, "reminder:" + row.Id.ToString("N"), token);
+                sent.Add(row.Id);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+            {
+                LogSendFailed(logger, ex, row.Id, row.Attempts);
+                failed.Add((row.Id, row.Attempts, ex.Message));
+            }
+        });
+
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+            var done = clock.GetCurrentInstant();
+            if (!sent.IsEmpty)
+            {
+                var ids = sent.ToArray();
+                await db.Database.ExecuteSqlInterpolatedAsync($"""
+                    UPDATE reminders r SET status = 'Sent', sent_at = {done.ToDateTimeUtc()}, locked_until = NULL, last_error = NULL,
+                        for_start = (SELECT b.start_at FROM bookings b WHERE b.id = r.booking_id)
+                    WHERE r.id = ANY({ids})
+                    """, ct);
+            }
+
+            if (!skipped.IsEmpty)
+            {
+                var ids = skipped.ToArray();
+                await db.Database.ExecuteSqlInterpolatedAsync($"UPDATE reminders SET status = 'Canceled', locked_until = NULL WHERE id = ANY({ids})", ct);
+            }
+
+            foreach (var (id, attempts, error) in failed)
+            {
+                var giveUp = attempts >= o.MaxAttempts;
+                var retry = done + Data.Outbox.OutboxProcessor.Backoff(attempts);
+                await db.Database.ExecuteSqlInterpolatedAsync($"""
+                    UPDATE reminders SET status = {(giveUp ? "Failed" : "Pending")}, locked_until = {retry.ToDateTimeUtc()}, last_error = {error}
+                    WHERE id = {id}
+                    """, ct);
+            }
+        }
+
+        return new ReminderRound(due.Count, sent.Count, skipped.Count, failed.Count, moves);
+    }
+
+    /// <summary>
+    /// Applies a calendar move recorded while "changing the time updates the booking" was off. Quiet: integrations and
+    /// notifications ignore the event; the reminders follow the new time.
+    /// </summary>
+    private async Task<bool> ApplyDeferredMoveAsync(BookingId bookingId, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+        var link = await db.BookingEventLinks.FirstOrDefaultAsync(l => l.BookingId == bookingId && l.PendingStart != null, ct);
+        if (link is null)
+        {
+            return false;
+        }
+
+        var booking = await db.Bookings.IgnoreQueryFilters().FirstAsync(b => b.Id == bookingId, ct);
+        var newStart = link.PendingStart!.Value;
+        link.PendingStart = null;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtextextended({booking.BookingPageId.ToString()}, 0))", ct);
+        var moved = booking.Reschedule(newStart, Actor.FromCalendar(link.UserId), "Moved in the host's calendar (applied at the reminder)",
+            clock.GetCurrentInstant(), quiet: true).IsSuccess;
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.ExclusionViolation })
+        {
+            await tx.RollbackAsync(ct);
+            LogMoveRefused(logger, bookingId.ToString());
+            db.ChangeTracker.Clear();
+            await db.Database.ExecuteSqlInterpolatedAsync(
+                $"UPDATE booking_event_links SET pending_start = NULL WHERE booking_id = {bookingId.Value} AND user_id = {link.UserId.Value}", ct);
+            return false;
+        }
+
+        if (moved)
+        {
+            // Plan the remaining reminders for the new time now; the outbox will do it again, harmlessly.
+            await ReminderPlanner.ReplanAsync(db, bookingId, clock.GetCurrentInstant(), ct);
+        }
+
+        return moved;
+    }
+
+    private sealed record DueRow(Guid Id, Guid BookingId, string Kind, int Attempts, string? BookingStatus);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reminder {ReminderId} failed (attempt {Attempt})")]
+    private static partial void LogSendFailed(ILogger logger, Exception exception, Guid reminderId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The calendar move of booking {BookingId} could not be applied: the time is taken")]
+    private static partial void LogMoveRefused(ILogger logger, string bookingId);
+}
+
+/// <summary>Sends due reminders every second (sooner while there is a backlog).</summary>
+public sealed partial class ReminderWorker(ReminderSender sender, IOptions<WorkerOptions> workers, IOptions<ReminderOptions> options, ILogger<ReminderWorker> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!workers.Value.Enabled)
+        {
+            return;
+        }
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var busy = false;
+            try
+            {
+                busy = (await sender.SendDueAsync(stoppingToken)).Claimed >= options.Value.BatchSize;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogFailed(logger, ex);
+            }
+
+            if (!busy)
+            {
+                await Task.Delay(options.Value.PollInterval, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Sending reminders failed; retrying")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}
