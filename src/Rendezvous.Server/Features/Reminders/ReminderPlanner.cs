@@ -46,15 +46,20 @@ public sealed class ReminderPlanner(IServiceScopeFactory scopes, IClock clock) :
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         // Serialise planning per booking, so two processes handling two of its events cannot interleave.
         await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtextextended({"reminders:" + bookingId}, 0))", ct);
-        await db.Database.ExecuteSqlInterpolatedAsync(
-            $"UPDATE reminders SET status = 'Canceled' WHERE booking_id = {bookingId.Value} AND status = 'Pending'", ct);
+        // A reminder a sender holds right now is left alone: it goes out, and counts as sent for the current time.
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE reminders SET status = 'Canceled'
+            WHERE booking_id = {bookingId.Value} AND status = 'Pending' AND (locked_until IS NULL OR locked_until < {now.ToDateTimeUtc()})
+            """, ct);
 
         if (booking.Status is BookingStatus.Scheduled or BookingStatus.Rescheduled)
         {
             var (reminders, followUp) = await PlanOfAsync(db, booking, ct);
             var sent = await db.Database.SqlQuery<SentRow>($"""
                 SELECT kind AS "Kind", number AS "Number" FROM reminders
-                WHERE booking_id = {bookingId.Value} AND status = 'Sent' AND for_start = {booking.Start.ToDateTimeUtc()}
+                WHERE booking_id = {bookingId.Value}
+                  AND ((status = 'Sent' AND for_start = {booking.Start.ToDateTimeUtc()})
+                       OR (status = 'Pending' AND locked_until >= {now.ToDateTimeUtc()}))
                 """).ToListAsync(ct);
             var rows = new List<(string Kind, int Number, ReminderRule Rule, Instant Due)>();
             for (var i = 0; i < reminders.Count; i++)

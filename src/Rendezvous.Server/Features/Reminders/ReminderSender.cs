@@ -123,7 +123,7 @@ public sealed partial class ReminderSender(
                 var giveUp = attempts >= o.MaxAttempts;
                 var retry = done + Data.Outbox.OutboxProcessor.Backoff(attempts);
                 await db.Database.ExecuteSqlInterpolatedAsync($"""
-                    UPDATE reminders SET status = {(giveUp ? "Failed" : "Pending")}, locked_until = {retry.ToDateTimeUtc()}, last_error = {error}
+                    UPDATE reminders SET status = {(giveUp ? "Failed" : "Pending")}, due_at = {retry.ToDateTimeUtc()}, locked_until = NULL, last_error = {error}
                     WHERE id = {id}
                     """, ct);
             }
