@@ -13,6 +13,7 @@ using Rendezvous.Server.Features.CalendarConnections;
 using Rendezvous.Server.Features.CalendarSync;
 using Rendezvous.Server.Features.Notifications;
 using Rendezvous.Server.Features.Reminders;
+using Rendezvous.Server.Features.SelfService;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Infrastructure;
@@ -67,6 +68,9 @@ builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.Ke
     .Configure<Npgsql.NpgsqlDataSource>((o, dataSource) => o.XmlRepository = new DataProtectionKeyStore(dataSource));
 builder.Services.AddSingleton<Secrets>();
 builder.Services.AddScoped<AvailabilityService>();
+builder.Services.Configure<PublicUrlOptions>(builder.Configuration.GetSection("Rendezvous"));
+builder.Services.AddSingleton<SelfServiceLinks>();
+builder.Services.AddScoped<SelfServiceService>();
 builder.Services.AddScoped<BookingService>();
 builder.Services.AddScoped<BookingCompletion>();
 builder.Services.AddScoped<OutboxProcessor>();
@@ -127,6 +131,8 @@ api.MapBookingPages();
 api.MapSlots();
 api.MapBookings();
 api.MapCalendarConnections();
+api.MapSelfService();
+app.MapSelfServicePages();
 
 await app.RunAsync();
 return 0;

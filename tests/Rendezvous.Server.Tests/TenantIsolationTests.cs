@@ -22,6 +22,10 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "POST /api/v1/bookings/{id}/decline", "POST /api/v1/bookings/{id}/no-show", "POST /api/v1/bookings/{id}/reschedule",
         "POST /api/v1/calendar-connections", "GET /api/v1/calendar-connections", "GET /api/v1/calendar-connections/{id}",
         "PUT /api/v1/calendar-connections/{id}", "DELETE /api/v1/calendar-connections/{id}",
+        // Public, behind signed single-booking links (SelfServiceTests):
+        "GET /api/v1/self-service/{token}", "GET /api/v1/self-service/{token}/slots", "POST /api/v1/self-service/{token}/cancel",
+        "POST /api/v1/self-service/{token}/reschedule", "GET /manage/{token}", "GET /manage/{token}/cancel", "POST /manage/{token}/cancel",
+        "GET /manage/{token}/reschedule", "POST /manage/{token}/reschedule",
         // Public and free of tenant data:
         "GET /openapi/{documentName}.json", "GET /health", "GET /",
     ];

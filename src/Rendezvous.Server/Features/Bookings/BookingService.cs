@@ -207,6 +207,78 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         return b;
     }
 
+    /// <summary>Cancels on the customer's behalf (self-service link or portal): the booking's cancellation policy applies.</summary>
+    public async Task<Result<Booking>> CancelAsCustomerAsync(BookingId id, string? reason, CancellationToken ct)
+    {
+        var booking = await db.Bookings.FirstOrDefaultAsync(b => b.Id == id, ct);
+        if (booking is null)
+        {
+            return DomainError.NotFound("Booking");
+        }
+
+        var result = booking.Cancel(Actor.ForCustomer(booking.CustomerId), reason, clock.GetCurrentInstant());
+        if (!result.IsSuccess)
+        {
+            return result.Error!;
+        }
+
+        var saved = await SaveAsync(ct);
+        return saved.IsSuccess ? booking : saved.Error!;
+    }
+
+    /// <summary>
+    /// Moves a booking on the customer's behalf: only to a time the page offers right now (the booking's own time does
+    /// not count against it), and within the booking's reschedule policy.
+    /// </summary>
+    public async Task<Result<Booking>> RescheduleAsCustomerAsync(BookingId id, string? start, CancellationToken ct)
+    {
+        if (!ApiFormat.TryParseInstant(start, out var newStart))
+        {
+            return DomainError.Validation("start", "is required, as a date-time with an offset, e.g. 2027-03-15T10:00:00-04:00");
+        }
+
+        var booking = await db.Bookings.FirstOrDefaultAsync(b => b.Id == id, ct);
+        if (booking is null)
+        {
+            return DomainError.NotFound("Booking");
+        }
+
+        var page = await db.BookingPages.AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await LockPageAsync(page.Id, ct);
+        var now = clock.GetCurrentInstant();
+        // Check the policy before the slot, so a customer outside the window hears why rather than "not available".
+        if (!booking.ReschedulePolicy.Allows(now, booking.Start) || now >= booking.Start)
+        {
+            return booking.Reschedule(newStart, Actor.ForCustomer(booking.CustomerId), null, now).Error!;
+        }
+
+        if (await availability.WhyUnavailableAsync(page, ct) is { } unavailable)
+        {
+            return unavailable;
+        }
+
+        if (await availability.FindSlotAsync(page, newStart, now, booking.Id, ct) is null)
+        {
+            return DomainError.Conflict("slot_unavailable", $"{ApiFormat.Format(newStart, page.Settings.TimeZone)} is not available; please pick another time.");
+        }
+
+        var result = booking.Reschedule(newStart, Actor.ForCustomer(booking.CustomerId), null, now);
+        if (!result.IsSuccess)
+        {
+            return result.Error!;
+        }
+
+        var saved = await SaveAsync(ct);
+        if (!saved.IsSuccess)
+        {
+            return saved.Error!;
+        }
+
+        await tx.CommitAsync(ct);
+        return booking;
+    }
+
     public async Task<Result<Booking>> FindForStaffAsync(string id, CurrentUser me, CancellationToken ct)
     {
         if (!Ids.TryParse(id, out var guid))

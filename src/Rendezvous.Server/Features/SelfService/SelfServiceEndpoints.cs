@@ -1,0 +1,176 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using NodaTime;
+using Rendezvous.Data;
+using Rendezvous.Domain;
+using Rendezvous.Domain.BookingPages;
+using Rendezvous.Domain.Bookings;
+using Rendezvous.Domain.Organizations;
+using Rendezvous.Server.Features.Availability;
+using Rendezvous.Server.Features.Bookings;
+using Rendezvous.Server.Infrastructure;
+
+namespace Rendezvous.Server.Features.SelfService;
+
+public sealed record SelfServiceBooking(
+    string Id, string Status, string DetailedStatus, string Title, string? Location, string Start, string End, string TimeZone,
+    string HostName, string HostEmail, string CustomerName);
+
+/// <summary>
+/// What the customer may do. When an action is not allowed, the message says why and whom to contact. The tokens are
+/// links for the allowed actions (each scoped to that one purpose).
+/// </summary>
+public sealed record SelfServiceView(
+    SelfServiceBooking Booking, bool CanCancel, bool CanReschedule, string? CancelMessage, string? RescheduleMessage,
+    string? CancelToken, string? RescheduleToken);
+
+public sealed record SelfServiceCancelRequest(string? Reason);
+
+public sealed record SelfServiceRescheduleRequest(string? Start);
+
+/// <summary>The booking and page a valid link leads to, with the tenant set.</summary>
+public sealed record LinkTarget(Booking Booking, BookingPage Page, Customer Customer, User Host, LinkPurpose Purpose);
+
+/// <summary>Reads links and says what the customer may do; shared by the JSON API and the pages.</summary>
+public sealed class SelfServiceService(RendezvousDbContext db, SelfServiceLinks links, IClock clock)
+{
+    public static DomainError Invalid { get; } = new(ErrorKind.NotFound, "link_invalid", "This link is no longer valid.");
+
+    public async Task<Result<LinkTarget>> OpenAsync(string token, LinkPurpose required, CancellationToken ct)
+    {
+        // Any link shows the booking; acting needs a link made for that one action.
+        if (links.Read(token) is not { } read || (required != LinkPurpose.View && read.Purpose != required))
+        {
+            return Invalid;
+        }
+
+        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == read.Booking, ct);
+        if (booking is null || !SelfServiceLinks.IsLive(booking, clock.GetCurrentInstant()))
+        {
+            return Invalid;
+        }
+
+        db.TenantId = booking.OrganizationId;
+        var page = await db.BookingPages.AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var customer = await db.Customers.AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
+        var host = await db.Users.AsNoTracking().FirstAsync(u => u.Id == booking.OwnerId, ct);
+        return new LinkTarget(booking, page, customer, host, read.Purpose);
+    }
+
+    public SelfServiceView Describe(LinkTarget t)
+    {
+        var now = clock.GetCurrentInstant();
+        var zone = TimeZones.Find(t.Customer.TimeZoneId) ?? t.Page.Settings.TimeZone;
+        var b = t.Booking;
+        var contact = $"please contact {t.Host.Name} at {t.Host.Email}";
+        var started = now >= b.Start;
+        var canCancel = !started && b.CancellationPolicy.Allows(now, b.Start);
+        var canReschedule = !started && b.ReschedulePolicy.Allows(now, b.Start);
+        return new SelfServiceView(
+            new SelfServiceBooking(b.Id.ToString(), BookingLifecycle.ApiName(b.Status), b.DetailedStatus, t.Page.Title, t.Page.Location,
+                ApiFormat.Format(b.Start, zone), ApiFormat.Format(b.End, zone), zone.Id, t.Host.Name, t.Host.Email, t.Customer.Name),
+            canCancel, canReschedule,
+            canCancel ? null : started ? $"The meeting has already started; {contact}." : $"Cancellations are accepted up to {Notice(b.CancellationPolicy)} before the start; {contact}.",
+            canReschedule ? null : started ? $"The meeting has already started; {contact}." : $"Rescheduling is possible up to {Notice(b.ReschedulePolicy)} before the start; {contact}.",
+            canCancel ? links.CreateToken(b.Id, LinkPurpose.Cancel) : null,
+            canReschedule ? links.CreateToken(b.Id, LinkPurpose.Reschedule) : null);
+    }
+
+    private static string Notice(ChangePolicy policy) => policy.MinimumNotice is { } d
+        ? d.TotalHours >= 1 && d.TotalHours % 1 == 0 ? $"{d.TotalHours:0} hour{(d.TotalHours == 1 ? "" : "s")}" : $"{d.TotalMinutes:0} minutes"
+        : "the start";
+}
+
+/// <summary>The self-service API behind signed links: view, cancel, and reschedule from live availability, without signing in.</summary>
+public static class SelfServiceEndpoints
+{
+    public static void MapSelfService(this IEndpointRouteBuilder api)
+    {
+        var group = api.MapGroup("/self-service/{token}").WithTags("Self-service").AllowAnonymous();
+        group.MapGet("/", GetAsync);
+        group.MapGet("/slots", SlotsAsync);
+        group.MapPost("/cancel", CancelAsync);
+        group.MapPost("/reschedule", RescheduleAsync);
+    }
+
+    private static async Task<Results<Ok<SelfServiceView>, ProblemHttpResult>> GetAsync(string token, SelfServiceService service, CancellationToken ct)
+    {
+        var target = await service.OpenAsync(token, LinkPurpose.View, ct);
+        return target.IsSuccess ? TypedResults.Ok(service.Describe(target.Value)) : Problems.From(target.Error!);
+    }
+
+    private static async Task<Results<Ok<SlotsResponse>, ProblemHttpResult>> SlotsAsync(
+        string token, string? from, string? to, string? timeZone, SelfServiceService service, AvailabilityService availability, IClock clock,
+        CancellationToken ct)
+    {
+        var target = await service.OpenAsync(token, LinkPurpose.Reschedule, ct);
+        if (!target.IsSuccess)
+        {
+            return Problems.From(target.Error!);
+        }
+
+        var t = target.Value;
+        var zone = timeZone is null ? TimeZones.Find(t.Customer.TimeZoneId) ?? t.Page.Settings.TimeZone : TimeZones.Find(timeZone);
+        var errors = new List<FieldError>();
+        if (zone is null)
+        {
+            errors.Add(new("timeZone", "must be an IANA time zone id"));
+        }
+
+        if (!ApiFormat.TryParseDate(from, out var fromDate))
+        {
+            errors.Add(new("from", "is required, as yyyy-MM-dd"));
+        }
+
+        if (!ApiFormat.TryParseDate(to, out var toDate) || (errors.Count == 0 && (toDate < fromDate || Period.Between(fromDate, toDate, PeriodUnits.Days).Days >= SlotsEndpoint.MaxDays)))
+        {
+            errors.Add(new("to", $"is required, on or after from, at most {SlotsEndpoint.MaxDays} days in all"));
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.From(DomainError.Validation(errors));
+        }
+
+        var slots = await availability.GetSlotsAsync(t.Page, fromDate, toDate, zone!, clock.GetCurrentInstant(), t.Booking.Id, ct);
+        return TypedResults.Ok(new SlotsResponse(zone!.Id,
+            [.. slots.Select(s => new SlotResponse(ApiFormat.Format(s.Start, zone), ApiFormat.Format(s.End, zone), s.SeatsLeft))]));
+    }
+
+    private static async Task<Results<Ok<SelfServiceView>, ProblemHttpResult>> CancelAsync(
+        string token, SelfServiceCancelRequest? body, SelfServiceService service, BookingService bookings, CancellationToken ct)
+    {
+        var target = await service.OpenAsync(token, LinkPurpose.Cancel, ct);
+        if (!target.IsSuccess)
+        {
+            return Problems.From(target.Error!);
+        }
+
+        if (body?.Reason is { Length: > 2000 })
+        {
+            return Problems.Validation("reason", "must be at most 2000 characters");
+        }
+
+        var result = await bookings.CancelAsCustomerAsync(target.Value.Booking.Id, body?.Reason, ct);
+        return result.IsSuccess ? TypedResults.Ok(service.Describe(target.Value with { Booking = result.Value })) : Problems.From(WithContact(result.Error!, target.Value));
+    }
+
+    private static async Task<Results<Ok<SelfServiceView>, ProblemHttpResult>> RescheduleAsync(
+        string token, SelfServiceRescheduleRequest body, SelfServiceService service, BookingService bookings, CancellationToken ct)
+    {
+        var target = await service.OpenAsync(token, LinkPurpose.Reschedule, ct);
+        if (!target.IsSuccess)
+        {
+            return Problems.From(target.Error!);
+        }
+
+        var result = await bookings.RescheduleAsCustomerAsync(target.Value.Booking.Id, body.Start, ct);
+        return result.IsSuccess ? TypedResults.Ok(service.Describe(target.Value with { Booking = result.Value })) : Problems.From(WithContact(result.Error!, target.Value));
+    }
+
+    /// <summary>A customer outside the policy window is told whom to contact.</summary>
+    public static DomainError WithContact(DomainError error, LinkTarget target) =>
+        error.Kind == ErrorKind.PolicyViolation
+            ? error with { Message = error.Message.Replace("please contact the host", $"please contact {target.Host.Name} at {target.Host.Email}", StringComparison.Ordinal) }
+            : error;
+}
