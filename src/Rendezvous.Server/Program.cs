@@ -14,6 +14,7 @@ using Rendezvous.Server.Features.CalendarSync;
 using Rendezvous.Server.Features.Notifications;
 using Rendezvous.Server.Features.Reminders;
 using Rendezvous.Server.Features.SelfService;
+using Rendezvous.Server.Features.Portal;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Infrastructure;
@@ -58,7 +59,17 @@ builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
 builder.Services.AddOpenApi("v1");
 builder.Services.AddAuthentication(ApiKeys.Scheme)
-    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeys.Scheme, null);
+    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeys.Scheme, null)
+    .AddCookie(PortalEndpoints.Scheme, o =>
+    {
+        o.Cookie.Name = "rdv_portal";
+        o.Cookie.HttpOnly = true;
+        o.Cookie.SameSite = SameSiteMode.Lax;
+        o.ExpireTimeSpan = TimeSpan.FromDays(14);
+        o.SlidingExpiration = true;
+        o.Events.OnRedirectToLogin = c => { c.Response.StatusCode = 401; return Task.CompletedTask; };
+    });
+builder.Services.TryAddSingleton<IPortalMailer, LoggingPortalMailer>();
 builder.Services.AddAuthorizationBuilder()
     .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeys.Scheme).RequireAuthenticatedUser().Build())
     .AddPolicy(ApiKeys.AdministratorPolicy, p => p.RequireAuthenticatedUser().RequireRole("administrator"));
@@ -132,6 +143,8 @@ api.MapSlots();
 api.MapBookings();
 api.MapCalendarConnections();
 api.MapSelfService();
+api.MapPortal();
+app.MapPortalPages();
 app.MapSelfServicePages();
 
 await app.RunAsync();

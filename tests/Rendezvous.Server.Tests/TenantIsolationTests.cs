@@ -26,6 +26,10 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "GET /api/v1/self-service/{token}", "GET /api/v1/self-service/{token}/slots", "POST /api/v1/self-service/{token}/cancel",
         "POST /api/v1/self-service/{token}/reschedule", "GET /manage/{token}", "GET /manage/{token}/cancel", "POST /manage/{token}/cancel",
         "GET /manage/{token}/reschedule", "POST /manage/{token}/reschedule",
+        // The customer portal: a customer's own cookie, checked against the organization in the path (PortalTests):
+        "POST /api/v1/portal/{org}/sign-in-link", "POST /api/v1/portal/{org}/sign-in", "POST /api/v1/portal/{org}/sign-out",
+        "GET /api/v1/portal/{org}/me", "POST /api/v1/portal/{org}/password", "GET /api/v1/portal/{org}/appointments",
+        "GET /portal/{org}/sign-in/{token}", "GET /portal/{org}",
         // Public and free of tenant data:
         "GET /openapi/{documentName}.json", "GET /health", "GET /",
     ];

@@ -1,0 +1,317 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using NodaTime;
+using Rendezvous.Data;
+using Rendezvous.Domain;
+using Rendezvous.Domain.Bookings;
+using Rendezvous.Domain.Organizations;
+using Rendezvous.Server.Features.Bookings;
+using Rendezvous.Server.Features.SelfService;
+using Rendezvous.Server.Infrastructure;
+
+namespace Rendezvous.Server.Features.Portal;
+
+/// <summary>Sends a customer the one-time link that signs them in to the portal.</summary>
+public interface IPortalMailer
+{
+    Task SendSignInLinkAsync(Customer customer, Organization organization, string url, CancellationToken cancellationToken);
+}
+
+/// <summary>Stand-in until email delivery is wired: logs that a link was sent (never the link itself).</summary>
+public sealed partial class LoggingPortalMailer(ILogger<LoggingPortalMailer> logger) : IPortalMailer
+{
+    public Task SendSignInLinkAsync(Customer customer, Organization organization, string url, CancellationToken cancellationToken)
+    {
+        LogSent(logger, customer.Id.ToString(), organization.Slug);
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Portal sign-in link sent to customer {CustomerId} of {Organization}")]
+    private static partial void LogSent(ILogger logger, string customerId, string organization);
+}
+
+public sealed record SignInLinkRequest(string? Email);
+
+public sealed record PasswordSignInRequest(string? Email, string? Password);
+
+public sealed record SetPasswordRequest(string? Password);
+
+public sealed record PortalAppointment(SelfServiceView View, string BookingId, bool Upcoming);
+
+public sealed record PortalMe(string CustomerId, string Name, string Email, string Organization, bool HasPassword);
+
+/// <summary>
+/// The customer portal: customers sign in with a one-time link sent to their email, or with a password they set once
+/// signed in, and see their appointments, then reschedule or cancel them within policy through the same paths as the
+/// self-service links (so the same notifications and automations follow).
+/// </summary>
+public static class PortalEndpoints
+{
+    public const string Scheme = "Portal";
+    public const string CustomerClaim = "rdv:customer";
+    public const string OrganizationClaim = "rdv:portal-org";
+    public static readonly Duration LinkLifetime = Duration.FromMinutes(15);
+    public const int MinPasswordLength = 10;
+
+    public static void MapPortal(this IEndpointRouteBuilder api)
+    {
+        var group = api.MapGroup("/portal/{org}").WithTags("Customer portal").AllowAnonymous().DisableAntiforgery();
+        group.MapPost("/sign-in-link", RequestLinkAsync);
+        group.MapPost("/sign-in", PasswordSignInAsync);
+        group.MapPost("/sign-out", SignOutAsync);
+        group.MapGet("/me", MeAsync);
+        group.MapPost("/password", SetPasswordAsync);
+        group.MapGet("/appointments", AppointmentsAsync);
+    }
+
+    /// <summary>The page a sign-in link opens: uses the token once, signs the customer in, and shows their appointments.</summary>
+    public static void MapPortalPages(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/portal/{org}/sign-in/{token}", LinkSignInAsync).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/portal/{org}", PortalPageAsync).AllowAnonymous().ExcludeFromDescription();
+    }
+
+    private static async Task<Results<Accepted, ProblemHttpResult>> RequestLinkAsync(
+        string org, SignInLinkRequest request, RendezvousDbContext db, IPortalMailer mailer, SelfServiceLinks links, IClock clock, CancellationToken ct)
+    {
+        if (!ApiFormat.TryNormalizeEmail(request.Email, out var email))
+        {
+            return Problems.Validation("email", "must be a valid email address");
+        }
+
+        var organization = await db.Organizations.AsNoTracking().FirstOrDefaultAsync(o => o.Slug == org, ct);
+        if (organization is not null)
+        {
+            db.TenantId = organization.Id;
+            var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.Email == email, ct);
+            if (customer is not null)
+            {
+                var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+                await db.Database.ExecuteSqlInterpolatedAsync($"""
+                    INSERT INTO portal_sign_in_tokens (token_hash, customer_id, expires_at)
+                    VALUES ({SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token))}, {customer.Id.Value}, {(clock.GetCurrentInstant() + LinkLifetime).ToDateTimeUtc()})
+                    """, ct);
+                await mailer.SendSignInLinkAsync(customer, organization, links.Url($"/portal/{organization.Slug}/sign-in/{token}"), ct);
+            }
+        }
+
+        // The same answer whether or not the address is known, so the portal reveals no customer list.
+        return TypedResults.Accepted((string?)null);
+    }
+
+    private static async Task<IResult> LinkSignInAsync(string org, string token, HttpContext http, RendezvousDbContext db, IClock clock, CancellationToken ct)
+    {
+        var hash = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));
+        var now = clock.GetCurrentInstant().ToDateTimeUtc();
+        var used = await db.Database.SqlQuery<Guid>($"""
+            UPDATE portal_sign_in_tokens SET used_at = {now}
+            WHERE token_hash = {hash} AND used_at IS NULL AND expires_at > {now}
+            RETURNING customer_id AS "Value"
+            """).ToListAsync(ct);
+        var customer = used.Count == 1 ? await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(c => c.Id == new CustomerId(used[0]), ct) : null;
+        var organization = customer is null ? null : await db.Organizations.AsNoTracking().FirstOrDefaultAsync(o => o.Id == customer.OrganizationId && o.Slug == org, ct);
+        if (customer is null || organization is null)
+        {
+            return Html.Page("This sign-in link is no longer valid",
+                $"<p>Sign-in links work once and for {LinkLifetime.TotalMinutes:0} minutes. Ask for a new one from the portal.</p>", StatusCodes.Status404NotFound);
+        }
+
+        await SignInAsync(http, customer);
+        return Results.Redirect($"/portal/{Uri.EscapeDataString(organization.Slug)}");
+    }
+
+    private static async Task<Results<Ok<PortalMe>, ProblemHttpResult>> PasswordSignInAsync(
+        string org, PasswordSignInRequest request, HttpContext http, RendezvousDbContext db, CancellationToken ct)
+    {
+        var refused = Problems.From(new DomainError(ErrorKind.Forbidden, "sign_in_failed", "The email or password is not right."));
+        if (!ApiFormat.TryNormalizeEmail(request.Email, out var email) || string.IsNullOrEmpty(request.Password) || request.Password.Length > 200)
+        {
+            return refused;
+        }
+
+        var organization = await db.Organizations.AsNoTracking().FirstOrDefaultAsync(o => o.Slug == org, ct);
+        if (organization is null)
+        {
+            return refused;
+        }
+
+        db.TenantId = organization.Id;
+        var row = await db.Database.SqlQuery<PasswordRow>($"""
+            SELECT id AS "Id", password_hash AS "Hash" FROM customers WHERE organization_id = {organization.Id.Value} AND email = {email}
+            """).FirstOrDefaultAsync(ct);
+        var customer = row is null ? null : await db.Customers.AsNoTracking().FirstAsync(c => c.Id == new CustomerId(row.Id), ct);
+        if (customer is null || row!.Hash is null
+            || new PasswordHasher<Customer>().VerifyHashedPassword(customer, row.Hash, request.Password) == PasswordVerificationResult.Failed)
+        {
+            return refused;
+        }
+
+        await SignInAsync(http, customer);
+        return TypedResults.Ok(new PortalMe(customer.Id.ToString(), customer.Name, customer.Email, organization.Slug, true));
+    }
+
+    private static async Task<NoContent> SignOutAsync(string org, HttpContext http)
+    {
+        await http.SignOutAsync(Scheme);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<PortalMe>, ProblemHttpResult>> MeAsync(string org, HttpContext http, RendezvousDbContext db, CancellationToken ct)
+    {
+        var me = await CurrentAsync(org, http, db, ct);
+        if (me is null)
+        {
+            return NotSignedIn();
+        }
+
+        var hash = await db.Database.SqlQuery<string?>($"SELECT password_hash AS \"Value\" FROM customers WHERE id = {me.Value.Customer.Id.Value}").FirstAsync(ct);
+        return TypedResults.Ok(new PortalMe(me.Value.Customer.Id.ToString(), me.Value.Customer.Name, me.Value.Customer.Email, me.Value.Organization.Slug, hash is not null));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> SetPasswordAsync(
+        string org, SetPasswordRequest request, HttpContext http, RendezvousDbContext db, CancellationToken ct)
+    {
+        var me = await CurrentAsync(org, http, db, ct);
+        if (me is null)
+        {
+            return NotSignedIn();
+        }
+
+        if (request.Password is not { Length: >= MinPasswordLength and <= 200 })
+        {
+            return Problems.Validation("password", $"must be {MinPasswordLength} to 200 characters");
+        }
+
+        var hash = new PasswordHasher<Customer>().HashPassword(me.Value.Customer, request.Password);
+        await db.Database.ExecuteSqlInterpolatedAsync($"UPDATE customers SET password_hash = {hash} WHERE id = {me.Value.Customer.Id.Value}", ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<PortalAppointment[]>, ProblemHttpResult>> AppointmentsAsync(
+        string org, HttpContext http, RendezvousDbContext db, SelfServiceService selfService, SelfServiceLinks links, IClock clock, CancellationToken ct)
+    {
+        var me = await CurrentAsync(org, http, db, ct);
+        if (me is null)
+        {
+            return NotSignedIn();
+        }
+
+        return TypedResults.Ok(await ListAsync(me.Value.Customer, db, selfService, links, clock, ct));
+    }
+
+    /// <summary>
+    /// The customer's appointments, upcoming first. Upcoming ones carry the same single-purpose tokens as the emailed
+    /// links, so cancelling and rescheduling go through the self-service paths.
+    /// </summary>
+    public static async Task<PortalAppointment[]> ListAsync(Customer customer, RendezvousDbContext db, SelfServiceService selfService,
+        SelfServiceLinks links, IClock clock, CancellationToken ct)
+    {
+        var now = clock.GetCurrentInstant();
+        var bookings = await db.Bookings.AsNoTracking().Where(b => b.CustomerId == customer.Id).OrderBy(b => b.Start).Take(200).ToListAsync(ct);
+        var result = new List<PortalAppointment>();
+        foreach (var booking in bookings.OrderByDescending(b => SelfServiceLinks.IsLive(b, now)).ThenBy(b => b.Start))
+        {
+            var live = SelfServiceLinks.IsLive(booking, now);
+            var target = await selfService.OpenAsync(links.CreateToken(booking.Id, LinkPurpose.View), LinkPurpose.View, ct);
+            if (target.IsSuccess)
+            {
+                result.Add(new PortalAppointment(selfService.Describe(target.Value), booking.Id.ToString(), live));
+            }
+            else
+            {
+                // Past or canceled: listed without actions.
+                var page = await db.BookingPages.AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+                var host = await db.Users.AsNoTracking().FirstAsync(u => u.Id == booking.OwnerId, ct);
+                var zone = TimeZones.Find(customer.TimeZoneId) ?? page.Settings.TimeZone;
+                result.Add(new PortalAppointment(new SelfServiceView(
+                    new SelfServiceBooking(booking.Id.ToString(), BookingLifecycle.ApiName(booking.Status), booking.DetailedStatus, page.Title, page.Location,
+                        ApiFormat.Format(booking.Start, zone), ApiFormat.Format(booking.End, zone), zone.Id, host.Name, host.Email, customer.Name),
+                    false, false, null, null, null, null), booking.Id.ToString(), false));
+            }
+        }
+
+        return [.. result];
+    }
+
+    private static async Task<IResult> PortalPageAsync(string org, HttpContext http, RendezvousDbContext db, SelfServiceService selfService,
+        SelfServiceLinks links, IClock clock, CancellationToken ct)
+    {
+        var me = await CurrentAsync(org, http, db, ct);
+        if (me is null)
+        {
+            return Html.Page("Sign in to see your appointments",
+                "<p>Enter the email address you booked with and we will send you a sign-in link.</p>" +
+                $"<form method=\"post\" action=\"/api/v1/portal/{Html.E(org)}/sign-in-link\" data-json><label for=\"email\">Email</label> " +
+                "<input id=\"email\" name=\"email\" type=\"email\" required autocomplete=\"email\"> <button type=\"submit\">Send link</button></form>");
+        }
+
+        var items = await ListAsync(me.Value.Customer, db, selfService, links, clock, ct);
+        var body = new System.Text.StringBuilder($"<p>Signed in as {Html.E(me.Value.Customer.Email)}.</p>");
+        foreach (var item in items)
+        {
+            var v = item.View;
+            body.Append($"<section><h2>{Html.E(v.Booking.Title)} with {Html.E(v.Booking.HostName)}</h2>")
+                .Append($"<p>{Html.E(v.Booking.Start)} ({Html.E(v.Booking.TimeZone)}) — {Html.E(v.Booking.DetailedStatus)}</p><div class=\"actions\">");
+            if (v.RescheduleToken is { } r)
+            {
+                body.Append($"<a href=\"/manage/{Html.E(r)}/reschedule\">Reschedule</a>");
+            }
+
+            if (v.CancelToken is { } c)
+            {
+                body.Append($"<a class=\"secondary\" href=\"/manage/{Html.E(c)}/cancel\">Cancel</a>");
+            }
+
+            body.Append("</div></section>");
+        }
+
+        if (items.Length == 0)
+        {
+            body.Append("<p>You have no appointments.</p>");
+        }
+
+        return Html.Page("Your appointments", body.ToString());
+    }
+
+    private static async Task SignInAsync(HttpContext http, Customer customer)
+    {
+        var identity = new ClaimsIdentity(
+        [
+            new Claim(CustomerClaim, customer.Id.ToString()),
+            new Claim(OrganizationClaim, customer.OrganizationId.ToString()),
+        ], Scheme);
+        await http.SignInAsync(Scheme, new ClaimsPrincipal(identity));
+    }
+
+    /// <summary>The signed-in customer, when the portal cookie belongs to this organization.</summary>
+    private static async Task<(Customer Customer, Organization Organization)?> CurrentAsync(string org, HttpContext http, RendezvousDbContext db, CancellationToken ct)
+    {
+        var auth = await http.AuthenticateAsync(Scheme);
+        if (!auth.Succeeded || !Guid.TryParse(auth.Principal.FindFirstValue(CustomerClaim), out var customerId)
+            || !Guid.TryParse(auth.Principal.FindFirstValue(OrganizationClaim), out var orgId))
+        {
+            return null;
+        }
+
+        var organization = await db.Organizations.AsNoTracking().FirstOrDefaultAsync(o => o.Id == new OrganizationId(orgId) && o.Slug == org, ct);
+        if (organization is null)
+        {
+            return null;
+        }
+
+        db.TenantId = organization.Id;
+        var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.Id == new CustomerId(customerId), ct);
+        return customer is null ? null : (customer, organization);
+    }
+
+    private static ProblemHttpResult NotSignedIn() =>
+        Problems.From(new DomainError(ErrorKind.Forbidden, "not_signed_in", "Sign in to the portal first.")) is var p
+            ? TypedResults.Problem(p.ProblemDetails.Detail, statusCode: 401, title: "Not signed in.", extensions: p.ProblemDetails.Extensions)
+            : p;
+
+    private sealed record PasswordRow(Guid Id, string? Hash);
+}
