@@ -12,6 +12,7 @@ using Rendezvous.Server.Features.Bookings;
 using Rendezvous.Server.Features.CalendarConnections;
 using Rendezvous.Server.Features.CalendarSync;
 using Rendezvous.Server.Features.Users;
+using Rendezvous.Server.Features.Webhooks;
 using Rendezvous.Server.Infrastructure;
 using Rendezvous.Server.Workers;
 
@@ -76,6 +77,7 @@ builder.Services.AddSingleton<CalendarClients>();
 builder.Services.AddScoped<CalendarSyncEngine>();
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
 builder.Services.AddHostedService<CalendarSyncWorker>();
+builder.Services.AddWebhooks(builder.Configuration);
 
 var app = builder.Build();
 
@@ -119,6 +121,7 @@ api.MapBookingPages();
 api.MapSlots();
 api.MapBookings();
 api.MapCalendarConnections();
+api.MapWebhooks();
 
 await app.RunAsync();
 return 0;
