@@ -33,6 +33,9 @@ public sealed partial class WebhookWorker(
     WebhookDispatcher dispatcher, WebhookSignal signal, IOptions<WorkerOptions> workers, IOptions<WebhookOptions> options,
     ILogger<WebhookWorker> logger) : BackgroundService
 {
+    /// <summary>Sends what is due now, once (one batch); returns how many deliveries were claimed. Tests call this.</summary>
+    public Task<int> ProcessDueOnceAsync(CancellationToken cancellationToken) => dispatcher.ProcessDueAsync(cancellationToken);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!workers.Value.Enabled)

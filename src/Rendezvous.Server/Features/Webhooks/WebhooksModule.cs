@@ -13,7 +13,9 @@ public static class WebhooksModule
         services.AddSingleton<WebhookHttp>();
         services.AddSingleton<WebhookDispatcher>();
         services.AddSingleton<IOutboxHandler, WebhookOutboxHandler>();
-        services.AddHostedService<WebhookWorker>();
+        // One instance, so tests can resolve the worker and drive it by hand while it idles.
+        services.AddSingleton<WebhookWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookWorker>());
         return services;
     }
 }
