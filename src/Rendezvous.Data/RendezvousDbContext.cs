@@ -16,7 +16,7 @@ namespace Rendezvous.Data;
 /// background workers leave it unset and scope their own queries. Saving moves the bookings' pending events to the
 /// outbox in the same transaction.
 /// </summary>
-public sealed class RendezvousDbContext(DbContextOptions<RendezvousDbContext> options, IClock clock) : DbContext(options)
+public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbContext> options, IClock clock) : DbContext(options)
 {
     /// <summary>The organization this unit of work belongs to; null only for background work that spans tenants.</summary>
     public OrganizationId? TenantId { get; set; }
@@ -252,6 +252,7 @@ public sealed class RendezvousDbContext(DbContextOptions<RendezvousDbContext> op
             e.Property(r => r.Response).HasColumnType("jsonb");
         });
 
+        ConfigureWebhooks(modelBuilder);
         SnakeCase(modelBuilder);
     }
 

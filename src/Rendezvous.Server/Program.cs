@@ -17,6 +17,7 @@ using Rendezvous.Server.Features.SelfService;
 using Rendezvous.Server.Features.Portal;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Rendezvous.Server.Features.Users;
+using Rendezvous.Server.Features.Webhooks;
 using Rendezvous.Server.Infrastructure;
 using Rendezvous.Server.Workers;
 
@@ -99,6 +100,7 @@ builder.Services.TryAddSingleton<IBookingNotifier, LoggingBookingNotifier>();
 builder.Services.AddSingleton<IOutboxHandler, ReminderPlanner>();
 builder.Services.AddSingleton<ReminderSender>();
 builder.Services.AddHostedService<ReminderWorker>();
+builder.Services.AddWebhooks(builder.Configuration);
 
 var app = builder.Build();
 
@@ -146,6 +148,7 @@ api.MapSelfService();
 api.MapPortal();
 app.MapPortalPages();
 app.MapSelfServicePages();
+api.MapWebhooks();
 
 await app.RunAsync();
 return 0;

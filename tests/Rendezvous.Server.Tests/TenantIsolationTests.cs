@@ -30,6 +30,9 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "POST /api/v1/portal/{org}/sign-in-link", "POST /api/v1/portal/{org}/sign-in", "POST /api/v1/portal/{org}/sign-out",
         "GET /api/v1/portal/{org}/me", "POST /api/v1/portal/{org}/password", "GET /api/v1/portal/{org}/appointments",
         "GET /portal/{org}/sign-in/{token}", "GET /portal/{org}",
+        "POST /api/v1/webhooks", "GET /api/v1/webhooks", "GET /api/v1/webhooks/{id}", "PUT /api/v1/webhooks/{id}",
+        "DELETE /api/v1/webhooks/{id}", "POST /api/v1/webhooks/{id}/rotate-secret", "GET /api/v1/webhooks/{id}/deliveries",
+        "POST /api/v1/webhooks/deliveries/{deliveryId}/replay",
         // Public and free of tenant data:
         "GET /openapi/{documentName}.json", "GET /health", "GET /",
     ];
@@ -117,6 +120,47 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         var after = await (await acme.GetAsync($"/api/v1/bookings/{bookingId}")).ExpectAsync(200);
         after["status"]!.GetValue<string>().ShouldBe("requested");
         after["history"]!.AsArray().Count.ShouldBe(1);
+    }
+
+    [DbFact]
+    public async Task Another_organization_can_neither_see_nor_touch_webhooks_or_their_deliveries()
+    {
+        var acme = app.Client();
+        var other = app.Client(await app.CreateOrganizationAsync("initech-" + Guid.NewGuid().ToString("N")[..6]));
+
+        // Acme subscribes (nothing listens at the URL, and nothing is sent here) and a booking gives it a delivery.
+        var hook = await (await acme.PostJsonAsync("/api/v1/webhooks", new { url = "http://127.0.0.1:9/acme", events = new[] { "*" } })).ExpectAsync(201);
+        var hookId = hook["id"]!.GetValue<string>();
+        var theirs = await (await other.PostJsonAsync("/api/v1/webhooks", new { url = "http://127.0.0.1:9/other", events = new[] { "*" } })).ExpectAsync(201);
+        var slug = await Scenario.CreatePageAsync(acme);
+        var bookingId = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-24T09:00:00Z"))["id"]!.GetValue<string>();
+        while (await app.WithScopeAsync(sp => sp.GetRequiredService<Data.Outbox.OutboxProcessor>().ProcessBatchAsync(50, CancellationToken.None)) > 0)
+        {
+        }
+
+        // Other tests' events may be delivered too; this test looks at its own booking's.
+        async Task<JsonNode> AcmeDeliveryAsync() =>
+            (await (await acme.GetAsync($"/api/v1/webhooks/{hookId}/deliveries")).ExpectAsync(200)).AsArray()
+                .Single(d => d!["payload"]!["data"]!["id"]!.GetValue<string>() == bookingId)!;
+        var delivery = await AcmeDeliveryAsync();
+        var deliveryId = delivery["id"]!.GetValue<string>();
+
+        (await (await other.GetAsync("/api/v1/webhooks")).ExpectAsync(200)).AsArray().Select(w => w!["id"]!.GetValue<string>())
+            .ShouldBe([theirs["id"]!.GetValue<string>()]);
+        await (await other.GetAsync($"/api/v1/webhooks/{hookId}")).ExpectAsync(404);
+        await (await other.PutJsonAsync($"/api/v1/webhooks/{hookId}", new { url = "http://127.0.0.1:9/stolen", active = false })).ExpectAsync(404);
+        await (await other.PostAsync($"/api/v1/webhooks/{hookId}/rotate-secret", null)).ExpectAsync(404);
+        await (await other.GetAsync($"/api/v1/webhooks/{hookId}/deliveries")).ExpectAsync(404);
+        await (await other.PostAsync($"/api/v1/webhooks/deliveries/{deliveryId}/replay", null)).ExpectAsync(404);
+        await (await other.DeleteAsync($"/api/v1/webhooks/{hookId}")).ExpectAsync(404);
+
+        // Acme's subscription and delivery are untouched (the replay sent nothing), and Acme's event went to Acme only.
+        var after = await (await acme.GetAsync($"/api/v1/webhooks/{hookId}")).ExpectAsync(200);
+        after["url"]!.GetValue<string>().ShouldBe("http://127.0.0.1:9/acme");
+        after["active"]!.GetValue<bool>().ShouldBeTrue();
+        after["secretHint"]!.GetValue<string>().ShouldBe(hook["secretHint"]!.GetValue<string>());
+        (await AcmeDeliveryAsync())["attemptCount"]!.GetValue<int>().ShouldBe(0);
+        (await (await other.GetAsync($"/api/v1/webhooks/{theirs["id"]}/deliveries")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
     }
 
     [DbFact]
