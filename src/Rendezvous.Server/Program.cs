@@ -11,6 +11,8 @@ using Rendezvous.Server.Features.BookingPages;
 using Rendezvous.Server.Features.Bookings;
 using Rendezvous.Server.Features.CalendarConnections;
 using Rendezvous.Server.Features.CalendarSync;
+using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Server.Features.Notifications.Templates;
 using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Infrastructure;
 using Rendezvous.Server.Workers;
@@ -76,6 +78,7 @@ builder.Services.AddSingleton<CalendarClients>();
 builder.Services.AddScoped<CalendarSyncEngine>();
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
 builder.Services.AddHostedService<CalendarSyncWorker>();
+builder.Services.AddNotifications(builder.Configuration);
 
 var app = builder.Build();
 
@@ -119,6 +122,7 @@ api.MapBookingPages();
 api.MapSlots();
 api.MapBookings();
 api.MapCalendarConnections();
+api.MapEmailTemplates();
 
 await app.RunAsync();
 return 0;

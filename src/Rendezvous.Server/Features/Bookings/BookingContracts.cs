@@ -20,6 +20,20 @@ public sealed record CreateBookingRequest(
 /// <summary>The body of cancel, approve, decline and no-show; reschedule also takes <c>start</c>.</summary>
 public sealed record BookingActionRequest(string? Reason, string? Start);
 
+/// <summary>
+/// The body of a staff reschedule: the new <c>start</c> and a <c>reason</c>, optionally <c>publicNotes</c> for the customer
+/// (kept on the booking; an empty string removes them) and <c>email</c> to word, or hold back, the customer's email
+/// about this change.
+/// </summary>
+public sealed record RescheduleRequest(string? Start, string? Reason, string? PublicNotes, RescheduleEmailRequest? Email);
+// Changing the booking's reminders on reschedule (issue 4, reminders) adds its own optional field here.
+
+/// <summary>
+/// The customer's email about one reschedule: <c>send</c> false sends none; <c>subject</c> and <c>message</c> replace the
+/// template's (placeholders allowed). The new time, place and manage link are always added below the message.
+/// </summary>
+public sealed record RescheduleEmailRequest(bool? Send, string? Subject, string? Message);
+
 public sealed record CustomerResponse(string Id, string Name, string Email, string? Phone, string TimeZone);
 
 public sealed record HostResponse(string UserId, bool IsPrimary);
@@ -48,6 +62,9 @@ public sealed record BookingResponse
     public CustomerResponse? Customer { get; init; }
 
     public string? Reason { get; init; }
+
+    /// <summary>Notes from the team that the customer sees.</summary>
+    public string? PublicNotes { get; init; }
 
     public string? PackageId { get; init; }
 
@@ -83,6 +100,7 @@ public sealed record BookingResponse
         Hosts = [.. b.Hosts.Select(h => new HostResponse(h.UserId.ToString(), h.IsPrimary))],
         Customer = customer is null ? null : new CustomerResponse(customer.Id.ToString(), customer.Name, customer.Email, customer.Phone, customer.TimeZoneId),
         Reason = b.LastReason,
+        PublicNotes = b.PublicNotes,
         PackageId = b.PackageId?.ToString(),
         SessionNumber = b.SessionNumber,
         SessionCount = b.SessionCount,

@@ -164,14 +164,20 @@ public static class BookingsEndpoints
     }
 
     private static async Task<Results<Ok<BookingResponse>, ProblemHttpResult>> RescheduleAsync(
-        string id, BookingActionRequest body, BookingService service, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+        string id, RescheduleRequest body, BookingService service, RendezvousDbContext db, HttpContext http, CancellationToken ct)
     {
         if (body.Reason is { Length: > 2000 })
         {
             return Problems.Validation("reason", "must be at most 2000 characters");
         }
 
-        var result = await service.RescheduleAsync(id, body.Start, body.Reason, CurrentUser.From(http.User), ct);
+        var extras = RescheduleExtras.From(body);
+        if (!extras.IsSuccess)
+        {
+            return Problems.From(extras.Error!);
+        }
+
+        var result = await service.RescheduleAsync(id, body.Start, body.Reason, CurrentUser.From(http.User), ct, extras.Value);
         return result.IsSuccess ? TypedResults.Ok(await WithCustomerAsync(result.Value, db, ct)) : Problems.From(result.Error!);
     }
 
