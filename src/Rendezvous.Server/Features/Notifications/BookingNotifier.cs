@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using NodaTime;
@@ -171,7 +170,7 @@ public sealed partial class BookingNotifier(
         var template = await templates.GetAsync(context.Organization.Id, kind, recipient.Audience, ct);
         var subject = template.Subject.Render(values);
         var text = template.Text.Render(values);
-        var html = template.Html.Render(values, WebUtility.HtmlEncode);
+        var html = template.Html.Render(values, HtmlLayout.Escape);
         if (customOverride?.Subject is { } customSubject && Parsed(customSubject) is { } s)
         {
             subject = s.Render(values);
@@ -183,7 +182,7 @@ public sealed partial class BookingNotifier(
             if (Parsed(source) is { } t && Parsed(HtmlLayout.FromText(source)) is { } h)
             {
                 text = t.Render(values);
-                html = h.Render(values, WebUtility.HtmlEncode);
+                html = h.Render(values, HtmlLayout.Escape);
             }
         }
 

@@ -40,6 +40,9 @@ public static class HeaderEncoding
     /// <summary>An encoded-word may be at most 75 characters (RFC 2047 2).</summary>
     public const int MaxEncodedWordLength = 75;
 
+    /// <summary>We write shorter ones, so that one still fits on the first line after a field name such as "Reply-To: ".</summary>
+    public const int EncodedWordLength = 64;
+
     private const string QPrefix = "=?utf-8?Q?";
     private const string BPrefix = "=?utf-8?B?";
 
@@ -100,7 +103,7 @@ public static class HeaderEncoding
     }
 
     /// <summary>
-    /// Encodes <paramref name="text"/> as encoded-words of at most 75 characters, never splitting a character between
+    /// Encodes <paramref name="text"/> as encoded-words of at most <see cref="EncodedWordLength"/> characters, never splitting a character between
     /// two words. Uses Q when that is shorter (mostly ASCII text), B otherwise. The Q alphabet is the one allowed in a
     /// phrase, so the words are safe in display names as well as in Subject.
     /// </summary>
@@ -115,7 +118,7 @@ public static class HeaderEncoding
 
         var useQ = qLength <= ((bytes + 2) / 3 * 4);
         var words = new List<string>();
-        var room = MaxEncodedWordLength - QPrefix.Length - 2;
+        var room = EncodedWordLength - QPrefix.Length - 2;
         var current = new StringBuilder();
         var pending = new List<byte>();
         Span<byte> utf8 = stackalloc byte[4];

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 
 namespace Rendezvous.Server.Features.Notifications.Templates;
@@ -238,7 +237,7 @@ public static class DefaultTemplates
         return text.ToString();
     }
 
-    private static string Escape(string templateText) => WebUtility.HtmlEncode(templateText);
+    private static string Escape(string templateText) => HtmlLayout.Escape(templateText);
 }
 
 /// <summary>The HTML around every message, and the conversion of a plain-text template into an HTML one.</summary>
@@ -257,6 +256,34 @@ public static class HtmlLayout
         + "</div>\n</body></html>\n";
 
     public static string Paragraph(string html) => $"<p style=\"margin:0 0 16px 0;\">{html}</p>\n";
+
+    /// <summary>
+    /// Escapes text for HTML content and quoted attribute values: only &amp; &lt; &gt; " and ' change; everything else
+    /// stays as it is (the message is UTF-8, so there is no need for numeric entities).
+    /// </summary>
+    public static string Escape(string text)
+    {
+        if (text.AsSpan().IndexOfAny("&<>\"'") < 0)
+        {
+            return text;
+        }
+
+        var sb = new StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            sb.Append(c switch
+            {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' => "&quot;",
+                '\'' => "&#39;",
+                _ => c.ToString(),
+            });
+        }
+
+        return sb.ToString();
+    }
 
     /// <summary>
     /// Makes an HTML template from a plain-text one: the text is escaped (placeholders stay, their values are escaped when
@@ -289,7 +316,7 @@ public static class HtmlLayout
                     html.Append("<br>\n");
                 }
 
-                html.Append(WebUtility.HtmlEncode(line));
+                html.Append(Escape(line));
             }
 
             if (html.Length > 0)
