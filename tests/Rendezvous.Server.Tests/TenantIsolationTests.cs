@@ -22,6 +22,8 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "POST /api/v1/bookings/{id}/decline", "POST /api/v1/bookings/{id}/no-show", "POST /api/v1/bookings/{id}/reschedule",
         "POST /api/v1/calendar-connections", "GET /api/v1/calendar-connections", "GET /api/v1/calendar-connections/{id}",
         "PUT /api/v1/calendar-connections/{id}", "DELETE /api/v1/calendar-connections/{id}",
+        // Checked in Notifications/EmailTemplateApiTests:
+        "GET /api/v1/email-templates", "GET /api/v1/email-templates/{kind}", "PUT /api/v1/email-templates/{kind}", "DELETE /api/v1/email-templates/{kind}",
         // Public and free of tenant data:
         "GET /openapi/{documentName}.json", "GET /health", "GET /",
     ];

@@ -72,6 +72,21 @@ public sealed class SmtpClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Without_pipelining_RSET_between_good_messages_can_be_turned_off_but_follows_a_failed_one()
+    {
+        _server.Extensions.Remove("PIPELINING");
+        _server.Reply = line => line == "RCPT TO:<busy@example.com>" ? "450 4.2.1 busy" : null;
+        await using var connection = await SmtpConnection.OpenAsync(Options(o => o.ResetBetweenMessages = false), CancellationToken.None);
+        await connection.SendAsync(To("a1@example.com"), Message, CancellationToken.None);
+        await connection.SendAsync(To("a2@example.com"), Message, CancellationToken.None);
+        _server.Commands.ShouldNotContain("RSET");
+        await Should.ThrowAsync<SmtpTransientException>(() => connection.SendAsync(To("busy@example.com"), Message, CancellationToken.None));
+        await connection.SendAsync(To("a3@example.com"), Message, CancellationToken.None);
+        _server.Commands.Count(c => c == "RSET").ShouldBe(1);
+        _server.RawMessages.Count.ShouldBe(3);
+    }
+
+    [Fact]
     public async Task A_server_that_only_knows_HELO_still_gets_the_message()
     {
         _server.EhloReply = "502 5.5.1 EHLO not implemented";

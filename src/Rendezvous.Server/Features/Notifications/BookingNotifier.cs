@@ -167,7 +167,7 @@ public sealed partial class BookingNotifier(
         MailboxAddress from, string messageId, EmailOverride? customOverride, Instant now, CancellationToken ct)
     {
         var values = Values(context, change, recipient);
-        var template = await templates.GetAsync(context.Organization.Id, kind, recipient.Audience, ct);
+        var template = await templates.ForSendingAsync(context.Organization.Id, kind, recipient.Audience, ct);
         var subject = template.Subject.Render(values);
         var text = template.Text.Render(values);
         var html = template.Html.Render(values, HtmlLayout.Escape);

@@ -342,7 +342,8 @@ public sealed class SmtpConnection : IAsyncDisposable
         }
 
         var mailParameters = Check(envelope, message.Length);
-        var reset = _inTransaction || MessagesSent > 0;
+        // Between messages as configured (free when pipelined), and always after a transaction that did not finish.
+        var reset = _inTransaction || (MessagesSent > 0 && (Capabilities.Pipelining || _options.ResetBetweenMessages));
         var rejected = new List<(string, SmtpReply)>();
         var accepted = new List<string>();
         _inTransaction = true;

@@ -41,6 +41,14 @@ public sealed class SmtpOptions
     /// <summary>Longest wait for the reply to the end of a message's data (servers scan it first).</summary>
     public TimeSpan DataTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// Sends RSET before every further message on a connection, so each message starts from a clean session whatever the
+    /// server made of the last one. With PIPELINING it rides in the same write as the envelope and costs nothing; without,
+    /// it is one more round trip per message, and turning it off is safe (a completed transaction needs no reset; a failed
+    /// one always gets it).
+    /// </summary>
+    public bool ResetBetweenMessages { get; set; } = true;
+
     /// <summary>Credentials go only over TLS unless this is set (for a relay on the same machine).</summary>
     public bool AllowAuthWithoutTls { get; set; }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Npgsql;
 using NodaTime;
 using Rendezvous.Domain;
@@ -16,10 +17,17 @@ public sealed record EffectiveTemplate(NotificationKind Kind, TemplateAudience A
 
 /// <summary>
 /// Customised templates, per organization, kind and audience, in <c>email_templates</c>. Every query names the
-/// organization. A template without its own HTML gets HTML made from its text.
+/// organization. A template without its own HTML gets HTML made from its text. Sending reads an organization's templates
+/// from a short cache (<see cref="CacheFor"/>): a change made through this process applies at once, one made through
+/// another server process within that time.
 /// </summary>
 public sealed class EmailTemplateStore(NpgsqlDataSource dataSource)
 {
+    /// <summary>How long sending may use an organization's templates without reading them again.</summary>
+    public static TimeSpan CacheFor { get; } = TimeSpan.FromSeconds(10);
+
+    private readonly ConcurrentDictionary<OrganizationId, (long Until, IReadOnlyDictionary<(NotificationKind, TemplateAudience), EffectiveTemplate> Custom)> _cache = new();
+
     public const int MaxSubjectLength = 300;
     public const int MaxTextLength = 20_000;
     public const int MaxHtmlLength = 100_000;
@@ -31,8 +39,30 @@ public sealed class EmailTemplateStore(NpgsqlDataSource dataSource)
 
     public static EffectiveTemplate Default(NotificationKind kind, TemplateAudience audience) => Defaults[(kind, audience)];
 
-    /// <summary>Every kind and audience, customised or default.</summary>
+    /// <summary>Every kind and audience, customised or default, as stored now.</summary>
     public async Task<IReadOnlyList<EffectiveTemplate>> ListAsync(OrganizationId organizationId, CancellationToken ct)
+    {
+        var custom = await LoadAsync(organizationId, ct);
+        return [.. Defaults.Keys.OrderBy(k => k.Item1).ThenBy(k => k.Item2).Select(k => custom.GetValueOrDefault(k) ?? Defaults[k])];
+    }
+
+    /// <summary>The template as stored now.</summary>
+    public async Task<EffectiveTemplate> GetAsync(OrganizationId organizationId, NotificationKind kind, TemplateAudience audience, CancellationToken ct) =>
+        (await LoadAsync(organizationId, ct)).GetValueOrDefault((kind, audience)) ?? Defaults[(kind, audience)];
+
+    /// <summary>The template to send with (possibly up to <see cref="CacheFor"/> old when changed by another process).</summary>
+    public async Task<EffectiveTemplate> ForSendingAsync(OrganizationId organizationId, NotificationKind kind, TemplateAudience audience, CancellationToken ct)
+    {
+        if (!_cache.TryGetValue(organizationId, out var cached) || cached.Until < Environment.TickCount64)
+        {
+            cached = (Environment.TickCount64 + (long)CacheFor.TotalMilliseconds, await LoadAsync(organizationId, ct));
+            _cache[organizationId] = cached;
+        }
+
+        return cached.Custom.GetValueOrDefault((kind, audience)) ?? Defaults[(kind, audience)];
+    }
+
+    private async Task<IReadOnlyDictionary<(NotificationKind, TemplateAudience), EffectiveTemplate>> LoadAsync(OrganizationId organizationId, CancellationToken ct)
     {
         var custom = new Dictionary<(NotificationKind, TemplateAudience), EffectiveTemplate>();
         await using var command = dataSource.CreateCommand(
@@ -47,20 +77,7 @@ public sealed class EmailTemplateStore(NpgsqlDataSource dataSource)
             }
         }
 
-        return [.. Defaults.Keys.OrderBy(k => k.Item1).ThenBy(k => k.Item2).Select(k => custom.GetValueOrDefault(k) ?? Defaults[k])];
-    }
-
-    public async Task<EffectiveTemplate> GetAsync(OrganizationId organizationId, NotificationKind kind, TemplateAudience audience, CancellationToken ct)
-    {
-        await using var command = dataSource.CreateCommand("""
-            SELECT kind, audience, subject, text_body, html_body FROM email_templates
-            WHERE organization_id = @org AND kind = @kind AND audience = @audience
-            """);
-        command.Parameters.AddWithValue("org", organizationId.Value);
-        command.Parameters.AddWithValue("kind", NotificationNames.Of(kind));
-        command.Parameters.AddWithValue("audience", NotificationNames.Of(audience));
-        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        return await reader.ReadAsync(ct).ConfigureAwait(false) && Read(reader) is { } custom ? custom : Defaults[(kind, audience)];
+        return custom;
     }
 
     /// <summary>Validates the parts; the problems per field (unknown placeholders named), or none.</summary>
@@ -126,6 +143,7 @@ public sealed class EmailTemplateStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("now", now.ToDateTimeUtc());
         command.Parameters.AddWithValue("by", updatedBy.Value);
         await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        _cache.TryRemove(organizationId, out _);
     }
 
     /// <summary>Goes back to the default; false when the template was not customised.</summary>
@@ -136,7 +154,9 @@ public sealed class EmailTemplateStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("org", organizationId.Value);
         command.Parameters.AddWithValue("kind", NotificationNames.Of(kind));
         command.Parameters.AddWithValue("audience", NotificationNames.Of(audience));
-        return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
+        var deleted = await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
+        _cache.TryRemove(organizationId, out _);
+        return deleted;
     }
 
     private static EffectiveTemplate? Read(NpgsqlDataReader reader)
