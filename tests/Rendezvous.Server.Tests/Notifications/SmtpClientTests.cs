@@ -312,7 +312,8 @@ public sealed class SmtpClientTests : IAsyncLifetime
     {
         _server.Extensions.Add("SIZE 20");
         await using var connection = await SmtpConnection.OpenAsync(Options(), CancellationToken.None);
-        await Should.ThrowAsync<SmtpPermanentException>(() => connection.SendAsync(To("b@example.com"), Message, CancellationToken.None));
+        var ex = await Should.ThrowAsync<SmtpPermanentException>(() => connection.SendAsync(To("b@example.com"), Message, CancellationToken.None));
+        ex.IsMessageSpecific.ShouldBeTrue();
         _server.Commands.ShouldNotContain(c => c.StartsWith("MAIL", StringComparison.Ordinal));
     }
 

@@ -495,7 +495,10 @@ public sealed class SmtpConnection : IAsyncDisposable
         {
             if (address.AsSpan().IndexOfAny("<>\r\n\0 ") >= 0)
             {
-                throw new SmtpPermanentException($"\"{address.ReplaceLineEndings(" ")}\" is not an address SMTP can carry.", SmtpStage.MailFrom);
+                throw new SmtpPermanentException($"\"{address.ReplaceLineEndings(" ")}\" is not an address SMTP can carry.", SmtpStage.MailFrom)
+                {
+                    IsMessageSpecific = true,
+                };
             }
         }
 
@@ -503,18 +506,27 @@ public sealed class SmtpConnection : IAsyncDisposable
         if (needsUtf8 && !Capabilities.SmtpUtf8)
         {
             throw new SmtpPermanentException(
-                $"The message needs SMTPUTF8 (an address or header is not ASCII), which {_options.Host} does not offer.", SmtpStage.MailFrom);
+                $"The message needs SMTPUTF8 (an address or header is not ASCII), which {_options.Host} does not offer.", SmtpStage.MailFrom)
+            {
+                IsMessageSpecific = true,
+            };
         }
 
         var eightBit = envelope.EightBitBody || needsUtf8;
         if (eightBit && !Capabilities.EightBitMime)
         {
-            throw new SmtpPermanentException($"The message has 8-bit content, and {_options.Host} does not offer 8BITMIME.", SmtpStage.MailFrom);
+            throw new SmtpPermanentException($"The message has 8-bit content, and {_options.Host} does not offer 8BITMIME.", SmtpStage.MailFrom)
+            {
+                IsMessageSpecific = true,
+            };
         }
 
         if (Capabilities.MaxSize is { } max && size > max)
         {
-            throw new SmtpPermanentException($"The message ({size} bytes) is larger than {_options.Host} accepts ({max} bytes).", SmtpStage.MailFrom);
+            throw new SmtpPermanentException($"The message ({size} bytes) is larger than {_options.Host} accepts ({max} bytes).", SmtpStage.MailFrom)
+            {
+                IsMessageSpecific = true,
+            };
         }
 
         var parameters = new StringBuilder();

@@ -49,8 +49,17 @@ public abstract class SmtpException : Exception
     /// </summary>
     public bool MessageMayHaveBeenAccepted { get; init; }
 
-    /// <summary>True when only this message (or recipient) was refused; the session itself is fine.</summary>
-    public bool IsMessageSpecific => Stage is SmtpStage.RecipientTo or SmtpStage.Content && Reply is not null;
+    /// <summary>
+    /// True when the failure is about this message or recipient (refused recipient, refused content, a message the server
+    /// cannot carry), not about the session or the configuration.
+    /// </summary>
+    public bool IsMessageSpecific
+    {
+        get => _messageSpecific ?? (Stage is SmtpStage.RecipientTo or SmtpStage.Content && Reply is not null);
+        init => _messageSpecific = value;
+    }
+
+    private readonly bool? _messageSpecific;
 }
 
 /// <summary>A failure that may pass: 4xx replies, refused or dropped connections, timeouts.</summary>
