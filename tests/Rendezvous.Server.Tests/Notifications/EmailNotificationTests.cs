@@ -28,6 +28,8 @@ public class EmailApp : RendezvousApp
         builder.UseSetting("Rendezvous:Smtp:Port", SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Rendezvous:Smtp:From", "no-reply@rendezvous.test");
         builder.UseSetting("Rendezvous:Smtp:CommandTimeout", "00:00:05");
+        // The tests move a fake clock, not real time: retry the server at once after a failure.
+        builder.UseSetting("Rendezvous:Smtp:ReconnectDelay", "00:00:00");
         builder.UseSetting("Rendezvous:PublicBaseUrl", PublicBaseUrl + "/");
     }
 

@@ -342,6 +342,28 @@ public sealed class SmtpClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task After_a_failed_connect_the_pool_fails_fast_for_a_while()
+    {
+        var closed = SmtpServer.ClosedPort();
+        var attempts = 0;
+        var options = Options(o =>
+        {
+            o.Port = closed;
+            o.ReconnectDelay = TimeSpan.FromMinutes(5);
+        });
+        await using var pool = new SmtpConnectionPool(options, NullLogger<SmtpConnectionPool>.Instance, ct =>
+        {
+            attempts++;
+            return SmtpConnection.OpenAsync(options, ct);
+        });
+        var first = await Should.ThrowAsync<SmtpTransientException>(() => pool.SendAsync(To("b@example.com"), Message, CancellationToken.None));
+        var second = await Should.ThrowAsync<SmtpTransientException>(() => pool.SendAsync(To("b@example.com"), Message, CancellationToken.None));
+        attempts.ShouldBe(1);
+        first.Stage.ShouldBe(SmtpStage.Connect);
+        second.Message.ShouldStartWith("Not trying again yet: ");
+    }
+
+    [Fact]
     public async Task The_pool_does_not_resend_after_a_failure_the_server_reported()
     {
         _server.Reply = line => line == "DATA-END" ? "451 4.3.0 try again later" : null;

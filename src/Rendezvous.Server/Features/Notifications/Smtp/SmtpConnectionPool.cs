@@ -18,6 +18,7 @@ public sealed partial class SmtpConnectionPool : IMailTransport, IAsyncDisposabl
     private readonly ConcurrentStack<SmtpConnection> _idle = new();
     private int _opened;
     private bool _disposed;
+    private volatile OpenFailure? _lastOpenFailure;
 
     public SmtpConnectionPool(IOptions<SmtpOptions> options, ILogger<SmtpConnectionPool> logger)
         : this(options.Value, logger, null)
@@ -46,11 +47,7 @@ public sealed partial class SmtpConnectionPool : IMailTransport, IAsyncDisposabl
             {
                 var connection = await TakeIdleAsync(cancellationToken).ConfigureAwait(false);
                 var reused = connection is not null;
-                if (connection is null)
-                {
-                    connection = await _open(cancellationToken).ConfigureAwait(false);
-                    Interlocked.Increment(ref _opened);
-                }
+                connection ??= await OpenAsync(cancellationToken).ConfigureAwait(false);
 
                 try
                 {
@@ -80,6 +77,27 @@ public sealed partial class SmtpConnectionPool : IMailTransport, IAsyncDisposabl
         finally
         {
             _slots.Release();
+        }
+    }
+
+    private async Task<SmtpConnection> OpenAsync(CancellationToken ct)
+    {
+        if (_lastOpenFailure is { } last && Environment.TickCount64 < last.Until)
+        {
+            throw new SmtpTransientException($"Not trying again yet: {last.Failure.Message}", last.Failure.Stage, last.Failure.Reply, last.Failure);
+        }
+
+        try
+        {
+            var connection = await _open(ct).ConfigureAwait(false);
+            Interlocked.Increment(ref _opened);
+            _lastOpenFailure = null;
+            return connection;
+        }
+        catch (SmtpException ex) when (_options.ReconnectDelay > TimeSpan.Zero)
+        {
+            _lastOpenFailure = new OpenFailure(Environment.TickCount64 + (long)_options.ReconnectDelay.TotalMilliseconds, ex);
+            throw;
         }
     }
 
@@ -133,6 +151,8 @@ public sealed partial class SmtpConnectionPool : IMailTransport, IAsyncDisposabl
 
         // The semaphore is left undisposed: a send still finishing may release it, and it holds no wait handle.
     }
+
+    private sealed record OpenFailure(long Until, SmtpException Failure);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "A pooled SMTP connection was gone ({Reason}); sending on a new one")]
     private static partial void LogStaleConnection(ILogger logger, string reason);

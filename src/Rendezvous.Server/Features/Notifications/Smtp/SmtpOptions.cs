@@ -35,6 +35,12 @@ public sealed class SmtpOptions
 
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// After a failed attempt to open a session, further sends fail at once for this long instead of each waiting out
+    /// <see cref="ConnectTimeout"/>, so a mail server that is down does not hold up the outbox.
+    /// </summary>
+    public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Longest wait for one reply (or one write).</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
