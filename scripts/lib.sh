@@ -166,3 +166,49 @@ CONF
   export RENDEZVOUS_TEST_CALDAV_USER="$user"
   export RENDEZVOUS_TEST_CALDAV_PASSWORD="$password"
 }
+
+# smtp_greets HOST PORT: true when something on HOST:PORT answers with an SMTP 220 greeting within 3 seconds.
+smtp_greets() {
+  local line
+  line=$(timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2 && head -n 1 <&3 && printf 'QUIT\r\n' >&3" 2>/dev/null) || return 1
+  [ "${line:0:3}" = 220 ]
+}
+
+# ensure_smtp [PORT]: a local SMTP server (Debian's python3-aiosmtpd) on 127.0.0.1:PORT (default 2525) that writes every
+# message it accepts into the Maildir $STATE/maildir. Exports RENDEZVOUS_TEST_SMTP_HOST, _PORT and RENDEZVOUS_TEST_MAILDIR.
+# Debian's /usr/bin/python3 runs it (not whichever python3 is first on PATH). Messages older than a day are pruned.
+ensure_smtp() {
+  local port="${1:-2525}"
+  apt_install python3-aiosmtpd
+  /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || die "python3-aiosmtpd is installed but /usr/bin/python3 cannot import it"
+  local dir="$STATE/maildir" pidfile="$STATE/smtp.pid" logfile="$STATE/smtp.log" pid=""
+  # aiosmtpd wants the Maildir either absent or complete.
+  mkdir -p "$dir/tmp" "$dir/new" "$dir/cur"
+  find "$dir/new" "$dir/cur" "$dir/tmp" -type f -mmin +1440 -delete 2>/dev/null || true
+  [ -s "$pidfile" ] && pid=$(cat "$pidfile")
+  # Only a process started here (its command line names our Maildir) is ever stopped or trusted.
+  if [ -n "$pid" ] && ! cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ' | grep -qF -- "aiosmtpd.handlers.Mailbox $dir"; then pid=""; fi
+  if smtp_greets 127.0.0.1 "$port"; then
+    [ -n "$pid" ] || die "something else answers SMTP on 127.0.0.1:$port; stop it or pass ensure_smtp another port"
+  else
+    if [ -n "$pid" ]; then
+      log "restarting the SMTP server (pid $pid does not answer)"
+      kill "$pid" 2>/dev/null || true
+      local i; for i in $(seq 1 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    fi
+    log "starting the SMTP server (aiosmtpd) on 127.0.0.1:$port, Maildir $dir"
+    setsid /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox "$dir" >>"$logfile" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$pidfile"
+    local i ok=""
+    for i in $(seq 1 60); do
+      if smtp_greets 127.0.0.1 "$port"; then ok=1; break; fi
+      kill -0 "$pid" 2>/dev/null || { tail -n 30 "$logfile" >&2; die "the SMTP server exited at start (log: $logfile)"; }
+      sleep 0.5
+    done
+    [ -n "$ok" ] || { tail -n 30 "$logfile" >&2; die "the SMTP server did not answer on 127.0.0.1:$port (log: $logfile)"; }
+  fi
+  export RENDEZVOUS_TEST_SMTP_HOST=127.0.0.1
+  export RENDEZVOUS_TEST_SMTP_PORT="$port"
+  export RENDEZVOUS_TEST_MAILDIR="$dir"
+}

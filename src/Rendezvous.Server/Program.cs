@@ -16,6 +16,7 @@ using Rendezvous.Server.Features.Reminders;
 using Rendezvous.Server.Features.SelfService;
 using Rendezvous.Server.Features.Portal;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Rendezvous.Server.Features.Notifications.Templates;
 using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Features.Webhooks;
 using Rendezvous.Server.Infrastructure;
@@ -70,7 +71,7 @@ builder.Services.AddAuthentication(ApiKeys.Scheme)
         o.SlidingExpiration = true;
         o.Events.OnRedirectToLogin = c => { c.Response.StatusCode = 401; return Task.CompletedTask; };
     });
-builder.Services.TryAddSingleton<IPortalMailer, LoggingPortalMailer>();
+builder.Services.TryAddSingleton<IPortalMailer, SmtpPortalMailer>();
 builder.Services.AddAuthorizationBuilder()
     .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeys.Scheme).RequireAuthenticatedUser().Build())
     .AddPolicy(ApiKeys.AdministratorPolicy, p => p.RequireAuthenticatedUser().RequireRole("administrator"));
@@ -96,11 +97,11 @@ builder.Services.AddScoped<CalendarSyncEngine>();
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
 builder.Services.AddHostedService<CalendarSyncWorker>();
 builder.Services.Configure<ReminderOptions>(builder.Configuration.GetSection("Rendezvous:Reminders"));
-builder.Services.TryAddSingleton<IBookingNotifier, LoggingBookingNotifier>();
 builder.Services.AddSingleton<IOutboxHandler, ReminderPlanner>();
 builder.Services.AddSingleton<ReminderSender>();
 builder.Services.AddHostedService<ReminderWorker>();
 builder.Services.AddWebhooks(builder.Configuration);
+builder.Services.AddNotifications(builder.Configuration);
 
 var app = builder.Build();
 
@@ -149,6 +150,7 @@ api.MapPortal();
 app.MapPortalPages();
 app.MapSelfServicePages();
 api.MapWebhooks();
+api.MapEmailTemplates();
 
 await app.RunAsync();
 return 0;

@@ -159,6 +159,9 @@ public sealed class Booking
     /// <summary>The reason given with the latest cancel, reschedule, decline or no-show.</summary>
     public string? LastReason { get; private set; }
 
+    /// <summary>Notes from the team that the customer sees (in emails and, later, the customer portal); null when there are none.</summary>
+    public string? PublicNotes { get; private set; }
+
     /// <summary>The cancellation policy in force when the booking was made; binds customers only.</summary>
     public ChangePolicy CancellationPolicy { get; private set; }
 
@@ -388,6 +391,36 @@ public sealed class Booking
 
         ReplacedByBookingId = replacement.Id;
         replacement.ReplacesBookingId = Id;
+        return Result.Success;
+    }
+
+    /// <summary>Longest <see cref="PublicNotes"/> accepted, in characters.</summary>
+    public const int MaxPublicNotesLength = 5000;
+
+    /// <summary>
+    /// Sets the notes the customer sees; null or blank removes them. Only team members (users, the system) may; fails
+    /// with a validation error when longer than <see cref="MaxPublicNotesLength"/>. Raises no event: the notes travel with
+    /// the next change or reminder.
+    /// </summary>
+    public Result SetPublicNotes(string? notes, Actor actor, Instant now)
+    {
+        if (actor.IsCustomer)
+        {
+            return new DomainError(ErrorKind.Forbidden, "staff_only", "Only a team member can change the public notes.");
+        }
+
+        var trimmed = string.IsNullOrWhiteSpace(notes) ? null : notes.Trim();
+        if (trimmed is { Length: > MaxPublicNotesLength })
+        {
+            return DomainError.Validation("publicNotes", $"must be at most {MaxPublicNotesLength} characters");
+        }
+
+        if (trimmed != PublicNotes)
+        {
+            PublicNotes = trimmed;
+            UpdatedAt = now;
+        }
+
         return Result.Success;
     }
 

@@ -17,16 +17,27 @@ public sealed record CreateBookingRequest(
     Dictionary<string, string?>? Answers,
     string? ReplacesBookingId);
 
+/// <summary>The body of cancel, approve, decline and no-show.</summary>
+public sealed record BookingActionRequest(string? Reason, string? Start);
+
 /// <summary>
-/// The body of cancel, approve, decline and no-show; reschedule also takes <c>start</c>, and staff may give the booking its
-/// own reminder plan with <c>reminders</c> (and <c>followUp</c>), replacing the page's for this booking.
+/// The body of a staff reschedule: the new <c>start</c> and a <c>reason</c>, optionally <c>publicNotes</c> for the customer
+/// (kept on the booking; an empty string removes them) and <c>email</c> to word, or hold back, the customer's email
+/// about this change.
 /// </summary>
-public sealed record BookingActionRequest(string? Reason, string? Start)
+public sealed record RescheduleRequest(string? Start, string? Reason, string? PublicNotes, RescheduleEmailRequest? Email)
 {
+    /// <summary>The booking's own reminders from now on, replacing the page's (seed 003); with <see cref="FollowUp"/>.</summary>
     public IReadOnlyList<Domain.BookingPages.ReminderSpec>? Reminders { get; init; }
 
     public Domain.BookingPages.ReminderSpec? FollowUp { get; init; }
 }
+
+/// <summary>
+/// The customer's email about one reschedule: <c>send</c> false sends none; <c>subject</c> and <c>message</c> replace the
+/// template's (placeholders allowed). The new time, place and manage link are always added below the message.
+/// </summary>
+public sealed record RescheduleEmailRequest(bool? Send, string? Subject, string? Message);
 
 public sealed record CustomerResponse(string Id, string Name, string Email, string? Phone, string TimeZone);
 
@@ -56,6 +67,9 @@ public sealed record BookingResponse
     public CustomerResponse? Customer { get; init; }
 
     public string? Reason { get; init; }
+
+    /// <summary>Notes from the team that the customer sees.</summary>
+    public string? PublicNotes { get; init; }
 
     public string? PackageId { get; init; }
 
@@ -91,6 +105,7 @@ public sealed record BookingResponse
         Hosts = [.. b.Hosts.Select(h => new HostResponse(h.UserId.ToString(), h.IsPrimary))],
         Customer = customer is null ? null : new CustomerResponse(customer.Id.ToString(), customer.Name, customer.Email, customer.Phone, customer.TimeZoneId),
         Reason = b.LastReason,
+        PublicNotes = b.PublicNotes,
         PackageId = b.PackageId?.ToString(),
         SessionNumber = b.SessionNumber,
         SessionCount = b.SessionCount,

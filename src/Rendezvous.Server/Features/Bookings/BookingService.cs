@@ -10,6 +10,7 @@ using Rendezvous.Domain.BookingPages;
 using Rendezvous.Domain.Bookings;
 using Rendezvous.Domain.Organizations;
 using Rendezvous.Server.Features.Availability;
+using Rendezvous.Server.Features.Notifications;
 using Rendezvous.Server.Infrastructure;
 
 namespace Rendezvous.Server.Features.Bookings;
@@ -169,7 +170,7 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
     /// never onto time any host already holds; the database refuses that in any case.
     /// </summary>
     public async Task<Result<Booking>> RescheduleAsync(string id, string? start, string? reason, CurrentUser me, CancellationToken ct,
-        Reminders.ReminderPlan? reminderPlan = null)
+        Reminders.ReminderPlan? reminderPlan = null, RescheduleExtras? extras = null)
     {
         if (!ApiFormat.TryParseInstant(start, out var newStart))
         {
@@ -183,9 +184,17 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         }
 
         var b = booking.Value;
+        var actor = Actor.ForUser(me.Id);
+        var now = clock.GetCurrentInstant();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await LockPageAsync(b.BookingPageId, ct);
-        var result = b.Reschedule(newStart, Actor.ForUser(me.Id), reason, clock.GetCurrentInstant());
+        // Notes first, so the emails about this change already show them.
+        if (extras?.PublicNotes is { } notes && b.SetPublicNotes(notes, actor, now) is { IsSuccess: false } notesRejected)
+        {
+            return notesRejected.Error!;
+        }
+
+        var result = b.Reschedule(newStart, actor, reason, now);
         if (!result.IsSuccess)
         {
             return result.Error!;
@@ -195,6 +204,12 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         {
             // Saved with the reschedule; the reminder planner reads it when the outbox delivers the event.
             await Reminders.ReminderPlanner.SavePlanAsync(db, b.Id, reminderPlan, ct);
+        }
+
+        if (extras?.Email is { } email)
+        {
+            // Keyed to this change's place in the history: the notifications handler applies it to this change's email only.
+            await EmailOverrideStore.SaveAsync(db, b.Id, b.History.Count - 1, NotificationKind.Rescheduled, email, me.Id, now, ct);
         }
 
         var saved = await SaveAsync(ct);

@@ -164,7 +164,7 @@ public static class BookingsEndpoints
     }
 
     private static async Task<Results<Ok<BookingResponse>, ProblemHttpResult>> RescheduleAsync(
-        string id, BookingActionRequest body, BookingService service, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+        string id, RescheduleRequest body, BookingService service, RendezvousDbContext db, HttpContext http, CancellationToken ct)
     {
         if (body.Reason is { Length: > 2000 })
         {
@@ -190,7 +190,13 @@ public static class BookingsEndpoints
             plan = new Reminders.ReminderPlan(body.Reminders ?? [], body.FollowUp);
         }
 
-        var result = await service.RescheduleAsync(id, body.Start, body.Reason, CurrentUser.From(http.User), ct, plan);
+                var extras = RescheduleExtras.From(body);
+        if (!extras.IsSuccess)
+        {
+            return Problems.From(extras.Error!);
+        }
+
+        var result = await service.RescheduleAsync(id, body.Start, body.Reason, CurrentUser.From(http.User), ct, plan, extras.Value);
         return result.IsSuccess ? TypedResults.Ok(await WithCustomerAsync(result.Value, db, ct)) : Problems.From(result.Error!);
     }
 

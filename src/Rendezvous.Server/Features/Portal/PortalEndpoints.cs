@@ -21,17 +21,39 @@ public interface IPortalMailer
     Task SendSignInLinkAsync(Customer customer, Organization organization, string url, CancellationToken cancellationToken);
 }
 
-/// <summary>Stand-in until email delivery is wired: logs that a link was sent (never the link itself).</summary>
-public sealed partial class LoggingPortalMailer(ILogger<LoggingPortalMailer> logger) : IPortalMailer
+/// <summary>Sends the sign-in link by email, through the same SMTP transport as every other message.</summary>
+public sealed class SmtpPortalMailer(
+    Notifications.Smtp.IMailTransport transport, Microsoft.Extensions.Options.IOptions<Notifications.Smtp.SmtpOptions> smtp, IClock clock) : IPortalMailer
 {
-    public Task SendSignInLinkAsync(Customer customer, Organization organization, string url, CancellationToken cancellationToken)
+    public async Task SendSignInLinkAsync(Customer customer, Organization organization, string url, CancellationToken cancellationToken)
     {
-        LogSent(logger, customer.Id.ToString(), organization.Slug);
-        return Task.CompletedTask;
-    }
+        if (string.IsNullOrWhiteSpace(smtp.Value.Host))
+        {
+            // No mail server configured (as for booking notifications): nothing to send through.
+            return;
+        }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Portal sign-in link sent to customer {CustomerId} of {Organization}")]
-    private static partial void LogSent(ILogger logger, string customerId, string organization);
+        if (!Notifications.Mime.MailboxAddress.TryParse(smtp.Value.From, out var from))
+        {
+            throw new InvalidOperationException("Rendezvous__Smtp__From is not a valid address.");
+        }
+
+        var text = $"Hello {customer.Name},\n\nUse this link to sign in to {organization.Name} and see your appointments:\n{url}\n\n" +
+            $"It works once, for {PortalEndpoints.LinkLifetime.TotalMinutes:0} minutes. If you did not ask for it, you can ignore this email.\n";
+        var message = new Notifications.Mime.EmailMessage
+        {
+            From = new Notifications.Mime.MailboxAddress(from.DisplayName ?? organization.Name, from.Address),
+            To = [new Notifications.Mime.MailboxAddress(customer.Name, customer.Email)],
+            Subject = $"Sign in to {organization.Name}",
+            Date = clock.GetCurrentInstant(),
+            MessageId = $"<portal-{Guid.NewGuid():N}@{from.Address.Split('@')[^1]}>",
+            TextBody = text,
+            HtmlBody = $"<p>Hello {Html.E(customer.Name)},</p><p><a href=\"{Html.E(url)}\">Sign in to {Html.E(organization.Name)}</a> to see your appointments.</p>" +
+                $"<p>The link works once, for {PortalEndpoints.LinkLifetime.TotalMinutes:0} minutes. If you did not ask for it, you can ignore this email.</p>",
+        };
+        await transport.SendAsync(new Notifications.Smtp.SmtpEnvelope(from.Address, [customer.Email], Utf8Headers: message.NeedsSmtpUtf8),
+            Notifications.Mime.MimeWriter.Write(message), cancellationToken);
+    }
 }
 
 public sealed record SignInLinkRequest(string? Email);

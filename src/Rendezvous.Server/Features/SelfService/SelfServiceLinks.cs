@@ -26,7 +26,7 @@ public sealed class PublicUrlOptions
 /// encrypted and authenticated with ASP.NET Data Protection: unguessable, and any change makes it unreadable. It works
 /// only while the booking is upcoming: once it is over, canceled or a no-show, every link to it is dead.
 /// </summary>
-public sealed class SelfServiceLinks(IDataProtectionProvider protection, IOptions<PublicUrlOptions> urls)
+public sealed class SelfServiceLinks(IDataProtectionProvider protection, IOptions<PublicUrlOptions> urls) : Notifications.ISelfServiceLinks
 {
     private readonly IDataProtector _protector = protection.CreateProtector("Rendezvous.SelfService.Link.v1");
 
@@ -56,6 +56,8 @@ public sealed class SelfServiceLinks(IDataProtectionProvider protection, IOption
 
     /// <summary>The page a customer opens from the confirmation email.</summary>
     public string ManageUrl(BookingId bookingId) => Url($"/manage/{CreateToken(bookingId, LinkPurpose.View)}");
+
+    public string ManageUrl(Booking booking) => ManageUrl(booking.Id);
 
     public string Url(string path) => urls.Value.PublicBaseUrl.TrimEnd('/') + path;
 
