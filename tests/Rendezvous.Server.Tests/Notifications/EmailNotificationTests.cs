@@ -54,6 +54,20 @@ public sealed class EmailNotificationTests(EmailApp app) : IClassFixture<EmailAp
 {
     private sealed record Setup(HttpClient Admin, HttpClient HostClient, string HostId, string HostEmail, string Slug);
 
+    /// <summary>The booking id behind the signed manage link in an email body (null when there is none or it does not verify).</summary>
+    private string? ManageLinkIn(string body, bool inHref = false)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(body,
+            (inHref ? "href=\"" : "") + System.Text.RegularExpressions.Regex.Escape(EmailApp.PublicBaseUrl) + "/manage/([A-Za-z0-9_-]+)");
+        if (!match.Success)
+        {
+            return null;
+        }
+
+        var read = app.Services.GetRequiredService<Features.SelfService.SelfServiceLinks>().Read(match.Groups[1].Value);
+        return read is { Purpose: Features.SelfService.LinkPurpose.View } ? read.Value.Booking.ToString() : null;
+    }
+
     private async Task<Setup> HostWithPageAsync(Action<JsonObject>? page = null, HttpClient? admin = null)
     {
         admin ??= app.Client();
@@ -102,12 +116,12 @@ public sealed class EmailNotificationTests(EmailApp app) : IClassFixture<EmailAp
         text.ShouldContain("Hello Grace & <Hopper>,");
         text.ShouldContain("When: Monday, 15 March 2027, 10:00 to 10:30 (America/New_York)");
         text.ShouldContain("Where: Room 4 & the café");
-        text.ShouldContain($"{EmailApp.PublicBaseUrl}/manage/{id}");
+        ManageLinkIn(text).ShouldBe(id);
 
         var html = message.Single("text/html").Text;
         html.ShouldContain("Hello Grace &amp; &lt;Hopper&gt;,");
         html.ShouldContain("Room 4 &amp; the café");
-        html.ShouldContain($"href=\"{EmailApp.PublicBaseUrl}/manage/{id}\"");
+        ManageLinkIn(html, inHref: true).ShouldBe(id);
         html.ShouldNotContain("<Hopper>");
 
         var calendar = Calendar(message);
@@ -274,7 +288,7 @@ public sealed class EmailNotificationTests(EmailApp app) : IClassFixture<EmailAp
         text.ShouldStartWith("Dear Grace Hopper,\r\n\r\nI have to move our call; sorry for the trouble.");
         text.ShouldContain("When: Thursday, 18 March 2027, 05:30 to 06:00 (America/New_York)");
         text.ShouldContain("Notes: Please bring your laptop.");
-        text.ShouldContain($"/manage/{id}");
+        ManageLinkIn(text).ShouldBe(id);
         moved.Single("text/html").Text.ShouldContain("I have to move our call; sorry for the trouble.");
         Calendar(moved).ShouldContain("SEQUENCE:1");
 
@@ -360,7 +374,7 @@ public sealed class EmailNotificationTests(EmailApp app) : IClassFixture<EmailAp
         var custom = SmtpServer.MessagesTo(emailA).ShouldHaveSingleItem();
         custom.Header("Subject").ShouldBe("See you Monday, 15 March 2027, 10:00 (America/New_York), Grace Hopper!");
         custom.Single("text/plain").Text.ShouldContain("looks forward to it.");
-        custom.Single("text/html").Text.ShouldContain($"href=\"{EmailApp.PublicBaseUrl}/manage/{idA}\"");
+        ManageLinkIn(custom.Single("text/html").Text, inHref: true).ShouldBe(idA);
         SmtpServer.MessagesTo(emailB).ShouldHaveSingleItem().Header("Subject")!.ShouldStartWith("Confirmed: Intro call");
 
         var reset = await (await adminA.DeleteAsync("/api/v1/email-templates/confirmation")).ExpectAsync(200);
@@ -434,5 +448,33 @@ public sealed class EmailNotificationTests(EmailApp app) : IClassFixture<EmailAp
         await using var reader = await cmd.ExecuteReaderAsync();
         (await reader.ReadAsync()).ShouldBeTrue();
         return (reader.GetString(0), reader.GetString(1));
+    }
+
+    [SmtpFact]
+    public async Task Reminders_and_portal_sign_in_links_arrive_by_email()
+    {
+        var s = await HostWithPageAsync();
+        var email = $"remind.{Guid.NewGuid():N}@example.com";
+        var id = (await Scenario.BookAsync(app.Anonymous(), s.Slug, "2027-03-19T10:00:00Z", new { name = "Grace Hopper", email, timeZone = "UTC" }))["id"]!.GetValue<string>();
+        await DrainAsync();
+
+        app.Clock.Set(NodaTime.Instant.FromUtc(2027, 3, 18, 10, 0));
+        try
+        {
+            (await app.Services.GetRequiredService<Features.Reminders.ReminderSender>().SendDueAsync(CancellationToken.None)).Sent.ShouldBeGreaterThanOrEqualTo(1);
+            (await app.Services.GetRequiredService<Features.Reminders.ReminderSender>().SendDueAsync(CancellationToken.None)).Sent.ShouldBe(0);
+        }
+        finally
+        {
+            app.Clock.Set(RendezvousApp.Start);
+        }
+
+        var reminder = SmtpServer.MessagesTo(email, "reminder").ShouldHaveSingleItem();
+        reminder.Header("Subject")!.ShouldStartWith("Reminder: Intro call");
+        ManageLinkIn(reminder.Single("text/plain").Text).ShouldBe(id);
+
+        await (await app.Anonymous().PostJsonAsync("/api/v1/portal/acme/sign-in-link", new { email })).ExpectAsync(202);
+        var signIn = SmtpServer.MessagesTo(email).Single(m => m.Header("Subject")!.StartsWith("Sign in to", StringComparison.Ordinal));
+        signIn.Single("text/plain").Text.ShouldContain(EmailApp.PublicBaseUrl + "/portal/acme/sign-in/");
     }
 }
