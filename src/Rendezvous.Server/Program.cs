@@ -14,6 +14,8 @@ using Rendezvous.Server.Features.CalendarSync;
 using Rendezvous.Server.Features.Notifications;
 using Rendezvous.Server.Features.Reminders;
 using Rendezvous.Server.Features.SelfService;
+using Rendezvous.Server.Features.StaffAuth;
+using Rendezvous.Server.Features.Web;
 using Rendezvous.Server.Features.Portal;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Rendezvous.Server.Features.Notifications.Templates;
@@ -24,7 +26,11 @@ using Rendezvous.Server.Workers;
 
 // Verbs: (none) or "serve" runs the server; "migrate" applies migrations and exits.
 var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
-var builder = WebApplication.CreateBuilder(args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args);
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args,
+    WebRootPath = WebAssets.LocateWebRoot(),
+});
 
 // Started from another folder (say, by a script), still read the settings shipped next to the binary.
 if (!File.Exists(Path.Combine(builder.Environment.ContentRootPath, "appsettings.json")))
@@ -70,11 +76,15 @@ builder.Services.AddAuthentication(ApiKeys.Scheme)
         o.ExpireTimeSpan = TimeSpan.FromDays(14);
         o.SlidingExpiration = true;
         o.Events.OnRedirectToLogin = c => { c.Response.StatusCode = 401; return Task.CompletedTask; };
-    });
+    })
+    .AddStaffCookie();
 builder.Services.TryAddSingleton<IPortalMailer, SmtpPortalMailer>();
 builder.Services.AddAuthorizationBuilder()
     .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeys.Scheme).RequireAuthenticatedUser().Build())
-    .AddPolicy(ApiKeys.AdministratorPolicy, p => p.RequireAuthenticatedUser().RequireRole("administrator"));
+    .AddPolicy(ApiKeys.AdministratorPolicy, p => p.RequireAuthenticatedUser().RequireRole("administrator"))
+    .AddStaffPolicies();
+builder.Services.AddScoped<StaffAccounts>();
+builder.Services.AddWebApplication();
 
 builder.Services.AddDataProtection().SetApplicationName("Rendezvous");
 builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
@@ -132,12 +142,14 @@ if (bootstrapOrg is { } org && app.Configuration.GetValue("Rendezvous:Demo", fal
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+// Before routing: /{organization}/{page} would otherwise claim /css/site.css, and static files skip matched endpoints.
+app.UseWebAssets();
+app.UseRouting();
 app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
 app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous().ExcludeFromDescription();
-app.MapGet("/", () => TypedResults.Text("Rendezvous is running. API under /api/v1, OpenAPI at /openapi/v1.json.\n")).AllowAnonymous().ExcludeFromDescription();
 
 var api = app.MapGroup("/api/v1");
 api.MapUsers();
@@ -147,8 +159,8 @@ api.MapBookings();
 api.MapCalendarConnections();
 api.MapSelfService();
 api.MapPortal();
-app.MapPortalPages();
-app.MapSelfServicePages();
+app.MapSelfServiceFiles();
+app.MapWebApplication();
 api.MapWebhooks();
 api.MapEmailTemplates();
 

@@ -77,6 +77,20 @@ public sealed record ReminderRule(Duration Offset, ReminderChannel Channel = Rem
     public static ReminderRule DayBefore { get; } = new(Duration.FromDays(1));
 }
 
+/// <summary>
+/// A question the booking form asks besides name, email and phone. <see cref="Id"/> keys the answer in the booking's
+/// answers; a required question must be answered (not blank) for a booking to be made.
+/// </summary>
+public sealed record BookingQuestion(string Id, string Label, bool Required)
+{
+    /// <summary>Answer keys the booking form uses for its own fields; questions cannot take them.</summary>
+    public static IReadOnlyList<string> ReservedIds { get; } = ["notes", "guests"];
+
+    /// <summary>True for 1 to 40 lower-case letters, digits and dashes, starting with a letter or digit.</summary>
+    public static bool IsValidId(string? id) =>
+        id is { Length: >= 1 and <= 40 } && id[0] != '-' && id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
+}
+
 /// <summary>Open hours on one day of every week, in the page's time zone.</summary>
 public sealed record WeeklyHours(IsoDayOfWeek Day, TimeOfDayRange Hours);
 
@@ -154,7 +168,12 @@ public sealed record BookingPageSettings
     /// <summary>One optional follow-up after each meeting.</summary>
     public ReminderRule? FollowUp { get; init; }
 
+    /// <summary>Questions the booking form asks, in order (at most <see cref="MaxQuestions"/>).</summary>
+    public IReadOnlyList<BookingQuestion> Questions { get; init; } = [];
+
     public const int MaxReminders = 3;
+
+    public const int MaxQuestions = 20;
 
     /// <summary>The slot step actually used.</summary>
     public Duration EffectiveSlotInterval => SlotInterval ?? Duration;
@@ -212,6 +231,7 @@ public sealed record BookingPageSettings
         }
 
         ValidateReminders(errors);
+        ValidateQuestions(errors);
 
         if (ReschedulePolicy.MinimumNotice is { } r && r < Duration.Zero)
         {
@@ -246,6 +266,36 @@ public sealed record BookingPageSettings
     }
 
     private void ValidateReminders(List<FieldError> errors) => ValidateReminders(Reminders, FollowUp, errors);
+
+    private void ValidateQuestions(List<FieldError> errors)
+    {
+        if (Questions.Count > MaxQuestions)
+        {
+            errors.Add(new("questions", $"at most {MaxQuestions} questions"));
+        }
+
+        for (var i = 0; i < Questions.Count; i++)
+        {
+            var q = Questions[i];
+            if (!BookingQuestion.IsValidId(q.Id))
+            {
+                errors.Add(new($"questions[{i}].id", "must be 1-40 lower-case letters, digits and dashes"));
+            }
+            else if (BookingQuestion.ReservedIds.Contains(q.Id))
+            {
+                errors.Add(new($"questions[{i}].id", $"{q.Id} is used by the booking form itself; choose another id"));
+            }
+            else if (Questions.Take(i).Any(p => p.Id == q.Id))
+            {
+                errors.Add(new($"questions[{i}].id", "must not repeat another question's id"));
+            }
+
+            if (string.IsNullOrWhiteSpace(q.Label) || q.Label.Length > 200 || q.Label.Any(char.IsControl))
+            {
+                errors.Add(new($"questions[{i}].label", "is required (1-200 characters, one line)"));
+            }
+        }
+    }
 
     private static void CheckRule(ReminderRule rule, string field, List<FieldError> errors)
     {

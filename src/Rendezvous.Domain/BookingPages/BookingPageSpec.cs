@@ -15,6 +15,9 @@ public sealed record DateOverrideSpec(string? Date, IReadOnlyList<TimeRangeSpec>
 /// <summary>A reminder (minutes before the start) or follow-up (minutes after the end); channel "email" (default) or "sms".</summary>
 public sealed record ReminderSpec(int? OffsetMinutes, string? Channel);
 
+/// <summary>A custom question of the booking form: <c>id</c> keys the answer, <c>required</c> defaults to false.</summary>
+public sealed record QuestionSpec(string? Id, string? Label, bool? Required);
+
 /// <summary><c>kind</c> is "anyTime" or "upTo" (with <c>minutesBefore</c>).</summary>
 public sealed record ChangePolicySpec(string? Kind, int? MinutesBefore);
 
@@ -67,6 +70,9 @@ public record BookingPageSettingsSpec
     /// <summary>A follow-up after each meeting; unset or null: none.</summary>
     public ReminderSpec? FollowUp { get; init; }
 
+    /// <summary>Custom questions of the booking form, in order; unset: none.</summary>
+    public IReadOnlyList<QuestionSpec>? Questions { get; init; }
+
     private static readonly Dictionary<string, IsoDayOfWeek> Days = new(StringComparer.OrdinalIgnoreCase)
     {
         ["monday"] = IsoDayOfWeek.Monday,
@@ -114,6 +120,7 @@ public record BookingPageSettingsSpec
         var reschedule = ParsePolicy(ReschedulePolicy, "reschedulePolicy", errors);
         var reminders = Reminders is null ? [ReminderRule.DayBefore] : ParseReminders(Reminders, "reminders", errors);
         var followUp = FollowUp is null ? null : ParseReminder(FollowUp, "followUp", errors);
+        var questions = ParseQuestions(errors);
 
         if (errors.Count > 0)
         {
@@ -142,6 +149,7 @@ public record BookingPageSettingsSpec
             ReschedulePolicy = reschedule,
             Reminders = reminders,
             FollowUp = followUp,
+            Questions = questions,
         };
 
         var invalid = settings.Validate();
@@ -174,6 +182,7 @@ public record BookingPageSettingsSpec
         ReschedulePolicy = ToSpec(s.ReschedulePolicy),
         Reminders = [.. s.Reminders.Select(ToSpec)],
         FollowUp = s.FollowUp is null ? null : ToSpec(s.FollowUp),
+        Questions = [.. s.Questions.Select(q => new QuestionSpec(q.Id, q.Label, q.Required))],
     };
 
     /// <summary>The spec form of a reminder rule.</summary>
@@ -217,6 +226,24 @@ public record BookingPageSettingsSpec
         }
 
         return new ReminderRule(Duration.FromMinutes(minutes), channel.Value);
+    }
+
+    private List<BookingQuestion> ParseQuestions(List<FieldError> errors)
+    {
+        var result = new List<BookingQuestion>();
+        foreach (var (q, i) in (Questions ?? []).Select((q, i) => (q, i)))
+        {
+            if (q is null)
+            {
+                errors.Add(new($"questions[{i}]", "must be { \"id\", \"label\", \"required\" }"));
+                continue;
+            }
+
+            // Shape only here; Validate checks ids and labels, so settings built in code get the same checks.
+            result.Add(new BookingQuestion(q.Id?.Trim() ?? "", q.Label?.Trim() ?? "", q.Required ?? false));
+        }
+
+        return result;
     }
 
     private static ChangePolicySpec ToSpec(ChangePolicy policy) =>

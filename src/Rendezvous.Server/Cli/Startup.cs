@@ -6,6 +6,7 @@ using Rendezvous.Domain.BookingPages;
 using Rendezvous.Domain.Organizations;
 using Rendezvous.Server.Features.Availability;
 using Rendezvous.Server.Features.Bookings;
+using Rendezvous.Server.Features.StaffAuth;
 using Rendezvous.Server.Infrastructure;
 
 namespace Rendezvous.Server.Cli;
@@ -23,6 +24,12 @@ public sealed class BootstrapOptions
     public string? AdminEmail { get; set; }
 
     public string TimeZone { get; set; } = "Europe/London";
+
+    /// <summary>
+    /// The administrator's password for the web application (10+ characters). Set only while they have none, so a
+    /// password changed later in the application is kept.
+    /// </summary>
+    public string? AdminPassword { get; set; }
 }
 
 /// <summary>What runs before the server listens: migrations, the bootstrap organization, and the optional demo data.</summary>
@@ -52,9 +59,20 @@ public static partial class Startup
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
         var clock = scope.ServiceProvider.GetRequiredService<IClock>();
+        if (options.AdminPassword is { } password && StaffAccounts.CheckPassword(password) is { } problem)
+        {
+            throw new InvalidOperationException($"Rendezvous__Bootstrap__AdminPassword {problem}.");
+        }
+
+        if (ReservedOrganizationSlugs.Contains(slug))
+        {
+            throw new InvalidOperationException($"'{slug}' cannot be an organization's slug: the web application uses that address.");
+        }
+
         var existing = await db.Organizations.FirstOrDefaultAsync(o => o.Slug == slug, ct);
         if (existing is not null)
         {
+            await SetAdminPasswordAsync(scope.ServiceProvider, existing.Id, options, ct);
             return existing.Id;
         }
 
@@ -80,7 +98,38 @@ public static partial class Startup
         });
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        await SetAdminPasswordAsync(scope.ServiceProvider, org.Id, options, ct);
         return org.Id;
+    }
+
+    /// <summary>
+    /// First path segments the web application owns; an organization with one of these slugs could not be reached at
+    /// /{organization}/{page}.
+    /// </summary>
+    public static IReadOnlySet<string> ReservedOrganizationSlugs { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "api", "app", "manage", "portal", "openapi", "health", "css", "js", "img", "favicon.ico",
+    };
+
+    private static async Task SetAdminPasswordAsync(IServiceProvider services, OrganizationId org, BootstrapOptions options, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(options.AdminPassword))
+        {
+            return;
+        }
+
+        var db = services.GetRequiredService<RendezvousDbContext>();
+        var email = options.AdminEmail?.Trim().ToLowerInvariant();
+        var admins = await db.Users.IgnoreQueryFilters()
+            .Where(u => u.OrganizationId == org && u.Role == UserRole.Administrator)
+            .OrderBy(u => u.CreatedAt)
+            .ToListAsync(ct);
+        var admin = admins.FirstOrDefault(u => u.Email == email) ?? admins.FirstOrDefault();
+        var accounts = new StaffAccounts(db, services.GetRequiredService<IClock>());
+        if (admin is not null && !await accounts.HasPasswordAsync(admin.Id, ct))
+        {
+            await accounts.SetPasswordAsync(admin, options.AdminPassword, ct);
+        }
     }
 
     /// <summary>

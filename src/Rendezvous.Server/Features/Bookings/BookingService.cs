@@ -439,6 +439,14 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
             }
         }
 
+        foreach (var question in page.Settings.Questions.Where(q => q.Required))
+        {
+            if (!answers.TryGetValue(question.Id, out var answer) || string.IsNullOrWhiteSpace(answer))
+            {
+                errors.Add(new($"answers.{question.Id}", $"is required ({question.Label})"));
+            }
+        }
+
         BookingId? replaces = null;
         if (request.ReplacesBookingId is not null)
         {

@@ -166,9 +166,26 @@ public static class BookingsEndpoints
     private static async Task<Results<Ok<BookingResponse>, ProblemHttpResult>> RescheduleAsync(
         string id, RescheduleRequest body, BookingService service, RendezvousDbContext db, HttpContext http, CancellationToken ct)
     {
+        var prepared = PrepareReschedule(body);
+        if (!prepared.IsSuccess)
+        {
+            return Problems.From(prepared.Error!);
+        }
+
+        var (plan, extras) = prepared.Value;
+        var result = await service.RescheduleAsync(id, body.Start, body.Reason, CurrentUser.From(http.User), ct, plan, extras);
+        return result.IsSuccess ? TypedResults.Ok(await WithCustomerAsync(result.Value, db, ct)) : Problems.From(result.Error!);
+    }
+
+    /// <summary>
+    /// Checks what a staff reschedule carries besides the time (reason, the booking's own reminders, public notes, the
+    /// email) and turns it into what <see cref="BookingService.RescheduleAsync"/> takes; shared by the API and the web page.
+    /// </summary>
+    public static Result<(Reminders.ReminderPlan? Plan, RescheduleExtras Extras)> PrepareReschedule(RescheduleRequest body)
+    {
         if (body.Reason is { Length: > 2000 })
         {
-            return Problems.Validation("reason", "must be at most 2000 characters");
+            return DomainError.Validation("reason", "must be at most 2000 characters");
         }
 
         Reminders.ReminderPlan? plan = null;
@@ -184,20 +201,14 @@ public static class BookingsEndpoints
 
             if (errors.Count > 0)
             {
-                return Problems.From(DomainError.Validation(errors));
+                return DomainError.Validation(errors);
             }
 
             plan = new Reminders.ReminderPlan(body.Reminders ?? [], body.FollowUp);
         }
 
-                var extras = RescheduleExtras.From(body);
-        if (!extras.IsSuccess)
-        {
-            return Problems.From(extras.Error!);
-        }
-
-        var result = await service.RescheduleAsync(id, body.Start, body.Reason, CurrentUser.From(http.User), ct, plan, extras.Value);
-        return result.IsSuccess ? TypedResults.Ok(await WithCustomerAsync(result.Value, db, ct)) : Problems.From(result.Error!);
+        var extras = RescheduleExtras.From(body);
+        return extras.IsSuccess ? (plan, extras.Value) : extras.Error!;
     }
 
     private static async Task<BookingResponse> WithCustomerAsync(Booking booking, RendezvousDbContext db, CancellationToken ct)

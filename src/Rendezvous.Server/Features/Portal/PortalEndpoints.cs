@@ -90,13 +90,6 @@ public static class PortalEndpoints
         group.MapGet("/appointments", AppointmentsAsync);
     }
 
-    /// <summary>The page a sign-in link opens: uses the token once, signs the customer in, and shows their appointments.</summary>
-    public static void MapPortalPages(this IEndpointRouteBuilder app)
-    {
-        app.MapGet("/portal/{org}/sign-in/{token}", LinkSignInAsync).AllowAnonymous().ExcludeFromDescription();
-        app.MapGet("/portal/{org}", PortalPageAsync).AllowAnonymous().ExcludeFromDescription();
-    }
-
     private static async Task<Results<Accepted, ProblemHttpResult>> RequestLinkAsync(
         string org, SignInLinkRequest request, RendezvousDbContext db, IPortalMailer mailer, SelfServiceLinks links, IClock clock, CancellationToken ct)
     {
@@ -105,27 +98,42 @@ public static class PortalEndpoints
             return Problems.Validation("email", "must be a valid email address");
         }
 
-        var organization = await db.Organizations.AsNoTracking().FirstOrDefaultAsync(o => o.Slug == org, ct);
-        if (organization is not null)
-        {
-            db.TenantId = organization.Id;
-            var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.Email == email, ct);
-            if (customer is not null)
-            {
-                var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-                await db.Database.ExecuteSqlInterpolatedAsync($"""
-                    INSERT INTO portal_sign_in_tokens (token_hash, customer_id, expires_at)
-                    VALUES ({SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token))}, {customer.Id.Value}, {(clock.GetCurrentInstant() + LinkLifetime).ToDateTimeUtc()})
-                    """, ct);
-                await mailer.SendSignInLinkAsync(customer, organization, links.Url($"/portal/{organization.Slug}/sign-in/{token}"), ct);
-            }
-        }
+        await SendSignInLinkAsync(org, email, db, mailer, links, clock, ct);
 
         // The same answer whether or not the address is known, so the portal reveals no customer list.
         return TypedResults.Accepted((string?)null);
     }
 
-    private static async Task<IResult> LinkSignInAsync(string org, string token, HttpContext http, RendezvousDbContext db, IClock clock, CancellationToken ct)
+    /// <summary>Emails a one-time sign-in link when <paramref name="email"/> is a customer of the organization; otherwise does nothing.</summary>
+    public static async Task SendSignInLinkAsync(string org, string email, RendezvousDbContext db, IPortalMailer mailer, SelfServiceLinks links,
+        IClock clock, CancellationToken ct)
+    {
+        var organization = await db.Organizations.AsNoTracking().FirstOrDefaultAsync(o => o.Slug == org, ct);
+        if (organization is null)
+        {
+            return;
+        }
+
+        db.TenantId = organization.Id;
+        var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.Email == email, ct);
+        if (customer is null)
+        {
+            return;
+        }
+
+        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            INSERT INTO portal_sign_in_tokens (token_hash, customer_id, expires_at)
+            VALUES ({SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token))}, {customer.Id.Value}, {(clock.GetCurrentInstant() + LinkLifetime).ToDateTimeUtc()})
+            """, ct);
+        await mailer.SendSignInLinkAsync(customer, organization, links.Url($"/portal/{organization.Slug}/sign-in/{token}"), ct);
+    }
+
+    /// <summary>
+    /// Uses a one-time sign-in link: when it is valid, unused and not expired for this organization, marks it used, signs
+    /// the customer in and answers true.
+    /// </summary>
+    public static async Task<bool> UseSignInLinkAsync(string org, string token, HttpContext http, RendezvousDbContext db, IClock clock, CancellationToken ct)
     {
         var hash = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));
         var now = clock.GetCurrentInstant().ToDateTimeUtc();
@@ -138,12 +146,11 @@ public static class PortalEndpoints
         var organization = customer is null ? null : await db.Organizations.AsNoTracking().FirstOrDefaultAsync(o => o.Id == customer.OrganizationId && o.Slug == org, ct);
         if (customer is null || organization is null)
         {
-            return Html.Page("This sign-in link is no longer valid",
-                $"<p>Sign-in links work once and for {LinkLifetime.TotalMinutes:0} minutes. Ask for a new one from the portal.</p>", StatusCodes.Status404NotFound);
+            return false;
         }
 
         await SignInAsync(http, customer);
-        return Results.Redirect($"/portal/{Uri.EscapeDataString(organization.Slug)}");
+        return true;
     }
 
     private static async Task<Results<Ok<PortalMe>, ProblemHttpResult>> PasswordSignInAsync(
@@ -155,10 +162,18 @@ public static class PortalEndpoints
             return refused;
         }
 
+        var customer = await SignInWithPasswordAsync(org, email, request.Password, http, db, ct);
+        return customer is null ? refused : TypedResults.Ok(new PortalMe(customer.Id.ToString(), customer.Name, customer.Email, org, true));
+    }
+
+    /// <summary>Signs a customer in with their password; null (and nothing signed in) when the email or password is not right.</summary>
+    public static async Task<Customer?> SignInWithPasswordAsync(string org, string email, string password, HttpContext http, RendezvousDbContext db,
+        CancellationToken ct)
+    {
         var organization = await db.Organizations.AsNoTracking().FirstOrDefaultAsync(o => o.Slug == org, ct);
         if (organization is null)
         {
-            return refused;
+            return null;
         }
 
         db.TenantId = organization.Id;
@@ -167,13 +182,24 @@ public static class PortalEndpoints
             """).FirstOrDefaultAsync(ct);
         var customer = row is null ? null : await db.Customers.AsNoTracking().FirstAsync(c => c.Id == new CustomerId(row.Id), ct);
         if (customer is null || row!.Hash is null
-            || new PasswordHasher<Customer>().VerifyHashedPassword(customer, row.Hash, request.Password) == PasswordVerificationResult.Failed)
+            || new PasswordHasher<Customer>().VerifyHashedPassword(customer, row.Hash, password) == PasswordVerificationResult.Failed)
         {
-            return refused;
+            return null;
         }
 
         await SignInAsync(http, customer);
-        return TypedResults.Ok(new PortalMe(customer.Id.ToString(), customer.Name, customer.Email, organization.Slug, true));
+        return customer;
+    }
+
+    /// <summary>True when the customer has set a password.</summary>
+    public static async Task<bool> HasPasswordAsync(Customer customer, RendezvousDbContext db, CancellationToken ct) =>
+        await db.Database.SqlQuery<string?>($"SELECT password_hash AS \"Value\" FROM customers WHERE id = {customer.Id.Value}").FirstAsync(ct) is not null;
+
+    /// <summary>Sets the customer's portal password (the caller has checked its length).</summary>
+    public static async Task StorePasswordAsync(Customer customer, string password, RendezvousDbContext db, CancellationToken ct)
+    {
+        var hash = new PasswordHasher<Customer>().HashPassword(customer, password);
+        await db.Database.ExecuteSqlInterpolatedAsync($"UPDATE customers SET password_hash = {hash} WHERE id = {customer.Id.Value}", ct);
     }
 
     private static async Task<NoContent> SignOutAsync(string org, HttpContext http)
@@ -208,8 +234,7 @@ public static class PortalEndpoints
             return Problems.Validation("password", $"must be {MinPasswordLength} to 200 characters");
         }
 
-        var hash = new PasswordHasher<Customer>().HashPassword(me.Value.Customer, request.Password);
-        await db.Database.ExecuteSqlInterpolatedAsync($"UPDATE customers SET password_hash = {hash} WHERE id = {me.Value.Customer.Id.Value}", ct);
+        await StorePasswordAsync(me.Value.Customer, request.Password, db, ct);
         return TypedResults.NoContent();
     }
 
@@ -259,47 +284,7 @@ public static class PortalEndpoints
         return [.. result];
     }
 
-    private static async Task<IResult> PortalPageAsync(string org, HttpContext http, RendezvousDbContext db, SelfServiceService selfService,
-        SelfServiceLinks links, IClock clock, CancellationToken ct)
-    {
-        var me = await CurrentAsync(org, http, db, ct);
-        if (me is null)
-        {
-            return Html.Page("Sign in to see your appointments",
-                "<p>Enter the email address you booked with and we will send you a sign-in link.</p>" +
-                $"<form method=\"post\" action=\"/api/v1/portal/{Html.E(org)}/sign-in-link\" data-json><label for=\"email\">Email</label> " +
-                "<input id=\"email\" name=\"email\" type=\"email\" required autocomplete=\"email\"> <button type=\"submit\">Send link</button></form>");
-        }
-
-        var items = await ListAsync(me.Value.Customer, db, selfService, links, clock, ct);
-        var body = new System.Text.StringBuilder($"<p>Signed in as {Html.E(me.Value.Customer.Email)}.</p>");
-        foreach (var item in items)
-        {
-            var v = item.View;
-            body.Append($"<section><h2>{Html.E(v.Booking.Title)} with {Html.E(v.Booking.HostName)}</h2>")
-                .Append($"<p>{Html.E(v.Booking.Start)} ({Html.E(v.Booking.TimeZone)}) — {Html.E(v.Booking.DetailedStatus)}</p><div class=\"actions\">");
-            if (v.RescheduleToken is { } r)
-            {
-                body.Append($"<a href=\"/manage/{Html.E(r)}/reschedule\">Reschedule</a>");
-            }
-
-            if (v.CancelToken is { } c)
-            {
-                body.Append($"<a class=\"secondary\" href=\"/manage/{Html.E(c)}/cancel\">Cancel</a>");
-            }
-
-            body.Append("</div></section>");
-        }
-
-        if (items.Length == 0)
-        {
-            body.Append("<p>You have no appointments.</p>");
-        }
-
-        return Html.Page("Your appointments", body.ToString());
-    }
-
-    private static async Task SignInAsync(HttpContext http, Customer customer)
+    public static async Task SignInAsync(HttpContext http, Customer customer)
     {
         var identity = new ClaimsIdentity(
         [
@@ -310,7 +295,7 @@ public static class PortalEndpoints
     }
 
     /// <summary>The signed-in customer, when the portal cookie belongs to this organization.</summary>
-    private static async Task<(Customer Customer, Organization Organization)?> CurrentAsync(string org, HttpContext http, RendezvousDbContext db, CancellationToken ct)
+    public static async Task<(Customer Customer, Organization Organization)?> CurrentAsync(string org, HttpContext http, RendezvousDbContext db, CancellationToken ct)
     {
         var auth = await http.AuthenticateAsync(Scheme);
         if (!auth.Succeeded || !Guid.TryParse(auth.Principal.FindFirstValue(CustomerClaim), out var customerId)

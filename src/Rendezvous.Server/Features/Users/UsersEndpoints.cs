@@ -14,6 +14,9 @@ public sealed record UserResponse(string Id, string Name, string Email, string T
 
 public sealed record CreateApiKeyRequest(string? Name);
 
+/// <summary>A password for the web application (10 to 200 characters).</summary>
+public sealed record SetUserPasswordRequest(string? Password);
+
 public sealed record ApiKeyResponse(string Id, string UserId, string Name, string Prefix, string CreatedAt, string? Key);
 
 public sealed record BusyBlockRequest(string? Start, string? End, string? Note);
@@ -30,6 +33,7 @@ public static class UsersEndpoints
         users.MapGet("/", ListAsync);
         users.MapGet("/{id}", GetAsync);
         users.MapPost("/{id}/api-keys", CreateKeyAsync).RequireAuthorization(ApiKeys.AdministratorPolicy);
+        users.MapPut("/{id}/password", SetPasswordAsync).RequireAuthorization(ApiKeys.AdministratorPolicy);
         users.MapGet("/{id}/busy-blocks", ListBusyAsync);
         users.MapPost("/{id}/busy-blocks", AddBusyAsync);
         users.MapDelete("/{id}/busy-blocks/{blockId}", DeleteBusyAsync);
@@ -117,6 +121,25 @@ public static class UsersEndpoints
         await db.SaveChangesAsync(ct);
         return TypedResults.Created($"/api/v1/users/{user.Id}/api-keys/{key.Id}",
             new ApiKeyResponse(key.Id.ToString(), user.Id.ToString(), key.Name, key.Prefix, ApiFormat.Format(key.CreatedAt), secret));
+    }
+
+    /// <summary>Administrators set a user's password for the web application (an initial one, or a reset); it clears any lockout.</summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> SetPasswordAsync(
+        string id, SetUserPasswordRequest request, RendezvousDbContext db, StaffAuth.StaffAccounts accounts, CancellationToken ct)
+    {
+        var user = await FindAsync(db, id, ct);
+        if (user is null)
+        {
+            return Problems.NotFound("User");
+        }
+
+        if (StaffAuth.StaffAccounts.CheckPassword(request.Password) is { } problem)
+        {
+            return Problems.Validation("password", problem);
+        }
+
+        await accounts.SetPasswordAsync(user, request.Password!, ct);
+        return TypedResults.NoContent();
     }
 
     private static async Task<Results<Ok<BusyBlockResponse[]>, ProblemHttpResult>> ListBusyAsync(string id, RendezvousDbContext db, CancellationToken ct)

@@ -1,0 +1,43 @@
+using Microsoft.EntityFrameworkCore;
+using Rendezvous.Data;
+using Rendezvous.Domain;
+using Rendezvous.Domain.BookingPages;
+using Rendezvous.Domain.Organizations;
+
+namespace Rendezvous.Server.Features.Web;
+
+/// <summary>A booking page as the public sees it: the page, its organization and its hosts.</summary>
+public sealed record PublicPage(BookingPage Page, Organization Organization, User Owner, IReadOnlyList<User> PanelMembers)
+{
+    public string Path => $"/{Organization.Slug}/{Page.Slug}";
+
+    /// <summary>"Ada Admin", or "Ada Admin, Max Member" for a panel.</summary>
+    public string HostNames => string.Join(", ", new[] { Owner }.Concat(PanelMembers).Select(u => u.Name));
+
+    /// <summary>Finds a page by its organization's slug and its own; null unless both match. Sets the request's tenant.</summary>
+    public static async Task<PublicPage?> FindAsync(RendezvousDbContext db, string org, string slug, CancellationToken ct)
+    {
+        if (!BookingPage.IsValidSlug(slug))
+        {
+            return null;
+        }
+
+        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
+        if (page is null)
+        {
+            return null;
+        }
+
+        var organization = await db.Organizations.AsNoTracking().FirstOrDefaultAsync(o => o.Id == page.OrganizationId, ct);
+        if (organization is null || organization.Slug != org)
+        {
+            return null;
+        }
+
+        db.TenantId = organization.Id;
+        var hostIds = page.Hosts.ToList();
+        var hosts = await db.Users.AsNoTracking().Where(u => hostIds.Contains(u.Id)).ToListAsync(ct);
+        var owner = hosts.First(u => u.Id == page.OwnerId);
+        return new PublicPage(page, organization, owner, [.. page.Settings.PanelMemberIds.Select(id => hosts.FirstOrDefault(u => u.Id == id)).OfType<User>()]);
+    }
+}

@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Rendezvous.Data;
+using Rendezvous.Domain.Bookings;
+using Rendezvous.Server.Features.SelfService;
+using Rendezvous.Server.Features.Web;
+
+namespace Rendezvous.Server.Pages.Book;
+
+/// <summary>The confirmation after booking: the time, "add to calendar", and the self-service link (also sent by email).</summary>
+public sealed class BookedModel(RendezvousDbContext db, SelfServiceService selfService, SelfServiceLinks links) : WebPageModel
+{
+    public LinkTarget Booking { get; private set; } = null!;
+
+    public PublicPage Target { get; private set; } = null!;
+
+    public string Token { get; private set; } = "";
+
+    /// <summary>Every session when the booking is part of a package, each with its own links.</summary>
+    public IReadOnlyList<(Booking Session, string Token)> Sessions { get; private set; } = [];
+
+    public NodaTime.DateTimeZone Zone { get; private set; } = NodaTime.DateTimeZone.Utc;
+
+    public async Task<IActionResult> OnGetAsync(string org, string slug, string token, CancellationToken ct)
+    {
+        var opened = await selfService.OpenAsync(token, LinkPurpose.View, ct);
+        var target = await PublicPage.FindAsync(db, org, slug, ct);
+        if (!opened.IsSuccess || target is null || opened.Value.Page.Id != target.Page.Id)
+        {
+            return Missing("This link is no longer valid", "The appointment may have been canceled or has already taken place.");
+        }
+
+        Booking = opened.Value;
+        Target = target;
+        Token = token;
+        Zone = Rendezvous.Domain.TimeZones.Find(Booking.Customer.TimeZoneId) ?? target.Page.Settings.TimeZone;
+        ViewData["Title"] = Booking.Booking.Status == BookingStatus.Requested ? "Request sent" : "You are booked";
+        ViewData["Brand"] = target.Organization.Name;
+        ViewData["BrandHref"] = target.Path;
+        if (Booking.Booking.PackageId is { } package)
+        {
+            var sessions = await db.Bookings.AsNoTracking().Where(b => b.PackageId == package).OrderBy(b => b.Start).ToListAsync(ct);
+            Sessions = [.. sessions.Select(s => (s, links.CreateToken(s.Id, LinkPurpose.View)))];
+        }
+
+        return Page();
+    }
+}

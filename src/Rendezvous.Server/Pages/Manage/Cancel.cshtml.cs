@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Mvc;
+using Rendezvous.Data;
+using Rendezvous.Server.Features.Bookings;
+using Rendezvous.Server.Features.SelfService;
+using Rendezvous.Server.Infrastructure;
+
+namespace Rendezvous.Server.Pages.Manage;
+
+/// <summary>Cancel behind a cancel link: a confirmation step with an optional reason, then the cancellation within policy.</summary>
+public sealed class CancelModel(RendezvousDbContext db, SelfServiceService selfService, BookingService bookings) : ManagePageModel(db, selfService)
+{
+    public const int MaxReason = 2000;
+
+    /// <summary>Set once the appointment is canceled.</summary>
+    public bool Done { get; private set; }
+
+    public string? Problem { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync(string token, CancellationToken ct)
+    {
+        if (await OpenAsync(token, LinkPurpose.Cancel, ct) is { } missing)
+        {
+            return missing;
+        }
+
+        ViewData["Title"] = View.CanCancel ? "Cancel this appointment?" : "This appointment cannot be canceled online";
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostAsync(string token, [FromForm] string? reason, CancellationToken ct)
+    {
+        if (await OpenAsync(token, LinkPurpose.Cancel, ct) is { } missing)
+        {
+            return missing;
+        }
+
+        var clean = string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
+        if (clean is { Length: > MaxReason })
+        {
+            clean = clean[..MaxReason];
+        }
+
+        var result = await bookings.CancelAsCustomerAsync(Target.Booking.Id, clean, ct);
+        if (!result.IsSuccess)
+        {
+            Problem = SelfServiceEndpoints.WithContact(result.Error!, Target).Message;
+            ViewData["Title"] = "The appointment was not canceled";
+            Response.StatusCode = Problems.StatusOf(result.Error!.Kind);
+            return Page();
+        }
+
+        Refresh(Target with { Booking = result.Value });
+        Done = true;
+        ViewData["Title"] = "Your appointment is canceled";
+        return Page();
+    }
+}

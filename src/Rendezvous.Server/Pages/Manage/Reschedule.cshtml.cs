@@ -1,0 +1,109 @@
+using Microsoft.AspNetCore.Mvc;
+using NodaTime;
+using Rendezvous.Data;
+using Rendezvous.Domain;
+using Rendezvous.Server.Features.Availability;
+using Rendezvous.Server.Features.Bookings;
+using Rendezvous.Server.Features.SelfService;
+using Rendezvous.Server.Features.Web;
+using Rendezvous.Server.Infrastructure;
+
+namespace Rendezvous.Server.Pages.Manage;
+
+/// <summary>
+/// Reschedule behind a reschedule link: the same month-and-day picker as the booking page, from live availability with
+/// the appointment's own time not counting against it; then a confirmation step; then the move, within policy.
+/// </summary>
+public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService selfService, BookingService bookings, SlotPickerBuilder picker,
+    AvailabilityService availability, IClock clock) : ManagePageModel(db, selfService)
+{
+    public SlotPickerModel? Picker { get; private set; }
+
+    public DateTimeZone Zone { get; private set; } = DateTimeZone.Utc;
+
+    /// <summary>The time to confirm, when one was picked.</summary>
+    public Instant? Chosen { get; private set; }
+
+    public bool Done { get; private set; }
+
+    public string? Problem { get; private set; }
+
+    public bool Taken { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync(string token, string? tz, string? month, string? date, string? from, string? start, CancellationToken ct)
+    {
+        if (await OpenAsync(token, LinkPurpose.Reschedule, ct) is { } missing)
+        {
+            return missing;
+        }
+
+        Zone = VisitorZone(tz, CustomerZone);
+        ViewData["Title"] = View.CanReschedule ? "Reschedule your appointment" : "This appointment cannot be rescheduled online";
+        if (!View.CanReschedule)
+        {
+            return Page();
+        }
+
+        if (await availability.WhyUnavailableAsync(Target.Page, ct) is { } why)
+        {
+            Problem = why.Message;
+            return Page();
+        }
+
+        if (ApiFormat.TryParseInstant(start, out var chosen)
+            && await availability.FindSlotAsync(Target.Page, chosen, clock.GetCurrentInstant(), Target.Booking.Id, ct) is not null)
+        {
+            Chosen = chosen;
+            ViewData["Title"] = "Move your appointment?";
+            return Page();
+        }
+
+        Taken = start is not null;
+        await BuildPickerAsync(ParseMonth(month), ParseDate(date) ?? ParseDate(from) ?? (Taken && ApiFormat.TryParseInstant(start, out var t) ? t.InZone(Zone).Date : null), ct);
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostAsync(string token, [FromForm] string? start, [FromForm] string? tz, CancellationToken ct)
+    {
+        if (await OpenAsync(token, LinkPurpose.Reschedule, ct) is { } missing)
+        {
+            return missing;
+        }
+
+        Zone = VisitorZone(tz, CustomerZone);
+        var result = await bookings.RescheduleAsCustomerAsync(Target.Booking.Id, start, ct);
+        if (result.IsSuccess)
+        {
+            Refresh(Target with { Booking = result.Value });
+            Done = true;
+            ViewData["Title"] = "Your appointment is moved";
+            return Page();
+        }
+
+        var error = result.Error!;
+        Response.StatusCode = Problems.StatusOf(error.Kind);
+        ViewData["Title"] = "The appointment was not moved";
+        if (error.Kind == ErrorKind.Conflict && error.Code is "slot_unavailable" or "slot_taken")
+        {
+            Taken = true;
+            ViewData["Title"] = "Reschedule your appointment";
+            await BuildPickerAsync(null, ApiFormat.TryParseInstant(start, out var s) ? s.InZone(Zone).Date : null, ct);
+            return Page();
+        }
+
+        Problem = SelfServiceEndpoints.WithContact(error, Target).Message;
+        return Page();
+    }
+
+    private async Task BuildPickerAsync(LocalDate? month, LocalDate? date, CancellationToken ct)
+    {
+        var path = $"/manage/{Token}/reschedule";
+        var zone = Zone;
+        Picker = await picker.BuildAsync(Target.Page, zone, month, date, Target.Booking.Id,
+            new SlotPickerBuilder.Links(
+                (m, d) => WithQuery(path, [new("tz", zone.Id), new("month", MonthParam(m)), new("date", d is { } x ? WebFormat.Iso(x) : null)]),
+                s => WithQuery(path, [new("tz", zone.Id), new("start", ApiFormat.Format(s.Start))])),
+            path, [], ct);
+        Picker = Picker with { Lead = "Choose a new time.", SlotVerb = "Move to" };
+    }
+}
