@@ -25,6 +25,18 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             ? TypedResults.Problem(detail: error.Message, statusCode: 500, title: "Internal error.", extensions: new Dictionary<string, object?> { ["code"] = error.Code })
             : Problems.From(error);
         httpContext.Response.StatusCode = result.StatusCode;
+        if (IsPageRequest(httpContext.Request))
+        {
+            // People get a page in the web application's style, not JSON.
+            httpContext.Response.ContentType = "text/html; charset=utf-8";
+            await httpContext.Response.WriteAsync(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">" +
+                "<title>Something went wrong · Rendezvous</title><link rel=\"stylesheet\" href=\"/css/site.css\"></head><body><main id=\"main\"><div class=\"wrap narrow\">" +
+                $"<h1>{(result.StatusCode == 409 ? "That did not work" : "Something went wrong")}</h1><p>{Html.E(error.Message)}</p>" +
+                "<p>Please go back and try again.</p></div></main></body></html>", cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
@@ -32,6 +44,12 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             Exception = exception,
         }).ConfigureAwait(false);
     }
+
+    /// <summary>A browser asking for a page of the web application (not the API).</summary>
+    private static bool IsPageRequest(HttpRequest request) =>
+        !request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
+        && !request.Path.StartsWithSegments("/openapi", StringComparison.OrdinalIgnoreCase)
+        && request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The expected failure an exception stands for, or null when it is a real fault.</summary>
     public static DomainError? Classify(Exception exception) => exception switch

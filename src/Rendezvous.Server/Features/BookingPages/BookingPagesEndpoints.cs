@@ -124,7 +124,7 @@ public static class BookingPagesEndpoints
         return TypedResults.Ok(ToResponse(page));
     }
 
-    private static async Task<Result<(UserId Owner, BookingPageSettings Settings)>> CheckAsync(
+    internal static async Task<Result<(UserId Owner, BookingPageSettings Settings)>> CheckAsync(
         BookingPageRequest request, BookingPage? existing, CurrentUser me, RendezvousDbContext db, CancellationToken ct)
     {
         var errors = new List<FieldError>();
@@ -202,7 +202,7 @@ public static class BookingPagesEndpoints
         return (owner, settings.Value);
     }
 
-    private static string? Clean(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
+    internal static string? Clean(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 
     internal static async Task<BookingPage?> FindAsync(RendezvousDbContext db, string id, CancellationToken ct)
     {

@@ -161,9 +161,9 @@ public static class CalendarConnectionsEndpoints
             : new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only see and change their own calendar connection.");
     }
 
-    private sealed record Valid(UserId UserId, string Url, string Username, string? Password, string BookingCalendarUrl, List<string> Additional);
+    internal sealed record Valid(UserId UserId, string Url, string Username, string? Password, string BookingCalendarUrl, List<string> Additional);
 
-    private static async Task<Result<Valid>> ValidateAsync(CalendarConnectionRequest r, CalendarConnection? existing, CurrentUser me,
+    internal static async Task<Result<Valid>> ValidateAsync(CalendarConnectionRequest r, CalendarConnection? existing, CurrentUser me,
         RendezvousDbContext db, CancellationToken ct)
     {
         var errors = new List<FieldError>();

@@ -57,6 +57,11 @@ public sealed class StaffAccounts(RendezvousDbContext db, IClock clock)
             $"UPDATE users SET password_hash = {hash}, failed_sign_ins = 0, locked_until = NULL WHERE id = {user.Id.Value}", ct);
     }
 
+    /// <summary>True when <paramref name="password"/> is the user's current password (for changing it while signed in).</summary>
+    public async Task<bool> VerifyAsync(User user, string? password, CancellationToken ct) =>
+        password is { Length: > 0 and <= MaxPasswordLength } && await PasswordHashAsync(user.Id, ct) is { } hash
+        && Hasher.VerifyHashedPassword(user, hash, password) != PasswordVerificationResult.Failed;
+
     public async Task<bool> HasPasswordAsync(UserId id, CancellationToken ct) =>
         await db.Database.SqlQuery<string?>($"SELECT password_hash AS \"Value\" FROM users WHERE id = {id.Value}").FirstOrDefaultAsync(ct) is not null;
 

@@ -45,7 +45,16 @@ public static class UsersEndpoints
     private static async Task<Results<Created<UserResponse>, ProblemHttpResult>> CreateAsync(
         CreateUserRequest request, RendezvousDbContext db, IClock clock, HttpContext http, CancellationToken ct)
     {
-        var me = CurrentUser.From(http.User);
+        var created = await CreateUserAsync(request, CurrentUser.From(http.User), db, clock, ct);
+        return created.IsSuccess
+            ? TypedResults.Created($"/api/v1/users/{created.Value.Id}", ToResponse(created.Value))
+            : Problems.From(created.Error!);
+    }
+
+    /// <summary>Checks and adds a user to the caller's organization (the API and the web application share it).</summary>
+    internal static async Task<Result<User>> CreateUserAsync(CreateUserRequest request, CurrentUser me, RendezvousDbContext db, IClock clock,
+        CancellationToken ct)
+    {
         var errors = new List<FieldError>();
         if (!ApiFormat.TryText(request.Name, 200, out var name))
         {
@@ -70,18 +79,18 @@ public static class UsersEndpoints
 
         if (errors.Count > 0)
         {
-            return Problems.From(DomainError.Validation(errors));
+            return DomainError.Validation(errors);
         }
 
         if (await db.Users.AnyAsync(u => u.Email == email, ct))
         {
-            return Problems.From(DomainError.Conflict("email_taken", "A user with this email already exists in the organization."));
+            return DomainError.Conflict("email_taken", "A user with this email already exists in the organization.");
         }
 
         var user = new User(UserId.New(), me.OrganizationId, name, email, request.TimeZone!, role, clock.GetCurrentInstant());
         db.Users.Add(user);
         await db.SaveChangesAsync(ct);
-        return TypedResults.Created($"/api/v1/users/{user.Id}", ToResponse(user));
+        return user;
     }
 
     private static async Task<Ok<UserResponse[]>> ListAsync(RendezvousDbContext db, CancellationToken ct)

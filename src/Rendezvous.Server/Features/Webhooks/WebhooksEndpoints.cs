@@ -214,7 +214,7 @@ public static class WebhooksEndpoints
             : TypedResults.Ok((await ToResponsesAsync(db, [delivery], ct))[0]);
     }
 
-    private static async Task<WebhookDeliveryResponse[]> ToResponsesAsync(RendezvousDbContext db, List<WebhookDelivery> deliveries, CancellationToken ct)
+    internal static async Task<WebhookDeliveryResponse[]> ToResponsesAsync(RendezvousDbContext db, List<WebhookDelivery> deliveries, CancellationToken ct)
     {
         var ids = deliveries.Select(d => d.Id).ToList();
         var attempts = (await db.WebhookAttempts.AsNoTracking().Where(a => ids.Contains(a.DeliveryId)).ToListAsync(ct))
@@ -253,10 +253,10 @@ public static class WebhooksEndpoints
     private static async Task<WebhookSubscription?> FindAsync(RendezvousDbContext db, string id, CancellationToken ct) =>
         Ids.TryParse(id, out var guid) ? await db.WebhookSubscriptions.FirstOrDefaultAsync(s => s.Id == guid, ct) : null;
 
-    private sealed record Valid(string? Url, List<string>? Events, string? Description);
+    internal sealed record Valid(string? Url, List<string>? Events, string? Description);
 
     /// <summary>Checks every given field (all of them when creating) and reports every bad one at once.</summary>
-    private static Result<Valid> Validate(WebhookRequest r, bool creating)
+    internal static Result<Valid> Validate(WebhookRequest r, bool creating)
     {
         var errors = new List<FieldError>();
 

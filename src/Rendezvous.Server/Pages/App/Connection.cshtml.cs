@@ -1,0 +1,260 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using NodaTime;
+using Rendezvous.Calendars.CalDav;
+using Rendezvous.Data;
+using Rendezvous.Domain;
+using Rendezvous.Domain.Calendars;
+using Rendezvous.Domain.Organizations;
+using Rendezvous.Server.Features.CalendarConnections;
+using Rendezvous.Server.Features.CalendarSync;
+using Rendezvous.Server.Features.Web;
+using Rendezvous.Server.Infrastructure;
+
+namespace Rendezvous.Server.Pages.App;
+
+/// <summary>One calendar found by discovery.</summary>
+public sealed record DiscoveredCalendar(string Url, string Name);
+
+/// <summary>
+/// The calendar connection: enter the CalDAV server, user and password; the calendars are found with CalDAV discovery;
+/// choose the booking calendar and any additional ones; set the two sync toggles (off by default); see the health.
+/// Between discovery and saving, the password travels in the form encrypted with Data Protection for 20 minutes, never
+/// in clear.
+/// </summary>
+public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDataProtectionProvider protection,
+    Microsoft.Extensions.Options.IOptions<CalendarSyncOptions> syncOptions, IClock clock) : StaffPageModel
+{
+    private static readonly TimeSpan PasswordCarry = TimeSpan.FromMinutes(20);
+
+    public CalendarConnection? Connection { get; private set; }
+
+    public User Whose { get; private set; } = null!;
+
+    public IReadOnlyList<User> Users { get; private set; } = [];
+
+    /// <summary>Set after discovery: the calendars to choose from.</summary>
+    public IReadOnlyList<DiscoveredCalendar>? Found { get; private set; }
+
+    public DateTimeZone Zone { get; private set; } = DateTimeZone.Utc;
+
+    [BindProperty(SupportsGet = true, Name = "user")]
+    public string? UserFilter { get; set; }
+
+    [BindProperty]
+    public string? ServerUrl { get; set; }
+
+    [BindProperty]
+    public string? Username { get; set; }
+
+    [BindProperty]
+    public string? Password { get; set; }
+
+    /// <summary>The password, encrypted for the next step.</summary>
+    [BindProperty]
+    public string? Carried { get; set; }
+
+    [BindProperty]
+    public string? BookingCalendarUrl { get; set; }
+
+    [BindProperty]
+    public List<string> AdditionalCalendarUrls { get; set; } = [];
+
+    [BindProperty]
+    public bool CancelBookingOnDelete { get; set; }
+
+    [BindProperty]
+    public bool UpdateBookingOnMove { get; set; }
+
+    public async Task<IActionResult> OnGetAsync(CancellationToken ct)
+    {
+        await LoadAsync(ct);
+        if (Connection is { } c)
+        {
+            CancelBookingOnDelete = c.CancelBookingOnDelete;
+            UpdateBookingOnMove = c.UpdateBookingOnMove;
+        }
+
+        return Page();
+    }
+
+    /// <summary>Step one: find the calendars with the given (or, for a connection, the stored) credentials.</summary>
+    public async Task<IActionResult> OnPostDiscoverAsync(CancellationToken ct)
+    {
+        await LoadAsync(ct);
+        var password = string.IsNullOrEmpty(Password) ? Connection is { } c ? secrets.UnprotectCalendarPassword(c.ProtectedPassword) : null : Password;
+        if (Connection is not null && string.IsNullOrWhiteSpace(ServerUrl))
+        {
+            ServerUrl = Connection.ServerUrl;
+            Username = Connection.Username;
+            BookingCalendarUrl = Connection.BookingCalendarUrl;
+            AdditionalCalendarUrls = [.. Connection.AdditionalCalendarUrls];
+            CancelBookingOnDelete = Connection.CancelBookingOnDelete;
+            UpdateBookingOnMove = Connection.UpdateBookingOnMove;
+        }
+
+        Errors.Labels["url"] = "The server address";
+        Errors.Labels["username"] = "The user name";
+        Errors.Labels["password"] = "The password";
+        if (!Uri.TryCreate(ServerUrl?.Trim(), UriKind.Absolute, out var server) || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps))
+        {
+            Errors.Add("url", "must be an absolute http or https address, such as https://caldav.example.com/");
+        }
+
+        if (string.IsNullOrWhiteSpace(Username))
+        {
+            Errors.Add("username", "is required");
+        }
+
+        if (string.IsNullOrEmpty(password))
+        {
+            Errors.Add("password", "is required (an app password where the service offers them)");
+        }
+
+        if (Errors.Any)
+        {
+            return Page();
+        }
+
+        try
+        {
+            using var client = new CalDavClient(new CalDavClientOptions
+            {
+                ServerUri = server!,
+                UserName = Username!.Trim(),
+                Password = password!,
+                RequestTimeout = syncOptions.Value.RequestTimeout,
+                MaxReadRetries = 0,
+            });
+            var discovery = await client.DiscoverAsync(null, ct);
+            Found = [.. discovery.Calendars
+                .Where(cal => cal.Supports("VEVENT"))
+                .Select(cal => new DiscoveredCalendar(new Uri(server!, cal.Href).ToString(), cal.DisplayName ?? cal.Href))
+                .OrderBy(cal => cal.Name, StringComparer.CurrentCultureIgnoreCase)];
+            if (Found.Count == 0)
+            {
+                Errors.Add("url", "The server answered, but this user has no calendars for events. Create one there first.");
+                Found = null;
+                return Page();
+            }
+        }
+        catch (CalDavAccessDeniedException)
+        {
+            Errors.Add("password", "The calendar server refused this user name and password.");
+            return Page();
+        }
+        catch (CalDavException ex)
+        {
+            Errors.Add("url", $"The calendar server could not be used: {ex.Message}");
+            return Page();
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or TimeoutException or ArgumentException)
+        {
+            Errors.Add("url", $"The calendar server could not be reached: {ex.Message}");
+            return Page();
+        }
+
+        BookingCalendarUrl ??= Found[0].Url;
+        Carried = protection.CreateProtector("Rendezvous.Web.CalDavDiscovery.v1").ToTimeLimitedDataProtector().Protect(password!, PasswordCarry);
+        Password = null;
+        return Page();
+    }
+
+    /// <summary>Step two: save the connection (new) or its calendars (existing).</summary>
+    public async Task<IActionResult> OnPostSaveAsync(CancellationToken ct)
+    {
+        await LoadAsync(ct);
+        string? password = null;
+        if (!string.IsNullOrEmpty(Carried))
+        {
+            try
+            {
+                password = protection.CreateProtector("Rendezvous.Web.CalDavDiscovery.v1").ToTimeLimitedDataProtector().Unprotect(Carried);
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                FlashError(new DomainError(ErrorKind.Validation, "expired", "That took too long; please enter the password again."));
+                return Go(SelfUrl());
+            }
+        }
+
+        var request = new CalendarConnectionRequest(Whose.Id.ToString(), "caldav", ServerUrl, Username, password, BookingCalendarUrl,
+            AdditionalCalendarUrls, CancelBookingOnDelete, UpdateBookingOnMove);
+        var valid = await CalendarConnectionsEndpoints.ValidateAsync(request, Connection, Me, db, ct);
+        if (!valid.IsSuccess)
+        {
+            FlashError(valid.Error!);
+            return Go(SelfUrl());
+        }
+
+        var v = valid.Value;
+        var now = clock.GetCurrentInstant();
+        if (Connection is null)
+        {
+            db.CalendarConnections.Add(new CalendarConnection(Guid.CreateVersion7(), Me.OrganizationId, v.UserId, CalendarKind.CalDav, v.Url,
+                v.Username, secrets.ProtectCalendarPassword(v.Password!), v.BookingCalendarUrl, v.Additional, CancelBookingOnDelete,
+                UpdateBookingOnMove, now));
+            Flash("The calendar is connected. Bookings will appear in it within a few seconds.");
+        }
+        else
+        {
+            Connection.Update(v.Url, v.Username, v.Password is null ? null : secrets.ProtectCalendarPassword(v.Password), v.BookingCalendarUrl,
+                v.Additional, CancelBookingOnDelete, UpdateBookingOnMove, now);
+            Flash("The calendars are saved.");
+        }
+
+        await db.SaveChangesAsync(ct);
+        return Go(SelfUrl());
+    }
+
+    /// <summary>The two sync toggles alone.</summary>
+    public async Task<IActionResult> OnPostTogglesAsync(CancellationToken ct)
+    {
+        await LoadAsync(ct);
+        if (Connection is not { } c)
+        {
+            return Go(SelfUrl());
+        }
+
+        c.Update(c.ServerUrl, c.Username, null, c.BookingCalendarUrl, c.AdditionalCalendarUrls, CancelBookingOnDelete, UpdateBookingOnMove,
+            clock.GetCurrentInstant());
+        await db.SaveChangesAsync(ct);
+        Flash("The sync settings are saved.");
+        return Go(SelfUrl());
+    }
+
+    public async Task<IActionResult> OnPostDisconnectAsync(CancellationToken ct)
+    {
+        await LoadAsync(ct);
+        if (Connection is { } c)
+        {
+            db.CalendarConnections.Remove(c);
+            await db.SaveChangesAsync(ct);
+            Flash("The calendar is disconnected. Bookings already written to it stay there.");
+        }
+
+        return Go(SelfUrl());
+    }
+
+    private string SelfUrl() => WithQuery("/app/calendar-connection", [new("user", Whose.Id == Me.Id ? null : Whose.Id.ToString())]);
+
+    private async Task LoadAsync(CancellationToken ct)
+    {
+        ViewData["Title"] = "Calendar connection";
+        ViewData["Nav"] = "connection";
+        Zone = await MyZoneAsync(db, ct);
+        Whose = await MeAsync(db, ct);
+        if (Me.IsAdministrator)
+        {
+            Users = await db.Users.AsNoTracking().OrderBy(u => u.Name).ToListAsync(ct);
+            if (Ids.TryParse(UserFilter, out var uid) && Users.FirstOrDefault(u => u.Id == new UserId(uid)) is { } other)
+            {
+                Whose = other;
+            }
+        }
+
+        var whose = Whose.Id;
+        Connection = await db.CalendarConnections.FirstOrDefaultAsync(c => c.UserId == whose, ct);
+    }
+}
