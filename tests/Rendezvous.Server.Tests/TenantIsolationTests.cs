@@ -24,19 +24,27 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "PUT /api/v1/calendar-connections/{id}", "DELETE /api/v1/calendar-connections/{id}",
         // Public, behind signed single-booking links (SelfServiceTests):
         "GET /api/v1/self-service/{token}", "GET /api/v1/self-service/{token}/slots", "POST /api/v1/self-service/{token}/cancel",
-        "POST /api/v1/self-service/{token}/reschedule", "GET /manage/{token}", "GET /manage/{token}/cancel", "POST /manage/{token}/cancel",
-        "GET /manage/{token}/reschedule", "POST /manage/{token}/reschedule",
+        "POST /api/v1/self-service/{token}/reschedule",
         // The customer portal: a customer's own cookie, checked against the organization in the path (PortalTests):
         "POST /api/v1/portal/{org}/sign-in-link", "POST /api/v1/portal/{org}/sign-in", "POST /api/v1/portal/{org}/sign-out",
         "GET /api/v1/portal/{org}/me", "POST /api/v1/portal/{org}/password", "GET /api/v1/portal/{org}/appointments",
-        "GET /portal/{org}/sign-in/{token}", "GET /portal/{org}",
         "POST /api/v1/webhooks", "GET /api/v1/webhooks", "GET /api/v1/webhooks/{id}", "PUT /api/v1/webhooks/{id}",
         "DELETE /api/v1/webhooks/{id}", "POST /api/v1/webhooks/{id}/rotate-secret", "GET /api/v1/webhooks/{id}/deliveries",
         "POST /api/v1/webhooks/deliveries/{deliveryId}/replay",
         // Checked in Notifications/EmailTemplateApiTests:
         "GET /api/v1/email-templates", "GET /api/v1/email-templates/{kind}", "PUT /api/v1/email-templates/{kind}", "DELETE /api/v1/email-templates/{kind}",
         // Public and free of tenant data:
-        "GET /openapi/{documentName}.json", "GET /health", "GET /",
+        "GET /openapi/{documentName}.json", "GET /health",
+        "PUT /api/v1/users/{id}/password", // Web/WebTenantIsolationTests
+        // The web application. Staff pages (Web/WebTenantIsolationTests); public pages behind a page's own address or a
+        // signed link (Web/PublicPagesTests, SelfServiceTests); the portal (PortalTests).
+        "ANY /", "ANY /app", "ANY /app/sign-in", "ANY /app/sign-out", "ANY /app/denied", "ANY /app/activity", "ANY /app/calendar",
+        "ANY /app/bookings/{id}", "ANY /app/bookings/{id}/reschedule", "ANY /app/pages", "ANY /app/pages/{id}", "ANY /app/calendar-connection",
+        "ANY /app/profile", "ANY /app/admin/users", "ANY /app/admin/users/{id}", "ANY /app/admin/templates",
+        "ANY /app/admin/templates/{kind}/{audience}", "ANY /app/admin/webhooks", "ANY /app/admin/webhooks/{id}",
+        "ANY /{org}/{slug}", "ANY /{org}/{slug}/book", "ANY /{org}/{slug}/booked/{token}",
+        "ANY /manage/{token}", "ANY /manage/{token}/cancel", "ANY /manage/{token}/reschedule", "GET /manage/{token}/event.ics",
+        "ANY /portal/{org}", "ANY /portal/{org}/sign-in/{token}",
     ];
 
     [DbFact]
@@ -46,7 +54,7 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         var routes = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["ANY"])
                 .Select(m => $"{m} /{e.RoutePattern.RawText!.TrimStart('/').TrimEnd('/')}".Replace(" //", " /", StringComparison.Ordinal).TrimEnd('/')))
-            .Select(r => r.Trim() == "GET" ? "GET /" : r)
+            .Select(r => r.Trim() is "GET" or "ANY" ? r.Trim() + " /" : r)
             .ToHashSet();
         routes.Except(Checked).ShouldBeEmpty("routes without a tenant isolation check");
     }

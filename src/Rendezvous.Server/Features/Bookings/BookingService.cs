@@ -443,7 +443,7 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         {
             if (!answers.TryGetValue(question.Id, out var answer) || string.IsNullOrWhiteSpace(answer))
             {
-                errors.Add(new($"answers.{question.Id}", $"is required ({question.Label})"));
+                errors.Add(new($"answers.{question.Id}", "is required"));
             }
         }
 

@@ -30,6 +30,9 @@ public static class WebApplicationSetup
             o.Cookie.HttpOnly = true;
             o.Cookie.SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Strict;
         });
+        // Text in any script is written as itself, not as numeric references; markup characters are still encoded.
+        services.Configure<Microsoft.Extensions.WebEncoders.WebEncoderOptions>(o =>
+            o.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
         services.AddScoped<SlotPickerBuilder>();
         services.AddScoped<BookingDetailsLoader>();
         return services;

@@ -246,7 +246,7 @@ public sealed class FormModel(RendezvousDbContext db, BookingService bookings, A
         {
             if (!Answers.TryGetValue(question.Id, out var answer) || string.IsNullOrWhiteSpace(answer))
             {
-                Errors.Add($"answers.{question.Id}", $"is required ({question.Label})");
+                Errors.Add($"answers.{question.Id}", "is required");
             }
         }
     }
