@@ -212,3 +212,11 @@ ensure_smtp() {
   export RENDEZVOUS_TEST_SMTP_PORT="$port"
   export RENDEZVOUS_TEST_MAILDIR="$dir"
 }
+
+# ensure_chromium: Debian's Chromium (and its driver, and a font) for the browser tests, started by Playwright from
+# /usr/bin/chromium; Playwright's own browser download does not work here. Exports RENDEZVOUS_TEST_CHROMIUM.
+ensure_chromium() {
+  apt_install chromium chromium-driver fonts-dejavu-core
+  [ -x /usr/bin/chromium ] || die "chromium is installed but /usr/bin/chromium is missing"
+  export RENDEZVOUS_TEST_CHROMIUM=/usr/bin/chromium
+}

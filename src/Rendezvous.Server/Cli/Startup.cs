@@ -160,6 +160,7 @@ public static partial class Startup
             {
                 DurationMinutes = 30, TimeZone = "Europe/London", WeeklyHours = Hours("09:00", "17:00"), BufferAfterMinutes = 10,
                 MinimumNoticeMinutes = 120, CancellationPolicy = new ChangePolicySpec("upTo", 1440),
+                Questions = [new QuestionSpec("topic", "What would you like to talk about?", false)],
             }, 3),
             ("demo-team-panel", "Panel interview", admin.Id, new BookingPageSettingsSpec
             {

@@ -357,7 +357,7 @@ public sealed partial class BookingPageForm
             var match = RangePattern().Match(part);
             if (!match.Success)
             {
-                errors.Add(field, $"write hours like 09:00-17:00, and separate ranges with commas (\"{part}\" is not a range)");
+                errors.Add(field, $"must be written like 09:00-17:00, with ranges separated by commas (\"{part}\" is not a range)");
                 return null;
             }
 
