@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using NodaTime;
+using NodaTime.TimeZones;
 using Rendezvous.Data;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Bookings;
@@ -13,6 +14,9 @@ namespace Rendezvous.Server.Pages.App;
 public sealed class CalendarModel(RendezvousDbContext db, BookingDetailsLoader details, IClock clock) : StaffPageModel
 {
     public sealed record Event(Booking Booking, string Customer, string Page, LocalDate Day, int StartMinute, int EndMinute);
+
+    /// <summary>Busy time in the week: time off entered here (manual) or read from a connected calendar.</summary>
+    public sealed record Busy(Guid Id, LocalDate Day, int StartMinute, int EndMinute, string Label, bool Manual, Instant Start, Instant End);
 
     [BindProperty(SupportsGet = true)]
     public string? Week { get; set; }
@@ -36,6 +40,11 @@ public sealed class CalendarModel(RendezvousDbContext db, BookingDetailsLoader d
 
     public IReadOnlyList<User> Users { get; private set; } = [];
 
+    public IReadOnlyList<Busy> BusyTimes { get; private set; } = [];
+
+    /// <summary>Time off entered here, from this week on, that can be removed.</summary>
+    public IReadOnlyList<BusyBlock> TimeOff { get; private set; } = [];
+
     public User Whose { get; private set; } = null!;
 
     public BookingDetails? Details { get; private set; }
@@ -46,6 +55,69 @@ public sealed class CalendarModel(RendezvousDbContext db, BookingDetailsLoader d
     public int LastHour { get; private set; } = 18;
 
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)
+    {
+        await LoadAsync(ct);
+        return Page();
+    }
+
+    /// <summary>Adds time off (a busy block): the user's booking pages offer no times during it.</summary>
+    public async Task<IActionResult> OnPostTimeOffAsync(string? fromDate, string? fromTime, string? toDate, string? toTime, string? note,
+        CancellationToken ct)
+    {
+        await LoadAsync(ct);
+        Errors.Labels["timeOff"] = "Time off";
+        var from = ParseDate(fromDate);
+        var to = ParseDate(toDate) ?? from;
+        var startTime = ParseTime(fromTime) ?? LocalTime.Midnight;
+        var endTime = ParseTime(toTime);
+        if (from is null || to is null)
+        {
+            Errors.Add("timeOff", "needs a first day (and, for more than one day, a last day)");
+            return Page();
+        }
+
+        // A time given in the user's zone; a gap or overlap resolves as a clock would (forward, earlier).
+        var start = (from.Value + startTime).InZone(Zone, Resolvers.LenientResolver).ToInstant();
+        var end = endTime is { } e
+            ? (to.Value + e).InZone(Zone, Resolvers.LenientResolver).ToInstant()
+            : to.Value.PlusDays(1).AtStartOfDayInZone(Zone).ToInstant();
+        if (end <= start || end - start > Duration.FromDays(366))
+        {
+            Errors.Add("timeOff", "must end after it starts, and last at most 366 days");
+            return Page();
+        }
+
+        db.BusyBlocks.Add(new BusyBlock
+        {
+            Id = Guid.CreateVersion7(),
+            OrganizationId = Whose.OrganizationId,
+            UserId = Whose.Id,
+            Start = start,
+            End = end,
+            Source = "manual",
+            Note = note is { Length: > 0 and <= 500 } ? note.Trim() : null,
+        });
+        await db.SaveChangesAsync(ct);
+        Flash($"Time off from {WebFormat.When(start, Zone)} to {WebFormat.When(end, Zone)} is added; no times are offered then.");
+        return Go(LinkTo(from.Value, null));
+    }
+
+    public async Task<IActionResult> OnPostRemoveTimeOffAsync(Guid blockId, CancellationToken ct)
+    {
+        await LoadAsync(ct);
+        var whose = Whose.Id;
+        var block = await db.BusyBlocks.FirstOrDefaultAsync(b => b.Id == blockId && b.UserId == whose && b.Source == "manual", ct);
+        if (block is not null)
+        {
+            db.BusyBlocks.Remove(block);
+            await db.SaveChangesAsync(ct);
+            Flash("The time off is removed.");
+        }
+
+        return Go(LinkTo(Monday, null));
+    }
+
+    private async Task LoadAsync(CancellationToken ct)
     {
         ViewData["Title"] = "My calendar";
         ViewData["Nav"] = "calendar";
@@ -113,18 +185,63 @@ public sealed class CalendarModel(RendezvousDbContext db, BookingDetailsLoader d
             Details.ReturnUrl = LinkTo(Monday, Open);
         }
 
-        return Page();
+        var blocks = await db.BusyBlocks.AsNoTracking().Where(b => b.UserId == host && b.Start < to && b.End > from).OrderBy(b => b.Start).ToListAsync(ct);
+        var busy = new List<Busy>();
+        foreach (var b in blocks)
+        {
+            foreach (var (day, startMinute, endMinute) in Days(b.Start, b.End, from, to))
+            {
+                busy.Add(new Busy(b.Id, day, startMinute, endMinute, b.Source == "manual" ? b.Note ?? "Time off" : "Busy in calendar", b.Source == "manual",
+                    b.Start, b.End));
+            }
+        }
+
+        BusyTimes = busy;
+        if (busy.Count > 0)
+        {
+            FirstHour = Math.Min(FirstHour, busy.Min(e => e.StartMinute) / 60);
+            LastHour = Math.Max(LastHour, Math.Min(24, (busy.Max(e => e.EndMinute) + 59) / 60));
+        }
+
+        TimeOff = await db.BusyBlocks.AsNoTracking().Where(b => b.UserId == host && b.Source == "manual" && b.End > from)
+            .OrderBy(b => b.Start).Take(50).ToListAsync(ct);
     }
+
+    /// <summary>The parts of [start, end) on each day of the shown week, as minutes of that day.</summary>
+    private IEnumerable<(LocalDate Day, int StartMinute, int EndMinute)> Days(Instant start, Instant end, Instant weekStart, Instant weekEnd)
+    {
+        var s0 = start > weekStart ? start : weekStart;
+        var e0 = end < weekEnd ? end : weekEnd;
+        for (var day = s0.InZone(Zone).Date; day.AtStartOfDayInZone(Zone).ToInstant() < e0; day = day.PlusDays(1))
+        {
+            var dayStart = day.AtStartOfDayInZone(Zone).ToInstant();
+            var dayEnd = day.PlusDays(1).AtStartOfDayInZone(Zone).ToInstant();
+            var s = s0 > dayStart ? s0 : dayStart;
+            var e = e0 < dayEnd ? e0 : dayEnd;
+            if (e > s)
+            {
+                var endMinute = e == dayEnd ? 24 * 60 : MinuteOfDay(e.InZone(Zone).TimeOfDay);
+                yield return (day, MinuteOfDay(s.InZone(Zone).TimeOfDay), endMinute);
+            }
+        }
+    }
+
+    private static LocalTime? ParseTime(string? text) =>
+        text is null ? null : NodaTime.Text.LocalTimePattern.CreateWithInvariantCulture("HH:mm").Parse(text) is { Success: true } r ? r.Value : null;
 
     public string LinkTo(LocalDate week, string? open) => WithQuery("/app/calendar",
         [new("week", WebFormat.Iso(week)), new("user", UserFilter), new("canceled", Canceled ? "true" : null), new("open", open)]);
 
     /// <summary>Where an event sits in its day column, as percentages of the shown hours.</summary>
-    public string Position(Event e)
+    public string Position(Event e) => Position(e.StartMinute, e.EndMinute);
+
+    public string Position(Busy b) => Position(b.StartMinute, b.EndMinute);
+
+    private string Position(int startMinute, int endMinute)
     {
         var total = (LastHour - FirstHour) * 60.0;
-        var top = Math.Clamp((e.StartMinute - (FirstHour * 60)) / total * 100, 0, 100);
-        var height = Math.Clamp((e.EndMinute - e.StartMinute) / total * 100, 1.5, 100 - top);
+        var top = Math.Clamp((startMinute - (FirstHour * 60)) / total * 100, 0, 100);
+        var height = Math.Clamp((endMinute - startMinute) / total * 100, 1.5, 100 - top);
         return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"top:{top:0.##}%;height:{height:0.##}%");
     }
 
