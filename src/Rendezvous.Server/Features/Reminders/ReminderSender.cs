@@ -191,7 +191,7 @@ public sealed partial class ReminderSender(
         var newStart = link.PendingStart!.Value;
         link.PendingStart = null;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtextextended({booking.BookingPageId.ToString()}, 0))", ct);
+        await db.LockPageAsync(booking.BookingPageId, ct);
         var moved = booking.Reschedule(newStart, Actor.FromCalendar(link.UserId), "Moved in the host's calendar (applied at the reminder)",
             clock.GetCurrentInstant(), quiet: true).IsSuccess;
         try
