@@ -11,6 +11,7 @@ using Rendezvous.Server.Features.BookingPages;
 using Rendezvous.Server.Features.Bookings;
 using Rendezvous.Server.Features.CalendarConnections;
 using Rendezvous.Server.Features.CalendarSync;
+using Rendezvous.Server.Features.Crm;
 using Rendezvous.Server.Features.Notifications;
 using Rendezvous.Server.Features.Reminders;
 using Rendezvous.Server.Features.SelfService;
@@ -80,6 +81,7 @@ builder.Services.AddDataProtection().SetApplicationName("Rendezvous");
 builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
     .Configure<Npgsql.NpgsqlDataSource>((o, dataSource) => o.XmlRepository = new DataProtectionKeyStore(dataSource));
 builder.Services.AddSingleton<Secrets>();
+builder.Services.AddSingleton<IntegrationSecrets>();
 builder.Services.AddScoped<AvailabilityService>();
 builder.Services.Configure<PublicUrlOptions>(builder.Configuration.GetSection("Rendezvous"));
 builder.Services.AddSingleton<SelfServiceLinks>();
@@ -102,6 +104,7 @@ builder.Services.AddSingleton<ReminderSender>();
 builder.Services.AddHostedService<ReminderWorker>();
 builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddNotifications(builder.Configuration);
+builder.Services.AddCrm(builder.Configuration);
 
 var app = builder.Build();
 
@@ -151,6 +154,7 @@ app.MapPortalPages();
 app.MapSelfServicePages();
 api.MapWebhooks();
 api.MapEmailTemplates();
+api.MapCrm();
 
 await app.RunAsync();
 return 0;
