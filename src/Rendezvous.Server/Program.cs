@@ -13,6 +13,7 @@ using Rendezvous.Server.Features.CalendarConnections;
 using Rendezvous.Server.Features.CalendarSync;
 using Rendezvous.Server.Features.Crm;
 using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Server.Features.Payments;
 using Rendezvous.Server.Features.Reminders;
 using Rendezvous.Server.Features.SelfService;
 using Rendezvous.Server.Features.Portal;
@@ -105,6 +106,7 @@ builder.Services.AddHostedService<ReminderWorker>();
 builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddNotifications(builder.Configuration);
 builder.Services.AddCrm(builder.Configuration);
+builder.Services.AddPayments(builder.Configuration);
 
 var app = builder.Build();
 
@@ -155,6 +157,8 @@ app.MapSelfServicePages();
 api.MapWebhooks();
 api.MapEmailTemplates();
 api.MapCrm();
+api.MapPayments();
+app.MapPaymentPages();
 
 await app.RunAsync();
 return 0;

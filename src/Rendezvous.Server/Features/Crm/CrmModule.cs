@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Rendezvous.Data.Outbox;
 using Rendezvous.Server.Features.Crm.Infusionsoft;
 using Rendezvous.Server.Features.Crm.Salesforce;
@@ -12,7 +13,7 @@ public static class CrmModule
     {
         services.Configure<SalesforceOptions>(configuration.GetSection("Rendezvous:Salesforce"));
         services.Configure<KeapOptions>(configuration.GetSection("Rendezvous:Keap"));
-        services.AddSingleton<OutboundHttp>();
+        services.TryAddSingleton<OutboundHttp>();
         services.AddSingleton<CrmTokens>();
         services.AddSingleton<SalesforceClient>();
         services.AddSingleton<KeapClient>();
