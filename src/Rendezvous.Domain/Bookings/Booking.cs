@@ -488,7 +488,7 @@ public sealed class Booking
         }
 
         if (Payment is null || Payment.CaptureId is null
-            || Payment.Status is not (PaymentStatus.Paid or PaymentStatus.PartiallyRefunded))
+            || Payment.Status is not (PaymentStatus.Paid or PaymentStatus.PartiallyRefunded or PaymentStatus.Refunded))
         {
             return DomainError.Conflict("not_paid", "This booking has no captured payment to refund.");
         }

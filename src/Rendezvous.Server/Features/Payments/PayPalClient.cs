@@ -106,14 +106,19 @@ public sealed class PayPalClient(OutboundHttp http, IOptions<PayPalOptions> opti
         }
     }
 
-    /// <summary>Captures an approved order. The outcome says whether the money is in; only unexpected failures throw.</summary>
+    /// <summary>
+    /// Captures an approved order. The outcome says whether the money is in; only unexpected failures throw. Each call has
+    /// its own request id (kept across its in-process retries): an order with intent CAPTURE is captured at most once
+    /// whatever happens, so a repeat comes back ORDER_ALREADY_CAPTURED rather than as a second charge, and an attempt made
+    /// before the payer approved is never replayed to a later one.
+    /// </summary>
     public async Task<CaptureResult> CaptureAsync(PayPalCredentials credentials, string orderId, string bookingId, CancellationToken ct)
     {
         HttpAnswer answer;
         try
         {
             answer = await CallAsync(credentials, HttpMethod.Post, $"/v2/checkout/orders/{Uri.EscapeDataString(orderId)}/capture",
-                new JsonObject(), $"rdv-capture-{bookingId}", ct);
+                new JsonObject(), $"rdv-capture-{bookingId}-{Guid.NewGuid():N}", ct);
         }
         catch (IntegrationException ex) when (ex.StatusCode == 404)
         {
