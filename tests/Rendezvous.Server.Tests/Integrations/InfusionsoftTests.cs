@@ -155,6 +155,25 @@ public sealed class InfusionsoftTests(InfusionsoftApp app) : IClassFixture<Infus
         Keap.Requests.Count.ShouldBe(before);
     }
 
+    // REST v1 answers 404 for a contact that no longer exists (deleted or merged in Keap): it is found or created again.
+    [DbFact]
+    public async Task A_contact_deleted_in_keap_is_created_again_and_tagged()
+    {
+        var (slug, _) = await ConnectedPageAsync();
+        var email = Email();
+        var id = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-11T11:00:00Z", Scenario.Customer("Gone Again", email)))["id"]!.GetValue<string>();
+        await app.RunOutboxAsync();
+        var first = Keap.Contacts[email].Id;
+        Keap.Contacts.Remove(email);
+
+        await (await app.Client().PostJsonAsync($"/api/v1/bookings/{id}/cancel", new { reason = "x" })).ExpectAsync(200);
+        await app.RunOutboxAsync();
+
+        Keap.Contacts[email].Id.ShouldNotBe(first);
+        Keap.TagsOf(email).ShouldBe([Tag("Rendezvous: Canceled")]);
+        Keap.RequestsTo("POST", $"{FakeKeap.Rest}/contacts/{first}/tags").Last().ShouldNotBeNull();
+    }
+
     // "Getting Started with OAuth2": access tokens expire after expires_in seconds; the refresh grant returns a new access
     // token and a new refresh token, and the old refresh token no longer works.
     [DbFact]
