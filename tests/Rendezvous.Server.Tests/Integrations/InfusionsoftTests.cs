@@ -129,6 +129,8 @@ public sealed class InfusionsoftTests(InfusionsoftApp app) : IClassFixture<Infus
         Keap.Contacts.Count(c => c.Key == email).ShouldBe(1);
     }
 
+    // REST v1 "Create or Update a Contact" (duplicate_option Email) and "Apply Tags" (an applied tag is reported, not
+    // duplicated): a repeat adds nothing; a quiet move (seed 000) sends nothing.
     [DbFact]
     public async Task An_outbox_repeat_and_quiet_events_add_nothing()
     {
@@ -229,7 +231,8 @@ public sealed class InfusionsoftTests(InfusionsoftApp app) : IClassFixture<Infus
         (await (await app.Client().GetAsync($"/api/v1/booking-pages/{pageId}/infusionsoft")).ExpectAsync(200))["lastError"].ShouldBeNull();
     }
 
-    // Seed 001: a booking reassigned between two pages connected to the same Keap account gets the "reassigned" tag.
+    // Seed 001: a booking reassigned between two pages connected to the same Keap account gets the "reassigned" tag. The
+    // account is the app named in the token answer's scope ("Getting Started with OAuth2").
     [DbFact]
     public async Task Reassignment_within_one_keap_account_adds_the_reassigned_tag_and_otherwise_nothing()
     {

@@ -49,6 +49,7 @@ public sealed class PaymentTests(PaymentApp app) : IClassFixture<PaymentApp>, IA
 
     private Task<int> WorkAsync() => app.Services.GetRequiredService<PaymentsWorker>().ProcessOnceAsync(CancellationToken.None);
 
+    // Follows "Authentication" (REST APIs): an app is a client id and secret, exchanged for access tokens.
     [DbFact]
     public async Task The_paypal_app_is_kept_per_organization_with_its_secret_encrypted_and_never_shown()
     {
@@ -69,6 +70,7 @@ public sealed class PaymentTests(PaymentApp app) : IClassFixture<PaymentApp>, IA
         await (await member.PutJsonAsync("/api/v1/payments/paypal", new { clientId = "a", clientSecret = "b" })).ExpectAsync(403);
     }
 
+    // Follows "Currency codes" (REST API reference): the currencies PayPal accepts and those without decimals.
     [DbFact]
     public async Task Page_prices_are_validated()
     {
@@ -170,6 +172,8 @@ public sealed class PaymentTests(PaymentApp app) : IClassFixture<PaymentApp>, IA
         (await cancel.Content.ReadAsStringAsync()).ShouldContain("no longer waiting for payment");
     }
 
+    // Follows Orders v2 "Show order details" (an order never approved stays PAYER_ACTION_REQUIRED) and "Capture payment for
+    // order" (nothing is charged without a capture).
     [DbFact]
     public async Task An_unpaid_booking_expires_when_its_window_closes_and_its_time_is_free_again()
     {
@@ -244,6 +248,7 @@ public sealed class PaymentTests(PaymentApp app) : IClassFixture<PaymentApp>, IA
         (await (await app.Client().GetAsync($"/api/v1/bookings/{id}")).ExpectAsync(200))["status"]!.GetValue<string>().ShouldBe("canceled");
     }
 
+    // "Authentication": without an organization's app there is no PayPal account to pay.
     [DbFact]
     public async Task A_page_with_a_price_takes_no_bookings_until_paypal_is_connected()
     {
@@ -254,7 +259,8 @@ public sealed class PaymentTests(PaymentApp app) : IClassFixture<PaymentApp>, IA
         refused["code"]!.GetValue<string>().ShouldBe("payments_unavailable");
     }
 
-    // Seed 000: canceling from the calendar issues no refund; neither does any other cancel. Refunds are made by hand.
+    // Seed 000: canceling from the calendar issues no refund; neither does any other cancel. Refunds are made by hand; the
+    // fake of Payments v2 "Refund captured payment" records every refund, so none is checked at PayPal too.
     [DbFact]
     public async Task Canceling_a_paid_booking_from_the_calendar_or_by_a_user_issues_no_refund()
     {
@@ -371,6 +377,34 @@ public sealed class PaymentTests(PaymentApp app) : IClassFixture<PaymentApp>, IA
         PayPal.RequestsTo("POST", "/v2/payments/captures/").Select(r => r.Header("PayPal-Request-Id")).Distinct().Count().ShouldBe(1);
     }
 
+    // Paying is what makes the booking: Salesforce hears of a paid booking once it is paid, and never of an unpaid one.
+    // Follows Orders v2 "Capture payment for order" and the Salesforce upsert by external ID.
+    [DbFact]
+    public async Task Crm_sync_starts_when_the_payment_is_captured_and_never_for_unpaid_bookings()
+    {
+        var slug = await PaidPageAsync();
+        var admin = app.Client();
+        var pageId = await app.PageIdAsync(admin, slug);
+        await app.ConnectAsync(admin, "salesforce", pageId, app.Salesforce.IssueCode());
+        var paid = await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-19T09:00:00Z");
+        var abandoned = await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-19T10:00:00Z");
+        var expiring = await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-19T11:00:00Z");
+        await app.RunOutboxAsync();
+        app.Salesforce.EventFor(paid["id"]!.GetValue<string>()).ShouldBeNull();
+
+        PayPal.Approve(OrderOf(paid));
+        await (await app.Anonymous().PostAsync($"/api/v1/bookings/{paid["id"]}/payment/capture", null)).ExpectAsync(200);
+        await (await admin.PostJsonAsync($"/api/v1/bookings/{abandoned["id"]}/cancel", new { reason = "Never paid" })).ExpectAsync(200);
+        app.Clock.Advance(Duration.FromMinutes(31));
+        await WorkAsync();
+        await app.RunOutboxAsync();
+
+        app.Salesforce.EventFor(paid["id"]!.GetValue<string>())!["Rendezvous_Event_Status__c"]!.GetValue<string>().ShouldBe("Scheduled");
+        app.Salesforce.EventFor(abandoned["id"]!.GetValue<string>()).ShouldBeNull();
+        app.Salesforce.EventFor(expiring["id"]!.GetValue<string>()).ShouldBeNull();
+    }
+
+    // Follows Orders v2 "Create order" (the payer-action link is where the payer approves); the view shows nothing else.
     [DbFact]
     public async Task The_public_payment_view_shows_the_payment_and_nothing_else()
     {

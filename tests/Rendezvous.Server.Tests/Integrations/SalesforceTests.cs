@@ -193,6 +193,7 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
         Sf.RequestsTo("POST", FakeSalesforce.Api + "/sobjects/Lead").Count.ShouldBe(leadsBefore);
     }
 
+    // Follows "Query" (no record matches) and the Event object reference (WhoId and WhatId are optional).
     [DbFact]
     public async Task No_lead_is_created_when_the_page_does_not_allow_it()
     {
@@ -208,7 +209,8 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
         Sf.RequestsTo("POST", FakeSalesforce.Api + "/sobjects/Lead").ShouldNotContain(r => r.Body.Contains(email, StringComparison.Ordinal));
     }
 
-    // Seed 002: with Activity Events off (calendars reach Salesforce another way) nothing is created or updated.
+    // Seed 002: with Activity Events off (calendars reach Salesforce another way) nothing is created or updated; the fake
+    // (REST API Developer Guide) records every request, so "nothing" is checked on the wire.
     [DbFact]
     public async Task With_activity_events_off_nothing_is_sent()
     {
@@ -225,7 +227,8 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
         Sf.EventFor(id).ShouldBeNull();
     }
 
-    // Seed 000: a calendar move applied quietly is not told to integrations.
+    // Seed 000: a calendar move applied quietly is not told to integrations. Follows "Insert or Update (Upsert) a Record
+    // Using an External ID": no further PATCH reaches the fake.
     [DbFact]
     public async Task Quiet_events_are_ignored()
     {
@@ -248,7 +251,8 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
         Sf.EventFor(id)!["StartDateTime"]!.GetValue<string>().ShouldBe("2027-03-11T11:00:00Z");
     }
 
-    // Delivery is at least once: a repeat upserts the same external id again and creates nothing new.
+    // Delivery is at least once: a repeat upserts the same external id again and creates nothing new. Follows "Insert or
+    // Update (Upsert) a Record Using an External ID" (a matched external ID updates: 200, created false).
     [DbFact]
     public async Task An_outbox_repeat_makes_no_duplicate()
     {
@@ -403,6 +407,8 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
         Sf.EventFor(id)!["Rendezvous_Event_Status__c"]!.GetValue<string>().ShouldBe("Rescheduled (Reassigned by User)");
     }
 
+    // Seed 001 ("not connected to the same CRM solution": nothing is updated); the identity URL of "OAuth 2.0 Web Server Flow"
+    // tells the orgs apart.
     [DbFact]
     public async Task Reassignment_to_a_page_without_salesforce_or_in_another_org_changes_nothing_there()
     {

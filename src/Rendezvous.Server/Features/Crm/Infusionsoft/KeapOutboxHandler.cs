@@ -41,7 +41,9 @@ public sealed partial class KeapOutboxHandler(
         await using (lockTx)
         {
             var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == e.BookingId, cancellationToken);
-            if (booking is null || booking.Status == BookingStatus.AwaitingPayment)
+            // Unpaid bookings (waiting, expired, or canceled before they were paid) were never bookings for the CRM.
+            if (booking is null || booking.Status == BookingStatus.AwaitingPayment
+                || booking.Payment is { Status: PaymentStatus.Expired or PaymentStatus.Canceled })
             {
                 return;
             }

@@ -48,7 +48,9 @@ public sealed partial class SalesforceOutboxHandler(
         {
             // The booking as it is now: its current page's connection speaks for it, whatever page the event named.
             var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == e.BookingId, cancellationToken);
-            if (booking is null || booking.Status == BookingStatus.AwaitingPayment)
+            // Unpaid bookings (waiting, expired, or canceled before they were paid) were never bookings for the CRM.
+            if (booking is null || booking.Status == BookingStatus.AwaitingPayment
+                || booking.Payment is { Status: PaymentStatus.Expired or PaymentStatus.Canceled })
             {
                 return;
             }
