@@ -191,8 +191,11 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
             await (await other.DeleteAsync($"/api/v1/booking-pages/{pageId}/{provider}")).ExpectAsync(404);
             await (await other.GetAsync($"/api/v1/{provider}/authorize?bookingPageId={pageId}")).ExpectAsync(404);
             // The callback trusts nothing but a state signed for one page of one organization (and used once).
-            (await (await app.Anonymous().GetAsync($"/api/v1/{provider}/callback?code=stolen&state=forged")).ExpectAsync(400))["field"]!
-                .GetValue<string>().ShouldBe("state");
+            foreach (var forged in new[] { "forged", "not*base64!", "CfDJ8" + new string('A', 200) })
+            {
+                (await (await app.Anonymous().GetAsync($"/api/v1/{provider}/callback?code=stolen&state={Uri.EscapeDataString(forged)}")).ExpectAsync(400))["field"]!
+                    .GetValue<string>().ShouldBe("state");
+            }
         }
 
         (await (await acme.GetAsync($"/api/v1/booking-pages/{pageId}/salesforce")).ExpectAsync(200))["createLeads"]!.GetValue<bool>().ShouldBeFalse();

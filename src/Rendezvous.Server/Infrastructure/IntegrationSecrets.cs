@@ -36,7 +36,7 @@ public sealed class IntegrationSecrets(IDataProtectionProvider provider)
         {
             return _states.Unprotect(state);
         }
-        catch (System.Security.Cryptography.CryptographicException)
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or FormatException)
         {
             return null;
         }

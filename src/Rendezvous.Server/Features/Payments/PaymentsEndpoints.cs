@@ -154,7 +154,8 @@ public static class PaymentsEndpoints
         return TypedResults.Ok(BookingResponse.From(refunded.Value, customer, withHistory: true));
     }
 
-    private static async Task<IResult> ReturnPageAsync(string? bookingId, string? token, PaymentService payments, CancellationToken ct)
+    private static async Task<IResult> ReturnPageAsync(string? bookingId, string? token, PaymentService payments, RendezvousDbContext db,
+        CancellationToken ct)
     {
         if (!Ids.TryParse(bookingId, out var guid))
         {
@@ -165,9 +166,12 @@ public static class PaymentsEndpoints
         if (attempt.IsSuccess)
         {
             var b = attempt.Booking!;
+            // Shown in the zone the customer booked from.
+            var zoneId = await db.Customers.IgnoreQueryFilters().Where(c => c.Id == b.CustomerId).Select(c => c.TimeZoneId).FirstOrDefaultAsync(ct);
+            var zone = Domain.TimeZones.Find(zoneId) ?? NodaTime.DateTimeZone.Utc;
             return Html.Page("Payment received",
                 $"<p>Thank you: we received your payment of {Html.E(b.Payment!.Price.ToString())}, and your booking on " +
-                $"{Html.E(ApiFormat.Format(b.Start))} is confirmed. A confirmation email is on its way.</p>");
+                $"{Html.E(ApiFormat.Format(b.Start, zone))} ({Html.E(zone.Id)}) is confirmed. A confirmation email is on its way.</p>");
         }
 
         if (attempt.Upstream is not null)
