@@ -253,6 +253,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
         });
 
         ConfigureWebhooks(modelBuilder);
+        ConfigureCrmAndPayments(modelBuilder);
         SnakeCase(modelBuilder);
     }
 

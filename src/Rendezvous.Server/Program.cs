@@ -11,7 +11,9 @@ using Rendezvous.Server.Features.BookingPages;
 using Rendezvous.Server.Features.Bookings;
 using Rendezvous.Server.Features.CalendarConnections;
 using Rendezvous.Server.Features.CalendarSync;
+using Rendezvous.Server.Features.Crm;
 using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Server.Features.Payments;
 using Rendezvous.Server.Features.Reminders;
 using Rendezvous.Server.Features.SelfService;
 using Rendezvous.Server.Features.Portal;
@@ -80,6 +82,7 @@ builder.Services.AddDataProtection().SetApplicationName("Rendezvous");
 builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
     .Configure<Npgsql.NpgsqlDataSource>((o, dataSource) => o.XmlRepository = new DataProtectionKeyStore(dataSource));
 builder.Services.AddSingleton<Secrets>();
+builder.Services.AddSingleton<IntegrationSecrets>();
 builder.Services.AddScoped<AvailabilityService>();
 builder.Services.Configure<PublicUrlOptions>(builder.Configuration.GetSection("Rendezvous"));
 builder.Services.AddSingleton<SelfServiceLinks>();
@@ -102,6 +105,8 @@ builder.Services.AddSingleton<ReminderSender>();
 builder.Services.AddHostedService<ReminderWorker>();
 builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddNotifications(builder.Configuration);
+builder.Services.AddCrm(builder.Configuration);
+builder.Services.AddPayments(builder.Configuration);
 
 var app = builder.Build();
 
@@ -151,6 +156,9 @@ app.MapPortalPages();
 app.MapSelfServicePages();
 api.MapWebhooks();
 api.MapEmailTemplates();
+api.MapCrm();
+api.MapPayments();
+app.MapPaymentPages();
 
 await app.RunAsync();
 return 0;

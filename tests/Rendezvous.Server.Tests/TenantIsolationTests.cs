@@ -35,6 +35,14 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "POST /api/v1/webhooks/deliveries/{deliveryId}/replay",
         // Checked in Notifications/EmailTemplateApiTests:
         "GET /api/v1/email-templates", "GET /api/v1/email-templates/{kind}", "PUT /api/v1/email-templates/{kind}", "DELETE /api/v1/email-templates/{kind}",
+        // CRM connections per booking page, and the OAuth flow that connects them (checked below):
+        "GET /api/v1/booking-pages/{id}/salesforce", "PUT /api/v1/booking-pages/{id}/salesforce", "DELETE /api/v1/booking-pages/{id}/salesforce",
+        "GET /api/v1/booking-pages/{id}/infusionsoft", "PUT /api/v1/booking-pages/{id}/infusionsoft", "DELETE /api/v1/booking-pages/{id}/infusionsoft",
+        "GET /api/v1/salesforce/authorize", "GET /api/v1/salesforce/callback", "GET /api/v1/infusionsoft/authorize", "GET /api/v1/infusionsoft/callback",
+        // Payments: the organization's PayPal app and manual refunds (checked below); the public payment routes and PayPal's
+        // return pages show one booking's payment only (checked below and in Integrations/PaymentTests):
+        "GET /api/v1/payments/paypal", "PUT /api/v1/payments/paypal", "DELETE /api/v1/payments/paypal", "POST /api/v1/bookings/{id}/refund",
+        "GET /api/v1/bookings/{id}/payment", "POST /api/v1/bookings/{id}/payment/capture", "GET /payments/paypal/return", "GET /payments/paypal/cancel",
         // Public and free of tenant data:
         "GET /openapi/{documentName}.json", "GET /health", "GET /",
     ];
@@ -163,6 +171,52 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         after["secretHint"]!.GetValue<string>().ShouldBe(hook["secretHint"]!.GetValue<string>());
         (await AcmeDeliveryAsync())["attemptCount"]!.GetValue<int>().ShouldBe(0);
         (await (await other.GetAsync($"/api/v1/webhooks/{theirs["id"]}/deliveries")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+    }
+
+    [DbFact]
+    public async Task Another_organization_can_neither_see_nor_touch_crm_connections_or_payments()
+    {
+        var acme = app.Client();
+        var other = app.Client(await app.CreateOrganizationAsync("umbrella-" + Guid.NewGuid().ToString("N")[..6]));
+        var slug = await Scenario.CreatePageAsync(acme);
+        var pageId = (await (await acme.GetAsync("/api/v1/booking-pages")).ExpectAsync(200)).AsArray()
+            .First(p => p!["slug"]!.GetValue<string>() == slug)!["id"]!.GetValue<string>();
+        await (await acme.PutJsonAsync($"/api/v1/booking-pages/{pageId}/salesforce", new { createLeads = false })).ExpectAsync(200);
+        await (await acme.PutJsonAsync($"/api/v1/booking-pages/{pageId}/infusionsoft", new { tagIds = new { scheduled = 5 } })).ExpectAsync(200);
+
+        foreach (var provider in new[] { "salesforce", "infusionsoft" })
+        {
+            await (await other.GetAsync($"/api/v1/booking-pages/{pageId}/{provider}")).ExpectAsync(404);
+            await (await other.PutJsonAsync($"/api/v1/booking-pages/{pageId}/{provider}", new { })).ExpectAsync(404);
+            await (await other.DeleteAsync($"/api/v1/booking-pages/{pageId}/{provider}")).ExpectAsync(404);
+            await (await other.GetAsync($"/api/v1/{provider}/authorize?bookingPageId={pageId}")).ExpectAsync(404);
+            // The callback trusts nothing but a state signed for one page of one organization (and used once).
+            foreach (var forged in new[] { "forged", "not*base64!", "CfDJ8" + new string('A', 200) })
+            {
+                (await (await app.Anonymous().GetAsync($"/api/v1/{provider}/callback?code=stolen&state={Uri.EscapeDataString(forged)}")).ExpectAsync(400))["field"]!
+                    .GetValue<string>().ShouldBe("state");
+            }
+        }
+
+        (await (await acme.GetAsync($"/api/v1/booking-pages/{pageId}/salesforce")).ExpectAsync(200))["createLeads"]!.GetValue<bool>().ShouldBeFalse();
+        (await (await acme.GetAsync($"/api/v1/booking-pages/{pageId}/infusionsoft")).ExpectAsync(200))["tags"]!["scheduled"]!["id"]!.GetValue<long>().ShouldBe(5);
+
+        // Each organization has its own PayPal app.
+        await (await acme.PutJsonAsync("/api/v1/payments/paypal", new { clientId = "acme-app", clientSecret = "acme-secret" })).ExpectAsync(200);
+        (await (await other.GetAsync("/api/v1/payments/paypal")).ExpectAsync(200))["configured"]!.GetValue<bool>().ShouldBeFalse();
+        await (await other.DeleteAsync("/api/v1/payments/paypal")).ExpectAsync(204);
+        (await (await acme.GetAsync("/api/v1/payments/paypal")).ExpectAsync(200))["clientId"]!.GetValue<string>().ShouldBe("acme-app");
+
+        // Refunds are for the booking's own organization's administrators; the public payment routes show nothing of a
+        // booking that has no payment.
+        var bookingId = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-25T09:00:00Z"))["id"]!.GetValue<string>();
+        await (await other.PostJsonAsync($"/api/v1/bookings/{bookingId}/refund", new { reason = "mine now" })).ExpectAsync(404);
+        await (await other.GetAsync($"/api/v1/bookings/{bookingId}/payment")).ExpectAsync(404);
+        var capture = await (await other.PostAsync($"/api/v1/bookings/{bookingId}/payment/capture", null)).ExpectAsync(409);
+        capture.AsObject().ContainsKey("payment").ShouldBeFalse();
+        var page = await app.Anonymous().GetAsync($"/payments/paypal/return?bookingId={bookingId}");
+        (await page.Content.ReadAsStringAsync()).ShouldNotContain("Grace");
+        await (await acme.DeleteAsync("/api/v1/payments/paypal")).ExpectAsync(204);
     }
 
     [DbFact]

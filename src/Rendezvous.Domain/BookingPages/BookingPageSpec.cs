@@ -15,6 +15,12 @@ public sealed record DateOverrideSpec(string? Date, IReadOnlyList<TimeRangeSpec>
 /// <summary>A reminder (minutes before the start) or follow-up (minutes after the end); channel "email" (default) or "sms".</summary>
 public sealed record ReminderSpec(int? OffsetMinutes, string? Channel);
 
+/// <summary>
+/// The price of each booking: <c>amount</c> in <c>currency</c> (an ISO 4217 code PayPal accepts), paid within
+/// <c>paymentWindowMinutes</c> (default 30, 5 to 180) of booking.
+/// </summary>
+public sealed record PaymentSpec(decimal? Amount, string? Currency, int? PaymentWindowMinutes);
+
 /// <summary><c>kind</c> is "anyTime" or "upTo" (with <c>minutesBefore</c>).</summary>
 public sealed record ChangePolicySpec(string? Kind, int? MinutesBefore);
 
@@ -67,6 +73,9 @@ public record BookingPageSettingsSpec
     /// <summary>A follow-up after each meeting; unset or null: none.</summary>
     public ReminderSpec? FollowUp { get; init; }
 
+    /// <summary>The price of each booking; unset or null: the page is free.</summary>
+    public PaymentSpec? Payment { get; init; }
+
     private static readonly Dictionary<string, IsoDayOfWeek> Days = new(StringComparer.OrdinalIgnoreCase)
     {
         ["monday"] = IsoDayOfWeek.Monday,
@@ -114,6 +123,7 @@ public record BookingPageSettingsSpec
         var reschedule = ParsePolicy(ReschedulePolicy, "reschedulePolicy", errors);
         var reminders = Reminders is null ? [ReminderRule.DayBefore] : ParseReminders(Reminders, "reminders", errors);
         var followUp = FollowUp is null ? null : ParseReminder(FollowUp, "followUp", errors);
+        var payment = ParsePayment(errors);
 
         if (errors.Count > 0)
         {
@@ -142,6 +152,7 @@ public record BookingPageSettingsSpec
             ReschedulePolicy = reschedule,
             Reminders = reminders,
             FollowUp = followUp,
+            Payment = payment,
         };
 
         var invalid = settings.Validate();
@@ -174,6 +185,8 @@ public record BookingPageSettingsSpec
         ReschedulePolicy = ToSpec(s.ReschedulePolicy),
         Reminders = [.. s.Reminders.Select(ToSpec)],
         FollowUp = s.FollowUp is null ? null : ToSpec(s.FollowUp),
+        Payment = s.Payment is null ? null
+            : new PaymentSpec(s.Payment.Price.Amount, s.Payment.Price.Currency, (int)s.Payment.PaymentWindow.TotalMinutes),
     };
 
     /// <summary>The spec form of a reminder rule.</summary>
@@ -217,6 +230,30 @@ public record BookingPageSettingsSpec
         }
 
         return new ReminderRule(Duration.FromMinutes(minutes), channel.Value);
+    }
+
+    private Payments.PaymentRequirement? ParsePayment(List<FieldError> errors)
+    {
+        if (Payment is null)
+        {
+            return null;
+        }
+
+        var price = Payments.Money.Create(Payment.Amount, Payment.Currency, "payment");
+        if (!price.IsSuccess)
+        {
+            errors.AddRange(price.Error!.Fields);
+            return null;
+        }
+
+        if (Payment.PaymentWindowMinutes is < 0 or > 525_600)
+        {
+            errors.Add(new("payment.paymentWindowMinutes", "must be between 5 and 180 minutes"));
+            return null;
+        }
+
+        var window = Payment.PaymentWindowMinutes is { } minutes ? Duration.FromMinutes(minutes) : Payments.PaymentRequirement.DefaultWindow;
+        return new Payments.PaymentRequirement(price.Value, window);
     }
 
     private static ChangePolicySpec ToSpec(ChangePolicy policy) =>

@@ -34,8 +34,15 @@ public sealed record BookingEvent(
     public const string Completed = "booking.completed";
     public const string NoShow = "booking.noShow";
 
+    /// <summary>A booking was made on a page that requires payment; it holds its time until paid or expired.</summary>
+    public const string AwaitingPayment = "booking.awaitingPayment";
+
+    /// <summary>An unpaid booking's payment window closed: the system canceled it and its time is free again.</summary>
+    public const string PaymentExpired = "booking.paymentExpired";
+
     /// <summary>Every event type, in lifecycle order.</summary>
-    public static IReadOnlyList<string> AllTypes { get; } = [Created, Requested, Approved, Declined, Rescheduled, Canceled, Completed, NoShow];
+    public static IReadOnlyList<string> AllTypes { get; } =
+        [AwaitingPayment, Created, Requested, Approved, Declined, Rescheduled, Canceled, Completed, NoShow, PaymentExpired];
 
     public static string TypeOf(BookingAction action) => action switch
     {
@@ -45,6 +52,10 @@ public sealed record BookingEvent(
         BookingAction.Reschedule => Rescheduled,
         BookingAction.MarkNoShow => NoShow,
         BookingAction.Complete => Completed,
+        // Paying is what makes the booking: everything that reacts to a new booking (confirmation email, calendars,
+        // CRM, reminders, webhooks) reacts to it once the payment is in, and not before.
+        BookingAction.ConfirmPayment => Created,
+        BookingAction.ExpirePayment => PaymentExpired,
         _ => throw new ArgumentOutOfRangeException(nameof(action)),
     };
 }

@@ -87,7 +87,7 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
         RendezvousDbContext db, CancellationToken ct)
     {
         var now = clock.GetCurrentInstant();
-        var tentative = booking.Status == BookingStatus.Requested;
+        var tentative = booking.Status is BookingStatus.Requested or BookingStatus.AwaitingPayment;
         if (link is null)
         {
             link = new BookingEventLink
