@@ -23,6 +23,8 @@ public enum BookingAction
     Reschedule,
     MarkNoShow,
     Complete,
+    /// <summary>An administrator moves the booking to another booking page (and its owner); status and time stay.</summary>
+    Reassign,
 }
 
 /// <summary>Who acted.</summary>
@@ -68,11 +70,14 @@ public static class BookingLifecycle
         [(BookingStatus.Scheduled, BookingAction.Reschedule)] = BookingStatus.Rescheduled,
         [(BookingStatus.Scheduled, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
         [(BookingStatus.Scheduled, BookingAction.Complete)] = BookingStatus.Completed,
+        // Reassignment keeps the lifecycle where it is (seed 001: "Scheduled (Reassigned by User)").
+        [(BookingStatus.Scheduled, BookingAction.Reassign)] = BookingStatus.Scheduled,
 
         [(BookingStatus.Rescheduled, BookingAction.Cancel)] = BookingStatus.Canceled,
         [(BookingStatus.Rescheduled, BookingAction.Reschedule)] = BookingStatus.Rescheduled,
         [(BookingStatus.Rescheduled, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
         [(BookingStatus.Rescheduled, BookingAction.Complete)] = BookingStatus.Completed,
+        [(BookingStatus.Rescheduled, BookingAction.Reassign)] = BookingStatus.Rescheduled,
 
         // A completed meeting may turn out to have been missed: users mark no-shows after the fact.
         [(BookingStatus.Completed, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
@@ -113,7 +118,8 @@ public static class BookingLifecycle
 
     /// <summary>
     /// The detailed status shown next to the status: who brought it about, e.g. "Canceled by Customer",
-    /// "Rescheduled by User", "Canceled by User (in calendar)". Decline reads "Declined by User".
+    /// "Rescheduled by User", "Canceled by User (in calendar)". Decline reads "Declined by User"; a reassignment reads
+    /// "Scheduled (Reassigned by User)" or "Rescheduled (Reassigned by User)", after the status it keeps.
     /// </summary>
     public static string DetailedStatus(BookingStatus status, BookingAction? action, Actor actor)
     {
@@ -125,6 +131,11 @@ public static class BookingLifecycle
         if (action == BookingAction.Approve)
         {
             return $"Scheduled (Approved by {ActorName(actor)})";
+        }
+
+        if (action == BookingAction.Reassign)
+        {
+            return $"{DisplayName(status)} (Reassigned by {ActorName(actor)})";
         }
 
         return status switch

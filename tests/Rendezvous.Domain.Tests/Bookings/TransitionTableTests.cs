@@ -18,6 +18,7 @@ public class TransitionTableTests
         [(BookingStatus.Requested, BookingAction.Cancel)] = BookingStatus.Canceled,
         [(BookingStatus.Requested, BookingAction.Reschedule)] = BookingStatus.Requested,
         [(BookingStatus.Requested, BookingAction.MarkNoShow)] = Refused,
+        [(BookingStatus.Requested, BookingAction.Reassign)] = Refused,
         [(BookingStatus.Requested, BookingAction.Complete)] = Refused,
 
         [(BookingStatus.Scheduled, BookingAction.Approve)] = Refused,
@@ -26,6 +27,7 @@ public class TransitionTableTests
         [(BookingStatus.Scheduled, BookingAction.Reschedule)] = BookingStatus.Rescheduled,
         [(BookingStatus.Scheduled, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
         [(BookingStatus.Scheduled, BookingAction.Complete)] = BookingStatus.Completed,
+        [(BookingStatus.Scheduled, BookingAction.Reassign)] = BookingStatus.Scheduled,
 
         [(BookingStatus.Rescheduled, BookingAction.Approve)] = Refused,
         [(BookingStatus.Rescheduled, BookingAction.Decline)] = Refused,
@@ -33,12 +35,14 @@ public class TransitionTableTests
         [(BookingStatus.Rescheduled, BookingAction.Reschedule)] = BookingStatus.Rescheduled,
         [(BookingStatus.Rescheduled, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
         [(BookingStatus.Rescheduled, BookingAction.Complete)] = BookingStatus.Completed,
+        [(BookingStatus.Rescheduled, BookingAction.Reassign)] = BookingStatus.Rescheduled,
 
         [(BookingStatus.Completed, BookingAction.Approve)] = Refused,
         [(BookingStatus.Completed, BookingAction.Decline)] = Refused,
         [(BookingStatus.Completed, BookingAction.Cancel)] = Refused,
         [(BookingStatus.Completed, BookingAction.Reschedule)] = Refused,
         [(BookingStatus.Completed, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
+        [(BookingStatus.Completed, BookingAction.Reassign)] = Refused,
         [(BookingStatus.Completed, BookingAction.Complete)] = Refused,
 
         [(BookingStatus.Canceled, BookingAction.Approve)] = Refused,
@@ -46,6 +50,7 @@ public class TransitionTableTests
         [(BookingStatus.Canceled, BookingAction.Cancel)] = Refused,
         [(BookingStatus.Canceled, BookingAction.Reschedule)] = Refused,
         [(BookingStatus.Canceled, BookingAction.MarkNoShow)] = Refused,
+        [(BookingStatus.Canceled, BookingAction.Reassign)] = Refused,
         [(BookingStatus.Canceled, BookingAction.Complete)] = Refused,
 
         [(BookingStatus.NoShow, BookingAction.Approve)] = Refused,
@@ -53,6 +58,7 @@ public class TransitionTableTests
         [(BookingStatus.NoShow, BookingAction.Cancel)] = Refused,
         [(BookingStatus.NoShow, BookingAction.Reschedule)] = Refused,
         [(BookingStatus.NoShow, BookingAction.MarkNoShow)] = Refused,
+        [(BookingStatus.NoShow, BookingAction.Reassign)] = Refused,
         [(BookingStatus.NoShow, BookingAction.Complete)] = Refused,
     };
 
@@ -75,7 +81,7 @@ public class TransitionTableTests
     {
         var pairs = Enum.GetValues<BookingStatus>().Length * Enum.GetValues<BookingAction>().Length;
         Expected.Count.ShouldBe(pairs);
-        pairs.ShouldBe(36);
+        pairs.ShouldBe(42);
     }
 
     [Theory]
@@ -186,6 +192,12 @@ public class TransitionTableTests
             {
                 var at = Later(booking.End + Duration.FromMinutes(1));
                 return (booking.Complete(at), at);
+            }
+
+            case BookingAction.Reassign:
+            {
+                var at = Later(Support.Bookings.Now + Duration.FromHours(2));
+                return (booking.Reassign(BookingPageId.New(), UserId.New(), false, user, "holiday", at), at);
             }
 
             default:
