@@ -11,6 +11,8 @@ using Rendezvous.Server.Features.BookingPages;
 using Rendezvous.Server.Features.Bookings;
 using Rendezvous.Server.Features.CalendarConnections;
 using Rendezvous.Server.Features.CalendarSync;
+using Rendezvous.Server.Features.Conferencing;
+using Rendezvous.Server.Features.Reassignment;
 using Rendezvous.Server.Features.Notifications;
 using Rendezvous.Server.Features.Reminders;
 using Rendezvous.Server.Features.SelfService;
@@ -85,6 +87,7 @@ builder.Services.Configure<PublicUrlOptions>(builder.Configuration.GetSection("R
 builder.Services.AddSingleton<SelfServiceLinks>();
 builder.Services.AddScoped<SelfServiceService>();
 builder.Services.AddScoped<BookingService>();
+builder.Services.AddScoped<ReassignmentService>();
 builder.Services.AddScoped<BookingCompletion>();
 builder.Services.AddScoped<OutboxProcessor>();
 builder.Services.AddSingleton<OutboxSignal>();
@@ -94,6 +97,8 @@ builder.Services.Configure<CalendarSyncOptions>(builder.Configuration.GetSection
 builder.Services.AddSingleton<CalendarHttpHandlerFactory>();
 builder.Services.AddSingleton<CalendarClients>();
 builder.Services.AddScoped<CalendarSyncEngine>();
+// Conferencing first: the meeting link exists by the time the calendar writer and notifications describe the booking.
+builder.Services.AddConferencing(builder.Configuration);
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
 builder.Services.AddHostedService<CalendarSyncWorker>();
 builder.Services.Configure<ReminderOptions>(builder.Configuration.GetSection("Rendezvous:Reminders"));
@@ -151,6 +156,8 @@ app.MapPortalPages();
 app.MapSelfServicePages();
 api.MapWebhooks();
 api.MapEmailTemplates();
+api.MapConferencingAccounts();
+api.MapReassignment();
 
 await app.RunAsync();
 return 0;
