@@ -81,6 +81,12 @@ public sealed partial class ConferencingHandler(
 
     private async Task ReconcileAsync(RendezvousDbContext db, Booking booking, BookingPage page, BookingConferencing? row, CancellationToken ct)
     {
+        if (row is null && page.Conferencing is null)
+        {
+            // The common case: no conferencing service, and never a meeting.
+            return;
+        }
+
         var spec = new MeetingSpec(await TopicAsync(db, booking, page, ct), MarkerOf(booking.Id), booking.Start, booking.End);
         if (row is { PreviousMeetingId: { } previous, PreviousHostUserId: { } previousHost })
         {
