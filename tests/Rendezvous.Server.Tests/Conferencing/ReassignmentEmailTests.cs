@@ -96,6 +96,22 @@ public sealed class ReassignmentEmailTests(ConferencingEmailApp app) : IClassFix
         Text(moved).ShouldContain("When: Tuesday, 16 March 2027");
         Text(moved).ShouldNotContain("Where:");
         Calendar(moved).ShouldNotContain("LOCATION");
+
+        // So does the reminder a day before.
+        app.Clock.Set(NodaTime.Instant.FromUtc(2027, 3, 15, 14, 1));
+        try
+        {
+            await app.Services.GetRequiredService<Server.Features.Reminders.ReminderSender>().SendDueAsync(CancellationToken.None);
+        }
+        finally
+        {
+            app.Clock.Set(Infrastructure.RendezvousApp.Start);
+        }
+
+        var reminder = SmtpServer.MessagesTo(customer, "reminder").ShouldHaveSingleItem();
+        Text(reminder).ShouldContain("This is a reminder of your Intro call with Bob Babbage.");
+        Text(reminder).ShouldNotContain("Where:");
+        Calendar(reminder).ShouldNotContain("LOCATION");
     }
 
     [SmtpFact]

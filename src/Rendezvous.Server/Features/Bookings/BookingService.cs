@@ -317,7 +317,7 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
     }
 
     private async Task LockPageAsync(BookingPageId pageId, CancellationToken ct) =>
-        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtextextended({pageId.ToString()}, 0))", ct);
+        await db.LockPageAsync(pageId, ct);
 
     private async Task<Result> SaveAsync(CancellationToken ct)
     {

@@ -287,7 +287,7 @@ public sealed partial class CalendarSyncEngine(
     private async Task<bool> TryRescheduleAsync(Booking booking, Instant newStart, Actor actor, Instant now, CancellationToken ct)
     {
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtextextended({booking.BookingPageId.ToString()}, 0))", ct);
+        await db.LockPageAsync(booking.BookingPageId, ct);
         if (!booking.Reschedule(newStart, actor, "Moved in the host's calendar", now).IsSuccess)
         {
             return false;

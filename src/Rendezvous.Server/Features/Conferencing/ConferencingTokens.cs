@@ -175,9 +175,14 @@ public sealed class ConferencingHttp(IOptions<ConferencingOptions> options, IClo
             }
 
             var status = (int)response.StatusCode;
-            if (status == 401 && !refreshed)
+            if (status == 401)
             {
                 response.Dispose();
+                if (refreshed)
+                {
+                    throw new ConferencingAuthorizationException($"{name} refused a freshly refreshed token of user {session.UserId}: connect the account again.");
+                }
+
                 refreshed = true;
                 await tokens.RefreshAsync(session, ct);
                 attempt--;

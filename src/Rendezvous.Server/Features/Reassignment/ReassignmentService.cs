@@ -145,9 +145,9 @@ public sealed class ReassignmentService(RendezvousDbContext db, IClock clock)
         var now = clock.GetCurrentInstant();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         // Both pages' rules (caps, seats) must not interleave with this move; lock in a fixed order so two opposite moves cannot deadlock.
-        foreach (var lockKey in new[] { page.Id.ToString(), target.Id.ToString() }.Order(StringComparer.Ordinal))
+        foreach (var pageId in new[] { page.Id, target.Id }.OrderBy(id => id.ToString(), StringComparer.Ordinal))
         {
-            await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtextextended({lockKey}, 0))", ct);
+            await db.LockPageAsync(pageId, ct);
         }
 
         var result = booking.Reassign(target.Id, target.OwnerId, ReassignmentRules.WithholdsLocation(outcome), Actor.ForUser(me.Id), request.Reason, now);
