@@ -12,6 +12,8 @@ using Rendezvous.Server.Features.Bookings;
 using Rendezvous.Server.Features.CalendarConnections;
 using Rendezvous.Server.Features.CalendarSync;
 using Rendezvous.Server.Features.Crm;
+using Rendezvous.Server.Features.Conferencing;
+using Rendezvous.Server.Features.Reassignment;
 using Rendezvous.Server.Features.Notifications;
 using Rendezvous.Server.Features.Payments;
 using Rendezvous.Server.Features.Reminders;
@@ -88,6 +90,7 @@ builder.Services.Configure<PublicUrlOptions>(builder.Configuration.GetSection("R
 builder.Services.AddSingleton<SelfServiceLinks>();
 builder.Services.AddScoped<SelfServiceService>();
 builder.Services.AddScoped<BookingService>();
+builder.Services.AddScoped<ReassignmentService>();
 builder.Services.AddScoped<BookingCompletion>();
 builder.Services.AddScoped<OutboxProcessor>();
 builder.Services.AddSingleton<OutboxSignal>();
@@ -97,6 +100,8 @@ builder.Services.Configure<CalendarSyncOptions>(builder.Configuration.GetSection
 builder.Services.AddSingleton<CalendarHttpHandlerFactory>();
 builder.Services.AddSingleton<CalendarClients>();
 builder.Services.AddScoped<CalendarSyncEngine>();
+// Conferencing first: the meeting link exists by the time the calendar writer and notifications describe the booking.
+builder.Services.AddConferencing(builder.Configuration);
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
 builder.Services.AddHostedService<CalendarSyncWorker>();
 builder.Services.Configure<ReminderOptions>(builder.Configuration.GetSection("Rendezvous:Reminders"));
@@ -159,6 +164,8 @@ api.MapEmailTemplates();
 api.MapCrm();
 api.MapPayments();
 app.MapPaymentPages();
+api.MapConferencingAccounts();
+api.MapReassignment();
 
 await app.RunAsync();
 return 0;

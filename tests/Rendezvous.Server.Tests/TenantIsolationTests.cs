@@ -20,6 +20,9 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "GET /api/v1/booking-pages/{slug}/slots", "POST /api/v1/booking-pages/{slug}/bookings",
         "GET /api/v1/bookings", "GET /api/v1/bookings/{id}", "POST /api/v1/bookings/{id}/cancel", "POST /api/v1/bookings/{id}/approve",
         "POST /api/v1/bookings/{id}/decline", "POST /api/v1/bookings/{id}/no-show", "POST /api/v1/bookings/{id}/reschedule",
+        "GET /api/v1/bookings/{id}/reassignment-targets", "POST /api/v1/bookings/{id}/reassign",
+        "POST /api/v1/conferencing-accounts", "GET /api/v1/conferencing-accounts", "GET /api/v1/conferencing-accounts/{id}",
+        "PUT /api/v1/conferencing-accounts/{id}", "DELETE /api/v1/conferencing-accounts/{id}",
         "POST /api/v1/calendar-connections", "GET /api/v1/calendar-connections", "GET /api/v1/calendar-connections/{id}",
         "PUT /api/v1/calendar-connections/{id}", "DELETE /api/v1/calendar-connections/{id}",
         // Public, behind signed single-booking links (SelfServiceTests):
@@ -130,6 +133,62 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         var after = await (await acme.GetAsync($"/api/v1/bookings/{bookingId}")).ExpectAsync(200);
         after["status"]!.GetValue<string>().ShouldBe("requested");
         after["history"]!.AsArray().Count.ShouldBe(1);
+    }
+
+    [DbFact]
+    public async Task Another_organization_can_neither_reassign_nor_receive_a_booking_nor_see_conferencing_accounts()
+    {
+        var acme = app.Client();
+        var other = app.Client(await app.CreateOrganizationAsync("hooli-" + Guid.NewGuid().ToString("N")[..6]));
+        var acmeUser = await Scenario.CreateUserAsync(acme, "Acme Host");
+        var acmeSlug = await Scenario.CreatePageAsync(acme, p => p["ownerId"] = acmeUser);
+        var acmeTargetSlug = await Scenario.CreatePageAsync(acme);
+        var acmePages = await (await acme.GetAsync("/api/v1/booking-pages")).ExpectAsync(200);
+        var acmeTarget = acmePages.AsArray().First(p => p!["slug"]!.GetValue<string>() == acmeTargetSlug)!["id"]!.GetValue<string>();
+        var bookingId = (await Scenario.BookAsync(app.Anonymous(), acmeSlug, "2027-03-25T09:00:00Z"))["id"]!.GetValue<string>();
+        var otherSlug = await Scenario.CreatePageAsync(other);
+        var otherPage = (await (await other.GetAsync("/api/v1/booking-pages")).ExpectAsync(200)).AsArray()
+            .First(p => p!["slug"]!.GetValue<string>() == otherSlug)!["id"]!.GetValue<string>();
+        var otherBooking = (await Scenario.BookAsync(app.Anonymous(), otherSlug, "2027-03-25T09:00:00Z"))["id"]!.GetValue<string>();
+
+        // Another organization's administrator finds neither the booking nor its targets.
+        await (await other.GetAsync($"/api/v1/bookings/{bookingId}/reassignment-targets")).ExpectAsync(404);
+        await (await other.PostJsonAsync($"/api/v1/bookings/{bookingId}/reassign", new { bookingPageId = otherPage })).ExpectAsync(404);
+        await (await other.PostJsonAsync($"/api/v1/bookings/{bookingId}/reassign", new { bookingPageId = acmeTarget })).ExpectAsync(404);
+
+        // Acme cannot move a booking to another organization's page, and never sees its pages as targets.
+        (await (await acme.PostJsonAsync($"/api/v1/bookings/{bookingId}/reassign", new { bookingPageId = otherPage })).ExpectAsync(400))
+            ["field"]!.GetValue<string>().ShouldBe("bookingPageId");
+        await (await acme.PostJsonAsync($"/api/v1/bookings/{otherBooking}/reassign", new { bookingPageId = acmeTarget })).ExpectAsync(404);
+        var targets = await (await acme.GetAsync($"/api/v1/bookings/{bookingId}/reassignment-targets")).ExpectAsync(200);
+        var listed = targets["targets"]!.AsArray().Concat(targets["excluded"]!.AsArray()).Select(t => t!["bookingPageId"]!.GetValue<string>()).ToList();
+        listed.ShouldContain(acmeTarget);
+        listed.ShouldNotContain(otherPage);
+
+        // Conferencing accounts stay in their organization; their tokens are never shown to anyone.
+        var account = await (await acme.PostJsonAsync("/api/v1/conferencing-accounts", new { userId = acmeUser, provider = "zoom", accessToken = "acme-secret-token" })).ExpectAsync(201);
+        var accountId = account["id"]!.GetValue<string>();
+        account.ToJsonString().ShouldNotContain("acme-secret-token");
+        (await (await other.GetAsync("/api/v1/conferencing-accounts")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+        await (await other.GetAsync($"/api/v1/conferencing-accounts/{accountId}")).ExpectAsync(404);
+        await (await other.PutJsonAsync($"/api/v1/conferencing-accounts/{accountId}", new { accessToken = "stolen" })).ExpectAsync(404);
+        await (await other.DeleteAsync($"/api/v1/conferencing-accounts/{accountId}")).ExpectAsync(404);
+        (await (await other.PostJsonAsync("/api/v1/conferencing-accounts", new { userId = acmeUser, provider = "zoom", accessToken = "x" })).ExpectAsync(400))
+            ["errors"]!["userId"].ShouldNotBeNull();
+
+        // Acme's booking and account are untouched.
+        var after = await (await acme.GetAsync($"/api/v1/bookings/{bookingId}")).ExpectAsync(200);
+        after["ownerId"]!.GetValue<string>().ShouldBe(acmeUser);
+        after["history"]!.AsArray().Count.ShouldBe(1);
+        (await (await acme.GetAsync($"/api/v1/conferencing-accounts/{accountId}")).ExpectAsync(200))["updatedAt"]!.GetValue<string>()
+            .ShouldBe(account["updatedAt"]!.GetValue<string>());
+
+        // Members see and manage only their own accounts.
+        var member = app.Client(await Scenario.CreateKeyAsync(acme, await Scenario.CreateUserAsync(acme, "Plain Member")));
+        (await (await member.GetAsync("/api/v1/conferencing-accounts")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+        await (await member.GetAsync($"/api/v1/conferencing-accounts/{accountId}")).ExpectAsync(403);
+        await (await member.PostJsonAsync("/api/v1/conferencing-accounts", new { userId = acmeUser, provider = "webex", accessToken = "x" })).ExpectAsync(403);
+        await (await member.PostJsonAsync("/api/v1/conferencing-accounts", new { provider = "webex", accessToken = "mine" })).ExpectAsync(201);
     }
 
     [DbFact]

@@ -96,6 +96,19 @@ public sealed class BookingActivity
     public Instant Start { get; private set; }
 
     public Instant End { get; private set; }
+
+    /// <summary>For a reassignment: the owner before it.</summary>
+    public UserId? PreviousOwnerId { get; private set; }
+
+    /// <summary>For a reassignment: the booking page before it.</summary>
+    public BookingPageId? PreviousBookingPageId { get; private set; }
+
+    internal BookingActivity WithPrevious(UserId owner, BookingPageId page)
+    {
+        PreviousOwnerId = owner;
+        PreviousBookingPageId = page;
+        return this;
+    }
 }
 
 /// <summary>What a new booking is made of; validated by <see cref="Booking.Create"/>.</summary>
@@ -163,6 +176,13 @@ public sealed class Booking
 
     /// <summary>Notes from the team that the customer sees (in emails and, later, the customer portal); null when there are none.</summary>
     public string? PublicNotes { get; private set; }
+
+    /// <summary>
+    /// True once the booking was reassigned between pages that do not share a conferencing service (or that have a
+    /// physical or "other" location): its location was not updated, so later customer notifications leave location
+    /// details out and the host tells the customer where to meet (seed 001).
+    /// </summary>
+    public bool LocationWithheld { get; private set; }
 
     /// <summary>The cancellation policy in force when the booking was made; binds customers only.</summary>
     public ChangePolicy CancellationPolicy { get; private set; }
@@ -380,6 +400,66 @@ public sealed class Booking
         }
 
         Apply(BookingAction.Reschedule, next.Value, actor, reason, now, previousStart, previousEnd, quiet);
+        return Result.Success;
+    }
+
+    /// <summary>
+    /// Reassigns the booking to another booking page and its owner (users only): the time, status and customer stay; the
+    /// primary host's hold moves to <paramref name="newOwnerId"/> (the database refuses it when that user already holds
+    /// the time); the detailed status reads "Scheduled (Reassigned by User)" or "Rescheduled (Reassigned by User)"; a
+    /// history entry and a <c>booking.reassigned</c> event record the previous owner and page. Only one-on-one meetings
+    /// in Scheduled or Rescheduled can move; whether the organization's rules allow it (administrators, calendars,
+    /// target pages) is decided before, by <see cref="Reassignment.ReassignmentRules"/>. <paramref name="withholdLocation"/>
+    /// marks the location as not updated (<see cref="LocationWithheld"/>); once set it stays set.
+    /// </summary>
+    public Result Reassign(BookingPageId newPageId, UserId newOwnerId, bool withholdLocation, Actor actor, string? reason, Instant now)
+    {
+        if (RequireStaff(actor, "reassign a booking") is { } denied)
+        {
+            return denied;
+        }
+
+        if (newPageId == BookingPageId)
+        {
+            return DomainError.Validation("bookingPageId", "is the booking's current page");
+        }
+
+        if (GroupKey is not null || PackageId is not null || _hosts.Count != 1)
+        {
+            return DomainError.Conflict("not_one_on_one", "Only one-on-one meetings can be reassigned.");
+        }
+
+        var next = BookingLifecycle.Next(Status, BookingAction.Reassign);
+        if (next is null)
+        {
+            return Illegal(BookingAction.Reassign);
+        }
+
+        var previousOwner = OwnerId;
+        var previousPage = BookingPageId;
+        if (newOwnerId != previousOwner)
+        {
+            var old = _hosts.Single();
+            _hosts.Remove(old);
+            _hosts.Add(new BookingHost(newOwnerId, true, Start, End, old.HoldKey));
+        }
+
+        OwnerId = newOwnerId;
+        BookingPageId = newPageId;
+        LocationWithheld |= withholdLocation;
+        var from = Status;
+        Status = next.Value;
+        DetailedStatus = LifecycleText(Status, BookingAction.Reassign, actor);
+        if (!string.IsNullOrWhiteSpace(reason))
+        {
+            LastReason = reason;
+        }
+
+        UpdatedAt = now;
+        _history.Add(new BookingActivity(now, BookingAction.Reassign, from, Status, DetailedStatus, actor, reason, Start, End)
+            .WithPrevious(previousOwner, previousPage));
+        _events.Add(new BookingEvent(BookingEvent.Reassigned, Id, OrganizationId, BookingPageId, Status, DetailedStatus, actor, reason, Start, End,
+            null, null, now, OwnerId: OwnerId, PreviousOwnerId: previousOwner, PreviousBookingPageId: previousPage));
         return Result.Success;
     }
 
@@ -700,6 +780,7 @@ public sealed class Booking
         BookingAction.Complete => "completed",
         BookingAction.ConfirmPayment => "confirmed as paid",
         BookingAction.ExpirePayment => "expired for want of payment",
+        BookingAction.Reassign => "reassigned",
         _ => action.ToString(),
     };
 

@@ -32,6 +32,8 @@ public enum BookingAction
     ConfirmPayment,
     /// <summary>The payment window closed unpaid: the system cancels the booking and releases its time.</summary>
     ExpirePayment,
+    /// <summary>An administrator moves the booking to another booking page (and its owner); status and time stay.</summary>
+    Reassign,
 }
 
 /// <summary>Who acted.</summary>
@@ -77,11 +79,14 @@ public static class BookingLifecycle
         [(BookingStatus.Scheduled, BookingAction.Reschedule)] = BookingStatus.Rescheduled,
         [(BookingStatus.Scheduled, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
         [(BookingStatus.Scheduled, BookingAction.Complete)] = BookingStatus.Completed,
+        // Reassignment keeps the lifecycle where it is (seed 001: "Scheduled (Reassigned by User)").
+        [(BookingStatus.Scheduled, BookingAction.Reassign)] = BookingStatus.Scheduled,
 
         [(BookingStatus.Rescheduled, BookingAction.Cancel)] = BookingStatus.Canceled,
         [(BookingStatus.Rescheduled, BookingAction.Reschedule)] = BookingStatus.Rescheduled,
         [(BookingStatus.Rescheduled, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
         [(BookingStatus.Rescheduled, BookingAction.Complete)] = BookingStatus.Completed,
+        [(BookingStatus.Rescheduled, BookingAction.Reassign)] = BookingStatus.Rescheduled,
 
         // A completed meeting may turn out to have been missed: users mark no-shows after the fact.
         [(BookingStatus.Completed, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
@@ -131,7 +136,8 @@ public static class BookingLifecycle
     /// <summary>
     /// The detailed status shown next to the status: who brought it about, e.g. "Canceled by Customer",
     /// "Rescheduled by User", "Canceled by User (in calendar)". Decline reads "Declined by User"; a captured payment
-    /// "Scheduled (Paid by Customer)"; a payment window that closed unpaid "Canceled by System (payment not received)".
+    /// "Scheduled (Paid by Customer)"; a payment window that closed unpaid "Canceled by System (payment not received)"; a
+    /// reassignment "Scheduled (Reassigned by User)" or "Rescheduled (Reassigned by User)", after the status it keeps.
     /// </summary>
     public static string DetailedStatus(BookingStatus status, BookingAction? action, Actor actor)
     {
@@ -153,6 +159,11 @@ public static class BookingLifecycle
         if (action == BookingAction.Approve)
         {
             return $"Scheduled (Approved by {ActorName(actor)})";
+        }
+
+        if (action == BookingAction.Reassign)
+        {
+            return $"{DisplayName(status)} (Reassigned by {ActorName(actor)})";
         }
 
         return status switch

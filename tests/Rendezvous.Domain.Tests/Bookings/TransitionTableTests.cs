@@ -18,6 +18,7 @@ public class TransitionTableTests
         [(BookingStatus.Requested, BookingAction.Cancel)] = BookingStatus.Canceled,
         [(BookingStatus.Requested, BookingAction.Reschedule)] = BookingStatus.Requested,
         [(BookingStatus.Requested, BookingAction.MarkNoShow)] = Refused,
+        [(BookingStatus.Requested, BookingAction.Reassign)] = Refused,
         [(BookingStatus.Requested, BookingAction.Complete)] = Refused,
         [(BookingStatus.Requested, BookingAction.ConfirmPayment)] = Refused,
         [(BookingStatus.Requested, BookingAction.ExpirePayment)] = Refused,
@@ -30,6 +31,7 @@ public class TransitionTableTests
         [(BookingStatus.Scheduled, BookingAction.Complete)] = BookingStatus.Completed,
         [(BookingStatus.Scheduled, BookingAction.ConfirmPayment)] = Refused,
         [(BookingStatus.Scheduled, BookingAction.ExpirePayment)] = Refused,
+        [(BookingStatus.Scheduled, BookingAction.Reassign)] = BookingStatus.Scheduled,
 
         [(BookingStatus.Rescheduled, BookingAction.Approve)] = Refused,
         [(BookingStatus.Rescheduled, BookingAction.Decline)] = Refused,
@@ -39,12 +41,14 @@ public class TransitionTableTests
         [(BookingStatus.Rescheduled, BookingAction.Complete)] = BookingStatus.Completed,
         [(BookingStatus.Rescheduled, BookingAction.ConfirmPayment)] = Refused,
         [(BookingStatus.Rescheduled, BookingAction.ExpirePayment)] = Refused,
+        [(BookingStatus.Rescheduled, BookingAction.Reassign)] = BookingStatus.Rescheduled,
 
         [(BookingStatus.Completed, BookingAction.Approve)] = Refused,
         [(BookingStatus.Completed, BookingAction.Decline)] = Refused,
         [(BookingStatus.Completed, BookingAction.Cancel)] = Refused,
         [(BookingStatus.Completed, BookingAction.Reschedule)] = Refused,
         [(BookingStatus.Completed, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
+        [(BookingStatus.Completed, BookingAction.Reassign)] = Refused,
         [(BookingStatus.Completed, BookingAction.Complete)] = Refused,
         [(BookingStatus.Completed, BookingAction.ConfirmPayment)] = Refused,
         [(BookingStatus.Completed, BookingAction.ExpirePayment)] = Refused,
@@ -54,6 +58,7 @@ public class TransitionTableTests
         [(BookingStatus.Canceled, BookingAction.Cancel)] = Refused,
         [(BookingStatus.Canceled, BookingAction.Reschedule)] = Refused,
         [(BookingStatus.Canceled, BookingAction.MarkNoShow)] = Refused,
+        [(BookingStatus.Canceled, BookingAction.Reassign)] = Refused,
         [(BookingStatus.Canceled, BookingAction.Complete)] = Refused,
         [(BookingStatus.Canceled, BookingAction.ConfirmPayment)] = Refused,
         [(BookingStatus.Canceled, BookingAction.ExpirePayment)] = Refused,
@@ -63,6 +68,7 @@ public class TransitionTableTests
         [(BookingStatus.NoShow, BookingAction.Cancel)] = Refused,
         [(BookingStatus.NoShow, BookingAction.Reschedule)] = Refused,
         [(BookingStatus.NoShow, BookingAction.MarkNoShow)] = Refused,
+        [(BookingStatus.NoShow, BookingAction.Reassign)] = Refused,
         [(BookingStatus.NoShow, BookingAction.Complete)] = Refused,
         [(BookingStatus.NoShow, BookingAction.ConfirmPayment)] = Refused,
         [(BookingStatus.NoShow, BookingAction.ExpirePayment)] = Refused,
@@ -75,6 +81,7 @@ public class TransitionTableTests
         [(BookingStatus.AwaitingPayment, BookingAction.Complete)] = Refused,
         [(BookingStatus.AwaitingPayment, BookingAction.ConfirmPayment)] = BookingStatus.Scheduled,
         [(BookingStatus.AwaitingPayment, BookingAction.ExpirePayment)] = BookingStatus.Canceled,
+        [(BookingStatus.AwaitingPayment, BookingAction.Reassign)] = Refused,
     };
 
     public static TheoryData<BookingStatus, BookingAction> EveryPair()
@@ -96,7 +103,7 @@ public class TransitionTableTests
     {
         var pairs = Enum.GetValues<BookingStatus>().Length * Enum.GetValues<BookingAction>().Length;
         Expected.Count.ShouldBe(pairs);
-        pairs.ShouldBe(56);
+        pairs.ShouldBe(63);
     }
 
     [Theory]
@@ -219,6 +226,12 @@ public class TransitionTableTests
             {
                 var at = Later(booking.Payment?.DueAt ?? Support.Bookings.Now + Duration.FromHours(1));
                 return (booking.ExpirePayment(at), at);
+            }
+
+            case BookingAction.Reassign:
+            {
+                var at = Later(Support.Bookings.Now + Duration.FromHours(2));
+                return (booking.Reassign(BookingPageId.New(), UserId.New(), false, user, "holiday", at), at);
             }
 
             default:

@@ -44,7 +44,7 @@ public sealed record CustomerResponse(string Id, string Name, string Email, stri
 public sealed record HostResponse(string UserId, bool IsPrimary);
 
 public sealed record ActivityResponse(string At, string? Action, string? FromStatus, string Status, string DetailedStatus,
-    string Actor, string? ActorId, string? Reason, string Start, string End);
+    string Actor, string? ActorId, string? Reason, string Start, string End, string? PreviousOwnerId = null, string? PreviousBookingPageId = null);
 
 public sealed record BookingResponse
 {
@@ -70,6 +70,9 @@ public sealed record BookingResponse
 
     /// <summary>Notes from the team that the customer sees.</summary>
     public string? PublicNotes { get; init; }
+
+    /// <summary>True once a reassignment left the location as it was: customer notifications no longer show it.</summary>
+    public bool LocationWithheld { get; init; }
 
     public string? PackageId { get; init; }
 
@@ -109,6 +112,7 @@ public sealed record BookingResponse
         Customer = customer is null ? null : new CustomerResponse(customer.Id.ToString(), customer.Name, customer.Email, customer.Phone, customer.TimeZoneId),
         Reason = b.LastReason,
         PublicNotes = b.PublicNotes,
+        LocationWithheld = b.LocationWithheld,
         PackageId = b.PackageId?.ToString(),
         SessionNumber = b.SessionNumber,
         SessionCount = b.SessionCount,
@@ -128,7 +132,7 @@ public sealed record BookingResponse
         var items = entries.Select(a => (a.At, Order: 0, Entry: new ActivityResponse(
             ApiFormat.Format(a.At), a.Action is { } act ? ActionName(act) : null, a.FromStatus is { } f ? BookingLifecycle.ApiName(f) : null,
             BookingLifecycle.ApiName(a.ToStatus), a.DetailedStatus, ActorName(a.ActorKind), a.ActorId, a.Reason,
-            ApiFormat.Format(a.Start), ApiFormat.Format(a.End)))).ToList();
+            ApiFormat.Format(a.Start), ApiFormat.Format(a.End), a.PreviousOwnerId?.ToString(), a.PreviousBookingPageId?.ToString()))).ToList();
         foreach (var refund in b.Payment?.Refunds ?? [])
         {
             var before = entries.LastOrDefault(a => a.At <= refund.RequestedAt) ?? entries[0];

@@ -36,6 +36,12 @@ public sealed partial class CalendarSyncEngine(
             return new SyncReport(0, 0, 0, 0, 0, 0, false, "gone");
         }
 
+        if (!connection.IsSynced)
+        {
+            // Recorded for the reassignment rules only; there is no connector for this provider yet.
+            return new SyncReport(0, 0, 0, 0, 0, 0, false, "not synced");
+        }
+
         db.TenantId = connection.OrganizationId;
         var user = await db.Users.AsNoTracking().FirstAsync(u => u.Id == connection.UserId, ct);
         var userZone = TimeZones.Find(user.TimeZoneId) ?? DateTimeZone.Utc;

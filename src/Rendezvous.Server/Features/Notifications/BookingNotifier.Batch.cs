@@ -115,13 +115,15 @@ public sealed partial class BookingNotifier
         var customers = await db.Customers.IgnoreQueryFilters().AsNoTracking().Where(c => customerIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, ct);
         var users = await db.Users.IgnoreQueryFilters().AsNoTracking().Where(u => userIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, ct);
         var organizations = await db.Organizations.AsNoTracking().Where(o => orgIds.Contains(o.Id)).ToDictionaryAsync(o => o.Id, ct);
+        // Conferencing links (and withheld locations) reach reminders as they reach every other email.
+        var meetings = await db.BookingConferencing.AsNoTracking().Where(m => ids.Contains(m.BookingId)).ToDictionaryAsync(m => m.BookingId, ct);
         var result = new Dictionary<BookingId, BookingContext>(bookings.Count);
         foreach (var booking in bookings)
         {
             var primaryId = booking.Hosts.FirstOrDefault(h => h.IsPrimary)?.UserId ?? booking.OwnerId;
             var hosts = booking.Hosts.OrderByDescending(h => h.IsPrimary).Select(h => users[h.UserId]).ToList();
             result[booking.Id] = new BookingContext(booking, pages[booking.BookingPageId], customers[booking.CustomerId], hosts, users[primaryId],
-                organizations[booking.OrganizationId]);
+                organizations[booking.OrganizationId], meetings.GetValueOrDefault(booking.Id));
         }
 
         return result;
