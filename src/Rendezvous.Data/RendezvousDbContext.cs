@@ -135,6 +135,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
             e.ToTable("booking_pages");
             e.HasKey(p => p.Id);
             e.Property(p => p.Id).ValueGeneratedNever();
+            e.Property(p => p.Conferencing).HasColumnName("conferencing_provider").HasConversion<string>();
             e.Property(p => p.Settings).HasColumnType("jsonb").HasConversion(
                 s => JsonSerializer.Serialize(BookingPageSettingsSpec.FromSettings(s), JsonDefaults.Options),
                 json => JsonSerializer.Deserialize<BookingPageSettingsSpec>(json, JsonDefaults.Options)!.ToSettings().Value,
@@ -210,7 +211,9 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
             e.ToTable("calendar_connections");
             e.HasKey(c => c.Id);
             e.Property(c => c.Kind).HasConversion<string>();
+            e.Property(c => c.Provider).HasConversion<string>();
             e.Property(c => c.Health).HasConversion<string>();
+            e.Ignore(c => c.IsSynced);
             e.Ignore(c => c.AllCalendarUrls);
             e.Ignore(c => c.CanAcceptBookings);
             e.HasQueryFilter(c => TenantId == null || c.OrganizationId == TenantId);
@@ -253,6 +256,8 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
         });
 
         ConfigureWebhooks(modelBuilder);
+        ConfigureCrmAndPayments(modelBuilder);
+        ConfigureConferencing(modelBuilder);
         SnakeCase(modelBuilder);
     }
 

@@ -11,7 +11,11 @@ using Rendezvous.Server.Features.BookingPages;
 using Rendezvous.Server.Features.Bookings;
 using Rendezvous.Server.Features.CalendarConnections;
 using Rendezvous.Server.Features.CalendarSync;
+using Rendezvous.Server.Features.Crm;
+using Rendezvous.Server.Features.Conferencing;
+using Rendezvous.Server.Features.Reassignment;
 using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Server.Features.Payments;
 using Rendezvous.Server.Features.Reminders;
 using Rendezvous.Server.Features.SelfService;
 using Rendezvous.Server.Features.StaffAuth;
@@ -90,11 +94,13 @@ builder.Services.AddDataProtection().SetApplicationName("Rendezvous");
 builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
     .Configure<Npgsql.NpgsqlDataSource>((o, dataSource) => o.XmlRepository = new DataProtectionKeyStore(dataSource));
 builder.Services.AddSingleton<Secrets>();
+builder.Services.AddSingleton<IntegrationSecrets>();
 builder.Services.AddScoped<AvailabilityService>();
 builder.Services.Configure<PublicUrlOptions>(builder.Configuration.GetSection("Rendezvous"));
 builder.Services.AddSingleton<SelfServiceLinks>();
 builder.Services.AddScoped<SelfServiceService>();
 builder.Services.AddScoped<BookingService>();
+builder.Services.AddScoped<ReassignmentService>();
 builder.Services.AddScoped<BookingCompletion>();
 builder.Services.AddScoped<OutboxProcessor>();
 builder.Services.AddSingleton<OutboxSignal>();
@@ -104,6 +110,8 @@ builder.Services.Configure<CalendarSyncOptions>(builder.Configuration.GetSection
 builder.Services.AddSingleton<CalendarHttpHandlerFactory>();
 builder.Services.AddSingleton<CalendarClients>();
 builder.Services.AddScoped<CalendarSyncEngine>();
+// Conferencing first: the meeting link exists by the time the calendar writer and notifications describe the booking.
+builder.Services.AddConferencing(builder.Configuration);
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
 builder.Services.AddHostedService<CalendarSyncWorker>();
 builder.Services.Configure<ReminderOptions>(builder.Configuration.GetSection("Rendezvous:Reminders"));
@@ -112,6 +120,8 @@ builder.Services.AddSingleton<ReminderSender>();
 builder.Services.AddHostedService<ReminderWorker>();
 builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddNotifications(builder.Configuration);
+builder.Services.AddCrm(builder.Configuration);
+builder.Services.AddPayments(builder.Configuration);
 
 var app = builder.Build();
 
@@ -163,6 +173,11 @@ app.MapSelfServiceFiles();
 app.MapWebApplication();
 api.MapWebhooks();
 api.MapEmailTemplates();
+api.MapCrm();
+api.MapPayments();
+app.MapPaymentPages();
+api.MapConferencingAccounts();
+api.MapReassignment();
 
 await app.RunAsync();
 return 0;

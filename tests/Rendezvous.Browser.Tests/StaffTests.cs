@@ -58,14 +58,12 @@ public sealed class StaffTests(RendezvousServer server)
         booking["reason"]!.GetValue<string>().ShouldBe("Did not join the call");
     }
 
-    // The action menu and the details pane hold a marked place for it (data-reassign-placeholder in _BookingDetails).
-    [BrowserFact(Skip = "Booking reassignment is built on the reassign branch (GET /api/v1/bookings/{id}/reassignment-targets, "
-        + "POST /api/v1/bookings/{id}/reassign); it is wired into the action menu after the merge, and this test enabled then.")]
+    [BrowserFact]
     public async Task An_administrator_reassigns_a_booking_to_another_team_member()
     {
         var (newHostId, _) = await Arrange.UserAsync(server, "Rita Receiver");
         var bookingPage = await Arrange.PageAsync(server, "Reassignable call");
-        await Arrange.PageAsync(server, "Rita's call", ownerId: newHostId);
+        var ritasPage = await Arrange.PageAsync(server, "Rita's call", ownerId: newHostId);
         var slug = bookingPage["slug"]!.GetValue<string>();
         var slots = await server.GetJsonAsync($"/api/v1/booking-pages/{slug}/slots?from={Today(1)}&to={Today(3)}&timeZone=UTC");
         var booking = await server.PostJsonAsync($"/api/v1/booking-pages/{slug}/bookings", new
@@ -76,12 +74,22 @@ public sealed class StaffTests(RendezvousServer server)
         var bookingId = booking["id"]!.GetValue<string>();
 
         var page = await server.SignedInAsync();
-        await page.GotoAsync($"/app/bookings/{bookingId}");
-        await page.GetByText("Reassign booking…").ClickAsync();
-        await page.GetByLabel("New host").SelectOptionAsync(new SelectOptionValue { Label = "Rita Receiver" });
+        await page.GotoAsync($"/app/activity?open={bookingId}&from={Today(1)}");
+        await page.Locator("#pane").GetByRole(AriaRole.Link, new() { Name = "Reassign booking…" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Reassign Reassignable call with Rene Reassigned" })).ToBeVisibleAsync();
+        var target = page.Locator($"input[name='TargetPageId'][value='{ritasPage["id"]}']");
+        await Expect(target.Locator("xpath=..")).ToContainTextAsync("Rita Receiver");
+        await Expect(target.Locator("xpath=..")).ToContainTextAsync("Available");
+        await target.CheckAsync();
+        await page.GetByLabel("Reason").FillAsync("Ada is on leave");
+        await Screens.SaveAsync(page, "reassign-booking");
         await page.GetByRole(AriaRole.Button, new() { Name = "Reassign" }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("reassigned");
-        (await server.GetJsonAsync($"/api/v1/bookings/{bookingId}"))["ownerId"]!.GetValue<string>().ShouldBe(newHostId);
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("The booking is reassigned to Rita Receiver (Rita's call).");
+        await Expect(page.Locator("#pane")).ToContainTextAsync("Rita Receiver");
+
+        var after = await server.GetJsonAsync($"/api/v1/bookings/{bookingId}");
+        after["ownerId"]!.GetValue<string>().ShouldBe(newHostId);
+        after["bookingPageId"]!.GetValue<string>().ShouldBe(ritasPage["id"]!.GetValue<string>());
     }
 
     [BrowserCalDavFact]

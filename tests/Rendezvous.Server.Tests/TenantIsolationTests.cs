@@ -20,6 +20,9 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "GET /api/v1/booking-pages/{slug}/slots", "POST /api/v1/booking-pages/{slug}/bookings",
         "GET /api/v1/bookings", "GET /api/v1/bookings/{id}", "POST /api/v1/bookings/{id}/cancel", "POST /api/v1/bookings/{id}/approve",
         "POST /api/v1/bookings/{id}/decline", "POST /api/v1/bookings/{id}/no-show", "POST /api/v1/bookings/{id}/reschedule",
+        "GET /api/v1/bookings/{id}/reassignment-targets", "POST /api/v1/bookings/{id}/reassign",
+        "POST /api/v1/conferencing-accounts", "GET /api/v1/conferencing-accounts", "GET /api/v1/conferencing-accounts/{id}",
+        "PUT /api/v1/conferencing-accounts/{id}", "DELETE /api/v1/conferencing-accounts/{id}",
         "POST /api/v1/calendar-connections", "GET /api/v1/calendar-connections", "GET /api/v1/calendar-connections/{id}",
         "PUT /api/v1/calendar-connections/{id}", "DELETE /api/v1/calendar-connections/{id}",
         // Public, behind signed single-booking links (SelfServiceTests):
@@ -33,13 +36,21 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "POST /api/v1/webhooks/deliveries/{deliveryId}/replay",
         // Checked in Notifications/EmailTemplateApiTests:
         "GET /api/v1/email-templates", "GET /api/v1/email-templates/{kind}", "PUT /api/v1/email-templates/{kind}", "DELETE /api/v1/email-templates/{kind}",
+        // CRM connections per booking page, and the OAuth flow that connects them (checked below):
+        "GET /api/v1/booking-pages/{id}/salesforce", "PUT /api/v1/booking-pages/{id}/salesforce", "DELETE /api/v1/booking-pages/{id}/salesforce",
+        "GET /api/v1/booking-pages/{id}/infusionsoft", "PUT /api/v1/booking-pages/{id}/infusionsoft", "DELETE /api/v1/booking-pages/{id}/infusionsoft",
+        "GET /api/v1/salesforce/authorize", "GET /api/v1/salesforce/callback", "GET /api/v1/infusionsoft/authorize", "GET /api/v1/infusionsoft/callback",
+        // Payments: the organization's PayPal app and manual refunds (checked below); the public payment routes and PayPal's
+        // return pages show one booking's payment only (checked below and in Integrations/PaymentTests):
+        "GET /api/v1/payments/paypal", "PUT /api/v1/payments/paypal", "DELETE /api/v1/payments/paypal", "POST /api/v1/bookings/{id}/refund",
+        "GET /api/v1/bookings/{id}/payment", "POST /api/v1/bookings/{id}/payment/capture", "GET /payments/paypal/return", "GET /payments/paypal/cancel",
         // Public and free of tenant data:
         "GET /openapi/{documentName}.json", "GET /health",
         "PUT /api/v1/users/{id}/password", // Web/WebTenantIsolationTests
         // The web application. Staff pages (Web/WebTenantIsolationTests); public pages behind a page's own address or a
         // signed link (Web/PublicPagesTests, SelfServiceTests); the portal (PortalTests).
         "ANY /", "ANY /app", "ANY /app/sign-in", "ANY /app/sign-out", "ANY /app/denied", "ANY /app/activity", "ANY /app/calendar",
-        "ANY /app/bookings/{id}", "ANY /app/bookings/{id}/reschedule", "ANY /app/pages", "ANY /app/pages/{id}", "ANY /app/calendar-connection",
+        "ANY /app/bookings/{id}", "ANY /app/bookings/{id}/reschedule", "ANY /app/bookings/{id}/reassign", "ANY /app/pages", "ANY /app/pages/{id}", "ANY /app/calendar-connection",
         "ANY /app/profile", "ANY /app/admin/users", "ANY /app/admin/users/{id}", "ANY /app/admin/templates",
         "ANY /app/admin/templates/{kind}/{audience}", "ANY /app/admin/webhooks", "ANY /app/admin/webhooks/{id}",
         "ANY /{org}/{slug}", "ANY /{org}/{slug}/book", "ANY /{org}/{slug}/booked/{token}",
@@ -133,6 +144,62 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
     }
 
     [DbFact]
+    public async Task Another_organization_can_neither_reassign_nor_receive_a_booking_nor_see_conferencing_accounts()
+    {
+        var acme = app.Client();
+        var other = app.Client(await app.CreateOrganizationAsync("hooli-" + Guid.NewGuid().ToString("N")[..6]));
+        var acmeUser = await Scenario.CreateUserAsync(acme, "Acme Host");
+        var acmeSlug = await Scenario.CreatePageAsync(acme, p => p["ownerId"] = acmeUser);
+        var acmeTargetSlug = await Scenario.CreatePageAsync(acme);
+        var acmePages = await (await acme.GetAsync("/api/v1/booking-pages")).ExpectAsync(200);
+        var acmeTarget = acmePages.AsArray().First(p => p!["slug"]!.GetValue<string>() == acmeTargetSlug)!["id"]!.GetValue<string>();
+        var bookingId = (await Scenario.BookAsync(app.Anonymous(), acmeSlug, "2027-03-25T09:00:00Z"))["id"]!.GetValue<string>();
+        var otherSlug = await Scenario.CreatePageAsync(other);
+        var otherPage = (await (await other.GetAsync("/api/v1/booking-pages")).ExpectAsync(200)).AsArray()
+            .First(p => p!["slug"]!.GetValue<string>() == otherSlug)!["id"]!.GetValue<string>();
+        var otherBooking = (await Scenario.BookAsync(app.Anonymous(), otherSlug, "2027-03-25T09:00:00Z"))["id"]!.GetValue<string>();
+
+        // Another organization's administrator finds neither the booking nor its targets.
+        await (await other.GetAsync($"/api/v1/bookings/{bookingId}/reassignment-targets")).ExpectAsync(404);
+        await (await other.PostJsonAsync($"/api/v1/bookings/{bookingId}/reassign", new { bookingPageId = otherPage })).ExpectAsync(404);
+        await (await other.PostJsonAsync($"/api/v1/bookings/{bookingId}/reassign", new { bookingPageId = acmeTarget })).ExpectAsync(404);
+
+        // Acme cannot move a booking to another organization's page, and never sees its pages as targets.
+        (await (await acme.PostJsonAsync($"/api/v1/bookings/{bookingId}/reassign", new { bookingPageId = otherPage })).ExpectAsync(400))
+            ["field"]!.GetValue<string>().ShouldBe("bookingPageId");
+        await (await acme.PostJsonAsync($"/api/v1/bookings/{otherBooking}/reassign", new { bookingPageId = acmeTarget })).ExpectAsync(404);
+        var targets = await (await acme.GetAsync($"/api/v1/bookings/{bookingId}/reassignment-targets")).ExpectAsync(200);
+        var listed = targets["targets"]!.AsArray().Concat(targets["excluded"]!.AsArray()).Select(t => t!["bookingPageId"]!.GetValue<string>()).ToList();
+        listed.ShouldContain(acmeTarget);
+        listed.ShouldNotContain(otherPage);
+
+        // Conferencing accounts stay in their organization; their tokens are never shown to anyone.
+        var account = await (await acme.PostJsonAsync("/api/v1/conferencing-accounts", new { userId = acmeUser, provider = "zoom", accessToken = "acme-secret-token" })).ExpectAsync(201);
+        var accountId = account["id"]!.GetValue<string>();
+        account.ToJsonString().ShouldNotContain("acme-secret-token");
+        (await (await other.GetAsync("/api/v1/conferencing-accounts")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+        await (await other.GetAsync($"/api/v1/conferencing-accounts/{accountId}")).ExpectAsync(404);
+        await (await other.PutJsonAsync($"/api/v1/conferencing-accounts/{accountId}", new { accessToken = "stolen" })).ExpectAsync(404);
+        await (await other.DeleteAsync($"/api/v1/conferencing-accounts/{accountId}")).ExpectAsync(404);
+        (await (await other.PostJsonAsync("/api/v1/conferencing-accounts", new { userId = acmeUser, provider = "zoom", accessToken = "x" })).ExpectAsync(400))
+            ["errors"]!["userId"].ShouldNotBeNull();
+
+        // Acme's booking and account are untouched.
+        var after = await (await acme.GetAsync($"/api/v1/bookings/{bookingId}")).ExpectAsync(200);
+        after["ownerId"]!.GetValue<string>().ShouldBe(acmeUser);
+        after["history"]!.AsArray().Count.ShouldBe(1);
+        (await (await acme.GetAsync($"/api/v1/conferencing-accounts/{accountId}")).ExpectAsync(200))["updatedAt"]!.GetValue<string>()
+            .ShouldBe(account["updatedAt"]!.GetValue<string>());
+
+        // Members see and manage only their own accounts.
+        var member = app.Client(await Scenario.CreateKeyAsync(acme, await Scenario.CreateUserAsync(acme, "Plain Member")));
+        (await (await member.GetAsync("/api/v1/conferencing-accounts")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+        await (await member.GetAsync($"/api/v1/conferencing-accounts/{accountId}")).ExpectAsync(403);
+        await (await member.PostJsonAsync("/api/v1/conferencing-accounts", new { userId = acmeUser, provider = "webex", accessToken = "x" })).ExpectAsync(403);
+        await (await member.PostJsonAsync("/api/v1/conferencing-accounts", new { provider = "webex", accessToken = "mine" })).ExpectAsync(201);
+    }
+
+    [DbFact]
     public async Task Another_organization_can_neither_see_nor_touch_webhooks_or_their_deliveries()
     {
         var acme = app.Client();
@@ -171,6 +238,52 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         after["secretHint"]!.GetValue<string>().ShouldBe(hook["secretHint"]!.GetValue<string>());
         (await AcmeDeliveryAsync())["attemptCount"]!.GetValue<int>().ShouldBe(0);
         (await (await other.GetAsync($"/api/v1/webhooks/{theirs["id"]}/deliveries")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+    }
+
+    [DbFact]
+    public async Task Another_organization_can_neither_see_nor_touch_crm_connections_or_payments()
+    {
+        var acme = app.Client();
+        var other = app.Client(await app.CreateOrganizationAsync("umbrella-" + Guid.NewGuid().ToString("N")[..6]));
+        var slug = await Scenario.CreatePageAsync(acme);
+        var pageId = (await (await acme.GetAsync("/api/v1/booking-pages")).ExpectAsync(200)).AsArray()
+            .First(p => p!["slug"]!.GetValue<string>() == slug)!["id"]!.GetValue<string>();
+        await (await acme.PutJsonAsync($"/api/v1/booking-pages/{pageId}/salesforce", new { createLeads = false })).ExpectAsync(200);
+        await (await acme.PutJsonAsync($"/api/v1/booking-pages/{pageId}/infusionsoft", new { tagIds = new { scheduled = 5 } })).ExpectAsync(200);
+
+        foreach (var provider in new[] { "salesforce", "infusionsoft" })
+        {
+            await (await other.GetAsync($"/api/v1/booking-pages/{pageId}/{provider}")).ExpectAsync(404);
+            await (await other.PutJsonAsync($"/api/v1/booking-pages/{pageId}/{provider}", new { })).ExpectAsync(404);
+            await (await other.DeleteAsync($"/api/v1/booking-pages/{pageId}/{provider}")).ExpectAsync(404);
+            await (await other.GetAsync($"/api/v1/{provider}/authorize?bookingPageId={pageId}")).ExpectAsync(404);
+            // The callback trusts nothing but a state signed for one page of one organization (and used once).
+            foreach (var forged in new[] { "forged", "not*base64!", "CfDJ8" + new string('A', 200) })
+            {
+                (await (await app.Anonymous().GetAsync($"/api/v1/{provider}/callback?code=stolen&state={Uri.EscapeDataString(forged)}")).ExpectAsync(400))["field"]!
+                    .GetValue<string>().ShouldBe("state");
+            }
+        }
+
+        (await (await acme.GetAsync($"/api/v1/booking-pages/{pageId}/salesforce")).ExpectAsync(200))["createLeads"]!.GetValue<bool>().ShouldBeFalse();
+        (await (await acme.GetAsync($"/api/v1/booking-pages/{pageId}/infusionsoft")).ExpectAsync(200))["tags"]!["scheduled"]!["id"]!.GetValue<long>().ShouldBe(5);
+
+        // Each organization has its own PayPal app.
+        await (await acme.PutJsonAsync("/api/v1/payments/paypal", new { clientId = "acme-app", clientSecret = "acme-secret" })).ExpectAsync(200);
+        (await (await other.GetAsync("/api/v1/payments/paypal")).ExpectAsync(200))["configured"]!.GetValue<bool>().ShouldBeFalse();
+        await (await other.DeleteAsync("/api/v1/payments/paypal")).ExpectAsync(204);
+        (await (await acme.GetAsync("/api/v1/payments/paypal")).ExpectAsync(200))["clientId"]!.GetValue<string>().ShouldBe("acme-app");
+
+        // Refunds are for the booking's own organization's administrators; the public payment routes show nothing of a
+        // booking that has no payment.
+        var bookingId = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-25T09:00:00Z"))["id"]!.GetValue<string>();
+        await (await other.PostJsonAsync($"/api/v1/bookings/{bookingId}/refund", new { reason = "mine now" })).ExpectAsync(404);
+        await (await other.GetAsync($"/api/v1/bookings/{bookingId}/payment")).ExpectAsync(404);
+        var capture = await (await other.PostAsync($"/api/v1/bookings/{bookingId}/payment/capture", null)).ExpectAsync(409);
+        capture.AsObject().ContainsKey("payment").ShouldBeFalse();
+        var page = await app.Anonymous().GetAsync($"/payments/paypal/return?bookingId={bookingId}");
+        (await page.Content.ReadAsStringAsync()).ShouldNotContain("Grace");
+        await (await acme.DeleteAsync("/api/v1/payments/paypal")).ExpectAsync(204);
     }
 
     [DbFact]

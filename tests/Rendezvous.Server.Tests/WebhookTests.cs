@@ -134,7 +134,7 @@ public sealed class WebhookTests(WebhookApp app) : IClassFixture<WebhookApp>, IA
         var all = await Refused(new { url = "mailto:ops@example.com", events = new[] { "Booking.Created" } });
         all["errors"]!.AsObject().Select(kv => kv.Key).ShouldBe(["url", "events[0]"], ignoreOrder: true);
 
-        // Loopback, a Zapier-style catch hook, and the reassignment event (raised by a later release) are all fine.
+        // Loopback, a Zapier-style catch hook, and the reassignment event are all fine.
         await (await admin.PostJsonAsync("/api/v1/webhooks", new { url = "http://127.0.0.1:9/in", events = created, active = false })).ExpectAsync(201);
         var zap = await (await admin.PostJsonAsync("/api/v1/webhooks", new
         {
@@ -194,7 +194,7 @@ public sealed class WebhookTests(WebhookApp app) : IClassFixture<WebhookApp>, IA
             body["organizationId"]!.GetValue<string>().ShouldNotBeNullOrEmpty();
             var data = body["data"]!;
             data.AsObject().Select(kv => kv.Key).ShouldBe(["id", "status", "detailedStatus", "start", "end", "previousStart", "previousEnd",
-                "bookingPageId", "ownerId", "customer", "reason", "actor"]);
+                "bookingPageId", "ownerId", "customer", "reason", "actor", "previousOwnerId", "previousBookingPageId"]);
             data["id"]!.GetValue<string>().ShouldBe(bookingId);
             data["bookingPageId"]!.GetValue<string>().ShouldBe(pageId);
             data["ownerId"]!.GetValue<string>().ShouldBe(adminId);

@@ -1,4 +1,5 @@
 using NodaTime;
+using Rendezvous.Domain.Conferencing;
 
 namespace Rendezvous.Domain.BookingPages;
 
@@ -43,6 +44,12 @@ public sealed class BookingPage
     /// <summary>Where the meeting happens, as free text (an address, a phone number, a video link).</summary>
     public string? Location { get; private set; }
 
+    /// <summary>
+    /// The web conferencing service each meeting of the page takes place in, or null when the page has a physical or
+    /// "other" location (<see cref="Location"/>) or none. A page has one or the other, never both.
+    /// </summary>
+    public ConferencingProvider? Conferencing { get; private set; }
+
     public BookingPageSettings Settings { get; private set; }
 
     public Instant CreatedAt { get; private set; }
@@ -60,6 +67,9 @@ public sealed class BookingPage
         Location = location;
         Settings = settings;
     }
+
+    /// <summary>Sets the page's conferencing service (null for none). The caller has made sure the page has no <see cref="Location"/> then.</summary>
+    public void SetConferencing(ConferencingProvider? provider) => Conferencing = provider;
 
     /// <summary>True for lower-case letters, digits and single inner dashes, 2 to 64 characters.</summary>
     public static bool IsValidSlug(string? slug) =>

@@ -1,4 +1,5 @@
 using NodaTime;
+using Rendezvous.Domain.Payments;
 
 namespace Rendezvous.Domain.BookingPages;
 
@@ -174,6 +175,11 @@ public sealed record BookingPageSettings
     public const int MaxReminders = 3;
 
     public const int MaxQuestions = 20;
+    /// <summary>
+    /// The price of each booking, paid before it is scheduled (bookings wait in AwaitingPayment meanwhile); null when the
+    /// page is free. Not combined with <see cref="RequiresApproval"/> or session packages.
+    /// </summary>
+    public PaymentRequirement? Payment { get; init; }
 
     /// <summary>The slot step actually used.</summary>
     public Duration EffectiveSlotInterval => SlotInterval ?? Duration;
@@ -232,6 +238,7 @@ public sealed record BookingPageSettings
 
         ValidateReminders(errors);
         ValidateQuestions(errors);
+        ValidatePayment(errors);
 
         if (ReschedulePolicy.MinimumNotice is { } r && r < Duration.Zero)
         {
@@ -294,6 +301,35 @@ public sealed record BookingPageSettings
             {
                 errors.Add(new($"questions[{i}].label", "is required (1-200 characters, one line)"));
             }
+        }
+    }
+
+    private void ValidatePayment(List<FieldError> errors)
+    {
+        if (Payment is null)
+        {
+            return;
+        }
+
+        if (Payment.Price.Amount <= 0)
+        {
+            errors.Add(new("payment.amount", "must be more than 0"));
+        }
+
+        if (Payment.PaymentWindow < PaymentRequirement.MinWindow || Payment.PaymentWindow > PaymentRequirement.MaxWindow)
+        {
+            errors.Add(new("payment.paymentWindowMinutes",
+                $"must be between {PaymentRequirement.MinWindow.TotalMinutes:0} and {PaymentRequirement.MaxWindow.TotalMinutes:0} minutes"));
+        }
+
+        if (RequiresApproval)
+        {
+            errors.Add(new("payment", "a page that requires payment cannot also require approval"));
+        }
+
+        if (SchedulingOption == SchedulingOption.SessionPackage)
+        {
+            errors.Add(new("payment", "session packages cannot require payment yet"));
         }
     }
 

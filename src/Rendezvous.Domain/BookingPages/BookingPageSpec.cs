@@ -18,6 +18,12 @@ public sealed record ReminderSpec(int? OffsetMinutes, string? Channel);
 /// <summary>A custom question of the booking form: <c>id</c> keys the answer, <c>required</c> defaults to false.</summary>
 public sealed record QuestionSpec(string? Id, string? Label, bool? Required);
 
+/// <summary>
+/// The price of each booking: <c>amount</c> in <c>currency</c> (an ISO 4217 code PayPal accepts), paid within
+/// <c>paymentWindowMinutes</c> (default 30, 5 to 180) of booking.
+/// </summary>
+public sealed record PaymentSpec(decimal? Amount, string? Currency, int? PaymentWindowMinutes);
+
 /// <summary><c>kind</c> is "anyTime" or "upTo" (with <c>minutesBefore</c>).</summary>
 public sealed record ChangePolicySpec(string? Kind, int? MinutesBefore);
 
@@ -72,6 +78,8 @@ public record BookingPageSettingsSpec
 
     /// <summary>Custom questions of the booking form, in order; unset: none.</summary>
     public IReadOnlyList<QuestionSpec>? Questions { get; init; }
+    /// <summary>The price of each booking; unset or null: the page is free.</summary>
+    public PaymentSpec? Payment { get; init; }
 
     private static readonly Dictionary<string, IsoDayOfWeek> Days = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -121,6 +129,7 @@ public record BookingPageSettingsSpec
         var reminders = Reminders is null ? [ReminderRule.DayBefore] : ParseReminders(Reminders, "reminders", errors);
         var followUp = FollowUp is null ? null : ParseReminder(FollowUp, "followUp", errors);
         var questions = ParseQuestions(errors);
+        var payment = ParsePayment(errors);
 
         if (errors.Count > 0)
         {
@@ -150,6 +159,7 @@ public record BookingPageSettingsSpec
             Reminders = reminders,
             FollowUp = followUp,
             Questions = questions,
+            Payment = payment,
         };
 
         var invalid = settings.Validate();
@@ -183,6 +193,8 @@ public record BookingPageSettingsSpec
         Reminders = [.. s.Reminders.Select(ToSpec)],
         FollowUp = s.FollowUp is null ? null : ToSpec(s.FollowUp),
         Questions = [.. s.Questions.Select(q => new QuestionSpec(q.Id, q.Label, q.Required))],
+        Payment = s.Payment is null ? null
+            : new PaymentSpec(s.Payment.Price.Amount, s.Payment.Price.Currency, (int)s.Payment.PaymentWindow.TotalMinutes),
     };
 
     /// <summary>The spec form of a reminder rule.</summary>
@@ -244,6 +256,30 @@ public record BookingPageSettingsSpec
         }
 
         return result;
+    }
+
+    private Payments.PaymentRequirement? ParsePayment(List<FieldError> errors)
+    {
+        if (Payment is null)
+        {
+            return null;
+        }
+
+        var price = Payments.Money.Create(Payment.Amount, Payment.Currency, "payment");
+        if (!price.IsSuccess)
+        {
+            errors.AddRange(price.Error!.Fields);
+            return null;
+        }
+
+        if (Payment.PaymentWindowMinutes is < 0 or > 525_600)
+        {
+            errors.Add(new("payment.paymentWindowMinutes", "must be between 5 and 180 minutes"));
+            return null;
+        }
+
+        var window = Payment.PaymentWindowMinutes is { } minutes ? Duration.FromMinutes(minutes) : Payments.PaymentRequirement.DefaultWindow;
+        return new Payments.PaymentRequirement(price.Value, window);
     }
 
     private static ChangePolicySpec ToSpec(ChangePolicy policy) =>

@@ -1,5 +1,6 @@
 using NodaTime;
 using Rendezvous.Domain.BookingPages;
+using Rendezvous.Domain.Payments;
 
 namespace Rendezvous.Domain.Bookings;
 
@@ -95,6 +96,19 @@ public sealed class BookingActivity
     public Instant Start { get; private set; }
 
     public Instant End { get; private set; }
+
+    /// <summary>For a reassignment: the owner before it.</summary>
+    public UserId? PreviousOwnerId { get; private set; }
+
+    /// <summary>For a reassignment: the booking page before it.</summary>
+    public BookingPageId? PreviousBookingPageId { get; private set; }
+
+    internal BookingActivity WithPrevious(UserId owner, BookingPageId page)
+    {
+        PreviousOwnerId = owner;
+        PreviousBookingPageId = page;
+        return this;
+    }
 }
 
 /// <summary>What a new booking is made of; validated by <see cref="Booking.Create"/>.</summary>
@@ -114,7 +128,8 @@ public sealed record NewBooking(
     string? GroupKey = null,
     PackageId? PackageId = null,
     int SessionNumber = 1,
-    int SessionCount = 1);
+    int SessionCount = 1,
+    PaymentRequirement? Payment = null);
 
 /// <summary>
 /// A booking: one meeting (or one session of a package) between its hosts and one customer. All changes go
@@ -162,6 +177,13 @@ public sealed class Booking
     /// <summary>Notes from the team that the customer sees (in emails and, later, the customer portal); null when there are none.</summary>
     public string? PublicNotes { get; private set; }
 
+    /// <summary>
+    /// True once the booking was reassigned between pages that do not share a conferencing service (or that have a
+    /// physical or "other" location): its location was not updated, so later customer notifications leave location
+    /// details out and the host tells the customer where to meet (seed 001).
+    /// </summary>
+    public bool LocationWithheld { get; private set; }
+
     /// <summary>The cancellation policy in force when the booking was made; binds customers only.</summary>
     public ChangePolicy CancellationPolicy { get; private set; }
 
@@ -186,6 +208,9 @@ public sealed class Booking
 
     public IReadOnlyDictionary<string, string> Answers { get; private set; }
 
+    /// <summary>The payment this booking needs (pages with a price); null when it needs none.</summary>
+    public BookingPayment? Payment { get; private set; }
+
     public Instant CreatedAt { get; private set; }
 
     public Instant UpdatedAt { get; private set; }
@@ -199,9 +224,23 @@ public sealed class Booking
 
     public Duration Duration => End - Start;
 
-    /// <summary>Creates a booking in Scheduled, or Requested when the page requires approval.</summary>
+    /// <summary>
+    /// Creates a booking in Scheduled, Requested when the page requires approval, or AwaitingPayment when it has a price
+    /// (then it is due within the payment window, and never later than its start). A price cannot be combined with
+    /// approval or with a package of sessions (validation error).
+    /// </summary>
     public static Result<Booking> Create(NewBooking spec, Instant now)
     {
+        if (spec.Payment is not null && spec.RequiresApproval)
+        {
+            return DomainError.Validation("payment", "a page that requires payment cannot also require approval");
+        }
+
+        if (spec.Payment is not null && spec.SessionCount > 1)
+        {
+            return DomainError.Validation("payment", "session packages cannot require payment yet");
+        }
+
         if (spec.Duration <= Duration.Zero)
         {
             return DomainError.Validation("durationMinutes", "must be positive");
@@ -226,7 +265,8 @@ public sealed class Booking
             CustomerId = spec.CustomerId,
             Start = spec.Start,
             End = spec.Start + spec.Duration,
-            Status = spec.RequiresApproval ? BookingStatus.Requested : BookingStatus.Scheduled,
+            Status = spec.Payment is not null ? BookingStatus.AwaitingPayment
+                : spec.RequiresApproval ? BookingStatus.Requested : BookingStatus.Scheduled,
             CancellationPolicy = spec.CancellationPolicy,
             ReschedulePolicy = spec.ReschedulePolicy,
             PackageId = spec.PackageId,
@@ -238,6 +278,11 @@ public sealed class Booking
             UpdatedAt = now,
         };
         booking.DetailedStatus = LifecycleText(booking.Status, null, spec.Actor);
+        if (spec.Payment is { } payment)
+        {
+            var due = now + payment.PaymentWindow;
+            booking.Payment = new BookingPayment(payment.Price, due < booking.Start ? due : booking.Start);
+        }
 
         var holdKey = booking.HoldKeyFor(booking.Start);
         booking._hosts.Add(new BookingHost(spec.OwnerId, true, booking.Start, booking.End, holdKey));
@@ -247,7 +292,12 @@ public sealed class Booking
         }
 
         booking._history.Add(new BookingActivity(now, null, null, booking.Status, booking.DetailedStatus, spec.Actor, null, booking.Start, booking.End));
-        booking.Raise(booking.Status == BookingStatus.Requested ? BookingEvent.Requested : BookingEvent.Created, spec.Actor, null, null, null, now);
+        booking.Raise(booking.Status switch
+        {
+            BookingStatus.Requested => BookingEvent.Requested,
+            BookingStatus.AwaitingPayment => BookingEvent.AwaitingPayment,
+            _ => BookingEvent.Created,
+        }, spec.Actor, null, null, null, now);
         return booking;
     }
 
@@ -279,7 +329,15 @@ public sealed class Booking
             }
         }
 
-        return Transition(BookingAction.Cancel, actor, reason, now);
+        var wasUnpaid = Status == BookingStatus.AwaitingPayment;
+        var result = Transition(BookingAction.Cancel, actor, reason, now);
+        if (result.IsSuccess && wasUnpaid)
+        {
+            Payment?.MarkUnpaid(PaymentStatus.Canceled);
+        }
+
+        // A paid booking keeps its payment as it is: canceling never refunds (refunds are made by hand).
+        return result;
     }
 
     /// <summary>
@@ -335,7 +393,73 @@ public sealed class Booking
             host.Move(Start, End, holdKey);
         }
 
+        if (Payment is { Status: PaymentStatus.Pending } pending && pending.DueAt > Start)
+        {
+            // An unpaid booking never holds its time past its own start.
+            pending.MoveDueAt(Start);
+        }
+
         Apply(BookingAction.Reschedule, next.Value, actor, reason, now, previousStart, previousEnd, quiet);
+        return Result.Success;
+    }
+
+    /// <summary>
+    /// Reassigns the booking to another booking page and its owner (users only): the time, status and customer stay; the
+    /// primary host's hold moves to <paramref name="newOwnerId"/> (the database refuses it when that user already holds
+    /// the time); the detailed status reads "Scheduled (Reassigned by User)" or "Rescheduled (Reassigned by User)"; a
+    /// history entry and a <c>booking.reassigned</c> event record the previous owner and page. Only one-on-one meetings
+    /// in Scheduled or Rescheduled can move; whether the organization's rules allow it (administrators, calendars,
+    /// target pages) is decided before, by <see cref="Reassignment.ReassignmentRules"/>. <paramref name="withholdLocation"/>
+    /// marks the location as not updated (<see cref="LocationWithheld"/>); once set it stays set.
+    /// </summary>
+    public Result Reassign(BookingPageId newPageId, UserId newOwnerId, bool withholdLocation, Actor actor, string? reason, Instant now)
+    {
+        if (RequireStaff(actor, "reassign a booking") is { } denied)
+        {
+            return denied;
+        }
+
+        if (newPageId == BookingPageId)
+        {
+            return DomainError.Validation("bookingPageId", "is the booking's current page");
+        }
+
+        if (GroupKey is not null || PackageId is not null || _hosts.Count != 1)
+        {
+            return DomainError.Conflict("not_one_on_one", "Only one-on-one meetings can be reassigned.");
+        }
+
+        var next = BookingLifecycle.Next(Status, BookingAction.Reassign);
+        if (next is null)
+        {
+            return Illegal(BookingAction.Reassign);
+        }
+
+        var previousOwner = OwnerId;
+        var previousPage = BookingPageId;
+        if (newOwnerId != previousOwner)
+        {
+            var old = _hosts.Single();
+            _hosts.Remove(old);
+            _hosts.Add(new BookingHost(newOwnerId, true, Start, End, old.HoldKey));
+        }
+
+        OwnerId = newOwnerId;
+        BookingPageId = newPageId;
+        LocationWithheld |= withholdLocation;
+        var from = Status;
+        Status = next.Value;
+        DetailedStatus = LifecycleText(Status, BookingAction.Reassign, actor);
+        if (!string.IsNullOrWhiteSpace(reason))
+        {
+            LastReason = reason;
+        }
+
+        UpdatedAt = now;
+        _history.Add(new BookingActivity(now, BookingAction.Reassign, from, Status, DetailedStatus, actor, reason, Start, End)
+            .WithPrevious(previousOwner, previousPage));
+        _events.Add(new BookingEvent(BookingEvent.Reassigned, Id, OrganizationId, BookingPageId, Status, DetailedStatus, actor, reason, Start, End,
+            null, null, now, OwnerId: OwnerId, PreviousOwnerId: previousOwner, PreviousBookingPageId: previousPage));
         return Result.Success;
     }
 
@@ -357,6 +481,170 @@ public sealed class Booking
         now < End
             ? DomainError.Conflict("not_ended", "A booking completes only once its end has passed.")
             : Transition(BookingAction.Complete, Actor.System, null, now);
+
+    /// <summary>Records the provider's order for an unpaid booking (and where the customer approves it). Raises no event.</summary>
+    public Result AttachPaymentOrder(string orderId, string? approveUrl, Instant now)
+    {
+        if (Payment is null)
+        {
+            return DomainError.Conflict("no_payment", "This booking needs no payment.");
+        }
+
+        if (Status != BookingStatus.AwaitingPayment || Payment.Status != PaymentStatus.Pending)
+        {
+            return DomainError.Conflict("not_awaiting_payment", "This booking is not waiting for a payment.");
+        }
+
+        if (string.IsNullOrWhiteSpace(orderId))
+        {
+            throw new ArgumentException("An order id is required.", nameof(orderId));
+        }
+
+        Payment.AttachOrder(orderId, approveUrl);
+        UpdatedAt = now;
+        return Result.Success;
+    }
+
+    /// <summary>
+    /// Records the captured payment: the booking becomes Scheduled ("Scheduled (Paid by Customer)") and raises
+    /// <c>booking.created</c>. Recording the same capture again succeeds and changes nothing. Allowed after
+    /// <see cref="BookingPayment.DueAt"/> as long as the booking has not been expired: the money is in.
+    /// </summary>
+    public Result ConfirmPayment(string captureId, Actor actor, Instant now)
+    {
+        if (Payment?.CaptureId is { } known && known == captureId)
+        {
+            return Result.Success;
+        }
+
+        // Only an unpaid booking (which always has a payment) may be confirmed; everything else is refused by the table.
+        var next = BookingLifecycle.Next(Status, BookingAction.ConfirmPayment);
+        if (next is null || Payment is not { Status: PaymentStatus.Pending })
+        {
+            return Illegal(BookingAction.ConfirmPayment);
+        }
+
+        Payment.MarkPaid(captureId, now);
+        Apply(BookingAction.ConfirmPayment, next.Value, actor, null, now, null, null);
+        return Result.Success;
+    }
+
+    /// <summary>
+    /// Cancels an unpaid booking whose payment window has closed (<paramref name="now"/> at or after
+    /// <see cref="BookingPayment.DueAt"/>): the system acts, the time is released, <c>booking.paymentExpired</c> is raised.
+    /// </summary>
+    public Result ExpirePayment(Instant now)
+    {
+        if (BookingLifecycle.Next(Status, BookingAction.ExpirePayment) is null || Payment is null)
+        {
+            return Illegal(BookingAction.ExpirePayment);
+        }
+
+        if (now < Payment.DueAt)
+        {
+            return DomainError.Conflict("not_due", "The payment window has not closed yet.");
+        }
+
+        Transition(BookingAction.ExpirePayment, Actor.System, "Payment not received in time", now);
+        Payment.MarkUnpaid(PaymentStatus.Expired);
+        return Result.Success;
+    }
+
+    /// <summary>Longest refund reason accepted, in characters.</summary>
+    public const int MaxRefundReasonLength = 500;
+
+    /// <summary>
+    /// Records a refund an administrator asked for: <paramref name="amount"/> (null: everything still refundable) of a
+    /// captured payment, with a reason. The refund starts Pending; the provider's answer is recorded with
+    /// <see cref="CompleteRefund"/> or <see cref="FailRefund"/>. Only users may refund (Forbidden otherwise); nothing is
+    /// ever refunded by canceling. Fails with a validation error for a bad amount or reason, a conflict when nothing is
+    /// refundable.
+    /// </summary>
+    public Result<BookingRefund> RequestRefund(decimal? amount, string? reason, Actor actor, Instant now)
+    {
+        if (actor.Kind != ActorKind.User)
+        {
+            return new DomainError(ErrorKind.Forbidden, "staff_only", "Only a team member can refund a payment.");
+        }
+
+        if (Payment is null || Payment.CaptureId is null
+            || Payment.Status is not (PaymentStatus.Paid or PaymentStatus.PartiallyRefunded or PaymentStatus.Refunded))
+        {
+            return DomainError.Conflict("not_paid", "This booking has no captured payment to refund.");
+        }
+
+        var trimmed = reason?.Trim() ?? "";
+        if (trimmed.Length == 0 || trimmed.Length > MaxRefundReasonLength)
+        {
+            return DomainError.Validation("reason", $"is required (1-{MaxRefundReasonLength} characters)");
+        }
+
+        var refundable = Payment.Refundable;
+        if (refundable <= 0)
+        {
+            return DomainError.Conflict("nothing_refundable", "Everything paid has already been refunded (or is being refunded).");
+        }
+
+        var wanted = amount ?? refundable;
+        var money = Money.Create(wanted, Payment.Currency, "amount");
+        if (!money.IsSuccess)
+        {
+            return DomainError.Validation("amount", money.Error!.Message);
+        }
+
+        if (wanted <= 0 || wanted > refundable)
+        {
+            return DomainError.Validation("amount", $"must be more than 0 and at most {new Money(refundable, Payment.Currency)}");
+        }
+
+        var refund = Payment.AddRefund(money.Value, trimmed, actor, now);
+        UpdatedAt = now;
+        return refund;
+    }
+
+    /// <summary>Records that the provider made refund <paramref name="refundId"/>. A repeat changes nothing.</summary>
+    public Result CompleteRefund(Guid refundId, string providerRefundId, Instant now)
+    {
+        var refund = Payment?.Refunds.FirstOrDefault(r => r.Id == refundId);
+        if (refund is null)
+        {
+            return DomainError.NotFound("Refund");
+        }
+
+        if (refund.Status == RefundStatus.Completed)
+        {
+            return Result.Success;
+        }
+
+        if (refund.Status != RefundStatus.Pending)
+        {
+            return DomainError.Conflict("refund_not_pending", "This refund is no longer pending.");
+        }
+
+        refund.Complete(providerRefundId, now);
+        Payment!.RefundCompleted(refund);
+        UpdatedAt = now;
+        return Result.Success;
+    }
+
+    /// <summary>Records that the provider refused refund <paramref name="refundId"/> for good; nothing was refunded.</summary>
+    public Result FailRefund(Guid refundId, string reason, Instant now)
+    {
+        var refund = Payment?.Refunds.FirstOrDefault(r => r.Id == refundId);
+        if (refund is null)
+        {
+            return DomainError.NotFound("Refund");
+        }
+
+        if (refund.Status != RefundStatus.Pending)
+        {
+            return DomainError.Conflict("refund_not_pending", "This refund is no longer pending.");
+        }
+
+        refund.Fail(reason, now);
+        UpdatedAt = now;
+        return Result.Success;
+    }
 
     /// <summary>
     /// Links this canceled booking to the booking that replaces it. The link is one-to-one: a canceled booking is
@@ -490,6 +778,9 @@ public sealed class Booking
         BookingAction.Reschedule => "rescheduled",
         BookingAction.MarkNoShow => "marked as a no-show",
         BookingAction.Complete => "completed",
+        BookingAction.ConfirmPayment => "confirmed as paid",
+        BookingAction.ExpirePayment => "expired for want of payment",
+        BookingAction.Reassign => "reassigned",
         _ => action.ToString(),
     };
 

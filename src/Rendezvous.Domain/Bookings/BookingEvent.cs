@@ -7,7 +7,9 @@ namespace Rendezvous.Domain.Bookings;
 /// delivered to notifications, calendars, CRM and webhooks. <see cref="Type"/> is the stable public name
 /// (e.g. <c>booking.canceled</c>). <c>Quiet</c> marks a change applied silently (a move made in the host's calendar
 /// while "changing the time updates the booking" is off, applied when a reminder comes due): integrations (CRM,
-/// webhooks) and notifications ignore it.
+/// webhooks) and notifications ignore it. A reassignment (<c>booking.reassigned</c>) also carries the new
+/// <c>OwnerId</c> and the <c>PreviousOwnerId</c> and <c>PreviousBookingPageId</c>; they are null on every other event (and
+/// in events written before they existed).
 /// </summary>
 public sealed record BookingEvent(
     string Type,
@@ -23,7 +25,10 @@ public sealed record BookingEvent(
     Instant? PreviousStart,
     Instant? PreviousEnd,
     Instant OccurredAt,
-    bool Quiet = false)
+    bool Quiet = false,
+    UserId? OwnerId = null,
+    UserId? PreviousOwnerId = null,
+    BookingPageId? PreviousBookingPageId = null)
 {
     public const string Created = "booking.created";
     public const string Requested = "booking.requested";
@@ -33,9 +38,17 @@ public sealed record BookingEvent(
     public const string Canceled = "booking.canceled";
     public const string Completed = "booking.completed";
     public const string NoShow = "booking.noShow";
+    public const string Reassigned = "booking.reassigned";
+
+    /// <summary>A booking was made on a page that requires payment; it holds its time until paid or expired.</summary>
+    public const string AwaitingPayment = "booking.awaitingPayment";
+
+    /// <summary>An unpaid booking's payment window closed: the system canceled it and its time is free again.</summary>
+    public const string PaymentExpired = "booking.paymentExpired";
 
     /// <summary>Every event type, in lifecycle order.</summary>
-    public static IReadOnlyList<string> AllTypes { get; } = [Created, Requested, Approved, Declined, Rescheduled, Canceled, Completed, NoShow];
+    public static IReadOnlyList<string> AllTypes { get; } =
+        [AwaitingPayment, Created, Requested, Approved, Declined, Rescheduled, Canceled, Completed, NoShow, PaymentExpired, Reassigned];
 
     public static string TypeOf(BookingAction action) => action switch
     {
@@ -45,6 +58,11 @@ public sealed record BookingEvent(
         BookingAction.Reschedule => Rescheduled,
         BookingAction.MarkNoShow => NoShow,
         BookingAction.Complete => Completed,
+        // Paying is what makes the booking: everything that reacts to a new booking (confirmation email, calendars,
+        // CRM, reminders, webhooks) reacts to it once the payment is in, and not before.
+        BookingAction.ConfirmPayment => Created,
+        BookingAction.ExpirePayment => PaymentExpired,
+        BookingAction.Reassign => Reassigned,
         _ => throw new ArgumentOutOfRangeException(nameof(action)),
     };
 }

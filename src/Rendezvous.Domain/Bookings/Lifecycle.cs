@@ -12,6 +12,11 @@ public enum BookingStatus
     Canceled,
     /// <summary>Set by a user when the customer did not attend.</summary>
     NoShow,
+    /// <summary>
+    /// Made on a page that requires payment and not paid yet. Holds the time like a request; becomes Scheduled once the
+    /// payment is captured, or Canceled by the system when the payment window closes unpaid.
+    /// </summary>
+    AwaitingPayment,
 }
 
 /// <summary>What someone does to a booking. Each action is a column of the transition table.</summary>
@@ -23,6 +28,12 @@ public enum BookingAction
     Reschedule,
     MarkNoShow,
     Complete,
+    /// <summary>The customer's payment was captured: an unpaid booking becomes Scheduled.</summary>
+    ConfirmPayment,
+    /// <summary>The payment window closed unpaid: the system cancels the booking and releases its time.</summary>
+    ExpirePayment,
+    /// <summary>An administrator moves the booking to another booking page (and its owner); status and time stay.</summary>
+    Reassign,
 }
 
 /// <summary>Who acted.</summary>
@@ -68,14 +79,23 @@ public static class BookingLifecycle
         [(BookingStatus.Scheduled, BookingAction.Reschedule)] = BookingStatus.Rescheduled,
         [(BookingStatus.Scheduled, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
         [(BookingStatus.Scheduled, BookingAction.Complete)] = BookingStatus.Completed,
+        // Reassignment keeps the lifecycle where it is (seed 001: "Scheduled (Reassigned by User)").
+        [(BookingStatus.Scheduled, BookingAction.Reassign)] = BookingStatus.Scheduled,
 
         [(BookingStatus.Rescheduled, BookingAction.Cancel)] = BookingStatus.Canceled,
         [(BookingStatus.Rescheduled, BookingAction.Reschedule)] = BookingStatus.Rescheduled,
         [(BookingStatus.Rescheduled, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
         [(BookingStatus.Rescheduled, BookingAction.Complete)] = BookingStatus.Completed,
+        [(BookingStatus.Rescheduled, BookingAction.Reassign)] = BookingStatus.Rescheduled,
 
         // A completed meeting may turn out to have been missed: users mark no-shows after the fact.
         [(BookingStatus.Completed, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
+
+        // An unpaid booking holds its time like a request: it can be moved or canceled, and only payment schedules it.
+        [(BookingStatus.AwaitingPayment, BookingAction.ConfirmPayment)] = BookingStatus.Scheduled,
+        [(BookingStatus.AwaitingPayment, BookingAction.ExpirePayment)] = BookingStatus.Canceled,
+        [(BookingStatus.AwaitingPayment, BookingAction.Cancel)] = BookingStatus.Canceled,
+        [(BookingStatus.AwaitingPayment, BookingAction.Reschedule)] = BookingStatus.AwaitingPayment,
     };
 
     /// <summary>The status after <paramref name="action"/>, or null when the table has no such transition.</summary>
@@ -101,6 +121,7 @@ public static class BookingLifecycle
         BookingStatus.Completed => "completed",
         BookingStatus.Canceled => "canceled",
         BookingStatus.NoShow => "noShow",
+        BookingStatus.AwaitingPayment => "awaitingPayment",
         _ => throw new ArgumentOutOfRangeException(nameof(status)),
     };
 
@@ -108,15 +129,28 @@ public static class BookingLifecycle
     public static string DisplayName(BookingStatus status) => status switch
     {
         BookingStatus.NoShow => "No-show",
+        BookingStatus.AwaitingPayment => "Awaiting payment",
         _ => status.ToString(),
     };
 
     /// <summary>
     /// The detailed status shown next to the status: who brought it about, e.g. "Canceled by Customer",
-    /// "Rescheduled by User", "Canceled by User (in calendar)". Decline reads "Declined by User".
+    /// "Rescheduled by User", "Canceled by User (in calendar)". Decline reads "Declined by User"; a captured payment
+    /// "Scheduled (Paid by Customer)"; a payment window that closed unpaid "Canceled by System (payment not received)"; a
+    /// reassignment "Scheduled (Reassigned by User)" or "Rescheduled (Reassigned by User)", after the status it keeps.
     /// </summary>
     public static string DetailedStatus(BookingStatus status, BookingAction? action, Actor actor)
     {
+        if (action == BookingAction.ConfirmPayment)
+        {
+            return $"Scheduled (Paid by {ActorName(actor)})";
+        }
+
+        if (action == BookingAction.ExpirePayment)
+        {
+            return "Canceled by System (payment not received)";
+        }
+
         if (action == BookingAction.Decline)
         {
             return $"Declined by {ActorName(actor)}";
@@ -127,10 +161,16 @@ public static class BookingLifecycle
             return $"Scheduled (Approved by {ActorName(actor)})";
         }
 
+        if (action == BookingAction.Reassign)
+        {
+            return $"{DisplayName(status)} (Reassigned by {ActorName(actor)})";
+        }
+
         return status switch
         {
             BookingStatus.Completed => "Completed",
             BookingStatus.Requested when action is null => "Requested by Customer",
+            BookingStatus.AwaitingPayment => "Awaiting payment",
             _ when actor.Kind == ActorKind.System => $"{DisplayName(status)} by System",
             _ => $"{DisplayName(status)} by {ActorName(actor)}",
         };

@@ -9,6 +9,24 @@ public enum CalendarKind
 }
 
 /// <summary>
+/// Which calendar service a connection belongs to, as the user says when connecting. It decides whether bookings of the
+/// user's pages can be reassigned (only pages with no calendar or with Google Calendar can; seed 001) and whether the
+/// connection is synced: only <see cref="CalDav"/> and <see cref="ICloud"/> are synced today (both over CalDAV). The
+/// others are recorded (so the reassignment rules see them) but not synced until their connectors exist.
+/// </summary>
+public enum CalendarProvider
+{
+    /// <summary>A generic CalDAV server (Fastmail, Nextcloud, Radicale, ...). The default.</summary>
+    CalDav,
+    /// <summary>Apple iCloud, over CalDAV.</summary>
+    ICloud,
+    Google,
+    Exchange,
+    Office365,
+    Outlook,
+}
+
+/// <summary>
 /// How a connection is doing. A connection that keeps failing reaches <see cref="Error"/>: its user and administrators
 /// see it, and the user's booking pages stop accepting bookings until it recovers (a booking could otherwise land on
 /// time that is busy in a calendar we can no longer read).
@@ -69,6 +87,15 @@ public sealed class CalendarConnection
 
     public CalendarKind Kind { get; private set; }
 
+    /// <summary>The calendar service behind the connection; <see cref="CalendarProvider.CalDav"/> unless the user said otherwise.</summary>
+    public CalendarProvider Provider { get; private set; } = CalendarProvider.CalDav;
+
+    /// <summary>True when the connection is synced (CalDAV and iCloud); other providers are recorded only, for now.</summary>
+    public bool IsSynced => IsSyncedProvider(Provider);
+
+    /// <summary>Whether connections of <paramref name="provider"/> are synced today.</summary>
+    public static bool IsSyncedProvider(CalendarProvider provider) => provider is CalendarProvider.CalDav or CalendarProvider.ICloud;
+
     public string ServerUrl { get; private set; }
 
     public string Username { get; private set; }
@@ -120,6 +147,9 @@ public sealed class CalendarConnection
         // New settings deserve a fresh look at once.
         NextSyncAt = now;
     }
+
+    /// <summary>Records which calendar service the connection belongs to.</summary>
+    public void SetProvider(CalendarProvider provider) => Provider = provider;
 
     /// <summary>A sync round succeeded: healthy again, next look after <paramref name="interval"/>.</summary>
     public void RecordSuccess(Instant now, Duration interval)

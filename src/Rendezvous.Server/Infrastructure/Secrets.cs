@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.DataProtection;
 
 namespace Rendezvous.Server.Infrastructure;
 
-/// <summary>Encrypts secrets at rest (calendar passwords, later OAuth tokens) with ASP.NET Data Protection.</summary>
+/// <summary>Encrypts secrets at rest (calendar passwords, conferencing OAuth tokens) with ASP.NET Data Protection.</summary>
 public sealed class Secrets(IDataProtectionProvider provider)
 {
     private readonly IDataProtector _calendarPasswords = provider.CreateProtector("Rendezvous.CalendarConnection.Password.v1");
@@ -10,4 +10,10 @@ public sealed class Secrets(IDataProtectionProvider provider)
     public string ProtectCalendarPassword(string password) => _calendarPasswords.Protect(password);
 
     public string UnprotectCalendarPassword(string protectedPassword) => _calendarPasswords.Unprotect(protectedPassword);
+
+    private readonly IDataProtector _conferencingTokens = provider.CreateProtector("Rendezvous.Conferencing.Token.v1");
+
+    public string ProtectConferencingToken(string token) => _conferencingTokens.Protect(token);
+
+    public string UnprotectConferencingToken(string protectedToken) => _conferencingTokens.Unprotect(protectedToken);
 }

@@ -18,7 +18,10 @@ public class TransitionTableTests
         [(BookingStatus.Requested, BookingAction.Cancel)] = BookingStatus.Canceled,
         [(BookingStatus.Requested, BookingAction.Reschedule)] = BookingStatus.Requested,
         [(BookingStatus.Requested, BookingAction.MarkNoShow)] = Refused,
+        [(BookingStatus.Requested, BookingAction.Reassign)] = Refused,
         [(BookingStatus.Requested, BookingAction.Complete)] = Refused,
+        [(BookingStatus.Requested, BookingAction.ConfirmPayment)] = Refused,
+        [(BookingStatus.Requested, BookingAction.ExpirePayment)] = Refused,
 
         [(BookingStatus.Scheduled, BookingAction.Approve)] = Refused,
         [(BookingStatus.Scheduled, BookingAction.Decline)] = Refused,
@@ -26,6 +29,9 @@ public class TransitionTableTests
         [(BookingStatus.Scheduled, BookingAction.Reschedule)] = BookingStatus.Rescheduled,
         [(BookingStatus.Scheduled, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
         [(BookingStatus.Scheduled, BookingAction.Complete)] = BookingStatus.Completed,
+        [(BookingStatus.Scheduled, BookingAction.ConfirmPayment)] = Refused,
+        [(BookingStatus.Scheduled, BookingAction.ExpirePayment)] = Refused,
+        [(BookingStatus.Scheduled, BookingAction.Reassign)] = BookingStatus.Scheduled,
 
         [(BookingStatus.Rescheduled, BookingAction.Approve)] = Refused,
         [(BookingStatus.Rescheduled, BookingAction.Decline)] = Refused,
@@ -33,27 +39,49 @@ public class TransitionTableTests
         [(BookingStatus.Rescheduled, BookingAction.Reschedule)] = BookingStatus.Rescheduled,
         [(BookingStatus.Rescheduled, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
         [(BookingStatus.Rescheduled, BookingAction.Complete)] = BookingStatus.Completed,
+        [(BookingStatus.Rescheduled, BookingAction.ConfirmPayment)] = Refused,
+        [(BookingStatus.Rescheduled, BookingAction.ExpirePayment)] = Refused,
+        [(BookingStatus.Rescheduled, BookingAction.Reassign)] = BookingStatus.Rescheduled,
 
         [(BookingStatus.Completed, BookingAction.Approve)] = Refused,
         [(BookingStatus.Completed, BookingAction.Decline)] = Refused,
         [(BookingStatus.Completed, BookingAction.Cancel)] = Refused,
         [(BookingStatus.Completed, BookingAction.Reschedule)] = Refused,
         [(BookingStatus.Completed, BookingAction.MarkNoShow)] = BookingStatus.NoShow,
+        [(BookingStatus.Completed, BookingAction.Reassign)] = Refused,
         [(BookingStatus.Completed, BookingAction.Complete)] = Refused,
+        [(BookingStatus.Completed, BookingAction.ConfirmPayment)] = Refused,
+        [(BookingStatus.Completed, BookingAction.ExpirePayment)] = Refused,
 
         [(BookingStatus.Canceled, BookingAction.Approve)] = Refused,
         [(BookingStatus.Canceled, BookingAction.Decline)] = Refused,
         [(BookingStatus.Canceled, BookingAction.Cancel)] = Refused,
         [(BookingStatus.Canceled, BookingAction.Reschedule)] = Refused,
         [(BookingStatus.Canceled, BookingAction.MarkNoShow)] = Refused,
+        [(BookingStatus.Canceled, BookingAction.Reassign)] = Refused,
         [(BookingStatus.Canceled, BookingAction.Complete)] = Refused,
+        [(BookingStatus.Canceled, BookingAction.ConfirmPayment)] = Refused,
+        [(BookingStatus.Canceled, BookingAction.ExpirePayment)] = Refused,
 
         [(BookingStatus.NoShow, BookingAction.Approve)] = Refused,
         [(BookingStatus.NoShow, BookingAction.Decline)] = Refused,
         [(BookingStatus.NoShow, BookingAction.Cancel)] = Refused,
         [(BookingStatus.NoShow, BookingAction.Reschedule)] = Refused,
         [(BookingStatus.NoShow, BookingAction.MarkNoShow)] = Refused,
+        [(BookingStatus.NoShow, BookingAction.Reassign)] = Refused,
         [(BookingStatus.NoShow, BookingAction.Complete)] = Refused,
+        [(BookingStatus.NoShow, BookingAction.ConfirmPayment)] = Refused,
+        [(BookingStatus.NoShow, BookingAction.ExpirePayment)] = Refused,
+
+        [(BookingStatus.AwaitingPayment, BookingAction.Approve)] = Refused,
+        [(BookingStatus.AwaitingPayment, BookingAction.Decline)] = Refused,
+        [(BookingStatus.AwaitingPayment, BookingAction.Cancel)] = BookingStatus.Canceled,
+        [(BookingStatus.AwaitingPayment, BookingAction.Reschedule)] = BookingStatus.AwaitingPayment,
+        [(BookingStatus.AwaitingPayment, BookingAction.MarkNoShow)] = Refused,
+        [(BookingStatus.AwaitingPayment, BookingAction.Complete)] = Refused,
+        [(BookingStatus.AwaitingPayment, BookingAction.ConfirmPayment)] = BookingStatus.Scheduled,
+        [(BookingStatus.AwaitingPayment, BookingAction.ExpirePayment)] = BookingStatus.Canceled,
+        [(BookingStatus.AwaitingPayment, BookingAction.Reassign)] = Refused,
     };
 
     public static TheoryData<BookingStatus, BookingAction> EveryPair()
@@ -75,7 +103,7 @@ public class TransitionTableTests
     {
         var pairs = Enum.GetValues<BookingStatus>().Length * Enum.GetValues<BookingAction>().Length;
         Expected.Count.ShouldBe(pairs);
-        pairs.ShouldBe(36);
+        pairs.ShouldBe(63);
     }
 
     [Theory]
@@ -188,6 +216,24 @@ public class TransitionTableTests
                 return (booking.Complete(at), at);
             }
 
+            case BookingAction.ConfirmPayment:
+            {
+                var at = Later(Support.Bookings.Now + Duration.FromMinutes(10));
+                return (booking.ConfirmPayment("CAPTURE-1", bookings.Customer, at), at);
+            }
+
+            case BookingAction.ExpirePayment:
+            {
+                var at = Later(booking.Payment?.DueAt ?? Support.Bookings.Now + Duration.FromHours(1));
+                return (booking.ExpirePayment(at), at);
+            }
+
+            case BookingAction.Reassign:
+            {
+                var at = Later(Support.Bookings.Now + Duration.FromHours(2));
+                return (booking.Reassign(BookingPageId.New(), UserId.New(), false, user, "holiday", at), at);
+            }
+
             default:
                 throw new ArgumentOutOfRangeException(nameof(action));
         }
@@ -200,6 +246,7 @@ public class TransitionTableTests
     [InlineData(BookingStatus.Completed, true, false)]
     [InlineData(BookingStatus.Canceled, false, true)]
     [InlineData(BookingStatus.NoShow, true, true)]
+    [InlineData(BookingStatus.AwaitingPayment, true, false)]
     public void Only_canceled_bookings_release_time_and_final_statuses_have_no_way_out(BookingStatus status, bool holdsTime, bool final)
     {
         BookingLifecycle.HoldsTime(status).ShouldBe(holdsTime);
@@ -215,6 +262,7 @@ public class TransitionTableTests
     [InlineData(BookingStatus.Completed, "completed", "Completed")]
     [InlineData(BookingStatus.Canceled, "canceled", "Canceled")]
     [InlineData(BookingStatus.NoShow, "noShow", "No-show")]
+    [InlineData(BookingStatus.AwaitingPayment, "awaitingPayment", "Awaiting payment")]
     public void Status_has_an_api_name_and_a_display_name(BookingStatus status, string apiName, string displayName)
     {
         BookingLifecycle.ApiName(status).ShouldBe(apiName);

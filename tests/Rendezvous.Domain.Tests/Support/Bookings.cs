@@ -1,5 +1,6 @@
 using Rendezvous.Domain.BookingPages;
 using Rendezvous.Domain.Bookings;
+using Rendezvous.Domain.Payments;
 
 namespace Rendezvous.Domain.Tests.Support;
 
@@ -24,6 +25,9 @@ internal sealed class Bookings
 
     public Actor Calendar => Actor.FromCalendar(OwnerId);
 
+    /// <summary>25.00 USD within 30 minutes.</summary>
+    public static PaymentRequirement Price { get; } = new(new Money(25m, "USD"), Duration.FromMinutes(30));
+
     public NewBooking Spec(
         bool requiresApproval = false,
         ChangePolicy? cancellation = null,
@@ -31,7 +35,8 @@ internal sealed class Bookings
         IReadOnlyList<UserId>? additionalHosts = null,
         string? groupKey = null,
         Instant? start = null,
-        CustomerId? customer = null) =>
+        CustomerId? customer = null,
+        PaymentRequirement? payment = null) =>
         new(
             OrganizationId,
             PageId,
@@ -45,7 +50,8 @@ internal sealed class Bookings
             reschedule ?? ChangePolicy.AnyTime,
             new Dictionary<string, string>(),
             Actor.ForCustomer(customer ?? CustomerId),
-            groupKey);
+            groupKey,
+            Payment: payment);
 
     public Booking Create(
         bool requiresApproval = false,
@@ -53,9 +59,10 @@ internal sealed class Bookings
         ChangePolicy? reschedule = null,
         IReadOnlyList<UserId>? additionalHosts = null,
         string? groupKey = null,
-        CustomerId? customer = null)
+        CustomerId? customer = null,
+        PaymentRequirement? payment = null)
     {
-        var result = Booking.Create(Spec(requiresApproval, cancellation, reschedule, additionalHosts, groupKey, customer: customer), Now);
+        var result = Booking.Create(Spec(requiresApproval, cancellation, reschedule, additionalHosts, groupKey, customer: customer, payment: payment), Now);
         result.IsSuccess.ShouldBeTrue(result.Error?.Message);
         return result.Value;
     }
@@ -63,13 +70,14 @@ internal sealed class Bookings
     /// <summary>A booking brought into <paramref name="status"/> the ordinary way, and the instant it got there.</summary>
     public (Booking Booking, Instant At) InStatus(BookingStatus status)
     {
-        var booking = Create(requiresApproval: status == BookingStatus.Requested);
+        var booking = Create(requiresApproval: status == BookingStatus.Requested, payment: status == BookingStatus.AwaitingPayment ? Price : null);
         var at = Now;
         var result = Result.Success;
         switch (status)
         {
             case BookingStatus.Requested:
             case BookingStatus.Scheduled:
+            case BookingStatus.AwaitingPayment:
                 break;
             case BookingStatus.Rescheduled:
                 at = Now + Duration.FromHours(1);

@@ -33,8 +33,12 @@ public class RendezvousApp : WebApplicationFactory<Program>, IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        await StartServicesAsync();
         ConnectionString = await TestDatabase.CreateAsync();
     }
+
+    /// <summary>Lets a test class start the local services (HTTP fakes) its settings point at, before the host is built.</summary>
+    protected virtual Task StartServicesAsync() => Task.CompletedTask;
 
     async Task IAsyncLifetime.DisposeAsync()
     {

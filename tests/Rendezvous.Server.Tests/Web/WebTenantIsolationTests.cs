@@ -37,6 +37,7 @@ public sealed class WebTenantIsolationTests(RendezvousApp app) : IClassFixture<R
         (await web.GetAsync($"/app/bookings/{bookingId}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await web.GetAsync($"/app/bookings/{bookingId}?handler=Pane")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await web.GetAsync($"/app/bookings/{bookingId}/reschedule")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await web.GetAsync($"/app/bookings/{bookingId}/reassign")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await web.GetAsync($"/app/pages/{pageId}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await web.GetAsync($"/app/admin/users/{acmeUser}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await web.GetAsync($"/app/admin/webhooks/{hookId}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
@@ -64,6 +65,7 @@ public sealed class WebTenantIsolationTests(RendezvousApp app) : IClassFixture<R
         }
 
         await web.PostAsync($"/app/bookings/{bookingId}/reschedule", [new("Start", "2027-03-22T11:00:00Z")], tokenFrom: "/app/activity");
+        await web.PostAsync($"/app/bookings/{bookingId}/reassign", [new("TargetPageId", pageId)], tokenFrom: "/app/activity");
         var after = await (await acme.GetAsync($"/api/v1/bookings/{bookingId}")).ExpectAsync(200);
         after["status"]!.GetValue<string>().ShouldBe("scheduled");
         after["history"]!.AsArray().Count.ShouldBe(1);

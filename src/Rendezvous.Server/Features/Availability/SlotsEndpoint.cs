@@ -17,22 +17,14 @@ public static class SlotsEndpoint
     /// <summary>The longest range one request may ask for.</summary>
     public const int MaxDays = 62;
 
-    public static void MapSlots(this IEndpointRouteBuilder api) =>
-        api.MapGet("/booking-pages/{slug}/slots", GetAsync).WithTags("Public booking").AllowAnonymous();
-
-    private static async Task<Results<Ok<SlotsResponse>, ProblemHttpResult>> GetAsync(
-        string slug, string? from, string? to, string? timeZone, RendezvousDbContext db, AvailabilityService availability, IClock clock,
-        CancellationToken ct)
+    /// <summary>
+    /// Reads a slot query: <paramref name="from"/> and <paramref name="to"/> as yyyy-MM-dd (inclusive, at most
+    /// <see cref="MaxDays"/> days) and an IANA zone (<paramref name="fallbackZone"/> when none is given).
+    /// </summary>
+    public static Result<(LocalDate From, LocalDate To, DateTimeZone Zone)> ParseRange(string? from, string? to, string? timeZone, DateTimeZone fallbackZone)
     {
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
-        if (page is null)
-        {
-            return Problems.NotFound("Booking page");
-        }
-
-        db.TenantId = page.OrganizationId;
         var errors = new List<FieldError>();
-        var zone = timeZone is null ? page.Settings.TimeZone : TimeZones.Find(timeZone);
+        var zone = timeZone is null ? fallbackZone : TimeZones.Find(timeZone);
         if (zone is null)
         {
             errors.Add(new("timeZone", "must be an IANA time zone id such as America/New_York"));
@@ -52,18 +44,37 @@ public static class SlotsEndpoint
             errors.Add(new("to", $"must be on or after from, and at most {MaxDays} days in all"));
         }
 
-        if (errors.Count > 0)
+        return errors.Count > 0 ? DomainError.Validation(errors) : (fromDate, toDate, zone!);
+    }
+
+    public static void MapSlots(this IEndpointRouteBuilder api) =>
+        api.MapGet("/booking-pages/{slug}/slots", GetAsync).WithTags("Public booking").AllowAnonymous();
+
+    private static async Task<Results<Ok<SlotsResponse>, ProblemHttpResult>> GetAsync(
+        string slug, string? from, string? to, string? timeZone, RendezvousDbContext db, AvailabilityService availability, IClock clock,
+        CancellationToken ct)
+    {
+        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
+        if (page is null)
         {
-            return Problems.From(DomainError.Validation(errors));
+            return Problems.NotFound("Booking page");
         }
 
+        db.TenantId = page.OrganizationId;
+        var range = ParseRange(from, to, timeZone, page.Settings.TimeZone);
+        if (!range.IsSuccess)
+        {
+            return Problems.From(range.Error!);
+        }
+
+        var (fromDate, toDate, zone) = range.Value;
         if (await availability.WhyUnavailableAsync(page, ct) is { } unavailable)
         {
             return Problems.From(unavailable);
         }
 
-        var slots = await availability.GetSlotsAsync(page, fromDate, toDate, zone!, clock.GetCurrentInstant(), null, ct);
-        return TypedResults.Ok(new SlotsResponse(zone!.Id,
+        var slots = await availability.GetSlotsAsync(page, fromDate, toDate, zone, clock.GetCurrentInstant(), null, ct);
+        return TypedResults.Ok(new SlotsResponse(zone.Id,
             [.. slots.Select(s => new SlotResponse(ApiFormat.Format(s.Start, zone), ApiFormat.Format(s.End, zone), s.SeatsLeft))]));
     }
 }

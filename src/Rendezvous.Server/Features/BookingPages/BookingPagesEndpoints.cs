@@ -4,6 +4,7 @@ using NodaTime;
 using Rendezvous.Data;
 using Rendezvous.Domain;
 using Rendezvous.Domain.BookingPages;
+using Rendezvous.Domain.Conferencing;
 using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Infrastructure;
 
@@ -22,7 +23,13 @@ public sealed record BookingPageRequest : BookingPageSettingsSpec
     public string? Description { get; init; }
 
     public string? Location { get; init; }
+
+    /// <summary>A conferencing service instead of a location: <c>{ "provider": "zoom" | "gotomeeting" | "webex" }</c>.</summary>
+    public ConferencingSpec? Conferencing { get; init; }
 }
+
+/// <summary>A page's conferencing service.</summary>
+public sealed record ConferencingSpec(string? Provider);
 
 public sealed record BookingPageResponse : BookingPageSettingsSpec
 {
@@ -41,6 +48,8 @@ public sealed record BookingPageResponse : BookingPageSettingsSpec
     public string? Description { get; init; }
 
     public string? Location { get; init; }
+
+    public ConferencingSpec? Conferencing { get; init; }
 
     public required string CreatedAt { get; init; }
 }
@@ -64,6 +73,7 @@ public static class BookingPagesEndpoints
         Title = p.Title,
         Description = p.Description,
         Location = p.Location,
+        Conferencing = p.Conferencing is { } c ? new ConferencingSpec(ConferencingProviders.ApiName(c)) : null,
         CreatedAt = ApiFormat.Format(p.CreatedAt),
     };
 
@@ -77,9 +87,10 @@ public static class BookingPagesEndpoints
             return Problems.From(checkedRequest.Error!);
         }
 
-        var (owner, settings) = checkedRequest.Value;
+        var (owner, settings, conferencing) = checkedRequest.Value;
         var page = new BookingPage(BookingPageId.New(), me.OrganizationId, owner, request.Slug!, request.Title!.Trim(),
             Clean(request.Description), Clean(request.Location), settings, clock.GetCurrentInstant());
+        page.SetConferencing(conferencing);
         db.BookingPages.Add(page);
         await db.SaveChangesAsync(ct);
         return TypedResults.Created($"/api/v1/booking-pages/{page.Id}", ToResponse(page));
@@ -118,13 +129,14 @@ public static class BookingPagesEndpoints
             return Problems.From(checkedRequest.Error!);
         }
 
-        var (owner, settings) = checkedRequest.Value;
+        var (owner, settings, conferencing) = checkedRequest.Value;
         page.Update(owner, request.Slug!, request.Title!.Trim(), Clean(request.Description), Clean(request.Location), settings);
+        page.SetConferencing(conferencing);
         await db.SaveChangesAsync(ct);
         return TypedResults.Ok(ToResponse(page));
     }
 
-    internal static async Task<Result<(UserId Owner, BookingPageSettings Settings)>> CheckAsync(
+    internal static async Task<Result<(UserId Owner, BookingPageSettings Settings, ConferencingProvider? Conferencing)>> CheckAsync(
         BookingPageRequest request, BookingPage? existing, CurrentUser me, RendezvousDbContext db, CancellationToken ct)
     {
         var errors = new List<FieldError>();
@@ -146,6 +158,23 @@ public static class BookingPagesEndpoints
         if (request.Location is { Length: > 1000 })
         {
             errors.Add(new("location", "must be at most 1000 characters"));
+        }
+
+        ConferencingProvider? conferencing = null;
+        if (request.Conferencing is { } wanted)
+        {
+            if (!ConferencingProviders.TryParse(wanted.Provider, out var provider))
+            {
+                errors.Add(new("conferencing.provider", "must be zoom, gotomeeting or webex"));
+            }
+            else if (!string.IsNullOrWhiteSpace(request.Location))
+            {
+                errors.Add(new("conferencing", "a page has either a conferencing service or a location, not both"));
+            }
+            else
+            {
+                conferencing = provider;
+            }
         }
 
         var owner = me.Id;
@@ -199,7 +228,7 @@ public static class BookingPagesEndpoints
             return DomainError.Conflict("slug_taken", "Another booking page already uses this slug.");
         }
 
-        return (owner, settings.Value);
+        return (owner, settings.Value, conferencing);
     }
 
     internal static string? Clean(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();

@@ -44,7 +44,7 @@ public sealed record CustomerResponse(string Id, string Name, string Email, stri
 public sealed record HostResponse(string UserId, bool IsPrimary);
 
 public sealed record ActivityResponse(string At, string? Action, string? FromStatus, string Status, string DetailedStatus,
-    string Actor, string? ActorId, string? Reason, string Start, string End);
+    string Actor, string? ActorId, string? Reason, string Start, string End, string? PreviousOwnerId = null, string? PreviousBookingPageId = null);
 
 public sealed record BookingResponse
 {
@@ -71,6 +71,9 @@ public sealed record BookingResponse
     /// <summary>Notes from the team that the customer sees.</summary>
     public string? PublicNotes { get; init; }
 
+    /// <summary>True once a reassignment left the location as it was: customer notifications no longer show it.</summary>
+    public bool LocationWithheld { get; init; }
+
     public string? PackageId { get; init; }
 
     public int SessionNumber { get; init; }
@@ -87,7 +90,10 @@ public sealed record BookingResponse
 
     public required string UpdatedAt { get; init; }
 
-    /// <summary>The booking's history, newest last (on single-booking responses).</summary>
+    /// <summary>The payment the booking needs (pages with a price), with any refunds; null when it needs none.</summary>
+    public Payments.PaymentResponse? Payment { get; init; }
+
+    /// <summary>The booking's history, newest last (on single-booking responses); refunds appear in it with action "refund".</summary>
     public ActivityResponse[]? History { get; init; }
 
     /// <summary>Every session of the package (on the response to booking a package).</summary>
@@ -106,6 +112,7 @@ public sealed record BookingResponse
         Customer = customer is null ? null : new CustomerResponse(customer.Id.ToString(), customer.Name, customer.Email, customer.Phone, customer.TimeZoneId),
         Reason = b.LastReason,
         PublicNotes = b.PublicNotes,
+        LocationWithheld = b.LocationWithheld,
         PackageId = b.PackageId?.ToString(),
         SessionNumber = b.SessionNumber,
         SessionCount = b.SessionCount,
@@ -114,17 +121,41 @@ public sealed record BookingResponse
         Answers = b.Answers,
         CreatedAt = ApiFormat.Format(b.CreatedAt),
         UpdatedAt = ApiFormat.Format(b.UpdatedAt),
-        History = withHistory
-            ? [.. b.History.OrderBy(a => a.At).ThenBy(a => a.Id).Select(a => new ActivityResponse(
-                ApiFormat.Format(a.At), a.Action is { } act ? ActionName(act) : null, a.FromStatus is { } f ? BookingLifecycle.ApiName(f) : null,
-                BookingLifecycle.ApiName(a.ToStatus), a.DetailedStatus, ActorName(a.ActorKind), a.ActorId, a.Reason,
-                ApiFormat.Format(a.Start), ApiFormat.Format(a.End)))]
-            : null,
+        Payment = b.Payment is null ? null : Payments.PaymentResponse.From(b.Payment),
+        History = withHistory ? HistoryOf(b) : null,
     };
+
+    /// <summary>The lifecycle entries and, between them at the time they were asked for, the refunds issued by hand.</summary>
+    private static ActivityResponse[] HistoryOf(Booking b)
+    {
+        var entries = b.History.OrderBy(a => a.At).ThenBy(a => a.Id).ToList();
+        var items = entries.Select(a => (a.At, Order: 0, Entry: new ActivityResponse(
+            ApiFormat.Format(a.At), a.Action is { } act ? ActionName(act) : null, a.FromStatus is { } f ? BookingLifecycle.ApiName(f) : null,
+            BookingLifecycle.ApiName(a.ToStatus), a.DetailedStatus, ActorName(a.ActorKind), a.ActorId, a.Reason,
+            ApiFormat.Format(a.Start), ApiFormat.Format(a.End), a.PreviousOwnerId?.ToString(), a.PreviousBookingPageId?.ToString()))).ToList();
+        foreach (var refund in b.Payment?.Refunds ?? [])
+        {
+            var before = entries.LastOrDefault(a => a.At <= refund.RequestedAt) ?? entries[0];
+            var status = BookingLifecycle.ApiName(before.ToStatus);
+            var state = refund.Status switch
+            {
+                RefundStatus.Completed => "Refunded",
+                RefundStatus.Failed => "Refund failed:",
+                _ => "Refund pending:",
+            };
+            items.Add((refund.RequestedAt, 1, new ActivityResponse(
+                ApiFormat.Format(refund.RequestedAt), "refund", status, status, $"{state} {refund.Money} by {(refund.ActorKind == ActorKind.User ? "User" : "System")}",
+                ActorName(refund.ActorKind), refund.ActorId, refund.Reason, ApiFormat.Format(before.Start), ApiFormat.Format(before.End))));
+        }
+
+        return [.. items.OrderBy(i => i.At).ThenBy(i => i.Order).Select(i => i.Entry)];
+    }
 
     public static string ActionName(BookingAction action) => action switch
     {
         BookingAction.MarkNoShow => "noShow",
+        BookingAction.ConfirmPayment => "confirmPayment",
+        BookingAction.ExpirePayment => "expirePayment",
         _ => action.ToString().ToLowerInvariant(),
     };
 

@@ -65,6 +65,11 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
             return unavailable;
         }
 
+        if (page.Settings.Payment is not null && !await db.PayPalAccounts.AnyAsync(a => a.OrganizationId == page.OrganizationId, ct))
+        {
+            return DomainError.Conflict("payments_unavailable", "This page takes payments, but its organization has not connected PayPal yet.");
+        }
+
         var now = clock.GetCurrentInstant();
         foreach (var start in starts)
         {
@@ -84,7 +89,7 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
                 page.Settings.RequiresApproval, page.Settings.CancellationPolicy, page.Settings.ReschedulePolicy, answers,
                 Actor.ForCustomer(customer.Id),
                 GroupKey: page.Settings.SchedulingOption == SchedulingOption.GroupSession ? page.Id.ToString() : null,
-                PackageId: packageId, SessionNumber: i + 1, SessionCount: starts.Count), now);
+                PackageId: packageId, SessionNumber: i + 1, SessionCount: starts.Count, Payment: page.Settings.Payment), now);
             if (!created.IsSuccess)
             {
                 return created.Error!;
@@ -317,7 +322,7 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
     }
 
     private async Task LockPageAsync(BookingPageId pageId, CancellationToken ct) =>
-        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtextextended({pageId.ToString()}, 0))", ct);
+        await db.LockPageAsync(pageId, ct);
 
     private async Task<Result> SaveAsync(CancellationToken ct)
     {

@@ -33,7 +33,7 @@ public static class BookingsEndpoints
 
     private static async Task<Results<Created<BookingResponse>, Ok<BookingResponse>, ProblemHttpResult>> CreateAsync(
         string slug, CreateBookingRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        BookingService service, CancellationToken ct)
+        BookingService service, Payments.PaymentService payments, CancellationToken ct)
     {
         var outcome = await service.CreateAsync(slug, request, idempotencyKey, ct);
         if (!outcome.IsSuccess)
@@ -41,8 +41,15 @@ public static class BookingsEndpoints
             return Problems.From(outcome.Error!);
         }
 
-        // A replay answers exactly as the first request did.
-        return TypedResults.Created($"/api/v1/bookings/{outcome.Value.Response.Id}", outcome.Value.Response);
+        // A replay answers as the first request did, with the payment as it now is.
+        var response = outcome.Value.Response;
+        if (response.Payment is not null && Ids.TryParse(response.Id, out var id)
+            && await payments.EnsureOrderAsync(new BookingId(id), ct) is { Payment: { } payment })
+        {
+            response = response with { Payment = Payments.PaymentResponse.From(payment) };
+        }
+
+        return TypedResults.Created($"/api/v1/bookings/{response.Id}", response);
     }
 
     private static async Task<Results<Ok<BookingResponse>, ProblemHttpResult>> GetAsync(
@@ -66,7 +73,7 @@ public static class BookingsEndpoints
             var wanted = Enum.GetValues<BookingStatus>().Where(s => BookingLifecycle.ApiName(s) == status).ToList();
             if (wanted.Count == 0)
             {
-                errors.Add(new("status", "must be requested, scheduled, rescheduled, completed, canceled or noShow"));
+                errors.Add(new("status", "must be requested, scheduled, rescheduled, completed, canceled, noShow or awaitingPayment"));
             }
             else
             {

@@ -18,7 +18,8 @@ public sealed record CalendarConnectionRequest(
     string? BookingCalendarUrl,
     IReadOnlyList<string>? AdditionalCalendarUrls,
     bool? CancelBookingOnDelete,
-    bool? UpdateBookingOnMove);
+    bool? UpdateBookingOnMove,
+    string? Provider = null);
 
 /// <summary>A connection as the API shows it. The password is never returned.</summary>
 public sealed record CalendarConnectionResponse(
@@ -37,15 +38,33 @@ public sealed record CalendarConnectionResponse(
     string? LastError,
     string? LastSuccessAt,
     string? LastFailureAt,
-    string CreatedAt);
+    string CreatedAt,
+    string Provider,
+    bool Synced);
 
 /// <summary>
 /// Calendar connections: one per user, holding the booking calendar and any additional calendars read for busy time.
-/// Members manage their own; administrators see and manage everyone's.
+/// Members manage their own; administrators see and manage everyone's. <c>provider</c> names the calendar service
+/// (<c>caldav</c>, the default, <c>icloud</c>, <c>google</c>, <c>exchange</c>, <c>office365</c>, <c>outlook</c>); only CalDAV
+/// and iCloud connections are synced today (the kind is "caldav" for both). The others are recorded, so the reassignment
+/// rules can tell which calendar a page is connected to, but not synced yet; for them the server details are optional.
 /// </summary>
 public static class CalendarConnectionsEndpoints
 {
     public const int MaxAdditionalCalendars = 20;
+
+    private static readonly Dictionary<string, CalendarProvider> Providers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["caldav"] = CalendarProvider.CalDav,
+        ["icloud"] = CalendarProvider.ICloud,
+        ["google"] = CalendarProvider.Google,
+        ["exchange"] = CalendarProvider.Exchange,
+        ["office365"] = CalendarProvider.Office365,
+        ["outlook"] = CalendarProvider.Outlook,
+    };
+
+    /// <summary>The API name of a provider ("caldav", "icloud", "google", ...).</summary>
+    public static string ProviderName(CalendarProvider provider) => Providers.First(kv => kv.Value == provider).Key;
 
     public static void MapCalendarConnections(this IEndpointRouteBuilder api)
     {
@@ -61,7 +80,7 @@ public static class CalendarConnectionsEndpoints
         c.Id.ToString(), c.UserId.ToString(), "caldav", c.ServerUrl, c.Username, c.BookingCalendarUrl, [.. c.AdditionalCalendarUrls],
         c.CancelBookingOnDelete, c.UpdateBookingOnMove, c.Health.ToString().ToLowerInvariant(), c.CanAcceptBookings, c.ConsecutiveFailures,
         c.LastError, c.LastSuccessAt is { } s ? ApiFormat.Format(s) : null, c.LastFailureAt is { } f ? ApiFormat.Format(f) : null,
-        ApiFormat.Format(c.CreatedAt));
+        ApiFormat.Format(c.CreatedAt), ProviderName(c.Provider), c.IsSynced);
 
     private static async Task<Results<Created<CalendarConnectionResponse>, ProblemHttpResult>> CreateAsync(
         CalendarConnectionRequest request, RendezvousDbContext db, Secrets secrets, IClock clock, HttpContext http, CancellationToken ct)
@@ -81,8 +100,9 @@ public static class CalendarConnectionsEndpoints
         }
 
         var connection = new CalendarConnection(Guid.CreateVersion7(), me.OrganizationId, v.UserId, CalendarKind.CalDav, v.Url, v.Username,
-            secrets.ProtectCalendarPassword(v.Password!), v.BookingCalendarUrl, v.Additional, request.CancelBookingOnDelete ?? false,
+            v.Password is null ? "" : secrets.ProtectCalendarPassword(v.Password), v.BookingCalendarUrl, v.Additional, request.CancelBookingOnDelete ?? false,
             request.UpdateBookingOnMove ?? false, clock.GetCurrentInstant());
+        connection.SetProvider(v.Provider);
         db.CalendarConnections.Add(connection);
         await db.SaveChangesAsync(ct);
         return TypedResults.Created($"/api/v1/calendar-connections/{connection.Id}", ToResponse(connection));
@@ -126,6 +146,7 @@ public static class CalendarConnectionsEndpoints
         connection.Update(v.Url, v.Username, v.Password is null ? null : secrets.ProtectCalendarPassword(v.Password), v.BookingCalendarUrl,
             v.Additional, request.CancelBookingOnDelete ?? connection.CancelBookingOnDelete, request.UpdateBookingOnMove ?? connection.UpdateBookingOnMove,
             clock.GetCurrentInstant());
+        connection.SetProvider(v.Provider);
         await db.SaveChangesAsync(ct);
         return TypedResults.Ok(ToResponse(connection));
     }
@@ -161,7 +182,8 @@ public static class CalendarConnectionsEndpoints
             : new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only see and change their own calendar connection.");
     }
 
-    internal sealed record Valid(UserId UserId, string Url, string Username, string? Password, string BookingCalendarUrl, List<string> Additional);
+    internal sealed record Valid(UserId UserId, string Url, string Username, string? Password, string BookingCalendarUrl, List<string> Additional,
+        CalendarProvider Provider);
 
     internal static async Task<Result<Valid>> ValidateAsync(CalendarConnectionRequest r, CalendarConnection? existing, CurrentUser me,
         RendezvousDbContext db, CancellationToken ct)
@@ -186,18 +208,29 @@ public static class CalendarConnectionsEndpoints
             errors.Add(new("kind", "must be caldav (Exchange/Office 365 and Google come later)"));
         }
 
+        var provider = existing?.Provider ?? CalendarProvider.CalDav;
+        if (r.Provider is not null && !Providers.TryGetValue(r.Provider, out provider))
+        {
+            errors.Add(new("provider", "must be caldav, icloud, google, exchange, office365 or outlook"));
+        }
+
+        // Providers that are not synced yet are recorded without server details unless some are given.
+        var synced = CalendarConnection.IsSyncedProvider(provider);
+        var detailsGiven = synced || r.Url is not null || r.Username is not null || r.BookingCalendarUrl is not null;
         var url = AbsoluteHttp(r.Url);
-        if (url is null)
+        if (url is null && detailsGiven)
         {
             errors.Add(new("url", "must be an absolute http or https URL of the CalDAV server"));
         }
 
-        if (!ApiFormat.TryText(r.Username, 200, out var username))
+        var username = "";
+        if (detailsGiven && !ApiFormat.TryText(r.Username, 200, out username))
         {
             errors.Add(new("username", "is required (1-200 characters)"));
         }
 
-        if (existing is null && (string.IsNullOrEmpty(r.Password) || r.Password.Length > 500))
+        var hasPassword = existing is not null && existing.ProtectedPassword.Length > 0;
+        if (synced && !hasPassword && (string.IsNullOrEmpty(r.Password) || r.Password.Length > 500))
         {
             errors.Add(new("password", "is required (an app password where the service offers them)"));
         }
@@ -246,7 +279,7 @@ public static class CalendarConnectionsEndpoints
             return new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only connect their own calendar.");
         }
 
-        return new Valid(userId, url!.ToString(), username, string.IsNullOrEmpty(r.Password) ? null : r.Password, booking!, additional);
+        return new Valid(userId, url?.ToString() ?? "", username, string.IsNullOrEmpty(r.Password) ? null : r.Password, booking ?? "", additional, provider);
     }
 
     private static Uri? AbsoluteHttp(string? text) =>

@@ -36,6 +36,12 @@ public sealed partial class CalendarSyncEngine(
             return new SyncReport(0, 0, 0, 0, 0, 0, false, "gone");
         }
 
+        if (!connection.IsSynced)
+        {
+            // Recorded for the reassignment rules only; there is no connector for this provider yet.
+            return new SyncReport(0, 0, 0, 0, 0, 0, false, "not synced");
+        }
+
         db.TenantId = connection.OrganizationId;
         var user = await db.Users.AsNoTracking().FirstAsync(u => u.Id == connection.UserId, ct);
         var userZone = TimeZones.Find(user.TimeZoneId) ?? DateTimeZone.Utc;
@@ -281,7 +287,7 @@ public sealed partial class CalendarSyncEngine(
     private async Task<bool> TryRescheduleAsync(Booking booking, Instant newStart, Actor actor, Instant now, CancellationToken ct)
     {
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtextextended({booking.BookingPageId.ToString()}, 0))", ct);
+        await db.LockPageAsync(booking.BookingPageId, ct);
         if (!booking.Reschedule(newStart, actor, "Moved in the host's calendar", now).IsSuccess)
         {
             return false;

@@ -8,6 +8,7 @@ using Rendezvous.Data.Outbox;
 using Rendezvous.Data.Serialization;
 using Rendezvous.Domain.Bookings;
 using Rendezvous.Domain.Calendars;
+using Rendezvous.Server.Features.Conferencing;
 
 namespace Rendezvous.Server.Features.CalendarSync;
 
@@ -15,7 +16,9 @@ namespace Rendezvous.Server.Features.CalendarSync;
 /// Writes bookings into their hosts' booking calendars (every panel member's), from the outbox. It always writes the
 /// booking's current state, so it does not matter which event triggered it or how often it runs: the object name comes
 /// from the booking id, creation uses If-None-Match and updates If-Match, and canceled bookings are deleted.
-/// The ETag of each write is kept, so the sync worker recognises our own writes when they come back.
+/// The ETag of each write is kept, so the sync worker recognises our own writes when they come back. When a booking has
+/// been reassigned, its event is deleted from the calendars of users who no longer host it and written to the new
+/// host's. Connections of providers that are not synced yet (Google, Exchange, ...) are left alone.
 /// </summary>
 public sealed partial class CalendarWriter(IServiceScopeFactory scopes, CalendarClients clients, IClock clock, ILogger<CalendarWriter> logger) : IOutboxHandler
 {
@@ -41,16 +44,48 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
         }
 
         var hostIds = booking.Hosts.Select(h => h.UserId).ToList();
-        var connections = await db.CalendarConnections.IgnoreQueryFilters().Where(c => hostIds.Contains(c.UserId)).ToListAsync(cancellationToken);
-        if (connections.Count == 0)
+        var connections = await db.CalendarConnections.IgnoreQueryFilters()
+            .Where(c => hostIds.Contains(c.UserId) && (c.Provider == CalendarProvider.CalDav || c.Provider == CalendarProvider.ICloud))
+            .ToListAsync(cancellationToken);
+        // Users who no longer host the booking (it was reassigned) still have its event: it leaves their calendars.
+        var formerLinks = await db.BookingEventLinks
+            .Where(l => l.BookingId == booking.Id && !l.Deleted && !hostIds.Contains(l.UserId))
+            .ToListAsync(cancellationToken);
+        if (connections.Count == 0 && formerLinks.Count == 0)
         {
             return;
+        }
+
+        var failures = new List<string>();
+        foreach (var link in formerLinks)
+        {
+            var former = await db.CalendarConnections.IgnoreQueryFilters().FirstOrDefaultAsync(c => c.Id == link.ConnectionId, cancellationToken);
+            try
+            {
+                if (former is not null)
+                {
+                    using var client = clients.For(former);
+                    await DeleteAsync(client, link, cancellationToken);
+                }
+                else
+                {
+                    link.Deleted = true;
+                }
+
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (CalDavException ex)
+            {
+                LogWriteFailed(logger, ex, booking.Id.ToString(), link.ConnectionId);
+                failures.Add($"{link.ConnectionId}: {ex.Message}");
+            }
         }
 
         var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, cancellationToken);
         var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, cancellationToken);
         var owner = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstAsync(u => u.Id == booking.OwnerId, cancellationToken);
-        var failures = new List<string>();
+        var meeting = await db.BookingConferencing.AsNoTracking().FirstOrDefaultAsync(m => m.BookingId == booking.Id, cancellationToken);
+        var location = BookingLocation.For(page, booking, meeting, forCustomer: false);
         foreach (var connection in connections)
         {
             var link = await db.BookingEventLinks.FirstOrDefaultAsync(l => l.BookingId == booking.Id && l.UserId == connection.UserId, cancellationToken);
@@ -63,7 +98,7 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
                 }
                 else
                 {
-                    link = await WriteAsync(client, connection, link, booking, page.Title, page.Description, page.Location, owner, customer, db, cancellationToken);
+                    link = await WriteAsync(client, connection, link, booking, page.Title, page.Description, location, owner, customer, db, cancellationToken);
                 }
 
                 await db.SaveChangesAsync(cancellationToken);
@@ -87,7 +122,7 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
         RendezvousDbContext db, CancellationToken ct)
     {
         var now = clock.GetCurrentInstant();
-        var tentative = booking.Status == BookingStatus.Requested;
+        var tentative = booking.Status is BookingStatus.Requested or BookingStatus.AwaitingPayment;
         if (link is null)
         {
             link = new BookingEventLink

@@ -26,6 +26,9 @@ public sealed record NotificationRequest(BookingId BookingId, NotificationKind K
 
     /// <summary>A host who made the change themselves and is not told about it.</summary>
     public UserId? SkipHost { get; init; }
+
+    /// <summary>Fail (to be retried) rather than send while the booking's conferencing meeting is still being made.</summary>
+    public bool WaitForMeeting { get; init; }
 }
 
 /// <summary>Some emails of a notification could not be sent now; the ones that were are recorded and not sent again.</summary>
@@ -80,6 +83,12 @@ public sealed partial class BookingNotifier(
         if (context is null)
         {
             return;
+        }
+
+        if (request.WaitForMeeting && context.AwaitingMeeting
+            && request.Kind is NotificationKind.Confirmation or NotificationKind.RequestApproved or NotificationKind.Rescheduled or NotificationKind.Reassigned)
+        {
+            throw new NotificationDeliveryException($"Waiting for the conferencing meeting of booking {context.Booking.Id} before sending {NotificationNames.Of(request.Kind)}.");
         }
 
         var change = Change.Of(context.Booking, request.Event, request.Kind);
@@ -192,7 +201,7 @@ public sealed partial class BookingNotifier(
         var ics = BookingCalendarEvent.Write(new BookingEventContent(
             booking.Id,
             recipient.IsCustomer ? $"{context.Page.Title} with {primary.Name}" : $"{context.Page.Title}: {customer.Name}",
-            context.Page.Description, context.Page.Location, change.Start, change.End, change.Status == BookingStatus.Requested,
+            context.Page.Description, context.LocationFor(recipient.IsCustomer), change.Start, change.End, change.Status == BookingStatus.Requested,
             primary.Name, primary.Email, customer.Name, customer.Email, change.Sequence, now), change.Method);
 
         return new EmailMessage
@@ -241,7 +250,7 @@ public sealed partial class BookingNotifier(
             ["booking.previousStart"] = change.PreviousStart is { } previous ? At(previous, zone) : "",
             ["booking.duration"] = Describe(change.End - change.Start),
             ["booking.timeZone"] = zone.Id,
-            ["booking.location"] = context.Page.Location ?? "",
+            ["booking.location"] = context.LocationFor(recipient.IsCustomer) ?? "",
             ["booking.reason"] = change.Reason ?? "",
             ["booking.publicNotes"] = context.Booking.PublicNotes ?? "",
             ["manageUrl"] = recipient.IsCustomer ? links.ManageUrl(context.Booking) : "",
@@ -306,11 +315,21 @@ public sealed partial class BookingNotifier(
         var organization = await db.Organizations.AsNoTracking().FirstAsync(o => o.Id == booking.OrganizationId, ct);
         var primaryId = booking.Hosts.FirstOrDefault(h => h.IsPrimary)?.UserId ?? booking.OwnerId;
         var hosts = booking.Hosts.OrderByDescending(h => h.IsPrimary).Select(h => users[h.UserId]).ToList();
-        return new BookingContext(booking, page, customer, hosts, users[primaryId], organization);
+        var meeting = await db.BookingConferencing.AsNoTracking().FirstOrDefaultAsync(m => m.BookingId == booking.Id, ct);
+        return new BookingContext(booking, page, customer, hosts, users[primaryId], organization, meeting);
     }
 
     private sealed record BookingContext(Booking Booking, BookingPage Page, Customer Customer, IReadOnlyList<User> Hosts, User PrimaryHost,
-        Organization Organization);
+        Organization Organization, Data.Conferencing.BookingConferencing? Meeting)
+    {
+        /// <summary>The location for the customer or for the hosts (a withheld location is left out for the customer).</summary>
+        public string? LocationFor(bool customer) => Conferencing.BookingLocation.For(Page, Booking, Meeting, customer);
+
+        /// <summary>The page uses a conferencing service and the booking's meeting link does not exist yet.</summary>
+        public bool AwaitingMeeting => Page.Conferencing is not null && !Booking.LocationWithheld
+            && Booking.Status is BookingStatus.Scheduled or BookingStatus.Rescheduled
+            && Meeting is not { Deleted: false, JoinUrl.Length: > 0 };
+    }
 
     private sealed record Recipient(string Key, TemplateAudience Audience, string Name, string Email, DateTimeZone Zone)
     {

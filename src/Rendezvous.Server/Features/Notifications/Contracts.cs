@@ -33,4 +33,27 @@ public interface IBookingNotifier
 {
     Task SendAsync(BookingId bookingId, NotificationKind kind, NotificationRecipients recipients, string deduplicationKey,
         CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sends many notifications (a round of reminders). Returns, in order, null for each one that is done (sent, or already
+    /// sent before) and the error for each one to try again later. The default sends them one by one.
+    /// </summary>
+    async Task<IReadOnlyList<string?>> SendManyAsync(IReadOnlyList<NotificationRequest> requests, CancellationToken cancellationToken)
+    {
+        var results = new string?[requests.Count];
+        for (var i = 0; i < requests.Count; i++)
+        {
+            try
+            {
+                var r = requests[i];
+                await SendAsync(r.BookingId, r.Kind, r.Recipients, r.DeduplicationKey, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                results[i] = ex.Message;
+            }
+        }
+
+        return results;
+    }
 }

@@ -75,6 +75,79 @@ public sealed class EmailLog(NpgsqlDataSource dataSource)
         }, reader.GetString(1));
     }
 
+    /// <summary>
+    /// Claims many emails in one statement (a round of reminders). Each key maps to its claim and the message id to use;
+    /// keys that could not be claimed report what they are (sent, failed or busy).
+    /// </summary>
+    public async Task<Dictionary<string, (EmailClaim Claim, string MessageId)>> ClaimManyAsync(IReadOnlyList<Entry> entries, Instant now, CancellationToken ct)
+    {
+        var result = new Dictionary<string, (EmailClaim, string)>(entries.Count, StringComparer.Ordinal);
+        if (entries.Count == 0)
+        {
+            return result;
+        }
+
+        await using (var claim = dataSource.CreateCommand("""
+            INSERT INTO email_log (dedup_key, organization_id, booking_id, kind, recipient, message_id, status, attempts, created_at, lease_until)
+            SELECT t.k, t.o, t.b, t.kind, t.r, t.m, 'sending', 1, @now, @lease
+            FROM unnest(@keys, @orgs, @bookings, @kinds, @recipients, @mids) AS t(k, o, b, kind, r, m)
+            ON CONFLICT (dedup_key) DO UPDATE
+                SET status = 'sending', attempts = email_log.attempts + 1, lease_until = EXCLUDED.lease_until,
+                    recipient = EXCLUDED.recipient
+                WHERE email_log.status = 'pending' OR (email_log.status = 'sending' AND email_log.lease_until < EXCLUDED.created_at)
+            RETURNING dedup_key, message_id
+            """))
+        {
+            claim.Parameters.AddWithValue("keys", entries.Select(e => e.Key).ToArray());
+            claim.Parameters.AddWithValue("orgs", entries.Select(e => e.OrganizationId.Value).ToArray());
+            claim.Parameters.AddWithValue("bookings", entries.Select(e => e.BookingId?.Value).ToArray());
+            claim.Parameters.AddWithValue("kinds", entries.Select(e => e.Kind).ToArray());
+            claim.Parameters.AddWithValue("recipients", entries.Select(e => e.Recipient).ToArray());
+            claim.Parameters.AddWithValue("mids", entries.Select(e => e.MessageId).ToArray());
+            claim.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+            claim.Parameters.AddWithValue("lease", (now + Lease).ToDateTimeUtc());
+            await using var reader = await claim.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                result[reader.GetString(0)] = (EmailClaim.Claimed, reader.GetString(1));
+            }
+        }
+
+        var missing = entries.Select(e => e.Key).Where(k => !result.ContainsKey(k)).ToArray();
+        if (missing.Length > 0)
+        {
+            await using var status = dataSource.CreateCommand("SELECT dedup_key, status, message_id FROM email_log WHERE dedup_key = ANY(@keys)");
+            status.Parameters.AddWithValue("keys", missing);
+            await using var reader = await status.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                result[reader.GetString(0)] = (reader.GetString(1) switch
+                {
+                    "sent" => EmailClaim.AlreadySent,
+                    "failed" => EmailClaim.Failed,
+                    _ => EmailClaim.Busy,
+                }, reader.GetString(2));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Marks many claimed emails sent in one statement.</summary>
+    public async Task MarkManySentAsync(IReadOnlyCollection<string> keys, Instant now, CancellationToken ct)
+    {
+        if (keys.Count == 0)
+        {
+            return;
+        }
+
+        await using var command = dataSource.CreateCommand(
+            "UPDATE email_log SET status = 'sent', lease_until = NULL, last_error = NULL, sent_at = @now WHERE dedup_key = ANY(@keys)");
+        command.Parameters.AddWithValue("keys", keys.ToArray());
+        command.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
     public Task MarkSentAsync(string key, Instant now, CancellationToken ct) =>
         UpdateAsync(key, "sent", now, null, ct);
 

@@ -16,6 +16,8 @@ namespace Rendezvous.Server.Features.Notifications;
 /// (seed 000: no email to anyone), and with the staff member's own wording or none for the customer when one was given;</item>
 /// <item>canceled: Canceled (with the reason) to the customer, and to the hosts except the one who canceled (also when
 /// they deleted the event in their calendar: that cancels "as if the user canceled", seed 000);</item>
+/// <item>reassigned: Reassigned to the customer and the new host (seed 001); with a withheld location the customer's email leaves
+/// location details out;</item>
 /// <item>completed, no-show: nothing.</item>
 /// </list>
 /// The deduplication key is the outbox message id, so a retried message skips every email already sent; a failure to send
@@ -25,8 +27,11 @@ public sealed class NotificationsHandler(BookingNotifier notifier) : IOutboxHand
 {
     public string Name => "notifications";
 
+    /// <summary>Outbox attempts during which an email waits for its booking's conferencing link before going out without it.</summary>
+    public const int MeetingWaitAttempts = 5;
+
     public bool Handles(string type) => type is BookingEvent.Created or BookingEvent.Requested or BookingEvent.Approved
-        or BookingEvent.Declined or BookingEvent.Rescheduled or BookingEvent.Canceled;
+        or BookingEvent.Declined or BookingEvent.Rescheduled or BookingEvent.Canceled or BookingEvent.Reassigned;
 
     public async Task HandleAsync(OutboxEnvelope message, CancellationToken cancellationToken)
     {
@@ -45,6 +50,8 @@ public sealed class NotificationsHandler(BookingNotifier notifier) : IOutboxHand
         {
             Event = e,
             SkipHost = plan.SkipHost,
+            // The conferencing handler runs first; if its meeting is not there yet, wait a few rounds for the link.
+            WaitForMeeting = message.Attempt <= MeetingWaitAttempts,
         }, cancellationToken);
     }
 
@@ -59,6 +66,7 @@ public sealed class NotificationsHandler(BookingNotifier notifier) : IOutboxHand
         BookingEvent.Rescheduled when e.Actor.Kind == ActorKind.CalendarSync => null,
         BookingEvent.Rescheduled => (NotificationKind.Rescheduled, NotificationRecipients.Both, null),
         BookingEvent.Canceled => (NotificationKind.Canceled, NotificationRecipients.Both, ActingUser(e.Actor)),
+        BookingEvent.Reassigned => (NotificationKind.Reassigned, NotificationRecipients.Both, null),
         _ => null,
     };
 

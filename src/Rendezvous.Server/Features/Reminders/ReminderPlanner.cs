@@ -45,7 +45,7 @@ public sealed class ReminderPlanner(IServiceScopeFactory scopes, IClock clock) :
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         // Serialise planning per booking, so two processes handling two of its events cannot interleave.
-        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtextextended({"reminders:" + bookingId}, 0))", ct);
+        await db.LockAsync("reminders:" + bookingId, ct);
         // A reminder a sender holds right now is left alone: it goes out, and counts as sent for the current time.
         await db.Database.ExecuteSqlInterpolatedAsync($"""
             UPDATE reminders SET status = 'Canceled'

@@ -67,42 +67,83 @@ public sealed partial class ReminderSender(
             return new ReminderRound(0, 0, 0, 0, 0);
         }
 
-        var sent = new System.Collections.Concurrent.ConcurrentBag<Guid>();
-        var skipped = new System.Collections.Concurrent.ConcurrentBag<Guid>();
-        var failed = new System.Collections.Concurrent.ConcurrentBag<(Guid Id, int Attempts, string Error)>();
-        var moves = 0;
-        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = o.Parallelism, CancellationToken = ct }, async (row, token) =>
+        var sent = new List<Guid>();
+        var skipped = new List<Guid>();
+        var failed = new List<(Guid Id, int Attempts, string Error)>();
+        var live = new List<DueRow>();
+        foreach (var row in due)
         {
-            if (row.BookingStatus is not (nameof(BookingStatus.Scheduled) or nameof(BookingStatus.Rescheduled) or nameof(BookingStatus.Completed)))
+            if (row.BookingStatus is nameof(BookingStatus.Scheduled) or nameof(BookingStatus.Rescheduled) or nameof(BookingStatus.Completed))
+            {
+                live.Add(row);
+            }
+            else
             {
                 skipped.Add(row.Id);
-                return;
+            }
+        }
+
+        // Calendar moves waiting for their reminder (toggle off) are rare: find them for the whole round in one query.
+        var moves = 0;
+        var reminderBookings = live.Where(r => r.Kind == "Reminder").Select(r => r.BookingId).Distinct().ToArray();
+        if (reminderBookings.Length > 0)
+        {
+            List<Guid> waiting;
+            await using (var scope = scopes.CreateAsyncScope())
+            {
+                var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+                waiting = await db.Database.SqlQuery<Guid>(
+                    $"SELECT DISTINCT booking_id AS \"Value\" FROM booking_event_links WHERE booking_id = ANY({reminderBookings}) AND pending_start IS NOT NULL")
+                    .ToListAsync(ct);
             }
 
-            try
+            foreach (var bookingId in waiting)
             {
-                var bookingId = new BookingId(row.BookingId);
-                if (row.Kind == "Reminder" && await ApplyDeferredMoveAsync(bookingId, token))
+                try
                 {
-                    Interlocked.Increment(ref moves);
+                    if (await ApplyDeferredMoveAsync(new BookingId(bookingId), ct))
+                    {
+                        moves++;
+                    }
                 }
+                catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    LogMoveFailed(logger, ex, bookingId.ToString());
+                }
+            }
+        }
 
-                await notifier.SendAsync(bookingId, row.Kind == "Reminder" ? NotificationKind.Reminder : NotificationKind.FollowUp,
-                    NotificationRecipients.Customer, "reminder:" + row.Id.ToString("N"), token);
-                sent.Add(row.Id);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+        var requests = live.Select(row => new NotificationRequest(new BookingId(row.BookingId),
+            row.Kind == "Reminder" ? NotificationKind.Reminder : NotificationKind.FollowUp,
+            NotificationRecipients.Customer, "reminder:" + row.Id.ToString("N"))).ToList();
+        IReadOnlyList<string?> outcomes;
+        try
+        {
+            outcomes = await notifier.SendManyAsync(requests, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            LogRoundFailed(logger, ex, live.Count);
+            outcomes = [.. live.Select(_ => (string?)ex.Message)];
+        }
+
+        for (var i = 0; i < live.Count; i++)
+        {
+            if (outcomes[i] is { } error)
             {
-                LogSendFailed(logger, ex, row.Id, row.Attempts);
-                failed.Add((row.Id, row.Attempts, ex.Message));
+                failed.Add((live[i].Id, live[i].Attempts, error));
             }
-        });
+            else
+            {
+                sent.Add(live[i].Id);
+            }
+        }
 
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
             var done = clock.GetCurrentInstant();
-            if (!sent.IsEmpty)
+            if (sent.Count > 0)
             {
                 var ids = sent.ToArray();
                 await db.Database.ExecuteSqlInterpolatedAsync($"""
@@ -112,7 +153,7 @@ public sealed partial class ReminderSender(
                     """, ct);
             }
 
-            if (!skipped.IsEmpty)
+            if (skipped.Count > 0)
             {
                 var ids = skipped.ToArray();
                 await db.Database.ExecuteSqlInterpolatedAsync($"UPDATE reminders SET status = 'Canceled', locked_until = NULL WHERE id = ANY({ids})", ct);
@@ -150,7 +191,7 @@ public sealed partial class ReminderSender(
         var newStart = link.PendingStart!.Value;
         link.PendingStart = null;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtextextended({booking.BookingPageId.ToString()}, 0))", ct);
+        await db.LockPageAsync(booking.BookingPageId, ct);
         var moved = booking.Reschedule(newStart, Actor.FromCalendar(link.UserId), "Moved in the host's calendar (applied at the reminder)",
             clock.GetCurrentInstant(), quiet: true).IsSuccess;
         try
@@ -179,8 +220,11 @@ public sealed partial class ReminderSender(
 
     private sealed record DueRow(Guid Id, Guid BookingId, string Kind, int Attempts, string? BookingStatus);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reminder {ReminderId} failed (attempt {Attempt})")]
-    private static partial void LogSendFailed(ILogger logger, Exception exception, Guid reminderId, int attempt);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Applying the calendar move of booking {BookingId} failed; the reminder goes out with the booking's time")]
+    private static partial void LogMoveFailed(ILogger logger, Exception exception, string bookingId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A round of {Count} reminders failed; each will be retried")]
+    private static partial void LogRoundFailed(ILogger logger, Exception exception, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The calendar move of booking {BookingId} could not be applied: the time is taken")]
     private static partial void LogMoveRefused(ILogger logger, string bookingId);

@@ -110,30 +110,15 @@ public static class SelfServiceEndpoints
         }
 
         var t = target.Value;
-        var zone = timeZone is null ? TimeZones.Find(t.Customer.TimeZoneId) ?? t.Page.Settings.TimeZone : TimeZones.Find(timeZone);
-        var errors = new List<FieldError>();
-        if (zone is null)
+        var range = SlotsEndpoint.ParseRange(from, to, timeZone, TimeZones.Find(t.Customer.TimeZoneId) ?? t.Page.Settings.TimeZone);
+        if (!range.IsSuccess)
         {
-            errors.Add(new("timeZone", "must be an IANA time zone id"));
+            return Problems.From(range.Error!);
         }
 
-        if (!ApiFormat.TryParseDate(from, out var fromDate))
-        {
-            errors.Add(new("from", "is required, as yyyy-MM-dd"));
-        }
-
-        if (!ApiFormat.TryParseDate(to, out var toDate) || (errors.Count == 0 && (toDate < fromDate || Period.Between(fromDate, toDate, PeriodUnits.Days).Days >= SlotsEndpoint.MaxDays)))
-        {
-            errors.Add(new("to", $"is required, on or after from, at most {SlotsEndpoint.MaxDays} days in all"));
-        }
-
-        if (errors.Count > 0)
-        {
-            return Problems.From(DomainError.Validation(errors));
-        }
-
-        var slots = await availability.GetSlotsAsync(t.Page, fromDate, toDate, zone!, clock.GetCurrentInstant(), t.Booking.Id, ct);
-        return TypedResults.Ok(new SlotsResponse(zone!.Id,
+        var (fromDate, toDate, zone) = range.Value;
+        var slots = await availability.GetSlotsAsync(t.Page, fromDate, toDate, zone, clock.GetCurrentInstant(), t.Booking.Id, ct);
+        return TypedResults.Ok(new SlotsResponse(zone.Id,
             [.. slots.Select(s => new SlotResponse(ApiFormat.Format(s.Start, zone), ApiFormat.Format(s.End, zone), s.SeatsLeft))]));
     }
 

@@ -92,6 +92,16 @@ public sealed partial class BookingPageForm
 
     public List<QuestionRow> Questions { get; set; } = [];
 
+    /// <summary>"zoom", "gotomeeting", "webex", or empty for none (the location is used).</summary>
+    public string? Conferencing { get; set; }
+
+    /// <summary>The price of each booking; empty: the page is free.</summary>
+    public decimal? PaymentAmount { get; set; }
+
+    public string? PaymentCurrency { get; set; }
+
+    public int? PaymentWindowMinutes { get; set; }
+
     /// <summary>What the field names of the form are called in messages.</summary>
     public static void Label(FieldErrors errors)
     {
@@ -105,6 +115,8 @@ public sealed partial class BookingPageForm
             ["sessionCount"] = "Sessions", ["panelMemberIds"] = "Panel members", ["cancellationPolicy"] = "The cancellation policy",
             ["reschedulePolicy"] = "The reschedule policy", ["reminders"] = "Reminders", ["followUp"] = "The follow-up",
             ["questions"] = "Questions", ["overrides"] = "Date overrides", ["hours"] = "Weekly hours",
+            ["conferencing"] = "Video conferencing", ["payment"] = "Payment", ["payment.amount"] = "The price",
+            ["payment.currency"] = "The currency", ["payment.paymentWindowMinutes"] = "The time to pay",
         };
         foreach (var (k, v) in labels)
         {
@@ -173,6 +185,10 @@ public sealed partial class BookingPageForm
             RescheduleMinutes = s.ReschedulePolicy?.MinutesBefore,
             FollowUp = s.FollowUp?.OffsetMinutes,
             Questions = [.. (s.Questions ?? []).Select(q => new QuestionRow { Id = q.Id, Label = q.Label, Required = q.Required ?? false })],
+            Conferencing = page.Conferencing is { } c ? Domain.Conferencing.ConferencingProviders.ApiName(c) : null,
+            PaymentAmount = s.Payment?.Amount,
+            PaymentCurrency = s.Payment?.Currency,
+            PaymentWindowMinutes = s.Payment?.PaymentWindowMinutes,
         };
         var reminders = s.Reminders ?? [];
         for (var i = 0; i < form.Reminders.Length; i++)
@@ -278,6 +294,10 @@ public sealed partial class BookingPageForm
             Reminders = reminders,
             FollowUp = FollowUp is { } f ? new ReminderSpec(f, "email") : null,
             Questions = questions,
+            Conferencing = string.IsNullOrWhiteSpace(Conferencing) ? null : new ConferencingSpec(Conferencing),
+            Payment = PaymentAmount is null && string.IsNullOrWhiteSpace(PaymentCurrency)
+                ? null
+                : new PaymentSpec(PaymentAmount, PaymentCurrency?.Trim().ToUpperInvariant(), PaymentWindowMinutes),
         };
 
         string FieldOf(string field)
@@ -316,6 +336,7 @@ public sealed partial class BookingPageForm
             return field switch
             {
                 "followUp.offsetMinutes" or "followUp.channel" => "followUp",
+                "conferencing.provider" => "conferencing",
                 _ when field.StartsWith("panelMemberIds", StringComparison.Ordinal) => "panelMemberIds",
                 _ => field,
             };

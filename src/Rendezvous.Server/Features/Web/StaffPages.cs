@@ -73,8 +73,8 @@ public sealed class BookingDetails
     public bool CanMarkNoShow => BookingLifecycle.Next(Booking.Status, BookingAction.MarkNoShow) is not null && Now >= Booking.Start;
 
     /// <summary>
-    /// Whether reassignment could apply (seed 001: administrators only; not no-show, canceled, completed or requested;
-    /// not group sessions or packages). Reassignment itself is built on another branch and wired here after the merge.
+    /// Whether to offer reassignment (seed 001: administrators only; not no-show, canceled, completed or requested; not
+    /// group sessions or packages). The reassignment page then shows every rule that still refuses it.
     /// </summary>
     public bool ReassignmentMayApply => ViewerIsAdministrator
         && Booking.Status is BookingStatus.Scheduled or BookingStatus.Rescheduled

@@ -8,8 +8,8 @@ public static class WebhookEventTypes
     /// <summary>Subscribes to every type, including types added later.</summary>
     public const string All = "*";
 
-    /// <summary>Raised when a booking moves to another host; accepted now so subscriptions can be made ahead of it.</summary>
-    public const string Reassigned = "booking.reassigned";
+    /// <summary>Raised when an administrator reassigns a booking to another page and host.</summary>
+    public const string Reassigned = BookingEvent.Reassigned;
 
     /// <summary>Every type a subscription may name, in lifecycle order.</summary>
     public static IReadOnlyList<string> Known { get; } = [.. BookingEvent.AllTypes.Append(Reassigned).Distinct(StringComparer.Ordinal)];

@@ -22,7 +22,9 @@ public sealed record WebhookBookingData(
     string? OwnerId,
     WebhookCustomer? Customer,
     string? Reason,
-    WebhookActor Actor);
+    WebhookActor Actor,
+    string? PreviousOwnerId,
+    string? PreviousBookingPageId);
 
 public sealed record WebhookCustomer(string Name, string Email, string TimeZone);
 
@@ -51,7 +53,9 @@ public static class WebhookPayload
             ownerId,
             customer,
             e.Reason,
-            new WebhookActor(BookingResponse.ActorName(e.Actor.Kind), e.Actor.Id));
+            new WebhookActor(BookingResponse.ActorName(e.Actor.Kind), e.Actor.Id),
+            e.PreviousOwnerId?.ToString(),
+            e.PreviousBookingPageId?.ToString());
         var body = new WebhookEventBody(eventId, e.Type, ApiFormat.Format(e.OccurredAt), e.OrganizationId.ToString(), data);
         return JsonSerializer.Serialize(body, Options);
     }

@@ -53,7 +53,7 @@ public sealed class ActivityModel(RendezvousDbContext db, BookingDetailsLoader d
     public static IReadOnlyList<(string Value, string Label)> Statuses { get; } =
     [
         ("requested", "Requested"), ("scheduled", "Scheduled"), ("rescheduled", "Rescheduled"), ("completed", "Completed"),
-        ("canceled", "Canceled"), ("noShow", "No-show"),
+        ("canceled", "Canceled"), ("noShow", "No-show"), ("awaitingPayment", "Awaiting payment"),
     ];
 
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)

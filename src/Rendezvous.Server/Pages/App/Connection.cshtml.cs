@@ -48,6 +48,10 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
     [BindProperty]
     public string? Username { get; set; }
 
+    /// <summary>"caldav" (any CalDAV server) or "icloud"; both are synced over CalDAV.</summary>
+    [BindProperty]
+    public string Provider { get; set; } = "caldav";
+
     [BindProperty]
     public string? Password { get; set; }
 
@@ -83,11 +87,14 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
     public async Task<IActionResult> OnPostDiscoverAsync(CancellationToken ct)
     {
         await LoadAsync(ct);
-        var password = string.IsNullOrEmpty(Password) ? Connection is { } c ? secrets.UnprotectCalendarPassword(c.ProtectedPassword) : null : Password;
+        var password = string.IsNullOrEmpty(Password)
+            ? Connection is { ProtectedPassword.Length: > 0 } c ? secrets.UnprotectCalendarPassword(c.ProtectedPassword) : null
+            : Password;
         if (Connection is not null && string.IsNullOrWhiteSpace(ServerUrl))
         {
             ServerUrl = Connection.ServerUrl;
             Username = Connection.Username;
+            Provider = CalendarConnectionsEndpoints.ProviderName(Connection.Provider);
             BookingCalendarUrl = Connection.BookingCalendarUrl;
             AdditionalCalendarUrls = [.. Connection.AdditionalCalendarUrls];
             CancelBookingOnDelete = Connection.CancelBookingOnDelete;
@@ -180,7 +187,7 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         }
 
         var request = new CalendarConnectionRequest(Whose.Id.ToString(), "caldav", ServerUrl, Username, password, BookingCalendarUrl,
-            AdditionalCalendarUrls, CancelBookingOnDelete, UpdateBookingOnMove);
+            AdditionalCalendarUrls, CancelBookingOnDelete, UpdateBookingOnMove, Provider is "icloud" ? "icloud" : "caldav");
         var valid = await CalendarConnectionsEndpoints.ValidateAsync(request, Connection, Me, db, ct);
         if (!valid.IsSuccess)
         {
@@ -192,15 +199,18 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         var now = clock.GetCurrentInstant();
         if (Connection is null)
         {
-            db.CalendarConnections.Add(new CalendarConnection(Guid.CreateVersion7(), Me.OrganizationId, v.UserId, CalendarKind.CalDav, v.Url,
+            var created = new CalendarConnection(Guid.CreateVersion7(), Me.OrganizationId, v.UserId, CalendarKind.CalDav, v.Url,
                 v.Username, secrets.ProtectCalendarPassword(v.Password!), v.BookingCalendarUrl, v.Additional, CancelBookingOnDelete,
-                UpdateBookingOnMove, now));
+                UpdateBookingOnMove, now);
+            created.SetProvider(v.Provider);
+            db.CalendarConnections.Add(created);
             Flash("The calendar is connected. Bookings will appear in it within a few seconds.");
         }
         else
         {
             Connection.Update(v.Url, v.Username, v.Password is null ? null : secrets.ProtectCalendarPassword(v.Password), v.BookingCalendarUrl,
                 v.Additional, CancelBookingOnDelete, UpdateBookingOnMove, now);
+            Connection.SetProvider(v.Provider);
             Flash("The calendars are saved.");
         }
 

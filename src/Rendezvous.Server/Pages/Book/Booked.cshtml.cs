@@ -21,10 +21,29 @@ public sealed class BookedModel(RendezvousDbContext db, SelfServiceService selfS
 
     public NodaTime.DateTimeZone Zone { get; private set; } = NodaTime.DateTimeZone.Utc;
 
+    /// <summary>Set while a booking of a paid page waits for its payment.</summary>
+    public Booking? AwaitingPayment { get; private set; }
+
     public async Task<IActionResult> OnGetAsync(string org, string slug, string token, CancellationToken ct)
     {
         var opened = await selfService.OpenAsync(token, LinkPurpose.View, ct);
         var target = await PublicPage.FindAsync(db, org, slug, ct);
+        if (!opened.IsSuccess && target is not null && links.Read(token) is { } read)
+        {
+            // Not live yet: a paid page's booking waits for the payment.
+            var pending = await db.Bookings.AsNoTracking().FirstOrDefaultAsync(b => b.Id == read.Booking && b.BookingPageId == target.Page.Id, ct);
+            if (pending is { Status: BookingStatus.AwaitingPayment })
+            {
+                Target = target;
+                AwaitingPayment = pending;
+                Zone = target.Page.Settings.TimeZone;
+                ViewData["Title"] = "Payment needed";
+                ViewData["Brand"] = target.Organization.Name;
+                ViewData["BrandHref"] = target.Path;
+                return Page();
+            }
+        }
+
         if (!opened.IsSuccess || target is null || opened.Value.Page.Id != target.Page.Id)
         {
             return Missing("This link is no longer valid", "The appointment may have been canceled or has already taken place.");

@@ -16,8 +16,8 @@ namespace Rendezvous.Server.Pages.Book;
 /// page's own questions. Booking goes through <see cref="BookingService"/> exactly as the API does; a time someone else
 /// took in the meantime sends the visitor back to the times with a message.
 /// </summary>
-public sealed class FormModel(RendezvousDbContext db, BookingService bookings, AvailabilityService availability, SelfServiceLinks links, IClock clock)
-    : WebPageModel
+public sealed class FormModel(RendezvousDbContext db, BookingService bookings, AvailabilityService availability, SelfServiceLinks links, IClock clock,
+    Features.Payments.PaymentService payments) : WebPageModel
 {
     public const int MaxGuests = 10;
 
@@ -136,6 +136,14 @@ public sealed class FormModel(RendezvousDbContext db, BookingService bookings, A
         if (outcome.IsSuccess)
         {
             var id = new BookingId(Guid.Parse(outcome.Value.Response.Id));
+            // A paid page: straight on to PayPal when the order could be made; the confirmation page offers it otherwise.
+            if (outcome.Value.Response.Payment is not null
+                && await payments.EnsureOrderAsync(id, ct) is { Status: Domain.Bookings.BookingStatus.AwaitingPayment, Payment.ApproveUrl: { } approve }
+                && Uri.TryCreate(approve, UriKind.Absolute, out var approveUri) && approveUri.Scheme == Uri.UriSchemeHttps)
+            {
+                return Redirect(approve);
+            }
+
             return Go($"{Target.Path}/booked/{links.CreateToken(id, LinkPurpose.View)}");
         }
 

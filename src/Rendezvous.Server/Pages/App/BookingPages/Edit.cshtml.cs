@@ -86,11 +86,12 @@ public sealed class EditModel(RendezvousDbContext db, IClock clock) : StaffPageM
             return Page();
         }
 
-        var (owner, settings) = checkedRequest.Value;
+        var (owner, settings, conferencing) = checkedRequest.Value;
         if (Existing is null)
         {
             var page = new BookingPage(BookingPageId.New(), Me.OrganizationId, owner, request.Slug!, request.Title!.Trim(),
                 BookingPagesEndpoints.Clean(request.Description), BookingPagesEndpoints.Clean(request.Location), settings, clock.GetCurrentInstant());
+            page.SetConferencing(conferencing);
             db.BookingPages.Add(page);
             await db.SaveChangesAsync(ct);
             Flash($"The booking page {page.Title} is created. Its public address is /{Organization.Slug}/{page.Slug}.");
@@ -99,6 +100,7 @@ public sealed class EditModel(RendezvousDbContext db, IClock clock) : StaffPageM
 
         Existing.Update(owner, request.Slug!, request.Title!.Trim(), BookingPagesEndpoints.Clean(request.Description),
             BookingPagesEndpoints.Clean(request.Location), settings);
+        Existing.SetConferencing(conferencing);
         await db.SaveChangesAsync(ct);
         Flash("Saved. New bookings follow these settings; existing bookings keep the policies they were made with.");
         return Go($"/app/pages/{Existing.Id}");

@@ -5,8 +5,8 @@ namespace Rendezvous.Data.Migrations;
 
 /// <summary>Staff sign-in for the web application: a hashed password per user and the lockout counters.</summary>
 [DbContext(typeof(RendezvousDbContext))]
-[Migration("202611200007_StaffSignIn")]
-public sealed class M0007StaffSignIn : Migration
+[Migration("202611200010_StaffSignIn")]
+public sealed class M0010StaffSignIn : Migration
 {
     protected override void Up(MigrationBuilder migrationBuilder)
     {

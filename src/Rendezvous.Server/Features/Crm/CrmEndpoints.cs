@@ -1,0 +1,371 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using NodaTime;
+using Rendezvous.Data;
+using Rendezvous.Data.Serialization;
+using Rendezvous.Domain;
+using Rendezvous.Domain.BookingPages;
+using Rendezvous.Server.Features.BookingPages;
+using Rendezvous.Server.Features.Crm.Infusionsoft;
+using Rendezvous.Server.Features.Crm.Salesforce;
+using Rendezvous.Server.Features.Integrations;
+using Rendezvous.Server.Infrastructure;
+
+namespace Rendezvous.Server.Features.Crm;
+
+/// <summary>
+/// Per booking page CRM settings and connections, and the OAuth web server flow that connects them. A page's owner and
+/// administrators manage it; the callback is reached by the administrator's browser coming back from the CRM and is
+/// trusted through its signed, single-use, short-lived state alone.
+/// </summary>
+public static class CrmEndpoints
+{
+    public const int MaxLeadSourceLength = 40;
+
+    public static void MapCrm(this IEndpointRouteBuilder api)
+    {
+        var pages = api.MapGroup("/booking-pages/{id}").WithTags("CRM");
+        pages.MapGet("/salesforce", GetSalesforceAsync);
+        pages.MapPut("/salesforce", PutSalesforceAsync);
+        pages.MapDelete("/salesforce", (string id, RendezvousDbContext db, HttpContext http, CancellationToken ct) =>
+            DisconnectAsync(id, CrmConnection.Salesforce, db, http, ct));
+        pages.MapGet("/infusionsoft", GetInfusionsoftAsync);
+        pages.MapPut("/infusionsoft", PutInfusionsoftAsync);
+        pages.MapDelete("/infusionsoft", (string id, RendezvousDbContext db, HttpContext http, CancellationToken ct) =>
+            DisconnectAsync(id, CrmConnection.Infusionsoft, db, http, ct));
+
+        var salesforce = api.MapGroup("/salesforce").WithTags("CRM");
+        salesforce.MapGet("/authorize", (string? bookingPageId, SalesforceClient client, RendezvousDbContext db, IntegrationSecrets secrets, IClock clock,
+            HttpContext http, CancellationToken ct) =>
+            AuthorizeAsync(bookingPageId, CrmConnection.Salesforce, client.IsConfigured, client.AuthorizeUrl, db, secrets, clock, http, ct));
+        salesforce.MapGet("/callback", SalesforceCallbackAsync).AllowAnonymous();
+
+        var keap = api.MapGroup("/infusionsoft").WithTags("CRM");
+        keap.MapGet("/authorize", (string? bookingPageId, KeapClient client, RendezvousDbContext db, IntegrationSecrets secrets, IClock clock,
+            HttpContext http, CancellationToken ct) =>
+            AuthorizeAsync(bookingPageId, CrmConnection.Infusionsoft, client.IsConfigured, client.AuthorizeUrl, db, secrets, clock, http, ct));
+        keap.MapGet("/callback", InfusionsoftCallbackAsync).AllowAnonymous();
+    }
+
+    private static async Task<Results<Ok<SalesforceConnectionResponse>, ProblemHttpResult>> GetSalesforceAsync(
+        string id, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    {
+        var page = await PageAsync(id, db, http, ct);
+        if (!page.IsSuccess)
+        {
+            return Problems.From(page.Error!);
+        }
+
+        var connection = await ConnectionAsync(db, page.Value.Id, CrmConnection.Salesforce, ct);
+        return TypedResults.Ok(ToSalesforce(page.Value.Id, connection));
+    }
+
+    private static async Task<Results<Ok<SalesforceConnectionResponse>, ProblemHttpResult>> PutSalesforceAsync(
+        string id, SalesforceSettingsRequest request, RendezvousDbContext db, IClock clock, HttpContext http, CancellationToken ct)
+    {
+        var page = await PageAsync(id, db, http, ct);
+        if (!page.IsSuccess)
+        {
+            return Problems.From(page.Error!);
+        }
+
+        string? leadSource = null;
+        if (request.LeadSource is not null && !ApiFormat.TryText(request.LeadSource, MaxLeadSourceLength, out leadSource))
+        {
+            return Problems.Validation("leadSource", $"must be 1-{MaxLeadSourceLength} characters without control characters");
+        }
+
+        var connection = await EnsureConnectionAsync(db, page.Value, CrmConnection.Salesforce, clock, ct);
+        var settings = SalesforceOutboxHandler.ReadSettings(connection.Settings);
+        settings = settings with
+        {
+            CreateActivityEvents = request.CreateActivityEvents ?? settings.CreateActivityEvents,
+            CreateLeads = request.CreateLeads ?? settings.CreateLeads,
+            LeadSource = leadSource ?? settings.LeadSource,
+        };
+        connection.Settings = JsonSerializer.Serialize(settings, JsonDefaults.Options);
+        connection.UpdatedAt = clock.GetCurrentInstant();
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(ToSalesforce(page.Value.Id, connection));
+    }
+
+    private static async Task<Results<Ok<InfusionsoftConnectionResponse>, ProblemHttpResult>> GetInfusionsoftAsync(
+        string id, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    {
+        var page = await PageAsync(id, db, http, ct);
+        if (!page.IsSuccess)
+        {
+            return Problems.From(page.Error!);
+        }
+
+        var connection = await ConnectionAsync(db, page.Value.Id, CrmConnection.Infusionsoft, ct);
+        return TypedResults.Ok(ToInfusionsoft(page.Value.Id, connection));
+    }
+
+    private static async Task<Results<Ok<InfusionsoftConnectionResponse>, ProblemHttpResult>> PutInfusionsoftAsync(
+        string id, InfusionsoftSettingsRequest request, RendezvousDbContext db, IClock clock, HttpContext http, CancellationToken ct)
+    {
+        var page = await PageAsync(id, db, http, ct);
+        if (!page.IsSuccess)
+        {
+            return Problems.From(page.Error!);
+        }
+
+        var errors = new List<FieldError>();
+        foreach (var (stage, tagId) in request.TagIds ?? [])
+        {
+            if (!KeapStages.DefaultTagNames.ContainsKey(stage))
+            {
+                errors.Add(new($"tagIds.{(stage.Length > 40 ? stage[..40] : stage)}",
+                    $"is not a stage; use {string.Join(", ", KeapStages.DefaultTagNames.Keys)}"));
+            }
+            else if (tagId is <= 0)
+            {
+                errors.Add(new($"tagIds.{stage}", "must be a Keap tag id (a positive number), or null for the default tag"));
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.From(DomainError.Validation(errors));
+        }
+
+        var connection = await EnsureConnectionAsync(db, page.Value, CrmConnection.Infusionsoft, clock, ct);
+        var settings = KeapOutboxHandler.ReadSettings(connection.Settings);
+        foreach (var (stage, tagId) in request.TagIds ?? [])
+        {
+            if (tagId is { } value)
+            {
+                settings.TagIds[stage] = value;
+            }
+            else
+            {
+                settings.TagIds.Remove(stage);
+            }
+        }
+
+        connection.Settings = JsonSerializer.Serialize(settings, JsonDefaults.Options);
+        connection.UpdatedAt = clock.GetCurrentInstant();
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(ToInfusionsoft(page.Value.Id, connection));
+    }
+
+    /// <summary>Removes the page's connection with its tokens and settings; what was already written in the CRM stays there.</summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> DisconnectAsync(
+        string id, string provider, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    {
+        var page = await PageAsync(id, db, http, ct);
+        if (!page.IsSuccess)
+        {
+            return Problems.From(page.Error!);
+        }
+
+        var connection = await ConnectionAsync(db, page.Value.Id, provider, ct);
+        if (connection is not null)
+        {
+            db.CrmConnections.Remove(connection);
+            await db.SaveChangesAsync(ct);
+        }
+
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// The URL that starts the web server flow for a page, with a state that names the page, is signed, lasts 15 minutes,
+    /// and works once (only the latest URL of a page works).
+    /// </summary>
+    private static async Task<Results<Ok<AuthorizeResponse>, ProblemHttpResult>> AuthorizeAsync(
+        string? bookingPageId, string provider, bool configured, Func<string, string> authorizeUrl, RendezvousDbContext db,
+        IntegrationSecrets secrets, IClock clock, HttpContext http, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(bookingPageId))
+        {
+            return Problems.Validation("bookingPageId", "is required");
+        }
+
+        var page = await PageAsync(bookingPageId, db, http, ct);
+        if (!page.IsSuccess)
+        {
+            return Problems.From(page.Error!);
+        }
+
+        if (!configured)
+        {
+            return Problems.From(DomainError.Conflict($"{provider}_not_configured",
+                $"This server has no {Title(provider)} app configured (client id and secret); ask its operator."));
+        }
+
+        var connection = await EnsureConnectionAsync(db, page.Value, provider, clock, ct);
+        var now = clock.GetCurrentInstant();
+        var state = new OAuthState(provider, page.Value.Id, page.Value.OrganizationId, OAuthState.NewNonce(), now + OAuthState.Lifetime);
+        connection.PendingStateNonce = state.Nonce;
+        connection.UpdatedAt = now;
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(new AuthorizeResponse(authorizeUrl(state.Protect(secrets)), ApiFormat.Format(state.ExpiresAt)));
+    }
+
+    private static async Task<Results<Ok<SalesforceConnectionResponse>, ProblemHttpResult>> SalesforceCallbackAsync(
+        string? code, string? state, string? error, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "error_description")] string? errorDescription, SalesforceClient client, RendezvousDbContext db,
+        IntegrationSecrets secrets, IClock clock, CancellationToken ct)
+    {
+        var outcome = await CallbackAsync(CrmConnection.Salesforce, code, state, error, errorDescription, client.ExchangeCodeAsync, db, secrets, clock, ct);
+        return outcome.IsSuccess ? TypedResults.Ok(ToSalesforce(outcome.Value.BookingPageId, outcome.Value)) : outcome.Problem!;
+    }
+
+    private static async Task<Results<Ok<InfusionsoftConnectionResponse>, ProblemHttpResult>> InfusionsoftCallbackAsync(
+        string? code, string? state, string? error, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "error_description")] string? errorDescription, KeapClient client, RendezvousDbContext db,
+        IntegrationSecrets secrets, IClock clock, CancellationToken ct)
+    {
+        var outcome = await CallbackAsync(CrmConnection.Infusionsoft, code, state, error, errorDescription, client.ExchangeCodeAsync, db, secrets, clock, ct);
+        return outcome.IsSuccess ? TypedResults.Ok(ToInfusionsoft(outcome.Value.BookingPageId, outcome.Value)) : outcome.Problem!;
+    }
+
+    private sealed record CallbackOutcome(CrmConnection? Connection, ProblemHttpResult? Problem)
+    {
+        public bool IsSuccess => Connection is not null;
+
+        public CrmConnection Value => Connection!;
+    }
+
+    /// <summary>Checks the state, trades the code for tokens, and stores them encrypted with the account they belong to.</summary>
+    private static async Task<CallbackOutcome> CallbackAsync(string provider, string? code, string? stateText, string? error, string? errorDescription,
+        Func<string, CancellationToken, Task<TokenGrant>> exchange, RendezvousDbContext db, IntegrationSecrets secrets, IClock clock,
+        CancellationToken ct)
+    {
+        var now = clock.GetCurrentInstant();
+        var state = OAuthState.Read(secrets, stateText, provider, now);
+        if (state is null)
+        {
+            return new(null, Problems.Validation("state", "is not a valid, current authorization state; start again from the authorize URL"));
+        }
+
+        var connection = await db.CrmConnections.IgnoreQueryFilters()
+            .FirstOrDefaultAsync(c => c.Provider == provider && c.BookingPageId == state.PageId && c.OrganizationId == state.OrganizationId, ct);
+        if (connection is null || connection.PendingStateNonce != state.Nonce)
+        {
+            return new(null, Problems.Validation("state", "has already been used, or a newer authorize URL replaced it; start again"));
+        }
+
+        // Single use, whatever happens next.
+        connection.PendingStateNonce = null;
+        connection.UpdatedAt = now;
+        await db.SaveChangesAsync(ct);
+        if (error is not null)
+        {
+            return new(null, Problems.From(new DomainError(ErrorKind.Validation, "authorization_denied",
+                $"{Title(provider)} did not authorize the connection: {error}{(errorDescription is null ? "" : $" ({errorDescription})")}", "error")));
+        }
+
+        if (string.IsNullOrWhiteSpace(code))
+        {
+            return new(null, Problems.Validation("code", "is required"));
+        }
+
+        TokenGrant grant;
+        try
+        {
+            grant = await exchange(code, ct);
+        }
+        catch (IntegrationException ex) when (ex.MayPass)
+        {
+            return new(null, TypedResults.Problem(detail: ex.Message, statusCode: StatusCodes.Status502BadGateway,
+                title: $"{Title(provider)} is unavailable.", extensions: new Dictionary<string, object?> { ["code"] = $"{provider}_unavailable" }));
+        }
+        catch (IntegrationException ex)
+        {
+            return new(null, Problems.From(new DomainError(ErrorKind.Validation, "code_exchange_failed", ex.Message, "code")));
+        }
+
+        connection.ProtectedAccessToken = secrets.ProtectToken(grant.AccessToken);
+        connection.ProtectedRefreshToken = grant.RefreshToken is null ? null : secrets.ProtectToken(grant.RefreshToken);
+        connection.AccessTokenExpiresAt = grant.ExpiresIn is { } life ? now + Duration.FromTimeSpan(life) : null;
+        connection.InstanceUrl = grant.InstanceUrl;
+        connection.AccountId = grant.AccountId;
+        connection.AccountUserId = grant.AccountUserId;
+        connection.ConnectedAt = now;
+        connection.NeedsReauthorization = false;
+        connection.LastError = null;
+        connection.LastErrorAt = null;
+        connection.UpdatedAt = now;
+        await db.SaveChangesAsync(ct);
+        return new(connection, null);
+    }
+
+    private static async Task<Result<BookingPage>> PageAsync(string id, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    {
+        var me = CurrentUser.From(http.User);
+        var page = await BookingPagesEndpoints.FindAsync(db, id, ct);
+        if (page is null)
+        {
+            return DomainError.NotFound("Booking page");
+        }
+
+        return !me.IsAdministrator && page.OwnerId != me.Id
+            ? new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only manage the integrations of their own booking pages.")
+            : page;
+    }
+
+    private static Task<CrmConnection?> ConnectionAsync(RendezvousDbContext db, BookingPageId pageId, string provider, CancellationToken ct) =>
+        db.CrmConnections.FirstOrDefaultAsync(c => c.BookingPageId == pageId && c.Provider == provider, ct);
+
+    private static async Task<CrmConnection> EnsureConnectionAsync(RendezvousDbContext db, BookingPage page, string provider, IClock clock,
+        CancellationToken ct)
+    {
+        var existing = await ConnectionAsync(db, page.Id, provider, ct);
+        if (existing is not null)
+        {
+            return existing;
+        }
+
+        var now = clock.GetCurrentInstant();
+        var created = new CrmConnection
+        {
+            Id = Guid.CreateVersion7(),
+            OrganizationId = page.OrganizationId,
+            BookingPageId = page.Id,
+            Provider = provider,
+            Settings = provider == CrmConnection.Salesforce
+                ? JsonSerializer.Serialize(new SalesforceSettings(), JsonDefaults.Options)
+                : JsonSerializer.Serialize(new KeapSettings(), JsonDefaults.Options),
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        db.CrmConnections.Add(created);
+        return created;
+    }
+
+    private static string StatusOf(CrmConnection? c) =>
+        c is null || !c.IsConnected ? "notConnected" : c.NeedsReauthorization ? "reauthorizationRequired" : "connected";
+
+    private static string? Format(Instant? instant) => instant is { } i ? ApiFormat.Format(i) : null;
+
+    private static SalesforceConnectionResponse ToSalesforce(BookingPageId pageId, CrmConnection? c)
+    {
+        var settings = c is null ? new SalesforceSettings() : SalesforceOutboxHandler.ReadSettings(c.Settings);
+        return new SalesforceConnectionResponse(pageId.ToString(), StatusOf(c),
+            c is { IsConnected: true } ? new CrmAccountResponse(c.AccountId, c.AccountUserId, c.InstanceUrl) : null,
+            Format(c?.ConnectedAt), settings.CreateActivityEvents, settings.CreateLeads, settings.LeadSource,
+            new Dictionary<string, string>
+            {
+                ["bookingId"] = SalesforceFields.BookingId,
+                ["eventStatus"] = SalesforceFields.EventStatus,
+                ["reason"] = SalesforceFields.Reason,
+            },
+            Format(c?.LastSyncAt), c?.LastError, Format(c?.LastErrorAt));
+    }
+
+    private static InfusionsoftConnectionResponse ToInfusionsoft(BookingPageId pageId, CrmConnection? c)
+    {
+        var settings = c is null ? new KeapSettings() : KeapOutboxHandler.ReadSettings(c.Settings);
+        var tags = KeapStages.DefaultTagNames.ToDictionary(kv => kv.Key, kv =>
+            settings.TagIds.TryGetValue(kv.Key, out var configured) ? new KeapTagResponse(configured, null, "configured")
+            : settings.ResolvedTagIds.TryGetValue(kv.Key, out var found) ? new KeapTagResponse(found, kv.Value, "defaultName")
+            : new KeapTagResponse(null, kv.Value, "defaultName"), StringComparer.Ordinal);
+        return new InfusionsoftConnectionResponse(pageId.ToString(), StatusOf(c),
+            c is { IsConnected: true } ? new CrmAccountResponse(c.AccountId, null, null) : null,
+            Format(c?.ConnectedAt), tags, Format(c?.LastSyncAt), c?.LastError, Format(c?.LastErrorAt));
+    }
+
+    private static string Title(string provider) => provider == CrmConnection.Salesforce ? "Salesforce" : "Keap";
+}
