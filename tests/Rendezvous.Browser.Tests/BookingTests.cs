@@ -33,12 +33,14 @@ public sealed class BookingTests(RendezvousServer server)
         await page.Keyboard.PressAsync("Enter");
         await page.WaitForURLAsync(new Regex("/book\\?"));
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Your time" })).ToBeVisibleAsync();
+        await Screens.SaveAsync(page, "booking-form");
 
         // Sending the form empty names every missing field next to it.
         await page.GetByRole(AriaRole.Button, new() { Name = "Confirm booking" }).ClickAsync();
         await Expect(page.Locator(".error-summary")).ToContainTextAsync("Your name is required");
         await Expect(page.Locator(".error-summary")).ToContainTextAsync("Company is required");
         await Expect(page.GetByLabel("Company")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Screens.SaveAsync(page, "booking-form-errors");
 
         var email = $"{Arrange.Unique("visitor")}@example.com";
         await page.GetByLabel("Your name").FillAsync("Vera Visitor");
@@ -47,7 +49,6 @@ public sealed class BookingTests(RendezvousServer server)
         await page.GetByLabel("Company").FillAsync("Initech");
         await page.GetByLabel("Notes").FillAsync("Looking forward to it.");
         await page.GetByLabel("Guests").FillAsync("colleague@example.com");
-        await Screens.SaveAsync(page, "booking-form");
         await page.GetByRole(AriaRole.Button, new() { Name = "Confirm booking" }).ClickAsync();
 
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "You are booked" })).ToBeVisibleAsync();
