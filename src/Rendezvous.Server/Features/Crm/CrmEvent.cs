@@ -20,6 +20,18 @@ public sealed record CrmEvent(
     /// <summary>Raised when a booking moves to another host and page (by the reassignment feature).</summary>
     public const string Reassigned = "booking.reassigned";
 
+    /// <summary>
+    /// True when the CRM should hear about <paramref name="booking"/>: unpaid bookings (waiting, expired, or canceled before
+    /// they were paid) were never bookings for the CRM.
+    /// </summary>
+    public static bool Counts([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] Domain.Bookings.Booking? booking) =>
+        booking is not null && booking.Status != Domain.Bookings.BookingStatus.AwaitingPayment
+        && booking.Payment is not { Status: Domain.Bookings.PaymentStatus.Expired or Domain.Bookings.PaymentStatus.Canceled };
+
+    /// <summary>The page a reassigned booking came from, from the event (or, for older events, the page it named).</summary>
+    public BookingPageId? PreviousPageOf(Domain.Bookings.Booking booking) =>
+        PreviousBookingPageId ?? (BookingPageId != booking.BookingPageId ? BookingPageId : null);
+
     public static CrmEvent Parse(string type, string payload)
     {
         using var doc = JsonDocument.Parse(payload);

@@ -41,9 +41,7 @@ public sealed partial class KeapOutboxHandler(
         await using (lockTx)
         {
             var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == e.BookingId, cancellationToken);
-            // Unpaid bookings (waiting, expired, or canceled before they were paid) were never bookings for the CRM.
-            if (booking is null || booking.Status == BookingStatus.AwaitingPayment
-                || booking.Payment is { Status: PaymentStatus.Expired or PaymentStatus.Canceled })
+            if (!CrmEvent.Counts(booking))
             {
                 return;
             }
@@ -56,7 +54,7 @@ public sealed partial class KeapOutboxHandler(
 
             if (stage == KeapStages.Reassigned)
             {
-                var previousPage = e.PreviousBookingPageId ?? (e.BookingPageId != booking.BookingPageId ? e.BookingPageId : null);
+                var previousPage = e.PreviousPageOf(booking);
                 var previous = previousPage is { } p ? await FindAsync(db, p, cancellationToken) : null;
                 if (previous is null || !previous.IsConnected || previous.AccountId is null || previous.AccountId != connection.AccountId)
                 {

@@ -48,9 +48,7 @@ public sealed partial class SalesforceOutboxHandler(
         {
             // The booking as it is now: its current page's connection speaks for it, whatever page the event named.
             var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == e.BookingId, cancellationToken);
-            // Unpaid bookings (waiting, expired, or canceled before they were paid) were never bookings for the CRM.
-            if (booking is null || booking.Status == BookingStatus.AwaitingPayment
-                || booking.Payment is { Status: PaymentStatus.Expired or PaymentStatus.Canceled })
+            if (!CrmEvent.Counts(booking))
             {
                 return;
             }
@@ -71,7 +69,7 @@ public sealed partial class SalesforceOutboxHandler(
                 .FirstOrDefaultAsync(r => r.BookingId == booking.Id && r.Provider == CrmConnection.Salesforce, cancellationToken);
             if (e.Type == CrmEvent.Reassigned)
             {
-                var previousPage = e.PreviousBookingPageId ?? (e.BookingPageId != booking.BookingPageId ? e.BookingPageId : null);
+                var previousPage = e.PreviousPageOf(booking);
                 var previous = previousPage is { } p ? await FindAsync(db, p, cancellationToken) : null;
                 // Seed 001: the Event moves only when both pages use Salesforce, in the same org; otherwise nothing changes there.
                 if (previous is null || !previous.IsConnected || previous.AccountId is null || previous.AccountId != connection.AccountId)
