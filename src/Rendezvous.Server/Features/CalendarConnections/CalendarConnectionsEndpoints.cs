@@ -164,23 +164,8 @@ public static class CalendarConnectionsEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<Result<CalendarConnection>> FindAsync(string id, RendezvousDbContext db, CurrentUser me, CancellationToken ct)
-    {
-        if (!Guid.TryParse(id, out var guid))
-        {
-            return DomainError.NotFound("Calendar connection");
-        }
-
-        var connection = await db.CalendarConnections.FirstOrDefaultAsync(c => c.Id == guid, ct);
-        if (connection is null)
-        {
-            return DomainError.NotFound("Calendar connection");
-        }
-
-        return me.IsAdministrator || connection.UserId == me.Id
-            ? connection
-            : new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only see and change their own calendar connection.");
-    }
+    private static Task<Result<CalendarConnection>> FindAsync(string id, RendezvousDbContext db, CurrentUser me, CancellationToken ct) =>
+        Owned.FindAsync(id, "Calendar connection", guid => db.CalendarConnections.FirstOrDefaultAsync(x => x.Id == guid, ct), x => x.UserId, me);
 
     internal sealed record Valid(UserId UserId, string Url, string Username, string? Password, string BookingCalendarUrl, List<string> Additional,
         CalendarProvider Provider);

@@ -152,23 +152,8 @@ public static class ConferencingAccountsEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<Result<ConferencingAccount>> FindAsync(string id, RendezvousDbContext db, CurrentUser me, CancellationToken ct)
-    {
-        if (!Guid.TryParse(id, out var guid))
-        {
-            return DomainError.NotFound("Conferencing account");
-        }
-
-        var account = await db.ConferencingAccounts.FirstOrDefaultAsync(a => a.Id == guid, ct);
-        if (account is null)
-        {
-            return DomainError.NotFound("Conferencing account");
-        }
-
-        return me.IsAdministrator || account.UserId == me.Id
-            ? account
-            : new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only see and change their own conferencing accounts.");
-    }
+    private static Task<Result<ConferencingAccount>> FindAsync(string id, RendezvousDbContext db, CurrentUser me, CancellationToken ct) =>
+        Owned.FindAsync(id, "Conferencing account", guid => db.ConferencingAccounts.FirstOrDefaultAsync(x => x.Id == guid, ct), x => x.UserId, me);
 
     private sealed record Valid(UserId UserId, ConferencingProvider Provider, string AccessToken, string? RefreshToken, int? ExpiresIn, string? ExternalUserId);
 
