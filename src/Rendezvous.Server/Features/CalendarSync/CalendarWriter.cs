@@ -1,3 +1,4 @@
+using Rendezvous.Integrations.Conferencing;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using NodaTime;

@@ -1,3 +1,4 @@
+using Rendezvous.Integrations.Webhooks;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;

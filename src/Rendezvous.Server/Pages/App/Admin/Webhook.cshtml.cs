@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using NodaTime;
 using Rendezvous.Data;
+using Rendezvous.Integrations.Webhooks;
 using Rendezvous.Server.Features.Web;
 using Rendezvous.Server.Features.Webhooks;
 
