@@ -114,7 +114,6 @@ builder.Services.Configure<CalendarSyncOptions>(builder.Configuration.GetSection
 builder.Services.AddSingleton<CalendarHttpHandlerFactory>();
 builder.Services.AddSingleton<CalendarClients>();
 builder.Services.AddScoped<CalendarSyncEngine>();
-// Conferencing first: the meeting link exists by the time the calendar writer and notifications describe the booking.
 builder.Services.AddRendezvousIntegrations(builder.Configuration);
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
 builder.Services.AddHostedService<CalendarSyncWorker>();

@@ -6,8 +6,8 @@ public static class ConferencingServiceCollectionExtensions
 {
     /// <summary>
     /// Conferencing (<c>Rendezvous:Conferencing</c>): the Zoom, GoTo Meeting and Webex clients, token refresh and the
-    /// "conferencing" outbox handler. Register it before the calendar writer and notifications, so the meeting exists by
-    /// the time they describe the booking.
+    /// "conferencing" outbox handler. The calendar writer and notifications name it in their RunsAfter, so the meeting
+    /// exists by the time they describe the booking, whatever the order of registration.
     /// </summary>
     public static IServiceCollection AddConferencing(this IServiceCollection services, IConfiguration configuration)
     {

@@ -27,6 +27,9 @@ public sealed class NotificationsHandler(BookingNotifier notifier) : IOutboxHand
 {
     public string Name => "notifications";
 
+    /// <summary>The emails carry the meeting link, so the meeting is made first.</summary>
+    public IReadOnlyCollection<string> RunsAfter => ["conferencing"];
+
     /// <summary>Outbox attempts during which an email waits for its booking's conferencing link before going out without it.</summary>
     public const int MeetingWaitAttempts = 5;
 

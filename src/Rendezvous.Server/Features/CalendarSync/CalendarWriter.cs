@@ -25,6 +25,9 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
 {
     public string Name => "calendar-writer";
 
+    /// <summary>The event describes the meeting, so the meeting is made first.</summary>
+    public IReadOnlyCollection<string> RunsAfter => ["conferencing"];
+
     public bool Handles(string type) => type.StartsWith("booking.", StringComparison.Ordinal);
 
     public async Task HandleAsync(OutboxEnvelope message, CancellationToken cancellationToken)
