@@ -104,6 +104,7 @@ builder.Services.AddSingleton<SelfServiceLinks>();
 builder.Services.TryAddSingleton<ISelfServiceLinks>(sp => sp.GetRequiredService<SelfServiceLinks>());
 builder.Services.AddScoped<SelfServiceService>();
 builder.Services.AddScoped<BookingService>();
+builder.Services.AddScoped<WebhookSubscriptions>();
 builder.Services.AddScoped<ReassignmentService>();
 builder.Services.AddScoped<BookingCompletion>();
 builder.Services.AddScoped<OutboxProcessor>();
