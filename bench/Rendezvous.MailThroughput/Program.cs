@@ -5,8 +5,8 @@ using NodaTime;
 using Rendezvous.Calendars.ICalendar;
 using Rendezvous.Calendars.Sync;
 using Rendezvous.Domain;
-using Rendezvous.Server.Features.Notifications.Mime;
-using Rendezvous.Server.Features.Notifications.Smtp;
+using Rendezvous.Integrations.Notifications.Mime;
+using Rendezvous.Integrations.Notifications.Smtp;
 
 // Email throughput: how many booking emails a minute one process hands to an SMTP server through the pooled client.
 // Each message is written the way the notifier writes it (text, HTML and the booking's invitation, MIME-encoded) and

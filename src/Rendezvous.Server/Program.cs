@@ -5,6 +5,11 @@ using NodaTime;
 using Rendezvous.Data;
 using Rendezvous.Data.Outbox;
 using Rendezvous.Data.Serialization;
+using Rendezvous.Integrations.Conferencing;
+using Rendezvous.Integrations.Crm;
+using Rendezvous.Integrations.Notifications.Templates;
+using Rendezvous.Integrations.Payments;
+using Rendezvous.Integrations.Webhooks;
 using Rendezvous.Server.Cli;
 using Rendezvous.Server.Features.Availability;
 using Rendezvous.Server.Features.BookingPages;
@@ -14,7 +19,7 @@ using Rendezvous.Server.Features.CalendarSync;
 using Rendezvous.Server.Features.Crm;
 using Rendezvous.Server.Features.Conferencing;
 using Rendezvous.Server.Features.Reassignment;
-using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Integrations.Notifications;
 using Rendezvous.Server.Features.Payments;
 using Rendezvous.Server.Features.Reminders;
 using Rendezvous.Server.Features.SelfService;
@@ -93,13 +98,13 @@ builder.Services.AddWebApplication();
 builder.Services.AddDataProtection().SetApplicationName("Rendezvous");
 builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
     .Configure<Npgsql.NpgsqlDataSource>((o, dataSource) => o.XmlRepository = new DataProtectionKeyStore(dataSource));
-builder.Services.AddSingleton<Secrets>();
-builder.Services.AddSingleton<IntegrationSecrets>();
 builder.Services.AddScoped<AvailabilityService>();
-builder.Services.Configure<PublicUrlOptions>(builder.Configuration.GetSection("Rendezvous"));
 builder.Services.AddSingleton<SelfServiceLinks>();
+// Customer links in emails are the signed self-service links.
+builder.Services.TryAddSingleton<ISelfServiceLinks>(sp => sp.GetRequiredService<SelfServiceLinks>());
 builder.Services.AddScoped<SelfServiceService>();
 builder.Services.AddScoped<BookingService>();
+builder.Services.AddScoped<WebhookSubscriptions>();
 builder.Services.AddScoped<ReassignmentService>();
 builder.Services.AddScoped<BookingCompletion>();
 builder.Services.AddScoped<OutboxProcessor>();
@@ -109,18 +114,18 @@ builder.Services.AddHostedService<BookingCompleter>();
 builder.Services.Configure<CalendarSyncOptions>(builder.Configuration.GetSection("Rendezvous:CalendarSync"));
 CalendarProviders.AddCalendarProviders(builder.Services);
 builder.Services.AddScoped<CalendarSyncEngine>();
-// Conferencing first: the meeting link exists by the time the calendar writer and notifications describe the booking.
-builder.Services.AddConferencing(builder.Configuration);
+builder.Services.AddRendezvousIntegrations(builder.Configuration);
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
 builder.Services.AddHostedService<CalendarSyncWorker>();
 builder.Services.Configure<ReminderOptions>(builder.Configuration.GetSection("Rendezvous:Reminders"));
 builder.Services.AddSingleton<IOutboxHandler, ReminderPlanner>();
 builder.Services.AddSingleton<ReminderSender>();
 builder.Services.AddHostedService<ReminderWorker>();
-builder.Services.AddWebhooks(builder.Configuration);
-builder.Services.AddNotifications(builder.Configuration);
-builder.Services.AddCrm(builder.Configuration);
-builder.Services.AddPayments(builder.Configuration);
+// One instance each, so tests can resolve a worker and drive it by hand while it idles.
+builder.Services.AddSingleton<WebhookWorker>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookWorker>());
+builder.Services.AddSingleton<PaymentsWorker>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<PaymentsWorker>());
 
 var app = builder.Build();
 

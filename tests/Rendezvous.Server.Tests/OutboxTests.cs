@@ -137,6 +137,110 @@ public sealed class OutboxTests(OutboxApp app) : IClassFixture<OutboxApp>
     }
 }
 
+/// <summary>A handler for the ordering tests: writes what it saw into a shared log, optionally fails its first attempt.</summary>
+public sealed class StepHandler(string name, List<string> log, params string[] runsAfter) : IOutboxHandler
+{
+    public int FailuresLeft;
+
+    public string Name => name;
+
+    public IReadOnlyCollection<string> RunsAfter => runsAfter;
+
+    public bool Handles(string type) => type.StartsWith("booking.", StringComparison.Ordinal);
+
+    public Task HandleAsync(OutboxEnvelope message, CancellationToken cancellationToken)
+    {
+        lock (log)
+        {
+            if (FailuresLeft-- > 0)
+            {
+                log.Add($"{name} failed");
+                throw new InvalidOperationException($"{name} is down");
+            }
+
+            // A dependent notes what it found done before it, as an email would find (or miss) the meeting link.
+            log.Add(runsAfter.Length == 0 ? name : $"{name} after {string.Join("+", runsAfter.Where(log.Contains))}");
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class OutboxOrderTests(RendezvousApp app) : IClassFixture<RendezvousApp>
+{
+    [DbFact]
+    public void The_servers_handlers_run_in_one_order_whatever_order_they_were_registered_in()
+    {
+        var registered = app.Services.GetServices<IOutboxHandler>().ToList();
+        var expected = OutboxProcessor.Order(registered).Select(h => h.Name).ToList();
+
+        OutboxProcessor.Order(Enumerable.Reverse(registered)).Select(h => h.Name).ShouldBe(expected);
+        OutboxProcessor.Order(registered.OrderBy(h => h.Name.GetHashCode(StringComparison.Ordinal))).Select(h => h.Name).ShouldBe(expected);
+        expected.IndexOf("conferencing").ShouldBeLessThan(expected.IndexOf("calendar-writer"));
+        expected.IndexOf("conferencing").ShouldBeLessThan(expected.IndexOf("notifications"));
+    }
+
+    [DbFact]
+    public void Handlers_that_wait_for_each_other_in_a_circle_are_refused()
+    {
+        var log = new List<string>();
+        Should.Throw<InvalidOperationException>(() => OutboxProcessor.Order([new StepHandler("a", log, "b"), new StepHandler("b", log, "a")]))
+            .Message.ShouldContain("cycle");
+    }
+
+    [DbFact]
+    public async Task A_message_has_the_same_outcome_with_its_handlers_registered_forwards_or_backwards()
+    {
+        var outcomes = new List<(List<string> Log, string[] HandledBy, int Attempts)>();
+        foreach (var backwards in new[] { false, true })
+        {
+            var log = new List<string>();
+            var flaky = new StepHandler("audit", log) { FailuresLeft = 1 };
+            List<IOutboxHandler> handlers = [new StepHandler("meeting", log), new StepHandler("mail", log, "meeting"), flaky];
+            if (backwards)
+            {
+                handlers.Reverse();
+            }
+
+            var processor = new OutboxProcessor(app.Services.GetRequiredService<NpgsqlDataSource>(), handlers, app.Clock, NullLogger<OutboxProcessor>.Instance);
+            await Drain(processor);
+            log.Clear();
+            flaky.FailuresLeft = 1;
+
+            var slug = await Scenario.CreatePageAsync(app.Client());
+            await Scenario.BookAsync(app.Anonymous(), slug, backwards ? "2027-03-12T10:00:00Z" : "2027-03-12T09:00:00Z");
+            await processor.ProcessBatchAsync(50, CancellationToken.None);
+            try
+            {
+                // The failed handler alone is tried again once the message is due.
+                app.Clock.Advance(Duration.FromMinutes(1));
+                await processor.ProcessBatchAsync(50, CancellationToken.None);
+            }
+            finally
+            {
+                app.Clock.Set(RendezvousApp.Start);
+            }
+
+            var message = await app.WithDbAsync(db => db.OutboxMessages.OrderByDescending(m => m.Id).FirstAsync());
+            message.ProcessedAt.ShouldNotBeNull();
+            outcomes.Add((log, [.. message.HandledBy.Order(StringComparer.Ordinal)], message.Attempts));
+        }
+
+        outcomes[0].Log.ShouldBe(["audit failed", "meeting", "mail after meeting", "audit"]);
+        outcomes[1].Log.ShouldBe(outcomes[0].Log);
+        outcomes[1].HandledBy.ShouldBe(outcomes[0].HandledBy);
+        outcomes[0].HandledBy.ShouldBe(["audit", "mail", "meeting"]);
+        outcomes[1].Attempts.ShouldBe(outcomes[0].Attempts);
+    }
+
+    private static async Task Drain(OutboxProcessor processor)
+    {
+        while (await processor.ProcessBatchAsync(50, CancellationToken.None) > 0)
+        {
+        }
+    }
+}
+
 public sealed class QueryPlanTests(RendezvousApp app) : IClassFixture<RendezvousApp>
 {
     /// <summary>The availability query must use the exclusion constraint's GiST index, not scan every hold.</summary>

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using Rendezvous.Data.Outbox;
 using Rendezvous.Domain;
-using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Integrations.Notifications;
 using Rendezvous.Server.Features.Reminders;
 using Rendezvous.Server.Tests.Infrastructure;
 using Shouldly;

@@ -1,3 +1,4 @@
+using Rendezvous.Integrations.Webhooks;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;

@@ -22,6 +22,13 @@ public interface IOutboxHandler
     bool Handles(string type);
 
     Task HandleAsync(OutboxEnvelope message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Names of handlers that run before this one for the same message (the calendar writer and the emails after
+    /// conferencing, so they can carry the meeting link). It orders, it does not gate: when one of them fails, this one
+    /// still runs, as it would have without the other, and only the failed one is retried.
+    /// </summary>
+    IReadOnlyCollection<string> RunsAfter => [];
 }
 
 /// <summary>
@@ -31,7 +38,8 @@ public interface IOutboxHandler
 /// </summary>
 public sealed partial class OutboxProcessor(NpgsqlDataSource dataSource, IEnumerable<IOutboxHandler> handlers, IClock clock, ILogger<OutboxProcessor> logger)
 {
-    private readonly IOutboxHandler[] _handlers = [.. handlers];
+    // Handlers run in an order fixed by their names and RunsAfter, never by the order they were registered in.
+    private readonly IOutboxHandler[] _handlers = Order(handlers);
 
     /// <summary>The longest wait between two attempts.</summary>
     public static Duration MaxBackoff { get; } = Duration.FromHours(1);
@@ -100,6 +108,37 @@ public sealed partial class OutboxProcessor(NpgsqlDataSource dataSource, IEnumer
 
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return claimed.Count;
+    }
+
+    /// <summary>
+    /// The handlers sorted so each comes after those it names in <see cref="IOutboxHandler.RunsAfter"/>, otherwise by name.
+    /// Names must be unique (they are what a message records as done) and the prerequisites must not form a cycle.
+    /// </summary>
+    public static IOutboxHandler[] Order(IEnumerable<IOutboxHandler> handlers)
+    {
+        var byName = new SortedDictionary<string, IOutboxHandler>(StringComparer.Ordinal);
+        foreach (var handler in handlers)
+        {
+            if (!byName.TryAdd(handler.Name, handler))
+            {
+                throw new InvalidOperationException($"Two outbox handlers are named '{handler.Name}'.");
+            }
+        }
+
+        var ordered = new List<IOutboxHandler>(byName.Count);
+        var placed = new HashSet<string>(StringComparer.Ordinal);
+        while (ordered.Count < byName.Count)
+        {
+            // A prerequisite that is not registered (a feature left out of this host) is no reason to wait.
+            var next = byName.Values.FirstOrDefault(h => !placed.Contains(h.Name)
+                && h.RunsAfter.All(p => placed.Contains(p) || !byName.ContainsKey(p)))
+                ?? throw new InvalidOperationException("The outbox handlers' RunsAfter form a cycle: "
+                    + string.Join(", ", byName.Keys.Where(n => !placed.Contains(n))) + ".");
+            ordered.Add(next);
+            placed.Add(next.Name);
+        }
+
+        return [.. ordered];
     }
 
     /// <summary>2^attempt seconds, capped at <see cref="MaxBackoff"/>, plus up to 20% jitter so retries spread out.</summary>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using NodaTime;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Conferencing;
+using Rendezvous.Integrations.Conferencing;
 using Rendezvous.Server.Features.Conferencing;
 using Rendezvous.Server.Tests.Infrastructure;
 using Shouldly;

@@ -62,7 +62,7 @@ public sealed class ConferencingHandlerTests(ConferencingApp app) : IClassFixtur
         // A repeat of the same events changes nothing.
         await app.WithScopeAsync(async sp =>
         {
-            await sp.GetRequiredService<Server.Features.Conferencing.ConferencingHandler>().ReconcileAsync(row.BookingId, CancellationToken.None);
+            await sp.GetRequiredService<Rendezvous.Integrations.Conferencing.ConferencingHandler>().ReconcileAsync(row.BookingId, CancellationToken.None);
             return 0;
         });
         Fake.MeetingsOf("zoom", ada.FakeUser).ShouldHaveSingleItem();

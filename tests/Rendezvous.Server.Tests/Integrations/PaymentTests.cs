@@ -1,3 +1,4 @@
+using Rendezvous.Integrations.Payments;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

@@ -3,7 +3,7 @@ using NodaTime;
 using Npgsql;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Bookings;
-using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Integrations.Notifications;
 using Rendezvous.Server.Tests.Infrastructure;
 using Shouldly;
 

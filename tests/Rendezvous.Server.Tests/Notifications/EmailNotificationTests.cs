@@ -8,7 +8,7 @@ using Rendezvous.Calendars.Sync;
 using Rendezvous.Data.Outbox;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Bookings;
-using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Integrations.Notifications;
 using Rendezvous.Server.Tests.Infrastructure;
 using Shouldly;
 

@@ -1,4 +1,4 @@
-using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Integrations.Notifications;
 using Rendezvous.Server.Tests.Infrastructure;
 using Shouldly;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using NodaTime;
-using Rendezvous.Server.Features.Notifications.Mime;
-using Rendezvous.Server.Features.Notifications.Smtp;
+using Rendezvous.Integrations.Notifications.Mime;
+using Rendezvous.Integrations.Notifications.Smtp;
 using Rendezvous.Server.Tests.Infrastructure;
 using Shouldly;
 

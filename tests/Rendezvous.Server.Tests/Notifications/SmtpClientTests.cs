@@ -1,6 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
-using Rendezvous.Server.Features.Notifications.Smtp;
+using Rendezvous.Integrations.Notifications.Smtp;
 using Rendezvous.Server.Tests.Infrastructure;
 using Shouldly;
 

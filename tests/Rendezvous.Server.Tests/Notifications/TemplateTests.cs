@@ -1,5 +1,6 @@
 using NodaTime;
-using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Integrations.Notifications.Templates;
+using Rendezvous.Integrations.Notifications;
 using Rendezvous.Server.Features.Notifications.Templates;
 using Shouldly;
 

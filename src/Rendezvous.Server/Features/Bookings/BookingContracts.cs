@@ -159,9 +159,5 @@ public sealed record BookingResponse
         _ => action.ToString().ToLowerInvariant(),
     };
 
-    public static string ActorName(ActorKind kind) => kind switch
-    {
-        ActorKind.CalendarSync => "calendarSync",
-        _ => kind.ToString().ToLowerInvariant(),
-    };
+    public static string ActorName(ActorKind kind) => ApiFormat.ActorName(kind);
 }

@@ -10,7 +10,7 @@ using Rendezvous.Domain.BookingPages;
 using Rendezvous.Domain.Bookings;
 using Rendezvous.Domain.Organizations;
 using Rendezvous.Server.Features.Availability;
-using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Integrations.Notifications;
 using Rendezvous.Server.Infrastructure;
 
 namespace Rendezvous.Server.Features.Bookings;

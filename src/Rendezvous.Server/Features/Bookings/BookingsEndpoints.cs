@@ -33,7 +33,7 @@ public static class BookingsEndpoints
 
     private static async Task<Results<Created<BookingResponse>, Ok<BookingResponse>, ProblemHttpResult>> CreateAsync(
         string slug, CreateBookingRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        BookingService service, Payments.PaymentService payments, CancellationToken ct)
+        BookingService service, Rendezvous.Integrations.Payments.PaymentService payments, CancellationToken ct)
     {
         var outcome = await service.CreateAsync(slug, request, idempotencyKey, ct);
         if (!outcome.IsSuccess)

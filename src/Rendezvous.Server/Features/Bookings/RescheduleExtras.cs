@@ -1,6 +1,7 @@
 using Rendezvous.Domain;
 using Rendezvous.Domain.Bookings;
-using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Integrations.Notifications.Templates;
+using Rendezvous.Integrations.Notifications;
 using Rendezvous.Server.Features.Notifications.Templates;
 
 namespace Rendezvous.Server.Features.Bookings;

@@ -1,3 +1,4 @@
+using Rendezvous.Integrations.Conferencing;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using NodaTime;
@@ -23,6 +24,9 @@ namespace Rendezvous.Server.Features.CalendarSync;
 public sealed partial class CalendarWriter(IServiceScopeFactory scopes, CalendarProviders providers, IClock clock, ILogger<CalendarWriter> logger) : IOutboxHandler
 {
     public string Name => "calendar-writer";
+
+    /// <summary>The event describes the meeting, so the meeting is made first.</summary>
+    public IReadOnlyCollection<string> RunsAfter => ["conferencing"];
 
     public bool Handles(string type) => type.StartsWith("booking.", StringComparison.Ordinal);
 

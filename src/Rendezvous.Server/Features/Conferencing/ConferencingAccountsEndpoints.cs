@@ -5,6 +5,7 @@ using Rendezvous.Data;
 using Rendezvous.Data.Conferencing;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Conferencing;
+using Rendezvous.Integrations.Conferencing;
 using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Infrastructure;
 

@@ -1,3 +1,4 @@
+using Rendezvous.Integrations.Crm;
 namespace Rendezvous.Server.Features.Crm;
 
 /// <summary><c>PUT /booking-pages/{id}/salesforce</c>: every field optional; missing ones keep their value (defaults on first save).</summary>

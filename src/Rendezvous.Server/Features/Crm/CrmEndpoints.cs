@@ -1,3 +1,4 @@
+using Rendezvous.Integrations.Crm;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -7,9 +8,9 @@ using Rendezvous.Data.Serialization;
 using Rendezvous.Domain;
 using Rendezvous.Domain.BookingPages;
 using Rendezvous.Server.Features.BookingPages;
-using Rendezvous.Server.Features.Crm.Infusionsoft;
-using Rendezvous.Server.Features.Crm.Salesforce;
-using Rendezvous.Server.Features.Integrations;
+using Rendezvous.Integrations.Crm.Infusionsoft;
+using Rendezvous.Integrations.Crm.Salesforce;
+using Rendezvous.Integrations;
 using Rendezvous.Server.Infrastructure;
 
 namespace Rendezvous.Server.Features.Crm;

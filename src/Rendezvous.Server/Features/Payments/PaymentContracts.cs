@@ -1,4 +1,5 @@
 using Rendezvous.Domain.Bookings;
+using Rendezvous.Integrations.Payments;
 using Rendezvous.Server.Infrastructure;
 
 namespace Rendezvous.Server.Features.Payments;

@@ -4,8 +4,9 @@ using NodaTime;
 using Rendezvous.Data;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Bookings;
+using Rendezvous.Integrations.Payments;
 using Rendezvous.Server.Features.Bookings;
-using Rendezvous.Server.Features.Integrations;
+using Rendezvous.Integrations;
 using Rendezvous.Server.Infrastructure;
 
 namespace Rendezvous.Server.Features.Payments;
@@ -144,7 +145,7 @@ public static class PaymentsEndpoints
             return Problems.From(booking.Error!);
         }
 
-        var refunded = await payments.RefundAsync(booking.Value, request, me, ct);
+        var refunded = await payments.RefundAsync(booking.Value, request.Amount, request.Reason, me.Id, ct);
         if (!refunded.IsSuccess)
         {
             return Problems.From(refunded.Error!);

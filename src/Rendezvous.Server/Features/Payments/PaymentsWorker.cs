@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Npgsql;
+using Rendezvous.Integrations.Payments;
 using Rendezvous.Server.Workers;
 
 namespace Rendezvous.Server.Features.Payments;

@@ -5,7 +5,7 @@ using Npgsql;
 using Rendezvous.Data;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Bookings;
-using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Integrations.Notifications;
 using Rendezvous.Server.Workers;
 
 namespace Rendezvous.Server.Features.Reminders;

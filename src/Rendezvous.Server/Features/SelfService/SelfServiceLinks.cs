@@ -15,18 +15,12 @@ public enum LinkPurpose
     Reschedule,
 }
 
-public sealed class PublicUrlOptions
-{
-    /// <summary>Where people reach this server; links in emails start with it.</summary>
-    public string PublicBaseUrl { get; set; } = "http://127.0.0.1:8080";
-}
-
 /// <summary>
 /// Signed links that let a customer act on one booking without signing in. A token is the booking id and one purpose,
 /// encrypted and authenticated with ASP.NET Data Protection: unguessable, and any change makes it unreadable. It works
 /// only while the booking is upcoming: once it is over, canceled or a no-show, every link to it is dead.
 /// </summary>
-public sealed class SelfServiceLinks(IDataProtectionProvider protection, IOptions<PublicUrlOptions> urls) : Notifications.ISelfServiceLinks
+public sealed class SelfServiceLinks(IDataProtectionProvider protection, IOptions<PublicUrlOptions> urls) : Rendezvous.Integrations.Notifications.ISelfServiceLinks
 {
     private readonly IDataProtector _protector = protection.CreateProtector("Rendezvous.SelfService.Link.v1");
 

@@ -86,7 +86,7 @@ public sealed class StaffAccounts(RendezvousDbContext db, IClock clock)
     /// </summary>
     public async Task<StaffSignIn> SignInAsync(string? email, string? password, CancellationToken ct)
     {
-        if (!Infrastructure.ApiFormat.TryNormalizeEmail(email, out var address) || string.IsNullOrEmpty(password) || password.Length > MaxPasswordLength)
+        if (!Rendezvous.Integrations.ApiFormat.TryNormalizeEmail(email, out var address) || string.IsNullOrEmpty(password) || password.Length > MaxPasswordLength)
         {
             return new StaffSignIn(SignInStatus.Invalid);
         }

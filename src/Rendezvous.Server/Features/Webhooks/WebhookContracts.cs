@@ -1,3 +1,4 @@
+using Rendezvous.Integrations.Webhooks;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 

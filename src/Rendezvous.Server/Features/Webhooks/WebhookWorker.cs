@@ -1,29 +1,8 @@
 using Microsoft.Extensions.Options;
+using Rendezvous.Integrations.Webhooks;
 using Rendezvous.Server.Workers;
 
 namespace Rendezvous.Server.Features.Webhooks;
-
-/// <summary>Wakes the worker when this process has just created deliveries; other processes find them by polling.</summary>
-public sealed class WebhookSignal : IDisposable
-{
-    private readonly SemaphoreSlim _signal = new(0, 1);
-
-    public void Notify()
-    {
-        try
-        {
-            _signal.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already signalled; one wake-up is enough.
-        }
-    }
-
-    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
-
-    public void Dispose() => _signal.Dispose();
-}
 
 /// <summary>
 /// Runs <see cref="WebhookDispatcher.ProcessDueAsync"/> in a loop. Off when <c>Rendezvous:Workers:Enabled</c> is false

@@ -1,3 +1,4 @@
+using Rendezvous.Integrations.Webhooks;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -40,32 +41,15 @@ public static class WebhooksEndpoints
     };
 
     private static async Task<Results<Created<WebhookResponse>, ProblemHttpResult>> CreateAsync(
-        WebhookRequest request, RendezvousDbContext db, WebhookSecrets secrets, IClock clock, HttpContext http, CancellationToken ct)
+        WebhookRequest request, WebhookSubscriptions subscriptions, HttpContext http, CancellationToken ct)
     {
-        var input = Validate(request, creating: true);
-        if (!input.IsSuccess)
+        var created = await subscriptions.CreateAsync(CurrentUser.From(http.User).OrganizationId, request, ct);
+        if (!created.IsSuccess)
         {
-            return Problems.From(input.Error!);
+            return Problems.From(created.Error!);
         }
 
-        var me = CurrentUser.From(http.User);
-        var now = clock.GetCurrentInstant();
-        var secret = WebhookSecrets.Generate();
-        var subscription = new WebhookSubscription
-        {
-            Id = Guid.CreateVersion7(),
-            OrganizationId = me.OrganizationId,
-            Url = input.Value.Url!,
-            Events = input.Value.Events!,
-            Description = input.Value.Description,
-            ProtectedSecret = secrets.Protect(secret),
-            SecretHint = WebhookSecrets.HintOf(secret),
-            Active = request.Active ?? true,
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
-        db.WebhookSubscriptions.Add(subscription);
-        await db.SaveChangesAsync(ct);
+        var (subscription, secret) = created.Value;
         return TypedResults.Created($"/api/v1/webhooks/{subscription.Id}", ToResponse(subscription, secret));
     }
 
@@ -82,7 +66,7 @@ public static class WebhooksEndpoints
     }
 
     private static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> UpdateAsync(
-        string id, WebhookRequest request, RendezvousDbContext db, IClock clock, CancellationToken ct)
+        string id, WebhookRequest request, RendezvousDbContext db, WebhookSubscriptions subscriptions, CancellationToken ct)
     {
         var subscription = await FindAsync(db, id, ct);
         if (subscription is null)
@@ -90,33 +74,12 @@ public static class WebhooksEndpoints
             return Problems.NotFound("Webhook");
         }
 
-        var input = Validate(request, creating: false);
-        if (!input.IsSuccess)
-        {
-            return Problems.From(input.Error!);
-        }
-
-        var v = input.Value;
-        subscription.Url = v.Url ?? subscription.Url;
-        subscription.Events = v.Events ?? subscription.Events;
-        if (request.Description is not null)
-        {
-            subscription.Description = v.Description;
-        }
-
-        if (request.Active is { } active)
-        {
-            subscription.Active = active;
-            // Resuming (or pausing) is a person's decision; the server's reason for disabling no longer applies.
-            subscription.DisabledReason = null;
-        }
-
-        subscription.UpdatedAt = clock.GetCurrentInstant();
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(ToResponse(subscription));
+        var updated = await subscriptions.UpdateAsync(subscription, request, complete: false, ct);
+        return updated.IsSuccess ? TypedResults.Ok(ToResponse(updated.Value)) : Problems.From(updated.Error!);
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, RendezvousDbContext db, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
+        string id, RendezvousDbContext db, WebhookSubscriptions subscriptions, CancellationToken ct)
     {
         var subscription = await FindAsync(db, id, ct);
         if (subscription is null)
@@ -124,14 +87,12 @@ public static class WebhooksEndpoints
             return Problems.NotFound("Webhook");
         }
 
-        // Its deliveries and their attempts go with it (ON DELETE CASCADE).
-        db.WebhookSubscriptions.Remove(subscription);
-        await db.SaveChangesAsync(ct);
+        await subscriptions.DeleteAsync(subscription, ct);
         return TypedResults.NoContent();
     }
 
     private static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> RotateSecretAsync(
-        string id, RendezvousDbContext db, WebhookSecrets secrets, IClock clock, CancellationToken ct)
+        string id, RendezvousDbContext db, WebhookSubscriptions subscriptions, CancellationToken ct)
     {
         var subscription = await FindAsync(db, id, ct);
         if (subscription is null)
@@ -139,11 +100,7 @@ public static class WebhooksEndpoints
             return Problems.NotFound("Webhook");
         }
 
-        var secret = WebhookSecrets.Generate();
-        subscription.ProtectedSecret = secrets.Protect(secret);
-        subscription.SecretHint = WebhookSecrets.HintOf(secret);
-        subscription.UpdatedAt = clock.GetCurrentInstant();
-        await db.SaveChangesAsync(ct);
+        var secret = await subscriptions.RotateSecretAsync(subscription, ct);
         return TypedResults.Ok(ToResponse(subscription, secret));
     }
 

@@ -31,7 +31,7 @@ public sealed class RescheduleModel(RendezvousDbContext db, BookingDetailsLoader
 
     public Instant? Chosen { get; private set; }
 
-    public IReadOnlyDictionary<string, string> Placeholders => Features.Notifications.Templates.Placeholders.Descriptions;
+    public IReadOnlyDictionary<string, string> Placeholders => Rendezvous.Integrations.Notifications.Templates.Placeholders.Descriptions;
 
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }

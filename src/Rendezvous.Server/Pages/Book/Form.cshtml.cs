@@ -17,7 +17,7 @@ namespace Rendezvous.Server.Pages.Book;
 /// took in the meantime sends the visitor back to the times with a message.
 /// </summary>
 public sealed class FormModel(RendezvousDbContext db, BookingService bookings, AvailabilityService availability, SelfServiceLinks links, IClock clock,
-    Features.Payments.PaymentService payments) : WebPageModel
+    Rendezvous.Integrations.Payments.PaymentService payments) : WebPageModel
 {
     public const int MaxGuests = 10;
 

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using NodaTime;
 using Rendezvous.Domain;
+using Rendezvous.Integrations.Notifications;
+using Rendezvous.Integrations.Notifications.Templates;
 using Rendezvous.Server.Infrastructure;
 
 namespace Rendezvous.Server.Features.Notifications.Templates;
@@ -40,7 +42,7 @@ public static class EmailTemplatesEndpoints
     {
         var me = CurrentUser.From(http.User);
         var all = await store.ListAsync(me.OrganizationId, ct);
-        return TypedResults.Ok(new EmailTemplatesResponse([.. all.Select(ToResponse)], Notifications.Templates.Placeholders.Descriptions));
+        return TypedResults.Ok(new EmailTemplatesResponse([.. all.Select(ToResponse)], Rendezvous.Integrations.Notifications.Templates.Placeholders.Descriptions));
     }
 
     private static async Task<Results<Ok<EmailTemplateResponse>, ProblemHttpResult>> GetAsync(

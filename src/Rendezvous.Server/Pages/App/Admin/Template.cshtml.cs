@@ -1,7 +1,8 @@
 using Microsoft.AspNetCore.Mvc;
 using NodaTime;
 using Rendezvous.Domain;
-using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Integrations.Notifications.Templates;
+using Rendezvous.Integrations.Notifications;
 using Rendezvous.Server.Features.Notifications.Templates;
 using Rendezvous.Server.Features.Web;
 
@@ -25,7 +26,7 @@ public sealed class TemplateModel(EmailTemplateStore store, IClock clock) : Staf
     [BindProperty]
     public string? Html { get; set; }
 
-    public IReadOnlyDictionary<string, string> Placeholders => Features.Notifications.Templates.Placeholders.Descriptions;
+    public IReadOnlyDictionary<string, string> Placeholders => Rendezvous.Integrations.Notifications.Templates.Placeholders.Descriptions;
 
     public async Task<IActionResult> OnGetAsync(string kind, string audience, CancellationToken ct)
     {

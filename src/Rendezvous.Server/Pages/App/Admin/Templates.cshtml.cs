@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
-using Rendezvous.Server.Features.Notifications;
+using Rendezvous.Integrations.Notifications.Templates;
+using Rendezvous.Integrations.Notifications;
 using Rendezvous.Server.Features.Notifications.Templates;
 using Rendezvous.Server.Features.Web;
 

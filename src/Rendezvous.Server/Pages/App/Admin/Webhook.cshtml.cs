@@ -2,13 +2,14 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using NodaTime;
 using Rendezvous.Data;
+using Rendezvous.Integrations.Webhooks;
 using Rendezvous.Server.Features.Web;
 using Rendezvous.Server.Features.Webhooks;
 
 namespace Rendezvous.Server.Pages.App.Admin;
 
 /// <summary>One subscription: edit, pause or resume, rotate the secret, delete; and its delivery log with every attempt and a replay.</summary>
-public sealed class WebhookModel(RendezvousDbContext db, WebhookSecrets secrets, WebhookDispatcher dispatcher, IClock clock) : StaffPageModel
+public sealed class WebhookModel(RendezvousDbContext db, WebhookSubscriptions subscriptions, WebhookDispatcher dispatcher) : StaffPageModel
 {
     public const int LogSize = 50;
 
@@ -54,19 +55,14 @@ public sealed class WebhookModel(RendezvousDbContext db, WebhookSecrets secrets,
             return missing;
         }
 
-        var input = WebhooksEndpoints.Validate(new WebhookRequest(EndpointUrl, Events, Description ?? "", null), creating: true);
-        if (!input.IsSuccess)
+        var tracked = await db.WebhookSubscriptions.FirstAsync(s => s.Id == Subscription.Id, ct);
+        var updated = await subscriptions.UpdateAsync(tracked, new WebhookRequest(EndpointUrl, Events, Description ?? "", null), complete: true, ct);
+        if (!updated.IsSuccess)
         {
-            Errors.Add(input.Error!, f => f.StartsWith("events", StringComparison.Ordinal) ? "events" : f);
+            Errors.Add(updated.Error!, f => f.StartsWith("events", StringComparison.Ordinal) ? "events" : f);
             return Page();
         }
 
-        var tracked = await db.WebhookSubscriptions.FirstAsync(s => s.Id == Subscription.Id, ct);
-        tracked.Url = input.Value.Url!;
-        tracked.Events = input.Value.Events!;
-        tracked.Description = input.Value.Description;
-        tracked.UpdatedAt = clock.GetCurrentInstant();
-        await db.SaveChangesAsync(ct);
         Flash("Saved.");
         return Go($"/app/admin/webhooks/{id}");
     }
@@ -79,10 +75,7 @@ public sealed class WebhookModel(RendezvousDbContext db, WebhookSecrets secrets,
         }
 
         var tracked = await db.WebhookSubscriptions.FirstAsync(s => s.Id == Subscription.Id, ct);
-        tracked.Active = active;
-        tracked.DisabledReason = null;
-        tracked.UpdatedAt = clock.GetCurrentInstant();
-        await db.SaveChangesAsync(ct);
+        await subscriptions.UpdateAsync(tracked, new WebhookRequest(null, null, null, active), complete: false, ct);
         Flash(active ? "Resumed: new events are sent again." : "Paused: events are not sent until you resume.");
         return Go($"/app/admin/webhooks/{id}");
     }
@@ -95,11 +88,7 @@ public sealed class WebhookModel(RendezvousDbContext db, WebhookSecrets secrets,
         }
 
         var tracked = await db.WebhookSubscriptions.FirstAsync(s => s.Id == Subscription.Id, ct);
-        var secret = WebhookSecrets.Generate();
-        tracked.ProtectedSecret = secrets.Protect(secret);
-        tracked.SecretHint = WebhookSecrets.HintOf(secret);
-        tracked.UpdatedAt = clock.GetCurrentInstant();
-        await db.SaveChangesAsync(ct);
+        var secret = await subscriptions.RotateSecretAsync(tracked, ct);
         TempData["WebhookSecret"] = secret;
         return Go($"/app/admin/webhooks/{id}");
     }
@@ -111,9 +100,7 @@ public sealed class WebhookModel(RendezvousDbContext db, WebhookSecrets secrets,
             return missing;
         }
 
-        var tracked = await db.WebhookSubscriptions.FirstAsync(s => s.Id == Subscription.Id, ct);
-        db.WebhookSubscriptions.Remove(tracked);
-        await db.SaveChangesAsync(ct);
+        await subscriptions.DeleteAsync(await db.WebhookSubscriptions.FirstAsync(s => s.Id == Subscription.Id, ct), ct);
         Flash("The subscription and its delivery log are deleted.");
         return Go("/app/admin/webhooks");
     }

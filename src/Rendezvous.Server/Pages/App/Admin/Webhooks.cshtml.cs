@@ -1,14 +1,14 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
-using NodaTime;
 using Rendezvous.Data;
+using Rendezvous.Integrations.Webhooks;
 using Rendezvous.Server.Features.Web;
 using Rendezvous.Server.Features.Webhooks;
 
 namespace Rendezvous.Server.Pages.App.Admin;
 
 /// <summary>Webhook subscriptions: the list, and a new one (its signing secret is shown once).</summary>
-public sealed class WebhooksModel(RendezvousDbContext db, WebhookSecrets secrets, IClock clock) : StaffPageModel
+public sealed class WebhooksModel(RendezvousDbContext db, WebhookSubscriptions subscriptions) : StaffPageModel
 {
     public IReadOnlyList<WebhookSubscription> Subscriptions { get; private set; } = [];
 
@@ -32,30 +32,14 @@ public sealed class WebhooksModel(RendezvousDbContext db, WebhookSecrets secrets
     public async Task<IActionResult> OnPostAsync(CancellationToken ct)
     {
         await LoadAsync(ct);
-        var input = WebhooksEndpoints.Validate(new WebhookRequest(EndpointUrl, Events, Description, true), creating: true);
-        if (!input.IsSuccess)
+        var created = await subscriptions.CreateAsync(Me.OrganizationId, new WebhookRequest(EndpointUrl, Events, Description, true), ct);
+        if (!created.IsSuccess)
         {
-            Errors.Add(input.Error!, f => f.StartsWith("events", StringComparison.Ordinal) ? "events" : f);
+            Errors.Add(created.Error!, f => f.StartsWith("events", StringComparison.Ordinal) ? "events" : f);
             return Page();
         }
 
-        var now = clock.GetCurrentInstant();
-        var secret = WebhookSecrets.Generate();
-        var subscription = new WebhookSubscription
-        {
-            Id = Guid.CreateVersion7(),
-            OrganizationId = Me.OrganizationId,
-            Url = input.Value.Url!,
-            Events = input.Value.Events!,
-            Description = input.Value.Description,
-            ProtectedSecret = secrets.Protect(secret),
-            SecretHint = WebhookSecrets.HintOf(secret),
-            Active = true,
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
-        db.WebhookSubscriptions.Add(subscription);
-        await db.SaveChangesAsync(ct);
+        var (subscription, secret) = created.Value;
         TempData["WebhookSecret"] = secret;
         return Go($"/app/admin/webhooks/{subscription.Id}");
     }

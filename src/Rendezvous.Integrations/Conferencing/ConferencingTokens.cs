@@ -1,0 +1,326 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using Rendezvous.Data;
+using Rendezvous.Data.Conferencing;
+using Rendezvous.Domain;
+using Rendezvous.Domain.Conferencing;
+
+namespace Rendezvous.Integrations.Conferencing;
+
+/// <summary>
+/// One account's credentials while calls are made with them. <see cref="AccessToken"/> changes when the token is refreshed
+/// during a call; <see cref="ExternalUserId"/> is the user's id in the service once known.
+/// </summary>
+public sealed class ConferencingSession(Guid accountId, UserId userId, ConferencingProvider provider, string accessToken, string? externalUserId)
+{
+    public Guid AccountId { get; } = accountId;
+
+    public UserId UserId { get; } = userId;
+
+    public ConferencingProvider Provider { get; } = provider;
+
+    public string AccessToken { get; internal set; } = accessToken;
+
+    public string? ExternalUserId { get; internal set; } = externalUserId;
+}
+
+/// <summary>Opens accounts for use and refreshes their tokens.</summary>
+public interface IConferencingTokens
+{
+    /// <summary>The user's account with the service, its access token refreshed first when it is about to expire.</summary>
+    Task<ConferencingSession> OpenAsync(UserId userId, ConferencingProvider provider, CancellationToken ct);
+
+    /// <summary>Refreshes the session's access token (the service answered 401). Another process's refresh is picked up rather than repeated.</summary>
+    Task RefreshAsync(ConferencingSession session, CancellationToken ct);
+
+    /// <summary>Remembers the user's id in the service.</summary>
+    Task SaveExternalUserIdAsync(ConferencingSession session, string externalUserId, CancellationToken ct);
+}
+
+/// <summary>
+/// Conferencing accounts in the database, tokens encrypted with Data Protection. A refresh runs under a row lock
+/// (<c>SELECT ... FOR UPDATE</c>), so two processes never spend one refresh token twice (Zoom and Webex rotate it: the
+/// second use would fail and lock the account out); whoever waited finds the new token and uses it.
+/// </summary>
+public sealed class ConferencingTokenStore(
+    IServiceScopeFactory scopes, Secrets secrets, ConferencingHttp http, IOptions<ConferencingOptions> options, IClock clock) : IConferencingTokens
+{
+    public async Task<ConferencingSession> OpenAsync(UserId userId, ConferencingProvider provider, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+        var account = await db.ConferencingAccounts.IgnoreQueryFilters().AsNoTracking()
+            .FirstOrDefaultAsync(a => a.UserId == userId && a.Provider == provider, ct)
+            ?? throw new ConferencingAccountMissingException(
+                $"User {userId} has no {ConferencingProviders.DisplayName(provider)} account connected (POST /api/v1/conferencing-accounts).");
+        var session = new ConferencingSession(account.Id, userId, provider, secrets.UnprotectConferencingToken(account.ProtectedAccessToken), account.ExternalUserId);
+        if (account.AccessTokenExpiresAt is { } expires && account.ProtectedRefreshToken is not null
+            && expires <= clock.GetCurrentInstant() + Duration.FromTimeSpan(options.Value.RefreshAhead))
+        {
+            await RefreshAsync(session, ct);
+        }
+
+        return session;
+    }
+
+    public async Task RefreshAsync(ConferencingSession session, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var account = await db.ConferencingAccounts.FromSqlInterpolated($"SELECT * FROM conferencing_accounts WHERE id = {session.AccountId} FOR UPDATE")
+            .IgnoreQueryFilters().SingleOrDefaultAsync(ct)
+            ?? throw new ConferencingAccountMissingException($"The {ConferencingProviders.DisplayName(session.Provider)} account of user {session.UserId} was removed.");
+        var stored = secrets.UnprotectConferencingToken(account.ProtectedAccessToken);
+        if (stored != session.AccessToken)
+        {
+            // Refreshed by someone else while we waited for the lock (or replaced through the API): use theirs.
+            session.AccessToken = stored;
+            await tx.CommitAsync(ct);
+            return;
+        }
+
+        var name = ConferencingProviders.DisplayName(session.Provider);
+        if (account.ProtectedRefreshToken is null)
+        {
+            throw await FailAsync(db, tx, account, $"The {name} access token of user {session.UserId} expired and there is no refresh token: connect the account again.", ct);
+        }
+
+        var endpoint = options.Value.For(session.Provider);
+        var refreshed = await http.RefreshAsync(session.Provider, endpoint, secrets.UnprotectConferencingToken(account.ProtectedRefreshToken), ct);
+        if (refreshed is null)
+        {
+            throw await FailAsync(db, tx, account, $"{name} refused to refresh the token of user {session.UserId}: connect the account again.", ct);
+        }
+
+        var now = clock.GetCurrentInstant();
+        account.ProtectedAccessToken = secrets.ProtectConferencingToken(refreshed.AccessToken);
+        if (refreshed.RefreshToken is { Length: > 0 } rotated)
+        {
+            account.ProtectedRefreshToken = secrets.ProtectConferencingToken(rotated);
+        }
+
+        account.AccessTokenExpiresAt = refreshed.ExpiresIn is { } seconds ? now + Duration.FromSeconds(seconds) : null;
+        account.LastError = null;
+        account.UpdatedAt = now;
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        session.AccessToken = refreshed.AccessToken;
+    }
+
+    public async Task SaveExternalUserIdAsync(ConferencingSession session, string externalUserId, CancellationToken ct)
+    {
+        session.ExternalUserId = externalUserId;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+        await db.Database.ExecuteSqlInterpolatedAsync(
+            $"UPDATE conferencing_accounts SET external_user_id = {externalUserId} WHERE id = {session.AccountId}", ct);
+    }
+
+    private async Task<ConferencingAuthorizationException> FailAsync(RendezvousDbContext db, Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction tx,
+        ConferencingAccount account, string message, CancellationToken ct)
+    {
+        account.LastError = message;
+        account.UpdatedAt = clock.GetCurrentInstant();
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return new ConferencingAuthorizationException(message);
+    }
+}
+
+/// <summary>A token endpoint's answer.</summary>
+public sealed record RefreshedToken(string AccessToken, string? RefreshToken, long? ExpiresIn);
+
+/// <summary>
+/// HTTP for every conferencing service: a bearer token on each call; on 401 the token is refreshed once and the call
+/// repeated; 429 is waited out in place when the service asks for at most <see cref="ConferencingOptions.MaxRetryAfter"/>
+/// (Retry-After in seconds, as an HTTP date, or as the ISO-8601 time Zoom sends for daily limits), else handed back to the
+/// outbox; server failures and timeouts are retried with exponential backoff and jitter, but only for calls that are safe to
+/// repeat (a create is not: its answer may have been lost after the meeting was made, and the caller looks for it first).
+/// </summary>
+public sealed class ConferencingHttp(IOptions<ConferencingOptions> options, IClock clock) : IDisposable
+{
+    private readonly HttpClient _client = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) }) { Timeout = Timeout.InfiniteTimeSpan };
+
+    /// <summary>Sends what <paramref name="build"/> makes (it is called again for each try) with the session's token.</summary>
+    public async Task<HttpResponseMessage> SendAsync(ConferencingSession session, IConferencingTokens tokens, Func<HttpRequestMessage> build, bool safeToRepeat,
+        CancellationToken ct)
+    {
+        var o = options.Value;
+        var name = ConferencingProviders.DisplayName(session.Provider);
+        var refreshed = false;
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = build();
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", session.AccessToken);
+            HttpResponseMessage response;
+            try
+            {
+                response = await SendOnceAsync(request, ct);
+            }
+            catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+            {
+                if (safeToRepeat && attempt < o.MaxAttempts)
+                {
+                    await Task.Delay(Backoff(attempt), ct);
+                    continue;
+                }
+
+                throw new ConferencingTransientException($"{name} did not answer {request.Method} {request.RequestUri?.AbsolutePath}: {ex.Message}", ex);
+            }
+
+            var status = (int)response.StatusCode;
+            if (status == 401)
+            {
+                response.Dispose();
+                if (refreshed)
+                {
+                    throw new ConferencingAuthorizationException($"{name} refused a freshly refreshed token of user {session.UserId}: connect the account again.");
+                }
+
+                refreshed = true;
+                await tokens.RefreshAsync(session, ct);
+                attempt--;
+                continue;
+            }
+
+            if (status == 429)
+            {
+                var wait = RetryAfter(response);
+                response.Dispose();
+                if (attempt < o.MaxAttempts && (wait ?? Backoff(attempt)) <= o.MaxRetryAfter)
+                {
+                    await Task.Delay(wait ?? Backoff(attempt), ct);
+                    continue;
+                }
+
+                var until = wait is { } w ? clock.GetCurrentInstant() + Duration.FromTimeSpan(w) : (Instant?)null;
+                throw new ConferencingThrottledException($"{name} is throttling requests" + (until is { } u ? $" until {u}" : "") + ".", until);
+            }
+
+            if (status >= 500)
+            {
+                var body = await response.Content.ReadAsStringAsync(ct);
+                response.Dispose();
+                if (safeToRepeat && attempt < o.MaxAttempts)
+                {
+                    await Task.Delay(Backoff(attempt), ct);
+                    continue;
+                }
+
+                throw new ConferencingTransientException($"{name} failed ({status}) on {request.Method} {request.RequestUri?.AbsolutePath}: {body}");
+            }
+
+            return response;
+        }
+    }
+
+    /// <summary>Exchanges a refresh token at the service's token endpoint; null when the service refuses it (the user must connect again).</summary>
+    public async Task<RefreshedToken?> RefreshAsync(ConferencingProvider provider, ConferencingEndpoint endpoint, string refreshToken, CancellationToken ct)
+    {
+        var form = new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = refreshToken };
+        using var request = new HttpRequestMessage(HttpMethod.Post, endpoint.TokenUrl);
+        if (provider == ConferencingProvider.Webex)
+        {
+            // Webex takes the client's credentials in the form; Zoom and GoTo in a Basic Authorization header.
+            form["client_id"] = endpoint.ClientId ?? "";
+            form["client_secret"] = endpoint.ClientSecret ?? "";
+        }
+        else
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
+                Convert.ToBase64String(Encoding.UTF8.GetBytes($"{endpoint.ClientId}:{endpoint.ClientSecret}")));
+        }
+
+        request.Content = new FormUrlEncodedContent(form);
+        HttpResponseMessage response;
+        try
+        {
+            response = await SendOnceAsync(request, ct);
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            throw new ConferencingTransientException($"The {ConferencingProviders.DisplayName(provider)} token endpoint did not answer: {ex.Message}", ex);
+        }
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            if (status is 400 or 401 or 403)
+            {
+                return null;
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new ConferencingTransientException($"The {ConferencingProviders.DisplayName(provider)} token endpoint failed ({status}).");
+            }
+
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+            var root = json.RootElement;
+            var access = root.TryGetProperty("access_token", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
+            if (string.IsNullOrEmpty(access))
+            {
+                throw new ConferencingTransientException($"The {ConferencingProviders.DisplayName(provider)} token endpoint answered without an access token.");
+            }
+
+            var refresh = root.TryGetProperty("refresh_token", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+            long? expires = root.TryGetProperty("expires_in", out var e) && e.TryGetInt64(out var s) ? s : null;
+            return new RefreshedToken(access, refresh, expires);
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(options.Value.RequestTimeout);
+        var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
+        return response;
+    }
+
+    /// <summary>How long the service asked us to wait, from Retry-After: seconds, an HTTP date, or an ISO-8601 time.</summary>
+    public TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        var now = clock.GetCurrentInstant().ToDateTimeOffset();
+        if (response.Headers.RetryAfter is { } typed)
+        {
+            if (typed.Delta is { } delta)
+            {
+                return delta;
+            }
+
+            if (typed.Date is { } date)
+            {
+                return date > now ? date - now : TimeSpan.Zero;
+            }
+        }
+
+        if (response.Headers.NonValidated.TryGetValues("Retry-After", out var values))
+        {
+            foreach (var value in values)
+            {
+                if (DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture,
+                        System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out var at))
+                {
+                    return at > now ? at - now : TimeSpan.Zero;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private TimeSpan Backoff(int attempt)
+    {
+#pragma warning disable CA5394 // Jitter needs no cryptographic randomness.
+        var jitter = 1 + (Random.Shared.NextDouble() * 0.2);
+#pragma warning restore CA5394
+        return options.Value.RetryBaseDelay * Math.Pow(2, attempt - 1) * jitter;
+    }
+
+    public void Dispose() => _client.Dispose();
+}

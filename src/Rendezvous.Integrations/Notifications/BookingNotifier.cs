@@ -1,0 +1,385 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using NodaTime.Text;
+using Rendezvous.Calendars.ICalendar;
+using Rendezvous.Calendars.Sync;
+using Rendezvous.Data;
+using Rendezvous.Domain;
+using Rendezvous.Domain.BookingPages;
+using Rendezvous.Domain.Bookings;
+using Rendezvous.Domain.Organizations;
+using Rendezvous.Integrations.Notifications.Mime;
+using Rendezvous.Integrations.Notifications.Smtp;
+using Rendezvous.Integrations.Notifications.Templates;
+
+namespace Rendezvous.Integrations.Notifications;
+
+/// <summary>
+/// One notification about a booking. Without <see cref="Event"/> it describes the booking as it is now (reminders,
+/// follow-ups); with it, the change the event records (its times, reason and place in the history), however much later
+/// it is sent.
+/// </summary>
+public sealed record NotificationRequest(BookingId BookingId, NotificationKind Kind, NotificationRecipients Recipients, string DeduplicationKey)
+{
+    public BookingEvent? Event { get; init; }
+
+    /// <summary>A host who made the change themselves and is not told about it.</summary>
+    public UserId? SkipHost { get; init; }
+
+    /// <summary>Fail (to be retried) rather than send while the booking's conferencing meeting is still being made.</summary>
+    public bool WaitForMeeting { get; init; }
+}
+
+/// <summary>Some emails of a notification could not be sent now; the ones that were are recorded and not sent again.</summary>
+public sealed class NotificationDeliveryException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Sends booking emails: one message per recipient, in the recipient's time zone, from the organization's templates, with
+/// the booking's calendar object (METHOD:REQUEST, or CANCEL for cancellations and declines; the booking's UID; SEQUENCE is
+/// the change's position in the booking's history, so later changes always win in calendars). Each email is claimed in
+/// <see cref="EmailLog"/> under the request's deduplication key plus the recipient before it goes out, so a repeat of the
+/// same request sends nothing twice. Email is off while no SMTP host is configured.
+/// </summary>
+public sealed partial class BookingNotifier(
+    IServiceScopeFactory scopes,
+    IMailTransport transport,
+    EmailTemplateStore templates,
+    EmailLog log,
+    EmailOverrideStore overrides,
+    ISelfServiceLinks links,
+    IOptions<SmtpOptions> options,
+    IClock clock,
+    ILogger<BookingNotifier> logger) : IBookingNotifier
+{
+    private static readonly LocalDateTimePattern Full = LocalDateTimePattern.CreateWithInvariantCulture("dddd, d MMMM uuuu, HH:mm");
+    private static readonly LocalTimePattern Time = LocalTimePattern.CreateWithInvariantCulture("HH:mm");
+
+    public bool IsEnabled => !string.IsNullOrWhiteSpace(options.Value.Host);
+
+    public Task SendAsync(BookingId bookingId, NotificationKind kind, NotificationRecipients recipients, string deduplicationKey,
+        CancellationToken cancellationToken) =>
+        SendAsync(new NotificationRequest(bookingId, kind, recipients, deduplicationKey), cancellationToken);
+
+    /// <summary>
+    /// Sends the request's emails. Throws <see cref="NotificationDeliveryException"/> when any could not be sent for a
+    /// reason that may pass (the caller retries; what was sent is skipped then). A recipient the server refuses for good is
+    /// recorded as failed and not retried.
+    /// </summary>
+    public async Task SendAsync(NotificationRequest request, CancellationToken cancellationToken)
+    {
+        if (!IsEnabled)
+        {
+            LogDisabled(logger, request.Kind, request.BookingId.ToString());
+            return;
+        }
+
+        if (!MailboxAddress.TryParse(options.Value.From, out var from))
+        {
+            throw new NotificationDeliveryException("Rendezvous__Smtp__From must be an email address, e.g. \"Bookings <no-reply@example.com>\".");
+        }
+
+        var context = await LoadAsync(request.BookingId, cancellationToken);
+        if (context is null)
+        {
+            return;
+        }
+
+        if (request.WaitForMeeting && context.AwaitingMeeting
+            && request.Kind is NotificationKind.Confirmation or NotificationKind.RequestApproved or NotificationKind.Rescheduled or NotificationKind.Reassigned)
+        {
+            throw new NotificationDeliveryException($"Waiting for the conferencing meeting of booking {context.Booking.Id} before sending {NotificationNames.Of(request.Kind)}.");
+        }
+
+        var change = Change.Of(context.Booking, request.Event, request.Kind);
+        var customerOverride = request.Event is not null && request.Kind == NotificationKind.Rescheduled
+            ? await overrides.FindAsync(context.Booking.Id, change.Sequence, request.Kind, cancellationToken)
+            : null;
+
+        var failures = new List<Exception>();
+        foreach (var recipient in Recipients(context, request, customerOverride))
+        {
+            try
+            {
+                await SendOneAsync(context, request, change, recipient, from, recipient.IsCustomer ? customerOverride : null, cancellationToken);
+            }
+            catch (NotificationDeliveryException ex)
+            {
+                failures.Add(ex);
+            }
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new NotificationDeliveryException(
+                $"{failures.Count} email(s) not sent yet: " + string.Join("; ", failures.Select(f => f.Message)), failures[0].InnerException);
+        }
+    }
+
+    private async Task SendOneAsync(BookingContext context, NotificationRequest request, Change change, Recipient recipient, MailboxAddress from,
+        EmailOverride? customOverride, CancellationToken ct)
+    {
+        var now = clock.GetCurrentInstant();
+        var key = request.DeduplicationKey + ":" + recipient.Key;
+        var domain = from.Address[(from.Address.LastIndexOf('@') + 1)..];
+        var entry = new EmailLog.Entry(key, context.Organization.Id, context.Booking.Id, NotificationNames.Of(request.Kind), recipient.Email,
+            $"{Guid.CreateVersion7():N}@{domain}");
+        var (claim, messageId) = await log.ClaimAsync(entry, now, ct);
+        switch (claim)
+        {
+            case EmailClaim.AlreadySent or EmailClaim.Failed:
+                return;
+            case EmailClaim.Busy:
+                throw new NotificationDeliveryException($"{key} is being sent by another process");
+            default:
+                break;
+        }
+
+        // Addresses are validated when they are entered; this guards against anything older or imported.
+        if (!MailboxAddress.TryParse(recipient.Email, out var to) || to.Address != recipient.Email)
+        {
+            await log.MarkFailedAsync(key, permanent: true, $"\"{recipient.Email}\" is not a valid email address", now, ct);
+            LogInvalidAddress(logger, request.Kind, context.Booking.Id.ToString());
+            return;
+        }
+
+        try
+        {
+            var email = await ComposeAsync(context, request.Kind, change, recipient, from, messageId, customOverride, now, ct);
+            var bytes = MimeWriter.Write(email);
+            await transport.SendAsync(new SmtpEnvelope(from.Address, [to.Address], Utf8Headers: email.NeedsSmtpUtf8), bytes, ct);
+        }
+        catch (SmtpException ex) when (!ex.IsTransient && ex.IsMessageSpecific)
+        {
+            // The server refused this recipient or message for good: record it, and do not hold up the rest.
+            await log.MarkFailedAsync(key, permanent: true, ex.Message, clock.GetCurrentInstant(), CancellationToken.None);
+            LogRefused(logger, ex, request.Kind, context.Booking.Id.ToString());
+            return;
+        }
+        catch (Exception ex) when (ex is SmtpException or IOException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            // Transient, or a session-level refusal (authentication, sender, TLS) that needs the configuration fixed:
+            // either way the outbox tries again with backoff.
+            await log.MarkFailedAsync(key, permanent: false, ex.Message, clock.GetCurrentInstant(), CancellationToken.None);
+            throw new NotificationDeliveryException($"{NotificationNames.Of(request.Kind)} to {recipient.Key}: {ex.Message}", ex);
+        }
+        catch
+        {
+            await log.MarkFailedAsync(key, permanent: false, "interrupted", clock.GetCurrentInstant(), CancellationToken.None);
+            throw;
+        }
+
+        await log.MarkSentAsync(key, clock.GetCurrentInstant(), CancellationToken.None);
+    }
+
+    private async Task<EmailMessage> ComposeAsync(BookingContext context, NotificationKind kind, Change change, Recipient recipient,
+        MailboxAddress from, string messageId, EmailOverride? customOverride, Instant now, CancellationToken ct)
+    {
+        var values = Values(context, change, recipient);
+        var template = await templates.ForSendingAsync(context.Organization.Id, kind, recipient.Audience, ct);
+        var subject = template.Subject.Render(values);
+        var text = template.Text.Render(values);
+        var html = template.Html.Render(values, HtmlLayout.Escape);
+        if (customOverride?.Subject is { } customSubject && Parsed(customSubject) is { } s)
+        {
+            subject = s.Render(values);
+        }
+
+        if (customOverride?.Message is { } message)
+        {
+            var source = message.TrimEnd() + "\n\n" + DefaultTemplates.DetailsBlock + "\n{{organization.name}}\n";
+            if (Parsed(source) is { } t && Parsed(HtmlLayout.FromText(source)) is { } h)
+            {
+                text = t.Render(values);
+                html = h.Render(values, HtmlLayout.Escape);
+            }
+        }
+
+        var booking = context.Booking;
+        var primary = context.PrimaryHost;
+        var customer = context.Customer;
+        var ics = BookingCalendarEvent.Write(new BookingEventContent(
+            booking.Id,
+            recipient.IsCustomer ? $"{context.Page.Title} with {primary.Name}" : $"{context.Page.Title}: {customer.Name}",
+            context.Page.Description, context.LocationFor(recipient.IsCustomer), change.Start, change.End, change.Status == BookingStatus.Requested,
+            primary.Name, primary.Email, customer.Name, customer.Email, change.Sequence, now), change.Method);
+
+        return new EmailMessage
+        {
+            From = new MailboxAddress(from.DisplayName ?? context.Organization.Name, from.Address),
+            To = [new MailboxAddress(recipient.Name, recipient.Email)],
+            ReplyTo = recipient.IsCustomer ? new MailboxAddress(primary.Name, primary.Email) : new MailboxAddress(customer.Name, customer.Email),
+            Subject = subject,
+            Date = now,
+            MessageId = messageId,
+            TextBody = text,
+            HtmlBody = html,
+            Calendar = new CalendarPart(ics, change.Method.Value),
+            Headers =
+            [
+                new("Auto-Submitted", "auto-generated"),
+                new("X-Rendezvous-Booking", booking.Id.ToString()),
+                new("X-Rendezvous-Kind", NotificationNames.Of(kind)),
+            ],
+        };
+    }
+
+    private static TemplateText? Parsed(string source)
+    {
+        var parsed = TemplateText.Parse(source, out var problems, out _);
+        return problems.Count == 0 ? parsed : null;
+    }
+
+    private Dictionary<string, string> Values(BookingContext context, Change change, Recipient recipient)
+    {
+        var zone = recipient.Zone;
+        var customer = context.Customer;
+        var primary = context.PrimaryHost;
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["recipient.name"] = recipient.Name,
+            ["customer.name"] = customer.Name,
+            ["customer.email"] = customer.Email,
+            ["customer.phone"] = customer.Phone ?? "",
+            ["host.name"] = primary.Name,
+            ["host.email"] = primary.Email,
+            ["booking.title"] = context.Page.Title,
+            ["booking.start"] = At(change.Start, zone),
+            ["booking.end"] = At(change.End, zone),
+            ["booking.when"] = Range(change.Start, change.End, zone),
+            ["booking.previousStart"] = change.PreviousStart is { } previous ? At(previous, zone) : "",
+            ["booking.duration"] = Describe(change.End - change.Start),
+            ["booking.timeZone"] = zone.Id,
+            ["booking.location"] = context.LocationFor(recipient.IsCustomer) ?? "",
+            ["booking.reason"] = change.Reason ?? "",
+            ["booking.publicNotes"] = context.Booking.PublicNotes ?? "",
+            ["manageUrl"] = recipient.IsCustomer ? links.ManageUrl(context.Booking) : "",
+            ["organization.name"] = context.Organization.Name,
+        };
+    }
+
+    /// <summary>"Monday, 15 March 2027, 10:00 (America/New_York)".</summary>
+    public static string At(Instant instant, DateTimeZone zone) => $"{Full.Format(instant.InZone(zone).LocalDateTime)} ({zone.Id})";
+
+    /// <summary>"Monday, 15 March 2027, 10:00 to 10:30 (America/New_York)", or both dates when it ends on another day.</summary>
+    public static string Range(Instant start, Instant end, DateTimeZone zone)
+    {
+        var s = start.InZone(zone).LocalDateTime;
+        var e = end.InZone(zone).LocalDateTime;
+        var until = s.Date == e.Date ? Time.Format(e.TimeOfDay) : Full.Format(e);
+        return $"{Full.Format(s)} to {until} ({zone.Id})";
+    }
+
+    private static string Describe(Duration d)
+    {
+        var minutes = (long)Math.Round(d.TotalMinutes);
+        var hours = minutes / 60;
+        var rest = minutes % 60;
+        var h = hours == 0 ? "" : hours == 1 ? "1 hour" : $"{hours} hours";
+        var m = rest == 0 ? "" : rest == 1 ? "1 minute" : $"{rest} minutes";
+        return h.Length > 0 && m.Length > 0 ? $"{h} {m}" : h + m;
+    }
+
+    private static IEnumerable<Recipient> Recipients(BookingContext context, NotificationRequest request, EmailOverride? customerOverride)
+    {
+        if (request.Recipients.HasFlag(NotificationRecipients.Customer) && customerOverride?.Send != false)
+        {
+            var c = context.Customer;
+            yield return new Recipient("customer", TemplateAudience.Customer, c.Name, c.Email, TimeZones.Find(c.TimeZoneId) ?? DateTimeZone.Utc);
+        }
+
+        if (request.Recipients.HasFlag(NotificationRecipients.Hosts))
+        {
+            foreach (var host in context.Hosts.Where(h => h.Id != request.SkipHost))
+            {
+                yield return new Recipient("host:" + host.Id, TemplateAudience.Host, host.Name, host.Email,
+                    TimeZones.Find(host.TimeZoneId) ?? DateTimeZone.Utc);
+            }
+        }
+    }
+
+    private async Task<BookingContext?> LoadAsync(BookingId id, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == id, ct);
+        if (booking is null)
+        {
+            return null;
+        }
+
+        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
+        var hostIds = booking.Hosts.Select(h => h.UserId).Append(booking.OwnerId).Distinct().ToList();
+        var users = await db.Users.IgnoreQueryFilters().AsNoTracking().Where(u => hostIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, ct);
+        var organization = await db.Organizations.AsNoTracking().FirstAsync(o => o.Id == booking.OrganizationId, ct);
+        var primaryId = booking.Hosts.FirstOrDefault(h => h.IsPrimary)?.UserId ?? booking.OwnerId;
+        var hosts = booking.Hosts.OrderByDescending(h => h.IsPrimary).Select(h => users[h.UserId]).ToList();
+        var meeting = await db.BookingConferencing.AsNoTracking().FirstOrDefaultAsync(m => m.BookingId == booking.Id, ct);
+        return new BookingContext(booking, page, customer, hosts, users[primaryId], organization, meeting);
+    }
+
+    private sealed record BookingContext(Booking Booking, BookingPage Page, Customer Customer, IReadOnlyList<User> Hosts, User PrimaryHost,
+        Organization Organization, Data.Conferencing.BookingConferencing? Meeting)
+    {
+        /// <summary>The location for the customer or for the hosts (a withheld location is left out for the customer).</summary>
+        public string? LocationFor(bool customer) => Conferencing.BookingLocation.For(Page, Booking, Meeting, customer);
+
+        /// <summary>The page uses a conferencing service and the booking's meeting link does not exist yet.</summary>
+        public bool AwaitingMeeting => Page.Conferencing is not null && !Booking.LocationWithheld
+            && Booking.Status is BookingStatus.Scheduled or BookingStatus.Rescheduled
+            && Meeting is not { Deleted: false, JoinUrl.Length: > 0 };
+    }
+
+    private sealed record Recipient(string Key, TemplateAudience Audience, string Name, string Email, DateTimeZone Zone)
+    {
+        public bool IsCustomer => Audience == TemplateAudience.Customer;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Email is off (no Rendezvous__Smtp__Host); {Kind} for booking {BookingId} not sent")]
+    private static partial void LogDisabled(ILogger logger, NotificationKind kind, string bookingId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Kind} for booking {BookingId} not sent: the recipient's address is invalid")]
+    private static partial void LogInvalidAddress(ILogger logger, NotificationKind kind, string bookingId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Kind} for booking {BookingId} refused by the mail server for good")]
+    private static partial void LogRefused(ILogger logger, Exception exception, NotificationKind kind, string bookingId);
+}
+
+/// <summary>What an email describes: the times, reason and status of one change (or of the booking now), and its place in the booking's history.</summary>
+internal sealed record Change(Instant Start, Instant End, Instant? PreviousStart, string? Reason, BookingStatus Status, int Sequence, ITipMethod Method)
+{
+    public static Change Of(Booking booking, BookingEvent? e, NotificationKind kind)
+    {
+        var status = e?.Status ?? booking.Status;
+        var cancel = kind is NotificationKind.Canceled or NotificationKind.RequestDeclined || status == BookingStatus.Canceled;
+        return new Change(e?.Start ?? booking.Start, e?.End ?? booking.End, e?.PreviousStart, e is null ? booking.LastReason : e.Reason, status,
+            SequenceOf(booking, e), cancel ? ITipMethod.Cancel : ITipMethod.Request);
+    }
+
+    /// <summary>
+    /// The position of <paramref name="e"/>'s entry in the booking's history (0 for the creation), or of the latest entry
+    /// when there is no event. Entries are in insertion order; the event's entry is the one with its time, status, times
+    /// and actor (and, for a move, whose predecessor started where the event says it came from).
+    /// </summary>
+    public static int SequenceOf(Booking booking, BookingEvent? e)
+    {
+        var history = booking.History.OrderBy(a => a.Id).ToList();
+        if (e is null)
+        {
+            return Math.Max(0, history.Count - 1);
+        }
+
+        for (var i = 0; i < history.Count; i++)
+        {
+            var a = history[i];
+            if (a.At == e.OccurredAt && a.ToStatus == e.Status && a.Start == e.Start && a.End == e.End && a.ActorKind == e.Actor.Kind
+                && (e.PreviousStart is null || (i > 0 && history[i - 1].Start == e.PreviousStart)))
+            {
+                return i;
+            }
+        }
+
+        return Math.Max(0, history.Count - 1);
+    }
+}

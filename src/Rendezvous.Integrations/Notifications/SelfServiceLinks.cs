@@ -1,0 +1,13 @@
+using Rendezvous.Domain.Bookings;
+
+namespace Rendezvous.Integrations.Notifications;
+
+/// <summary>
+/// The customer's links in emails. The seam between notifications and self-service: the self-service work replaces the
+/// registration with signed links; nothing else in notifications needs to change.
+/// </summary>
+public interface ISelfServiceLinks
+{
+    /// <summary>Where the customer reschedules or cancels <paramref name="booking"/>; an absolute URL.</summary>
+    string ManageUrl(Booking booking);
+}
