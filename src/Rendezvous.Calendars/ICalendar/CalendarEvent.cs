@@ -49,6 +49,12 @@ public sealed record CalendarEvent
     /// <summary>RECURRENCE-ID: set on an override of one instance of a recurring event.</summary>
     public CalendarDateTime? RecurrenceId { get; init; }
 
+    /// <summary>
+    /// The RANGE parameter of RECURRENCE-ID (RFC 5545 3.2.13): with <see cref="RecurrenceRange.ThisAndFuture"/>
+    /// the override also reschedules and changes every later instance of the series.
+    /// </summary>
+    public RecurrenceRange RecurrenceIdRange { get; init; }
+
     /// <summary>X- properties, in order, with TEXT values.</summary>
     public IReadOnlyList<CalendarExtensionProperty> Extensions { get; init; } = [];
 
@@ -85,6 +91,7 @@ public sealed record CalendarEvent
         && RecurrenceDates.SequenceEqual(other.RecurrenceDates)
         && ExceptionDates.SequenceEqual(other.ExceptionDates)
         && RecurrenceId == other.RecurrenceId
+        && RecurrenceIdRange == other.RecurrenceIdRange
         && Extensions.SequenceEqual(other.Extensions);
 
     public override int GetHashCode() => HashCode.Combine(Uid, Sequence, Start, Summary);
@@ -167,6 +174,7 @@ public sealed record CalendarEvent
             RecurrenceDates = rdates,
             ExceptionDates = exdates,
             RecurrenceId = ReadDateTime(vevent, "RECURRENCE-ID", resolve),
+            RecurrenceIdRange = ReadRange(vevent.FindProperty("RECURRENCE-ID")),
             Extensions = extensions,
             Source = vevent,
         };
@@ -211,7 +219,13 @@ public sealed record CalendarEvent
 
         if (RecurrenceId is { } recurrenceId)
         {
-            vevent.AddProperty(DateTimeProperty("RECURRENCE-ID", recurrenceId));
+            var property = DateTimeProperty("RECURRENCE-ID", recurrenceId);
+            if (RecurrenceIdRange == RecurrenceRange.ThisAndFuture)
+            {
+                property.SetParameter("RANGE", "THISANDFUTURE");
+            }
+
+            vevent.AddProperty(property);
         }
 
         foreach (var rule in RecurrenceRules)
@@ -341,6 +355,15 @@ public sealed record CalendarEvent
 
     private static CalendarDateTime? ReadDateTime(CalendarComponent component, string name, Func<string, DateTimeZone?> resolve) =>
         component.FindProperty(name) is { } property ? TypedValues.ParseDateTime(property, resolve) : null;
+
+    /// <summary>
+    /// THISANDFUTURE is the only range RFC 5545 3.2.13 defines; the deprecated THISANDPRIOR of RFC 2445 and
+    /// unknown values are read as the single instance, which is what an override without RANGE means.
+    /// </summary>
+    private static RecurrenceRange ReadRange(CalendarProperty? recurrenceId) =>
+        string.Equals(recurrenceId?.GetParameter("RANGE")?.Trim(), "THISANDFUTURE", StringComparison.OrdinalIgnoreCase)
+            ? RecurrenceRange.ThisAndFuture
+            : RecurrenceRange.ThisInstance;
 
     private static int ReadSequence(CalendarProperty? property)
     {

@@ -8,6 +8,16 @@ public enum EventStatus
     Cancelled,
 }
 
+/// <summary>The RANGE parameter of RECURRENCE-ID (RFC 5545 3.2.13).</summary>
+public enum RecurrenceRange
+{
+    /// <summary>No RANGE: the override replaces the one instance it names.</summary>
+    ThisInstance,
+
+    /// <summary>RANGE=THISANDFUTURE: the override applies to the instance it names and to every later one.</summary>
+    ThisAndFuture,
+}
+
 /// <summary>TRANSP values (RFC 5545 3.8.2.7): whether the event blocks time.</summary>
 public enum EventTransparency
 {

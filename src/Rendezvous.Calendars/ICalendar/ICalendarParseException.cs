@@ -21,6 +21,11 @@ public enum ICalendarErrorKind
     InvalidRecurrenceRule,
     /// <summary>A VTIMEZONE cannot be turned into a time zone.</summary>
     InvalidTimeZone,
+    /// <summary>
+    /// A component outside any VCALENDAR whose calendar is ambiguous: next to a VCALENDAR, or an alarm next to
+    /// the events it might belong to.
+    /// </summary>
+    StrayComponent,
 }
 
 /// <summary>
@@ -70,6 +75,7 @@ public sealed class ICalendarParseException : FormatException
         ICalendarErrorKind.MissingProperty => "ical.missing_property",
         ICalendarErrorKind.InvalidRecurrenceRule => "ical.invalid_rrule",
         ICalendarErrorKind.InvalidTimeZone => "ical.invalid_timezone",
+        ICalendarErrorKind.StrayComponent => "ical.stray_component",
         _ => "ical.error",
     };
 }

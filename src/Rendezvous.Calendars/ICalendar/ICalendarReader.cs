@@ -16,6 +16,12 @@ public static class ICalendarReader
 
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
+    /// <summary>The components RFC 5545 3.6 puts directly inside a VCALENDAR.</summary>
+    private static readonly HashSet<string> CalendarComponentNames = new(StringComparer.Ordinal)
+    {
+        "VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE",
+    };
+
     /// <summary>The generic component tree: every top-level component, whatever its name.</summary>
     public static IReadOnlyList<CalendarComponent> ReadComponents(string text, ICalendarReaderOptions? options = null)
     {
@@ -131,10 +137,56 @@ public static class ICalendarReader
 
     /// <inheritdoc cref="ParseAll(string, ICalendarReaderOptions?)"/>
     public static IReadOnlyList<CalendarDocument> ParseAll(ReadOnlySpan<byte> utf8, ICalendarReaderOptions? options = null) =>
-        ReadComponents(utf8, options)
-            .Where(c => c.Name == "VCALENDAR")
+        Calendars(ReadComponents(utf8, options), options ?? ICalendarReaderOptions.Strict)
             .Select(c => CalendarDocument.FromComponent(c, options))
             .ToList();
+
+    /// <summary>
+    /// The VCALENDARs of a stream. Without any, bare calendar components (VEVENT, VTODO, VJOURNAL, VFREEBUSY,
+    /// VTIMEZONE: what some producers export, and what other readers accept) or bare VALARMs on their own form
+    /// one implicit VCALENDAR: there is only one calendar they can belong to. Refused as ambiguous: such a
+    /// component next to a VCALENDAR (which calendar is it in?), and VALARMs next to events (which event do they
+    /// alarm?). Other top-level components (a VCARD...) are not calendar data and are ignored.
+    /// </summary>
+    private static List<CalendarComponent> Calendars(IReadOnlyList<CalendarComponent> roots, ICalendarReaderOptions options)
+    {
+        var calendars = roots.Where(c => c.Name == "VCALENDAR").ToList();
+        var bare = roots.Where(c => CalendarComponentNames.Contains(c.Name) || c.Name == "VALARM").ToList();
+        if (bare.Count == 0)
+        {
+            return calendars;
+        }
+
+        string? ambiguity = calendars.Count > 0
+            ? "is outside the VCALENDAR next to it, so the calendar it belongs to is ambiguous"
+            : bare.Any(c => c.Name == "VALARM") && bare.Any(c => c.Name != "VALARM")
+                ? "is outside any event, next to events it might belong to"
+                : null;
+        if (ambiguity is null)
+        {
+            var implicitCalendar = new CalendarComponent("VCALENDAR", bare[0].LineNumber);
+            foreach (var component in bare)
+            {
+                implicitCalendar.AddComponent(component);
+            }
+
+            return [implicitCalendar];
+        }
+
+        var strays = calendars.Count > 0 ? bare : bare.Where(c => c.Name == "VALARM").ToList();
+        foreach (var stray in strays)
+        {
+            var problem = new ICalendarParseException(ICalendarErrorKind.StrayComponent, stray.LineNumber, $"BEGIN:{stray.Name} {ambiguity}");
+            if (!options.SkipInvalidEvents)
+            {
+                throw problem;
+            }
+
+            options.OnSkipped?.Invoke(problem);
+        }
+
+        return calendars.Count > 0 ? calendars : Calendars([.. roots.Except(strays)], options);
+    }
 
     /// <summary>Like <see cref="Parse(string, ICalendarReaderOptions?)"/>, but reports failure as a value instead of throwing.</summary>
     public static bool TryParse(
@@ -165,7 +217,7 @@ public static class ICalendarReader
     private static CalendarDocument Single(IReadOnlyList<CalendarDocument> documents) => documents.Count switch
     {
         1 => documents[0],
-        0 => throw new ICalendarParseException(ICalendarErrorKind.CalendarCount, 0, "no BEGIN:VCALENDAR found"),
+        0 => throw new ICalendarParseException(ICalendarErrorKind.CalendarCount, 0, "no BEGIN:VCALENDAR (nor a bare VEVENT, VTODO... to read as one) found"),
         _ => throw new ICalendarParseException(
             ICalendarErrorKind.CalendarCount,
             documents[1].Source?.LineNumber ?? 0,

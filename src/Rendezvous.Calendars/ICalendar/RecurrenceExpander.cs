@@ -66,7 +66,19 @@ public static class RecurrenceExpander
 
         if (series is not null)
         {
-            var instances = series.Instances(from, to, options, ref truncated);
+            var ranges = FutureRanges(series, overrideList, localZone);
+
+            // A THISANDFUTURE override moves later instances; look far enough around the window for the ones it
+            // moves into it (RFC 5545 3.8.4.4).
+            var before = Duration.Zero;
+            var after = Duration.Zero;
+            foreach (var range in ranges)
+            {
+                before = Duration.Max(before, Duration.FromSeconds(Math.Max(0, range.ShiftSeconds)) + range.Length + Margin);
+                after = Duration.Max(after, Duration.FromSeconds(Math.Max(0, -range.ShiftSeconds)) + Margin);
+            }
+
+            var instances = series.Instances(TimeMath.Plus(from, -before), TimeMath.Plus(to, after), options, ref truncated);
             var overridden = series.KeysOf(overrideList.Select(o => o.RecurrenceId!.Value));
             foreach (var instance in instances)
             {
@@ -74,6 +86,16 @@ public static class RecurrenceExpander
                     || overridden.Instants.Contains(instance.Start)
                     || overridden.Dates.Contains(instance.Local.Date))
                 {
+                    continue;
+                }
+
+                if (ranges.LastOrDefault(r => r.Covers(instance, series)) is { } covering)
+                {
+                    if (covering.Apply(instance, series) is { } moved && Overlaps(moved.Start, moved.End, from, to))
+                    {
+                        results.Add(new Occurrence(moved.Start, moved.End, covering.Override, series.RecurrenceIdFor(instance.Local, instance.Start)));
+                    }
+
                     continue;
                 }
 
@@ -183,6 +205,38 @@ public static class RecurrenceExpander
         }
     }
 
+    /// <summary>
+    /// The THISANDFUTURE overrides of a series, in the order of the instances they name. Each applies from its
+    /// instance until the next one: RFC 5545 3.8.4.4 has later instances "rescheduled by the same time
+    /// difference" and given the override's duration. The difference is taken on the series' wall clock, so a
+    /// weekly 09:00 moved to 11:00 stays at 11:00 across DST.
+    /// </summary>
+    private static List<FutureRange> FutureRanges(Series series, List<CalendarEvent> overrides, DateTimeZone localZone)
+    {
+        var ranges = new List<FutureRange>();
+        foreach (var item in overrides.Where(o => o.RecurrenceIdRange == RecurrenceRange.ThisAndFuture))
+        {
+            var recurrenceId = item.RecurrenceId!.Value;
+            var byDate = recurrenceId.IsDate || series.IsDate;
+            var idLocal = byDate ? recurrenceId.Date.AtMidnight() : TimeMath.ToLocal(recurrenceId.ToInstant(series.Zone), series.Zone);
+            var idInstant = byDate ? TimeMath.StartOfDay(recurrenceId.Date, series.Zone) : recurrenceId.ToInstant(series.Zone);
+            if (item.Start is null)
+            {
+                // No new DTSTART: later instances keep their times and lengths and take the other changes.
+                ranges.Add(new FutureRange(item, byDate, idLocal.Date, idInstant, 0, null, series.EndOf(idLocal, idInstant) - idInstant));
+                continue;
+            }
+
+            var own = new Series(item, localZone);
+            var newLocal = series.IsDate ? own.StartLocal.Date.AtMidnight() : TimeMath.ToLocal(own.StartInstant, series.Zone);
+            var shift = TimeMath.SecondsSinceEpoch(newLocal) - TimeMath.SecondsSinceEpoch(idLocal);
+            ranges.Add(new FutureRange(item, byDate, idLocal.Date, idInstant, shift, own, own.EndOf(own.StartLocal, own.StartInstant) - own.StartInstant));
+        }
+
+        ranges.Sort((a, b) => a.IdInstant.CompareTo(b.IdInstant));
+        return ranges;
+    }
+
     private static (Instant Start, Instant End)? SpanOf(CalendarEvent item, Series? master, DateTimeZone localZone)
     {
         if (item.Start is { } start)
@@ -221,6 +275,30 @@ public static class RecurrenceExpander
     }
 
     private readonly record struct Instance(LocalDateTime Local, Instant Start, Instant? ExplicitEnd);
+
+    /// <summary>One THISANDFUTURE override: where it starts, how far it moves instances, and their new length.</summary>
+    private sealed record FutureRange(CalendarEvent Override, bool ByDate, LocalDate IdDate, Instant IdInstant, long ShiftSeconds, Series? Own, Duration Length)
+    {
+        /// <summary>Instances are "subsequent" by their original time (their RECURRENCE-ID), not their new one.</summary>
+        public bool Covers(Instance instance, Series series) =>
+            ByDate ? instance.Local.Date > IdDate : instance.Start > IdInstant;
+
+        public (Instant Start, Instant End)? Apply(Instance instance, Series series)
+        {
+            if (Own is null)
+            {
+                return (instance.Start, TimeMath.Plus(instance.Start, Length));
+            }
+
+            if (TimeMath.FromSecondsSinceEpoch(TimeMath.SecondsSinceEpoch(instance.Local) + ShiftSeconds) is not { } local)
+            {
+                return null;
+            }
+
+            var start = series.IsDate ? TimeMath.StartOfDay(local.Date, series.Zone) : TimeMath.ToInstant(local, series.Zone);
+            return (start, Own.EndOf(local, start));
+        }
+    }
 
     /// <summary>The timing facts of one event: its zone, DTSTART, length, exclusions.</summary>
     private sealed class Series
@@ -372,7 +450,7 @@ public static class RecurrenceExpander
 
                 Instant? explicitEnd = rdate.End is { } end
                     ? Max(end.ToInstant(Zone), start)
-                    : rdate.Duration is { } duration ? Max(duration.AddTo(local, Zone), start) : null;
+                    : rdate.Duration is { } duration ? Max(duration.AddTo(TimeMath.ToLocal(start, Zone), Zone), start) : null;
                 instances.Add(new Instance(local, start, explicitEnd));
             }
 
@@ -445,10 +523,12 @@ public static class RecurrenceExpander
                     return (_, start) => start;
                 }
 
-                // With DURATION the nominal part is applied to each instance's own wall clock.
+                // With DURATION the nominal part is applied to each instance's own wall clock: the time the
+                // instance really starts at, which differs from the rule's time in a DST gap (RFC 5545 3.3.5 moves
+                // 02:00 to 02:30 on Lord Howe's spring day, so P1D ends at 02:30 the next day, 24 hours later).
                 return IsDate
                     ? (local, start) => Max(TimeMath.Plus(TimeMath.StartOfDay(TimeMath.PlusDays(local.Date, duration.NominalDays), zone), duration.ExactPart), start)
-                    : (local, start) => Max(duration.AddTo(local, zone), start);
+                    : (_, start) => Max(duration.AddTo(TimeMath.ToLocal(start, zone), zone), start);
             }
 
             return IsDate

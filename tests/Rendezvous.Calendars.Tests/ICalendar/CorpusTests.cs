@@ -19,7 +19,7 @@ public class CorpusTests
     /// - google_birthday.ics writes RDATE:20131210Z (a DATE with a Z), which we read as the date.
     /// - recur_instances.ics has a VTIMEZONE without TZID; nothing can refer to it, so it is ignored.
     /// </summary>
-    private static readonly Dictionary<string, (int Line, ICalendarErrorKind Kind)> InvalidOnPurpose = new()
+    internal static readonly Dictionary<string, (int Line, ICalendarErrorKind Kind)> InvalidOnPurpose = new()
     {
         ["icaljs/samples/blank_line_mid.ics"] = (3, ICalendarErrorKind.BlankLine),
     };
