@@ -59,7 +59,7 @@ public sealed partial class CalendarSyncEngine(
             if (fullSyncDue)
             {
                 await db.Database.ExecuteSqlInterpolatedAsync(
-                    $"UPDATE calendar_connections SET full_sync_due_at = {(clock.GetCurrentInstant() + Duration.FromTimeSpan(options.Value.FullSyncInterval)).ToDateTimeUtc()} WHERE id = {connection.Id}", ct);
+                    $"UPDATE calendar_connections SET full_sync_due_at = {clock.GetCurrentInstant() + Duration.FromTimeSpan(options.Value.FullSyncInterval)} WHERE id = {connection.Id}", ct);
             }
 
             connection.RecordSuccess(clock.GetCurrentInstant(), interval);
@@ -81,8 +81,8 @@ public sealed partial class CalendarSyncEngine(
 
     private async Task<bool> IsFullSyncDueAsync(Guid connectionId, CancellationToken ct)
     {
-        var due = await db.Database.SqlQuery<DateTime?>($"SELECT full_sync_due_at AS \"Value\" FROM calendar_connections WHERE id = {connectionId}").ToListAsync(ct);
-        return due.Count == 0 || due[0] is not { } at || Instant.FromDateTimeUtc(DateTime.SpecifyKind(at, DateTimeKind.Utc)) <= clock.GetCurrentInstant();
+        var due = await db.Database.SqlQuery<Instant?>($"SELECT full_sync_due_at AS \"Value\" FROM calendar_connections WHERE id = {connectionId}").ToListAsync(ct);
+        return due.Count == 0 || due[0] is not { } at || at <= clock.GetCurrentInstant();
     }
 
     private async Task SyncCalendarAsync(CalDavClient client, CalendarConnection connection, string calendarUrl, DateTimeZone userZone,

@@ -16,10 +16,10 @@ public sealed partial class CalendarSyncWorker(IServiceScopeFactory scopes, IClo
     /// <summary>Claims up to <paramref name="max"/> due connections for this process.</summary>
     public static async Task<IReadOnlyList<Guid>> ClaimAsync(RendezvousDbContext db, Instant now, Duration lease, int max, CancellationToken ct) =>
         await db.Database.SqlQuery<Guid>($"""
-            UPDATE calendar_connections SET lease_until = {(now + lease).ToDateTimeUtc()}
+            UPDATE calendar_connections SET lease_until = {now + lease}
             WHERE id IN (
                 SELECT id FROM calendar_connections
-                WHERE next_sync_at <= {now.ToDateTimeUtc()} AND (lease_until IS NULL OR lease_until < {now.ToDateTimeUtc()})
+                WHERE next_sync_at <= {now} AND (lease_until IS NULL OR lease_until < {now})
                   AND provider IN ('CalDav', 'ICloud')
                 ORDER BY next_sync_at
                 LIMIT {max}
