@@ -35,6 +35,11 @@ ensure_dotnet() {
   export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 }
 
+# ensure_dotnet_tools: the local tools pinned in .config/dotnet-tools.json (dotnet-ef).
+ensure_dotnet_tools() {
+  (cd "$ROOT" && dotnet tool restore >/dev/null) || die "dotnet tool restore failed (see .config/dotnet-tools.json)"
+}
+
 pg_bindir() {
   local d
   d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)

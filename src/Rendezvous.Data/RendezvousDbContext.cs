@@ -92,7 +92,6 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
-        configurationBuilder.Properties<Instant>().HaveConversion<InstantConverter>().HaveColumnType("timestamp with time zone");
         configurationBuilder.Properties<OrganizationId>().HaveConversion<OrganizationIdConverter>();
         configurationBuilder.Properties<UserId>().HaveConversion<UserIdConverter>();
         configurationBuilder.Properties<CustomerId>().HaveConversion<CustomerIdConverter>();
@@ -309,9 +308,6 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
 
         return sb.ToString();
     }
-
-    private sealed class InstantConverter() : ValueConverter<Instant, DateTime>(
-        i => i.ToDateTimeUtc(), d => Instant.FromDateTimeUtc(DateTime.SpecifyKind(d, DateTimeKind.Utc)));
 
     private sealed class OrganizationIdConverter() : ValueConverter<OrganizationId, Guid>(i => i.Value, g => new OrganizationId(g));
 

@@ -1,4 +1,5 @@
 using Microsoft.Playwright;
+using Npgsql;
 using Rendezvous.Browser.Tests.Infrastructure;
 using Rendezvous.Calendars.CalDav;
 using Shouldly;
@@ -139,15 +140,17 @@ public sealed class StaffTests(RendezvousServer server)
     private static string Today(int plusDays = 0)
     {
         // The server's clock is the machine's; the test reads "today" from the database rather than the system clock.
-        return TodayFromDatabase.Value.AddDays(plusDays).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        return TodayFromDatabase.Value.PlusDays(plusDays).ToString("uuuu-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static readonly Lazy<DateOnly> TodayFromDatabase = new(() =>
+    private static readonly Lazy<NodaTime.LocalDate> TodayFromDatabase = new(() =>
     {
-        using var conn = new Npgsql.NpgsqlConnection(TestEnvironment.Database);
-        conn.Open();
-        using var cmd = new Npgsql.NpgsqlCommand("SELECT (now() AT TIME ZONE 'UTC')::date", conn);
-        var value = cmd.ExecuteScalar();
-        return value is DateOnly date ? date : DateOnly.FromDateTime((DateTime)value!);
+        var builder = new NpgsqlDataSourceBuilder(TestEnvironment.Database);
+        builder.UseNodaTime();
+        using var dataSource = builder.Build();
+        using var cmd = dataSource.CreateCommand("SELECT (now() AT TIME ZONE 'UTC')::date");
+        using var reader = cmd.ExecuteReader();
+        reader.Read();
+        return reader.GetFieldValue<NodaTime.LocalDate>(0);
     });
 }

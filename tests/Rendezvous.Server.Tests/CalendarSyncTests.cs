@@ -280,7 +280,7 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         // When the booking's next reminder comes due (a day before the old time), the move is applied quietly: the
         // reminder carries the new time, and integrations are not told.
         await DrainOutboxAsync();
-        app.Clock.Set(Instant.FromUtc(2027, 3, 7, 10, 0));
+        app.Clock.Reset(Instant.FromUtc(2027, 3, 7, 10, 0));
         try
         {
             var round = await app.Services.GetRequiredService<Features.Reminders.ReminderSender>().SendDueAsync(CancellationToken.None);
@@ -290,7 +290,7 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         }
         finally
         {
-            app.Clock.Set(RendezvousApp.Start);
+            app.Clock.Reset(RendezvousApp.Start);
         }
 
         var after = await BookingAsync(host, id);
@@ -489,7 +489,7 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         }
         finally
         {
-            app.Clock.Set(RendezvousApp.Start);
+            app.Clock.Reset(RendezvousApp.Start);
         }
 
         (await ObjectsAsync(host.BookingCalendar)).Count.ShouldBe(1);

@@ -112,14 +112,14 @@ public sealed class LifecycleApiTests(RendezvousApp app) : IClassFixture<Rendezv
 
         (await (await admin.PostJsonAsync($"/api/v1/bookings/{id}/no-show", new { })).ExpectAsync(409))["code"]!.GetValue<string>().ShouldBe("not_started");
 
-        app.Clock.Set(Instant.FromUtc(2027, 3, 1, 12, 5));
+        app.Clock.Reset(Instant.FromUtc(2027, 3, 1, 12, 5));
         try
         {
             var noShow = await (await admin.PostJsonAsync($"/api/v1/bookings/{id}/no-show", new { reason = "Did not join" })).ExpectAsync(200);
             noShow["status"]!.GetValue<string>().ShouldBe("noShow");
             noShow["detailedStatus"]!.GetValue<string>().ShouldBe("No-show by User");
 
-            app.Clock.Set(Instant.FromUtc(2027, 3, 1, 14, 0));
+            app.Clock.Reset(Instant.FromUtc(2027, 3, 1, 14, 0));
             var completed = await app.WithScopeAsync(sp => sp.GetRequiredService<Workers.BookingCompletion>().CompleteDueAsync(100, CancellationToken.None));
             completed.ShouldBeGreaterThanOrEqualTo(1);
             var done = await (await admin.GetAsync($"/api/v1/bookings/{other}")).ExpectAsync(200);
@@ -133,7 +133,7 @@ public sealed class LifecycleApiTests(RendezvousApp app) : IClassFixture<Rendezv
         }
         finally
         {
-            app.Clock.Set(RendezvousApp.Start);
+            app.Clock.Reset(RendezvousApp.Start);
         }
     }
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using NodaTime;
 using Npgsql;
+using Rendezvous.Data;
 using Rendezvous.Data.Outbox;
 using Rendezvous.Server.Tests.Infrastructure;
 using Shouldly;
@@ -118,7 +119,7 @@ public sealed class OutboxTests(OutboxApp app) : IClassFixture<OutboxApp>
         }
         finally
         {
-            app.Clock.Set(RendezvousApp.Start);
+            app.Clock.Reset(RendezvousApp.Start);
         }
 
         app.Handler.Seen.Count.ShouldBe(1);
@@ -247,8 +248,9 @@ public sealed class QueryPlanTests(RendezvousApp app) : IClassFixture<Rendezvous
     [DbFact]
     public async Task Hold_lookup_uses_the_gist_index()
     {
-        await using var conn = new NpgsqlConnection(app.ConnectionString);
-        await conn.OpenAsync();
+        // The server's data source, so the range parameter is written the way the application writes it.
+        await using var dataSource = DataServiceCollectionExtensions.CreateDataSource(app.ConnectionString);
+        await using var conn = await dataSource.OpenConnectionAsync();
         // Realistic volume: 40 hosts with 250 meetings each, so the planner's choice is the one production would make.
         await using (var seed = new NpgsqlCommand("""
             INSERT INTO organizations VALUES ('00000000-0000-0000-0000-000000000001', 'Plan', 'plan-org', now());
@@ -273,8 +275,7 @@ public sealed class QueryPlanTests(RendezvousApp app) : IClassFixture<Rendezvous
 
         await using var explain = new NpgsqlCommand("EXPLAIN " + Features.Availability.AvailabilityService.HoldsSql, conn);
         explain.Parameters.AddWithValue("hosts", new[] { Guid.Parse("00000000-0000-0000-0001-000000000007") });
-        explain.Parameters.AddWithValue("from", new DateTime(2027, 1, 5, 0, 0, 0, DateTimeKind.Utc));
-        explain.Parameters.AddWithValue("to", new DateTime(2027, 1, 6, 0, 0, 0, DateTimeKind.Utc));
+        explain.Parameters.AddWithValue("range", new Interval(Instant.FromUtc(2027, 1, 5, 0, 0), Instant.FromUtc(2027, 1, 6, 0, 0)));
         var plan = new System.Text.StringBuilder();
         await using (var reader = await explain.ExecuteReaderAsync())
         {

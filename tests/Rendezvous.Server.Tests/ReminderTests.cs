@@ -49,20 +49,20 @@ public sealed class ReminderTests(ReminderApp app) : IClassFixture<ReminderApp>
         [.. (await app.WithDbAsync(db => db.Database.SqlQuery<Row>($"""
             SELECT kind AS "Kind", due_at AS "Due", status AS "Status" FROM reminders WHERE booking_id = {Guid.Parse(bookingId)} ORDER BY due_at
             """).ToListAsync()))
-            .Select(r => (r.Kind, Instant.FromDateTimeUtc(DateTime.SpecifyKind(r.Due, DateTimeKind.Utc)), r.Status))];
+            .Select(r => (r.Kind, r.Due, r.Status))];
 
-    private sealed record Row(string Kind, DateTime Due, string Status);
+    private sealed record Row(string Kind, Instant Due, string Status);
 
     private async Task<T> At<T>(Instant when, Func<Task<T>> work)
     {
-        app.Clock.Set(when);
+        app.Clock.Reset(when);
         try
         {
             return await work();
         }
         finally
         {
-            app.Clock.Set(RendezvousApp.Start);
+            app.Clock.Reset(RendezvousApp.Start);
         }
     }
 

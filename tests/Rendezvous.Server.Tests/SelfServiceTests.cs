@@ -60,7 +60,7 @@ public sealed class SelfServiceTests(RendezvousApp app) : IClassFixture<Rendezvo
         (await (await app.Client().GetAsync($"/api/v1/bookings/{id}")).ExpectAsync(200))["detailedStatus"]!.GetValue<string>().ShouldBe("Rescheduled by Customer");
 
         // Inside the 24-hour window the customer is told why and whom to contact.
-        app.Clock.Set(Instant.FromUtc(2027, 3, 10, 20, 0));
+        app.Clock.Reset(Instant.FromUtc(2027, 3, 10, 20, 0));
         try
         {
             var view = await (await visitor.GetAsync($"/api/v1/self-service/{token}")).ExpectAsync(200);
@@ -73,7 +73,7 @@ public sealed class SelfServiceTests(RendezvousApp app) : IClassFixture<Rendezvo
         }
         finally
         {
-            app.Clock.Set(RendezvousApp.Start);
+            app.Clock.Reset(RendezvousApp.Start);
         }
 
         other["status"]!.GetValue<string>().ShouldBe("scheduled");
@@ -95,14 +95,14 @@ public sealed class SelfServiceTests(RendezvousApp app) : IClassFixture<Rendezvo
         (await page.Content.ReadAsStringAsync()).ShouldContain("This link is no longer valid");
 
         // After the meeting is over the link is dead too.
-        app.Clock.Set(Instant.FromUtc(2027, 3, 12, 11, 0));
+        app.Clock.Reset(Instant.FromUtc(2027, 3, 12, 11, 0));
         try
         {
             await (await visitor.PostJsonAsync($"/api/v1/self-service/{token}/cancel", new { })).ExpectAsync(404);
         }
         finally
         {
-            app.Clock.Set(RendezvousApp.Start);
+            app.Clock.Reset(RendezvousApp.Start);
         }
 
         (await (await app.Client().GetAsync($"/api/v1/bookings/{id}")).ExpectAsync(200))["status"]!.GetValue<string>().ShouldBe("scheduled");

@@ -38,7 +38,7 @@ public sealed class WebhookTests(WebhookApp app) : IClassFixture<WebhookApp>, IA
     /// <summary>Puts the clock back and removes this test's subscriptions, so the next test starts from nothing.</summary>
     public async Task DisposeAsync()
     {
-        app.Clock.Set(RendezvousApp.Start);
+        app.Clock.Reset(RendezvousApp.Start);
         var admin = app.Client();
         foreach (var hook in (await (await admin.GetAsync("/api/v1/webhooks")).ExpectAsync(200)).AsArray())
         {
@@ -376,7 +376,7 @@ public sealed class WebhookTests(WebhookApp app) : IClassFixture<WebhookApp>, IA
                 break;
             }
 
-            app.Clock.Set(Parse(delivery["nextAttemptAt"]!.GetValue<string>()));
+            app.Clock.Reset(Parse(delivery["nextAttemptAt"]!.GetValue<string>()));
         }
 
         delivery["status"]!.GetValue<string>().ShouldBe("failed");

@@ -61,7 +61,7 @@ public sealed partial class OutboxProcessor(NpgsqlDataSource dataSource, IEnumer
             FOR UPDATE SKIP LOCKED
             """, connection, tx))
         {
-            select.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+            select.Parameters.AddWithValue("now", now);
             select.Parameters.AddWithValue("limit", batchSize);
             await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -99,9 +99,9 @@ public sealed partial class OutboxProcessor(NpgsqlDataSource dataSource, IEnumer
                 : "UPDATE outbox_messages SET available_at = @retry, attempts = attempts + 1, handled_by = @handled, last_error = @error WHERE id = @id",
                 connection, tx);
             update.Parameters.AddWithValue("id", message.Id);
-            update.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+            update.Parameters.AddWithValue("now", now);
             update.Parameters.Add(new NpgsqlParameter("handled", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = handledBy.ToArray() });
-            update.Parameters.AddWithValue("retry", (now + Backoff(message.Attempt)).ToDateTimeUtc());
+            update.Parameters.AddWithValue("retry", now + Backoff(message.Attempt));
             update.Parameters.AddWithValue("error", (object?)error ?? DBNull.Value);
             await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -40,7 +40,7 @@ public sealed class CrmTokens(NpgsqlDataSource dataSource, IntegrationSecrets se
         }
 
         return new CrmAccess(connectionId, Decrypt(provider, reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1),
-            reader.IsDBNull(2) ? null : Instant.FromDateTimeUtc(DateTime.SpecifyKind(reader.GetDateTime(2), DateTimeKind.Utc)));
+            reader.IsDBNull(2) ? null : reader.GetFieldValue<Instant>(2));
     }
 
     /// <summary>
@@ -100,7 +100,7 @@ public sealed class CrmTokens(NpgsqlDataSource dataSource, IntegrationSecrets se
                 """, connection, tx);
             mark.Parameters.AddWithValue("id", connectionId);
             mark.Parameters.AddWithValue("error", ex.Message);
-            mark.Parameters.AddWithValue("now", clock.GetCurrentInstant().ToDateTimeUtc());
+            mark.Parameters.AddWithValue("now", clock.GetCurrentInstant());
             await mark.ExecuteNonQueryAsync(ct);
             await tx.CommitAsync(ct);
             throw;
@@ -123,8 +123,8 @@ public sealed class CrmTokens(NpgsqlDataSource dataSource, IntegrationSecrets se
             update.Parameters.AddWithValue("access", secrets.ProtectToken(grant.AccessToken));
             update.Parameters.AddWithValue("refresh", grant.RefreshToken is null ? DBNull.Value : secrets.ProtectToken(grant.RefreshToken));
             update.Parameters.AddWithValue("instance", (object?)grant.InstanceUrl ?? DBNull.Value);
-            update.Parameters.AddWithValue("expires", expires is { } e ? e.ToDateTimeUtc() : DBNull.Value);
-            update.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+            update.Parameters.AddWithValue("expires", expires is { } e ? e : DBNull.Value);
+            update.Parameters.AddWithValue("now", now);
             await update.ExecuteNonQueryAsync(ct);
         }
 

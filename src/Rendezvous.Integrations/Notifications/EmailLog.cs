@@ -50,8 +50,8 @@ public sealed class EmailLog(NpgsqlDataSource dataSource)
             claim.Parameters.AddWithValue("kind", entry.Kind);
             claim.Parameters.AddWithValue("recipient", entry.Recipient);
             claim.Parameters.AddWithValue("mid", entry.MessageId);
-            claim.Parameters.AddWithValue("now", now.ToDateTimeUtc());
-            claim.Parameters.AddWithValue("lease", (now + Lease).ToDateTimeUtc());
+            claim.Parameters.AddWithValue("now", now);
+            claim.Parameters.AddWithValue("lease", now + Lease);
             if (await claim.ExecuteScalarAsync(ct).ConfigureAwait(false) is string messageId)
             {
                 return (EmailClaim.Claimed, messageId);
@@ -104,8 +104,8 @@ public sealed class EmailLog(NpgsqlDataSource dataSource)
             claim.Parameters.AddWithValue("kinds", entries.Select(e => e.Kind).ToArray());
             claim.Parameters.AddWithValue("recipients", entries.Select(e => e.Recipient).ToArray());
             claim.Parameters.AddWithValue("mids", entries.Select(e => e.MessageId).ToArray());
-            claim.Parameters.AddWithValue("now", now.ToDateTimeUtc());
-            claim.Parameters.AddWithValue("lease", (now + Lease).ToDateTimeUtc());
+            claim.Parameters.AddWithValue("now", now);
+            claim.Parameters.AddWithValue("lease", now + Lease);
             await using var reader = await claim.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
@@ -144,7 +144,7 @@ public sealed class EmailLog(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand(
             "UPDATE email_log SET status = 'sent', lease_until = NULL, last_error = NULL, sent_at = @now WHERE dedup_key = ANY(@keys)");
         command.Parameters.AddWithValue("keys", keys.ToArray());
-        command.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+        command.Parameters.AddWithValue("now", now);
         await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
@@ -165,7 +165,7 @@ public sealed class EmailLog(NpgsqlDataSource dataSource)
             """);
         command.Parameters.AddWithValue("key", key);
         command.Parameters.AddWithValue("status", status);
-        command.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+        command.Parameters.AddWithValue("now", now);
         command.Parameters.AddWithValue("error", (object?)error ?? DBNull.Value);
         await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }

@@ -22,7 +22,7 @@ public sealed class EmailOverrideStore(NpgsqlDataSource dataSource)
         await db.Database.ExecuteSqlInterpolatedAsync($"""
             INSERT INTO booking_email_overrides (booking_id, sequence, kind, send, subject, message, created_by, created_at)
             VALUES ({bookingId.Value}, {sequence}, {Templates.NotificationNames.Of(kind)}, {value.Send}, {value.Subject}, {value.Message},
-                    {by.Value}, {now.ToDateTimeUtc()})
+                    {by.Value}, {now})
             ON CONFLICT (booking_id, sequence, kind) DO UPDATE
                 SET send = EXCLUDED.send, subject = EXCLUDED.subject, message = EXCLUDED.message,
                     created_by = EXCLUDED.created_by, created_at = EXCLUDED.created_at

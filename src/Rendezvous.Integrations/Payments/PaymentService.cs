@@ -249,7 +249,7 @@ public sealed partial class PaymentService(
             return;
         }
 
-        DateTime? retryAt = null;
+        Instant? retryAt = null;
         string? error = null;
         try
         {
@@ -267,7 +267,7 @@ public sealed partial class PaymentService(
         {
             LogRefundRetry(logger, ex, refundId.ToString(), attempts.Value);
             error = ex.Message;
-            retryAt = (now + Data.Outbox.OutboxProcessor.Backoff(attempts.Value)).ToDateTimeUtc();
+            retryAt = now + Data.Outbox.OutboxProcessor.Backoff(attempts.Value);
         }
 
         await db.SaveChangesAsync(ct);
@@ -289,8 +289,8 @@ public sealed partial class PaymentService(
             UPDATE booking_payments p SET locked_until = @until FROM due WHERE p.booking_id = due.booking_id
             RETURNING p.booking_id
             """);
-        cmd.Parameters.AddWithValue("now", now.ToDateTimeUtc());
-        cmd.Parameters.AddWithValue("until", (now + Lease).ToDateTimeUtc());
+        cmd.Parameters.AddWithValue("now", now);
+        cmd.Parameters.AddWithValue("until", now + Lease);
         cmd.Parameters.AddWithValue("limit", batchSize);
         return await ReadIdsAsync(cmd, ct);
     }
@@ -303,7 +303,7 @@ public sealed partial class PaymentService(
             WHERE status = 'Pending' AND order_id IS NULL AND due_at > @now AND (locked_until IS NULL OR locked_until < @now)
             ORDER BY due_at LIMIT @limit
             """);
-        cmd.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+        cmd.Parameters.AddWithValue("now", now);
         cmd.Parameters.AddWithValue("limit", batchSize);
         return await ReadIdsAsync(cmd, ct);
     }
@@ -317,7 +317,7 @@ public sealed partial class PaymentService(
             WHERE status = 'Pending' AND (next_attempt_at IS NULL OR next_attempt_at <= @now) AND (locked_until IS NULL OR locked_until < @now)
             ORDER BY requested_at LIMIT @limit
             """);
-        cmd.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+        cmd.Parameters.AddWithValue("now", now);
         cmd.Parameters.AddWithValue("limit", batchSize);
         var result = new List<(BookingId, Guid)>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -404,22 +404,22 @@ public sealed partial class PaymentService(
     {
         var now = clock.GetCurrentInstant();
         var leased = await db.Database.ExecuteSqlInterpolatedAsync($"""
-            UPDATE booking_payments SET locked_until = {(now + Lease).ToDateTimeUtc()}
-            WHERE booking_id = {id.Value} AND status = 'Pending' AND (locked_until IS NULL OR locked_until < {now.ToDateTimeUtc()})
+            UPDATE booking_payments SET locked_until = {now + Lease}
+            WHERE booking_id = {id.Value} AND status = 'Pending' AND (locked_until IS NULL OR locked_until < {now})
             """, ct);
         return leased == 1;
     }
 
     private Task ReleaseAsync(BookingId id, Instant? until, CancellationToken ct) =>
         db.Database.ExecuteSqlInterpolatedAsync($"""
-            UPDATE booking_payments SET locked_until = {until?.ToDateTimeUtc()} WHERE booking_id = {id.Value}
+            UPDATE booking_payments SET locked_until = {until} WHERE booking_id = {id.Value}
             """, ct);
 
     private async Task<int?> TryLeaseRefundAsync(Guid refundId, Instant now, CancellationToken ct)
     {
         var attempts = await db.Database.SqlQuery<int>($"""
-            UPDATE booking_refunds SET locked_until = {(now + Lease).ToDateTimeUtc()}, attempts = attempts + 1
-            WHERE id = {refundId} AND status = 'Pending' AND (locked_until IS NULL OR locked_until < {now.ToDateTimeUtc()})
+            UPDATE booking_refunds SET locked_until = {now + Lease}, attempts = attempts + 1
+            WHERE id = {refundId} AND status = 'Pending' AND (locked_until IS NULL OR locked_until < {now})
             RETURNING attempts AS "Value"
             """).ToListAsync(ct);
         return attempts.Count == 1 ? attempts[0] : null;

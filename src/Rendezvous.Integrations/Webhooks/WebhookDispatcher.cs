@@ -89,8 +89,8 @@ public sealed partial class WebhookDispatcher(
             WHERE d.id = due.id AND s.id = d.subscription_id
             RETURNING d.id, d.subscription_id, d.outbox_message_id, d.event_id, d.event_type, d.payload, s.url, s.protected_secret
             """, connection);
-        claim.Parameters.AddWithValue("now", now.ToDateTimeUtc());
-        claim.Parameters.AddWithValue("leased", (now + lease).ToDateTimeUtc());
+        claim.Parameters.AddWithValue("now", now);
+        claim.Parameters.AddWithValue("leased", now + lease);
         claim.Parameters.AddWithValue("limit", limit);
         var claimed = new List<Claimed>();
         await using var reader = await claim.ExecuteReaderAsync(ct);
@@ -136,7 +136,7 @@ public sealed partial class WebhookDispatcher(
 
         string status;
         int attempts, automatic;
-        DateTime? next;
+        Instant? next;
         await using (var select = new NpgsqlCommand(
             "SELECT status, attempts, automatic_attempts, next_attempt_at FROM webhook_deliveries WHERE id = @id FOR UPDATE", connection, tx))
         {
@@ -150,7 +150,7 @@ public sealed partial class WebhookDispatcher(
             status = reader.GetString(0);
             attempts = reader.GetInt32(1) + 1;
             automatic = reader.GetInt32(2);
-            next = reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTime>(3);
+            next = reader.IsDBNull(3) ? null : reader.GetFieldValue<Instant>(3);
         }
 
         if (!replay)
@@ -172,7 +172,7 @@ public sealed partial class WebhookDispatcher(
         {
             var wait = WebhookRetrySchedule.WaitAfter(automatic);
             status = wait is null ? "Failed" : "Pending";
-            next = wait is { } w ? (now + w).ToDateTimeUtc() : null;
+            next = wait is { } w ? now + w : null;
         }
 
         await using (var attempt = new NpgsqlCommand("""
@@ -182,7 +182,7 @@ public sealed partial class WebhookDispatcher(
         {
             attempt.Parameters.AddWithValue("id", delivery.Id);
             attempt.Parameters.AddWithValue("number", attempts);
-            attempt.Parameters.AddWithValue("at", at.ToDateTimeUtc());
+            attempt.Parameters.AddWithValue("at", at);
             attempt.Parameters.AddWithValue("replay", replay);
             attempt.Parameters.AddWithValue("status_code", (object?)outcome.StatusCode ?? DBNull.Value);
             attempt.Parameters.AddWithValue("excerpt", (object?)outcome.ResponseExcerpt ?? DBNull.Value);
@@ -205,7 +205,7 @@ public sealed partial class WebhookDispatcher(
             update.Parameters.AddWithValue("automatic", automatic);
             update.Parameters.AddWithValue("next", NpgsqlTypes.NpgsqlDbType.TimestampTz, (object?)next ?? DBNull.Value);
             update.Parameters.AddWithValue("delivered", outcome.Succeeded);
-            update.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+            update.Parameters.AddWithValue("now", now);
             update.Parameters.AddWithValue("status_code", (object?)outcome.StatusCode ?? DBNull.Value);
             update.Parameters.AddWithValue("error", (object?)outcome.Summary ?? DBNull.Value);
             await update.ExecuteNonQueryAsync(ct);
@@ -219,7 +219,7 @@ public sealed partial class WebhookDispatcher(
                 """, connection, tx);
             disable.Parameters.AddWithValue("id", delivery.SubscriptionId);
             disable.Parameters.AddWithValue("reason", $"The receiver answered 410 Gone to {delivery.EventId} at {ApiFormat.Format(at)}.");
-            disable.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+            disable.Parameters.AddWithValue("now", now);
             await disable.ExecuteNonQueryAsync(ct);
         }
 

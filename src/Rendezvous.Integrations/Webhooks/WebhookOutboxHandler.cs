@@ -56,7 +56,7 @@ public sealed class WebhookOutboxHandler(IServiceScopeFactory scopes, WebhookSig
 
         var eventId = WebhookPayload.EventId(message.Id);
         var payload = WebhookPayload.Build(eventId, e, booking?.OwnerId.ToString(), customer);
-        var now = clock.GetCurrentInstant().ToDateTimeUtc();
+        var now = clock.GetCurrentInstant();
         var inserted = 0;
         foreach (var subscriptionId in subscriptions)
         {

@@ -16,7 +16,7 @@ public sealed class BookingCompletion(RendezvousDbContext db, IClock clock)
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var ids = await db.Database.SqlQuery<Guid>($"""
             SELECT id AS "Value" FROM bookings
-            WHERE status IN ('Scheduled', 'Rescheduled') AND end_at <= {now.ToDateTimeUtc()}
+            WHERE status IN ('Scheduled', 'Rescheduled') AND end_at <= {now}
             ORDER BY end_at
             LIMIT {batchSize}
             FOR UPDATE SKIP LOCKED

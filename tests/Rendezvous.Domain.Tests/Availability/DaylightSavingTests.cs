@@ -1,3 +1,4 @@
+using NodaTime.Testing.TimeZones;
 using Rendezvous.Domain.Availability;
 using Rendezvous.Domain.BookingPages;
 using Rendezvous.Domain.Tests.Support;
@@ -336,5 +337,30 @@ public class DaylightSavingTests
 
         slots.LocalStarts(Zones.Havana).ShouldBe(["2026-03-08 01:00", "2026-03-08 01:30"]);
         slots[0].Start.ShouldBe(Instant("2026-03-08T05:00:00Z"));
+    }
+
+    // Made-up zones with one two-hour change at 01:00Z on 2027-06-06: no real zone moves by two hours, and these do not
+    // depend on the time zone database the tests run with.
+
+    [Fact]
+    public void Two_hour_spring_gap_shortens_the_window_to_the_hours_that_exist()
+    {
+        var zone = new SingleTransitionDateTimeZone(Utc.At(2027, 6, 6, 1), 0, 2);
+
+        var slots = Slots(zone, new LocalDate(2027, 6, 6), EveryDay(Hours("00:00", "04:00")), 60);
+
+        slots.Starts().ShouldBe([Utc.At(2027, 6, 6, 0), Utc.At(2027, 6, 6, 1)]);
+        slots.LocalStarts(zone).ShouldBe(["2027-06-06 00:00", "2027-06-06 03:00"]);
+    }
+
+    [Fact]
+    public void Two_hour_autumn_overlap_offers_the_window_once_in_each_copy()
+    {
+        var zone = new SingleTransitionDateTimeZone(Utc.At(2027, 6, 6, 1), 2, 0);
+
+        var slots = Slots(zone, new LocalDate(2027, 6, 6), EveryDay(Hours("01:00", "02:00")), 60);
+
+        slots.Starts().ShouldBe([Utc.At(2027, 6, 5, 23), Utc.At(2027, 6, 6, 1)]);
+        slots.LocalStarts(zone).ShouldBe(["2027-06-06 01:00", "2027-06-06 01:00"]);
     }
 }

@@ -233,8 +233,8 @@ public sealed class ReassignmentApiTests(ConferencingApp app) : IClassFixture<Co
     private async Task<NodaTime.Instant[]> PendingRemindersAsync(string bookingId)
     {
         var id = Guid.Parse(bookingId);
-        var due = await app.WithDbAsync(db => db.Database.SqlQuery<DateTime>($"SELECT due_at AS \"Value\" FROM reminders WHERE booking_id = {id} AND status = 'Pending' ORDER BY due_at").ToListAsync());
-        return [.. due.Select(d => NodaTime.Instant.FromDateTimeUtc(DateTime.SpecifyKind(d, DateTimeKind.Utc)))];
+        var due = await app.WithDbAsync(db => db.Database.SqlQuery<NodaTime.Instant>($"SELECT due_at AS \"Value\" FROM reminders WHERE booking_id = {id} AND status = 'Pending' ORDER BY due_at").ToListAsync());
+        return [.. due];
     }
 
     private static NodaTime.Instant Instant(int y, int m, int d, int h) => NodaTime.Instant.FromUtc(y, m, d, h, 0);

@@ -98,14 +98,14 @@ public sealed class ReassignmentEmailTests(ConferencingEmailApp app) : IClassFix
         Calendar(moved).ShouldNotContain("LOCATION");
 
         // So does the reminder a day before.
-        app.Clock.Set(NodaTime.Instant.FromUtc(2027, 3, 15, 14, 1));
+        app.Clock.Reset(NodaTime.Instant.FromUtc(2027, 3, 15, 14, 1));
         try
         {
             await app.Services.GetRequiredService<Server.Features.Reminders.ReminderSender>().SendDueAsync(CancellationToken.None);
         }
         finally
         {
-            app.Clock.Set(Infrastructure.RendezvousApp.Start);
+            app.Clock.Reset(Infrastructure.RendezvousApp.Start);
         }
 
         var reminder = SmtpServer.MessagesTo(customer, "reminder").ShouldHaveSingleItem();

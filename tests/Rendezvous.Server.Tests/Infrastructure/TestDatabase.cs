@@ -77,7 +77,7 @@ public static class TestDatabase
             }
 
             var cs = new NpgsqlConnectionStringBuilder(admin) { Database = name, Pooling = false }.ConnectionString;
-            await using (var dataSource = NpgsqlDataSource.Create(cs))
+            await using (var dataSource = DataServiceCollectionExtensions.CreateDataSource(cs))
             {
                 var options = new DbContextOptionsBuilder<RendezvousDbContext>();
                 DataServiceCollectionExtensions.Configure(options, dataSource);

@@ -26,7 +26,7 @@ public sealed class InfusionsoftTests(InfusionsoftApp app) : IClassFixture<Infus
 
     public Task DisposeAsync()
     {
-        app.Clock.Set(RendezvousApp.Start);
+        app.Clock.Reset(RendezvousApp.Start);
         Keap.ClearFaults();
         return Task.CompletedTask;
     }

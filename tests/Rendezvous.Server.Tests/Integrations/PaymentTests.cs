@@ -32,7 +32,7 @@ public sealed class PaymentTests(PaymentApp app) : IClassFixture<PaymentApp>, IA
 
     public Task DisposeAsync()
     {
-        app.Clock.Set(RendezvousApp.Start);
+        app.Clock.Reset(RendezvousApp.Start);
         PayPal.ClearFaults();
         return Task.CompletedTask;
     }

@@ -28,7 +28,7 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
 
     public Task DisposeAsync()
     {
-        app.Clock.Set(RendezvousApp.Start);
+        app.Clock.Reset(RendezvousApp.Start);
         Sf.ClearFaults();
         Sf.ExternalIdFieldMissing = false;
         return Task.CompletedTask;

@@ -64,7 +64,7 @@ public sealed class EmailDeliveryTests(GatedEmailApp app) : IClassFixture<GatedE
         }
         finally
         {
-            app.Clock.Set(RendezvousApp.Start);
+            app.Clock.Reset(RendezvousApp.Start);
             app.Gate.Open();
         }
     }

@@ -458,7 +458,7 @@ public sealed class EmailNotificationTests(EmailApp app) : IClassFixture<EmailAp
         var id = (await Scenario.BookAsync(app.Anonymous(), s.Slug, "2027-03-19T10:00:00Z", new { name = "Grace Hopper", email, timeZone = "UTC" }))["id"]!.GetValue<string>();
         await DrainAsync();
 
-        app.Clock.Set(NodaTime.Instant.FromUtc(2027, 3, 18, 10, 0));
+        app.Clock.Reset(NodaTime.Instant.FromUtc(2027, 3, 18, 10, 0));
         try
         {
             (await app.Services.GetRequiredService<Features.Reminders.ReminderSender>().SendDueAsync(CancellationToken.None)).Sent.ShouldBeGreaterThanOrEqualTo(1);
@@ -466,7 +466,7 @@ public sealed class EmailNotificationTests(EmailApp app) : IClassFixture<EmailAp
         }
         finally
         {
-            app.Clock.Set(RendezvousApp.Start);
+            app.Clock.Reset(RendezvousApp.Start);
         }
 
         var reminder = SmtpServer.MessagesTo(email, "reminder").ShouldHaveSingleItem();

@@ -106,7 +106,7 @@ public sealed partial class KeapOutboxHandler(
                 record.UpdatedAt = now;
                 await db.SaveChangesAsync(cancellationToken);
                 await db.Database.ExecuteSqlInterpolatedAsync($"""
-                    UPDATE crm_connections SET last_sync_at = {now.ToDateTimeUtc()}, last_error = NULL, last_error_at = NULL WHERE id = {connection.Id}
+                    UPDATE crm_connections SET last_sync_at = {now}, last_error = NULL, last_error_at = NULL WHERE id = {connection.Id}
                     """, cancellationToken);
             }
             catch (IntegrationException ex) when (ex.Kind == IntegrationFailureKind.Rejected)
@@ -118,7 +118,7 @@ public sealed partial class KeapOutboxHandler(
             }
             catch (IntegrationException ex)
             {
-                var now = clock.GetCurrentInstant().ToDateTimeUtc();
+                var now = clock.GetCurrentInstant();
                 await db.Database.ExecuteSqlInterpolatedAsync($"""
                     UPDATE crm_connections SET last_error = {ex.Message}, last_error_at = {now} WHERE id = {connection.Id}
                     """, CancellationToken.None);

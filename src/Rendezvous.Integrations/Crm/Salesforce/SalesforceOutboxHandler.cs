@@ -297,13 +297,13 @@ public sealed partial class SalesforceOutboxHandler(
         if (error is null)
         {
             await db.Database.ExecuteSqlInterpolatedAsync($"""
-                UPDATE crm_connections SET last_sync_at = {now.ToDateTimeUtc()}, last_error = NULL, last_error_at = NULL WHERE id = {connectionId}
+                UPDATE crm_connections SET last_sync_at = {now}, last_error = NULL, last_error_at = NULL WHERE id = {connectionId}
                 """, ct);
         }
         else
         {
             await db.Database.ExecuteSqlInterpolatedAsync($"""
-                UPDATE crm_connections SET last_error = {error}, last_error_at = {now.ToDateTimeUtc()} WHERE id = {connectionId}
+                UPDATE crm_connections SET last_error = {error}, last_error_at = {now} WHERE id = {connectionId}
                 """, ct);
         }
     }

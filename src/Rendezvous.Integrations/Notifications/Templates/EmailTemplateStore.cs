@@ -140,7 +140,7 @@ public sealed class EmailTemplateStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("subject", subject);
         command.Parameters.AddWithValue("text", text);
         command.Parameters.AddWithValue("html", (object?)html ?? DBNull.Value);
-        command.Parameters.AddWithValue("now", now.ToDateTimeUtc());
+        command.Parameters.AddWithValue("now", now);
         command.Parameters.AddWithValue("by", updatedBy.Value);
         await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         _cache.TryRemove(organizationId, out _);

@@ -15,17 +15,17 @@ public sealed class AvailabilityService(RendezvousDbContext db)
 {
     /// <summary>The hold rows that matter for a page's hosts in a time range.</summary>
     public const string HoldsSql = """
-        SELECT h.start_at AS "Start", h.end_at AS "End", h.hold_key AS "HoldKey", h.booking_id AS "BookingId",
+        SELECT h.during AS "During", h.hold_key AS "HoldKey", h.booking_id AS "BookingId",
                b.booking_page_id AS "BookingPageId"
         FROM booking_hosts h
         JOIN bookings b ON b.id = h.booking_id
-        WHERE h.user_id = ANY(@hosts) AND h.active AND h.during && tstzrange(@from, @to, '[)')
+        WHERE h.user_id = ANY(@hosts) AND h.active AND h.during && @range
         """;
 
     public const string BusyBlocksSql = """
-        SELECT b.start_at AS "Start", b.end_at AS "End"
+        SELECT b.during AS "During"
         FROM busy_blocks b
-        WHERE b.user_id = ANY(@hosts) AND b.during && tstzrange(@from, @to, '[)')
+        WHERE b.user_id = ANY(@hosts) AND b.during && @range
         """;
 
     /// <summary>
@@ -80,15 +80,14 @@ public sealed class AvailabilityService(RendezvousDbContext db)
         var rangeEnd = to.PlusDays(1).AtStartOfDayInZone(displayZone).ToInstant() + margin;
         var hosts = page.Hosts.Select(h => h.Value).ToArray();
 
+        var range = new Interval(rangeStart, rangeEnd);
         var holds = await db.Database.SqlQueryRaw<HoldRow>(HoldsSql,
                 new Npgsql.NpgsqlParameter("hosts", hosts),
-                new Npgsql.NpgsqlParameter("from", rangeStart.ToDateTimeUtc()),
-                new Npgsql.NpgsqlParameter("to", rangeEnd.ToDateTimeUtc()))
+                new Npgsql.NpgsqlParameter("range", range))
             .ToListAsync(ct);
         var blocks = await db.Database.SqlQueryRaw<BlockRow>(BusyBlocksSql,
                 new Npgsql.NpgsqlParameter("hosts", hosts),
-                new Npgsql.NpgsqlParameter("from", rangeStart.ToDateTimeUtc()),
-                new Npgsql.NpgsqlParameter("to", rangeEnd.ToDateTimeUtc()))
+                new Npgsql.NpgsqlParameter("range", range))
             .ToListAsync(ct);
 
         var groupPrefix = settings.SchedulingOption == SchedulingOption.GroupSession ? page.Id + "@" : null;
@@ -101,8 +100,8 @@ public sealed class AvailabilityService(RendezvousDbContext db)
                 continue;
             }
 
-            var start = Instant.FromDateTimeUtc(DateTime.SpecifyKind(hold.Start, DateTimeKind.Utc));
-            var end = Instant.FromDateTimeUtc(DateTime.SpecifyKind(hold.End, DateTimeKind.Utc));
+            var start = hold.During.Start;
+            var end = hold.During.End;
             if (groupPrefix is not null && hold.HoldKey.StartsWith(groupPrefix, StringComparison.Ordinal))
             {
                 // One hold per host per seat: count distinct bookings, not rows.
@@ -124,9 +123,7 @@ public sealed class AvailabilityService(RendezvousDbContext db)
 
         foreach (var block in blocks)
         {
-            busy.Add(new BusyInterval(
-                Instant.FromDateTimeUtc(DateTime.SpecifyKind(block.Start, DateTimeKind.Utc)),
-                Instant.FromDateTimeUtc(DateTime.SpecifyKind(block.End, DateTimeKind.Utc))));
+            busy.Add(new BusyInterval(block.During.Start, block.During.End));
         }
 
         var meetingStarts = new List<Instant>();
@@ -155,7 +152,8 @@ public sealed class AvailabilityService(RendezvousDbContext db)
         };
     }
 
-    private sealed record HoldRow(DateTime Start, DateTime End, string HoldKey, Guid BookingId, Guid BookingPageId);
+    // "during" is the generated [start_at, end_at) range the GiST index and the exclusion constraint work on.
+    private sealed record HoldRow(Interval During, string HoldKey, Guid BookingId, Guid BookingPageId);
 
-    private sealed record BlockRow(DateTime Start, DateTime End);
+    private sealed record BlockRow(Interval During);
 }

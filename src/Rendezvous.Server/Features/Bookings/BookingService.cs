@@ -341,7 +341,7 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
     {
         var id = await db.Database.SqlQuery<Guid>($"""
             INSERT INTO customers (id, organization_id, name, email, phone, time_zone, created_at)
-            VALUES ({Guid.CreateVersion7()}, {org.Value}, {c.Name!.Trim()}, {c.Email}, {c.Phone}, {c.TimeZone}, {now.ToDateTimeUtc()})
+            VALUES ({Guid.CreateVersion7()}, {org.Value}, {c.Name!.Trim()}, {c.Email}, {c.Phone}, {c.TimeZone}, {now})
             ON CONFLICT (organization_id, email) DO UPDATE
                 SET name = EXCLUDED.name, phone = COALESCE(EXCLUDED.phone, customers.phone), time_zone = EXCLUDED.time_zone
             RETURNING id AS "Value"

@@ -19,7 +19,7 @@ public sealed class CalendarSyncWakeups(IServiceScopeFactory scopes, IClock cloc
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var now = clock.GetCurrentInstant().ToDateTimeUtc();
+        var now = clock.GetCurrentInstant();
         // woken_at survives a round that is running right now: the engine looks again at once after it. A connection
         // in backoff stays in backoff, so a flood of notifications cannot hammer a failing service.
         await db.Database.ExecuteSqlInterpolatedAsync($"""

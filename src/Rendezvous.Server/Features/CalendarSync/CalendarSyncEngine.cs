@@ -61,7 +61,7 @@ public sealed partial class CalendarSyncEngine(
             if (fullSyncDue)
             {
                 await db.Database.ExecuteSqlInterpolatedAsync(
-                    $"UPDATE calendar_connections SET full_sync_due_at = {(clock.GetCurrentInstant() + Duration.FromTimeSpan(options.Value.FullSyncInterval)).ToDateTimeUtc()} WHERE id = {connection.Id}", ct);
+                    $"UPDATE calendar_connections SET full_sync_due_at = {clock.GetCurrentInstant() + Duration.FromTimeSpan(options.Value.FullSyncInterval)} WHERE id = {connection.Id}", ct);
             }
 
             providers.Keep(connection, session);
@@ -69,7 +69,7 @@ public sealed partial class CalendarSyncEngine(
             await db.SaveChangesAsync(ct);
             // A push that arrived while this round ran may describe a change the round did not see: look again at once.
             await db.Database.ExecuteSqlInterpolatedAsync(
-                $"UPDATE calendar_connections SET next_sync_at = {clock.GetCurrentInstant().ToDateTimeUtc()} WHERE id = {connection.Id} AND woken_at >= {roundStart.ToDateTimeUtc()}", ct);
+                $"UPDATE calendar_connections SET next_sync_at = {clock.GetCurrentInstant()} WHERE id = {connection.Id} AND woken_at >= {roundStart}", ct);
             return total.Report(false, null);
         }
         catch (Exception ex) when (ex is CalendarProviderException or HttpRequestException or TimeoutException
@@ -96,8 +96,8 @@ public sealed partial class CalendarSyncEngine(
 
     private async Task<bool> IsFullSyncDueAsync(Guid connectionId, CancellationToken ct)
     {
-        var due = await db.Database.SqlQuery<DateTime?>($"SELECT full_sync_due_at AS \"Value\" FROM calendar_connections WHERE id = {connectionId}").ToListAsync(ct);
-        return due.Count == 0 || due[0] is not { } at || Instant.FromDateTimeUtc(DateTime.SpecifyKind(at, DateTimeKind.Utc)) <= clock.GetCurrentInstant();
+        var due = await db.Database.SqlQuery<Instant?>($"SELECT full_sync_due_at AS \"Value\" FROM calendar_connections WHERE id = {connectionId}").ToListAsync(ct);
+        return due.Count == 0 || due[0] is not { } at || at <= clock.GetCurrentInstant();
     }
 
     private async Task SyncCalendarAsync(ICalendarSession session, ICalendarProvider provider, CalendarConnection connection, string calendarId,

@@ -21,10 +21,10 @@ public sealed partial class CalendarSyncWorker(IServiceScopeFactory scopes, IClo
     {
         var kinds = synced.Select(p => p.ToString()).ToArray();
         return await db.Database.SqlQuery<Guid>($"""
-            UPDATE calendar_connections SET lease_until = {(now + lease).ToDateTimeUtc()}
+            UPDATE calendar_connections SET lease_until = {now + lease}
             WHERE id IN (
                 SELECT id FROM calendar_connections
-                WHERE next_sync_at <= {now.ToDateTimeUtc()} AND (lease_until IS NULL OR lease_until < {now.ToDateTimeUtc()})
+                WHERE next_sync_at <= {now} AND (lease_until IS NULL OR lease_until < {now})
                   AND provider = ANY({kinds})
                 ORDER BY next_sync_at
                 LIMIT {max}

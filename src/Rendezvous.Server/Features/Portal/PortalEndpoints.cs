@@ -124,7 +124,7 @@ public static class PortalEndpoints
         var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         await db.Database.ExecuteSqlInterpolatedAsync($"""
             INSERT INTO portal_sign_in_tokens (token_hash, customer_id, expires_at)
-            VALUES ({SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token))}, {customer.Id.Value}, {(clock.GetCurrentInstant() + LinkLifetime).ToDateTimeUtc()})
+            VALUES ({SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token))}, {customer.Id.Value}, {clock.GetCurrentInstant() + LinkLifetime})
             """, ct);
         await mailer.SendSignInLinkAsync(customer, organization, links.Url($"/portal/{organization.Slug}/sign-in/{token}"), ct);
     }
@@ -136,7 +136,7 @@ public static class PortalEndpoints
     public static async Task<bool> UseSignInLinkAsync(string org, string token, HttpContext http, RendezvousDbContext db, IClock clock, CancellationToken ct)
     {
         var hash = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));
-        var now = clock.GetCurrentInstant().ToDateTimeUtc();
+        var now = clock.GetCurrentInstant();
         var used = await db.Database.SqlQuery<Guid>($"""
             UPDATE portal_sign_in_tokens SET used_at = {now}
             WHERE token_hash = {hash} AND used_at IS NULL AND expires_at > {now}

@@ -33,11 +33,11 @@ public sealed class ReassignmentService(RendezvousDbContext db, IClock clock)
     private const string BusySql = """
         SELECT h.user_id AS "UserId", 'booking' AS "Kind"
         FROM booking_hosts h
-        WHERE h.user_id = ANY(@users) AND h.active AND h.booking_id <> @booking AND h.during && tstzrange(@from, @to, '[)')
+        WHERE h.user_id = ANY(@users) AND h.active AND h.booking_id <> @booking AND h.during && @range
         UNION ALL
         SELECT b.user_id AS "UserId", 'busyTime' AS "Kind"
         FROM busy_blocks b
-        WHERE b.user_id = ANY(@users) AND b.during && tstzrange(@from, @to, '[)')
+        WHERE b.user_id = ANY(@users) AND b.during && @range
         """;
 
     public async Task<Result<ReassignmentTargetsResponse>> TargetsAsync(string id, CurrentUser me, CancellationToken ct)
@@ -225,8 +225,7 @@ public sealed class ReassignmentService(RendezvousDbContext db, IClock clock)
         var rows = await db.Database.SqlQueryRaw<BusyRow>(BusySql,
                 new NpgsqlParameter("users", users.Select(u => u.Value).ToArray()),
                 new NpgsqlParameter("booking", booking.Id.Value),
-                new NpgsqlParameter("from", booking.Start.ToDateTimeUtc()),
-                new NpgsqlParameter("to", booking.End.ToDateTimeUtc()))
+                new NpgsqlParameter("range", new Interval(booking.Start, booking.End)))
             .ToListAsync(ct);
         return rows.GroupBy(r => new UserId(r.UserId)).ToDictionary(g => g.Key, g => g.Select(r => r.Kind).Distinct().Order(StringComparer.Ordinal).ToArray());
     }

@@ -49,7 +49,7 @@ public sealed class ReminderPlanner(IServiceScopeFactory scopes, IClock clock) :
         // A reminder a sender holds right now is left alone: it goes out, and counts as sent for the current time.
         await db.Database.ExecuteSqlInterpolatedAsync($"""
             UPDATE reminders SET status = 'Canceled'
-            WHERE booking_id = {bookingId.Value} AND status = 'Pending' AND (locked_until IS NULL OR locked_until < {now.ToDateTimeUtc()})
+            WHERE booking_id = {bookingId.Value} AND status = 'Pending' AND (locked_until IS NULL OR locked_until < {now})
             """, ct);
 
         if (booking.Status is BookingStatus.Scheduled or BookingStatus.Rescheduled)
@@ -58,8 +58,8 @@ public sealed class ReminderPlanner(IServiceScopeFactory scopes, IClock clock) :
             var sent = await db.Database.SqlQuery<SentRow>($"""
                 SELECT kind AS "Kind", number AS "Number" FROM reminders
                 WHERE booking_id = {bookingId.Value}
-                  AND ((status = 'Sent' AND for_start = {booking.Start.ToDateTimeUtc()})
-                       OR (status = 'Pending' AND locked_until >= {now.ToDateTimeUtc()}))
+                  AND ((status = 'Sent' AND for_start = {booking.Start})
+                       OR (status = 'Pending' AND locked_until >= {now}))
                 """).ToListAsync(ct);
             var rows = new List<(string Kind, int Number, ReminderRule Rule, Instant Due)>();
             for (var i = 0; i < reminders.Count; i++)
@@ -82,7 +82,7 @@ public sealed class ReminderPlanner(IServiceScopeFactory scopes, IClock clock) :
                 await db.Database.ExecuteSqlInterpolatedAsync($"""
                     INSERT INTO reminders (id, organization_id, booking_id, kind, number, offset_minutes, channel, for_start, due_at, status)
                     VALUES ({Guid.CreateVersion7()}, {booking.OrganizationId.Value}, {bookingId.Value}, {kind}, {number},
-                            {(long)rule.Offset.TotalMinutes}, {rule.Channel.ToString()}, {booking.Start.ToDateTimeUtc()}, {due.ToDateTimeUtc()}, 'Pending')
+                            {(long)rule.Offset.TotalMinutes}, {rule.Channel.ToString()}, {booking.Start}, {due}, 'Pending')
                     """, ct);
             }
         }

@@ -49,10 +49,10 @@ public sealed partial class ReminderSender(
         {
             var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
             due = await db.Database.SqlQuery<DueRow>($"""
-                UPDATE reminders r SET locked_until = {(now + Duration.FromTimeSpan(o.Lease)).ToDateTimeUtc()}, attempts = r.attempts + 1
+                UPDATE reminders r SET locked_until = {now + Duration.FromTimeSpan(o.Lease)}, attempts = r.attempts + 1
                 FROM (
                     SELECT id FROM reminders
-                    WHERE status = 'Pending' AND due_at <= {now.ToDateTimeUtc()} AND (locked_until IS NULL OR locked_until < {now.ToDateTimeUtc()})
+                    WHERE status = 'Pending' AND due_at <= {now} AND (locked_until IS NULL OR locked_until < {now})
                     ORDER BY due_at
                     LIMIT {o.BatchSize}
                     FOR UPDATE SKIP LOCKED) claimed
@@ -147,7 +147,7 @@ public sealed partial class ReminderSender(
             {
                 var ids = sent.ToArray();
                 await db.Database.ExecuteSqlInterpolatedAsync($"""
-                    UPDATE reminders r SET status = 'Sent', sent_at = {done.ToDateTimeUtc()}, locked_until = NULL, last_error = NULL,
+                    UPDATE reminders r SET status = 'Sent', sent_at = {done}, locked_until = NULL, last_error = NULL,
                         for_start = (SELECT b.start_at FROM bookings b WHERE b.id = r.booking_id)
                     WHERE r.id = ANY({ids})
                     """, ct);
@@ -164,7 +164,7 @@ public sealed partial class ReminderSender(
                 var giveUp = attempts >= o.MaxAttempts;
                 var retry = done + Data.Outbox.OutboxProcessor.Backoff(attempts);
                 await db.Database.ExecuteSqlInterpolatedAsync($"""
-                    UPDATE reminders SET status = {(giveUp ? "Failed" : "Pending")}, due_at = {retry.ToDateTimeUtc()}, locked_until = NULL, last_error = {error}
+                    UPDATE reminders SET status = {(giveUp ? "Failed" : "Pending")}, due_at = {retry}, locked_until = NULL, last_error = {error}
                     WHERE id = {id}
                     """, ct);
             }

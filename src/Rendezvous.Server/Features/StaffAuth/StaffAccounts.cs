@@ -72,12 +72,12 @@ public sealed class StaffAccounts(RendezvousDbContext db, IClock clock)
     /// <summary>Users whose lockout is running now, with its end.</summary>
     public async Task<Dictionary<UserId, Instant>> LockedUsersAsync(OrganizationId organization, CancellationToken ct)
     {
-        var now = clock.GetCurrentInstant().ToDateTimeUtc();
+        var now = clock.GetCurrentInstant();
         var rows = await db.Database.SqlQuery<LockRow>($"""
             SELECT id AS "Id", locked_until AS "Until" FROM users
             WHERE organization_id = {organization.Value} AND locked_until > {now}
             """).ToListAsync(ct);
-        return rows.ToDictionary(r => new UserId(r.Id), r => Instant.FromDateTimeUtc(DateTime.SpecifyKind(r.Until, DateTimeKind.Utc)));
+        return rows.ToDictionary(r => new UserId(r.Id), r => r.Until);
     }
 
     /// <summary>
@@ -106,7 +106,7 @@ public sealed class StaffAccounts(RendezvousDbContext db, IClock clock)
         var open = new List<AccountRow>();
         foreach (var row in rows)
         {
-            var until = row.LockedUntil is { } u ? Instant.FromDateTimeUtc(DateTime.SpecifyKind(u, DateTimeKind.Utc)) : (Instant?)null;
+            var until = row.LockedUntil;
             if (until > now)
             {
                 lockedUntil = lockedUntil is { } l && l > until ? l : until;
@@ -132,22 +132,20 @@ public sealed class StaffAccounts(RendezvousDbContext db, IClock clock)
             return new StaffSignIn(SignInStatus.Succeeded, user, hash);
         }
 
-        var lockUntil = (now + LockoutPeriod).ToDateTimeUtc();
-        var nowUtc = now.ToDateTimeUtc();
+        var lockUntil = now + LockoutPeriod;
         var stillOpen = 0;
         foreach (var row in open)
         {
             // One statement per user, so concurrent failures are all counted.
-            var locked = await db.Database.SqlQuery<DateTime?>($"""
+            var locked = await db.Database.SqlQuery<Instant?>($"""
                 UPDATE users SET
                     failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= {MaxFailures} THEN 0 ELSE failed_sign_ins + 1 END,
                     locked_until = CASE WHEN failed_sign_ins + 1 >= {MaxFailures} THEN {lockUntil} ELSE NULL END
-                WHERE id = {row.Id} AND (locked_until IS NULL OR locked_until <= {nowUtc})
+                WHERE id = {row.Id} AND (locked_until IS NULL OR locked_until <= {now})
                 RETURNING locked_until AS "Value"
                 """).ToListAsync(ct);
-            if (locked is [{ } until])
+            if (locked is [{ } end])
             {
-                var end = Instant.FromDateTimeUtc(DateTime.SpecifyKind(until, DateTimeKind.Utc));
                 lockedUntil = lockedUntil is { } l && l > end ? l : end;
             }
             else
@@ -162,7 +160,7 @@ public sealed class StaffAccounts(RendezvousDbContext db, IClock clock)
             : new StaffSignIn(SignInStatus.Invalid);
     }
 
-    private sealed record AccountRow(Guid Id, string? Hash, DateTime? LockedUntil);
+    private sealed record AccountRow(Guid Id, string? Hash, Instant? LockedUntil);
 
-    private sealed record LockRow(Guid Id, DateTime Until);
+    private sealed record LockRow(Guid Id, Instant Until);
 }
