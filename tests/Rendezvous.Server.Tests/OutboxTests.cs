@@ -219,7 +219,7 @@ public sealed class OutboxOrderTests(RendezvousApp app) : IClassFixture<Rendezvo
             }
             finally
             {
-                app.Clock.Set(RendezvousApp.Start);
+                app.Clock.Reset(RendezvousApp.Start);
             }
 
             var message = await app.WithDbAsync(db => db.OutboxMessages.OrderByDescending(m => m.Id).FirstAsync());
