@@ -218,6 +218,74 @@ ensure_smtp() {
   export RENDEZVOUS_TEST_MAILDIR="$dir"
 }
 
+# smtp_local_greets PORT: smtp_greets on 127.0.0.1.
+smtp_local_greets() { smtp_greets 127.0.0.1 "$1"; }
+
+# smtp_tls_greets PORT: true when 127.0.0.1:PORT answers a TLS handshake (any certificate) with an SMTP 220 greeting.
+smtp_tls_greets() {
+  /usr/bin/python3 - "$1" <<'PY' 2>/dev/null
+import socket, ssl, sys
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3) as raw:
+    with context.wrap_socket(raw) as tls:
+        sys.exit(0 if tls.recv(512).startswith(b"220") else 1)
+PY
+}
+
+# ensure_smtp_tls [STARTTLS_PORT] [SMTPS_PORT]: two more aiosmtpd listeners delivering into the Maildir of ensure_smtp
+# (call that first): one that requires STARTTLS (default 2526) and one that speaks TLS from the first byte, as port 465
+# does (default 2465). Both present a self-signed certificate for localhost and 127.0.0.1, made here once with openssl.
+# Exports RENDEZVOUS_TEST_SMTP_STARTTLS_PORT, RENDEZVOUS_TEST_SMTPS_PORT and RENDEZVOUS_TEST_SMTP_CERT (the PEM).
+ensure_smtp_tls() {
+  local starttls_port="${1:-2526}" smtps_port="${2:-2465}"
+  [ -n "${RENDEZVOUS_TEST_MAILDIR:-}" ] || die "ensure_smtp_tls needs ensure_smtp first"
+  apt_install openssl
+  local dir="$RENDEZVOUS_TEST_MAILDIR" tls="$STATE/smtp-tls"
+  mkdir -p "$tls"
+  if [ ! -s "$tls/cert.pem" ] || [ ! -s "$tls/key.pem" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=localhost" \
+      -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$tls/key.pem" -out "$tls/cert.pem" >/dev/null 2>&1 \
+      || die "openssl could not make the test SMTP certificate"
+  fi
+  _aiosmtpd_tls starttls "$starttls_port" smtp_local_greets --tlscert "$tls/cert.pem" --tlskey "$tls/key.pem"
+  _aiosmtpd_tls smtps "$smtps_port" smtp_tls_greets --smtpscert "$tls/cert.pem" --smtpskey "$tls/key.pem"
+  export RENDEZVOUS_TEST_SMTP_STARTTLS_PORT="$starttls_port"
+  export RENDEZVOUS_TEST_SMTPS_PORT="$smtps_port"
+  export RENDEZVOUS_TEST_SMTP_CERT="$tls/cert.pem"
+}
+
+# _aiosmtpd_tls NAME PORT CHECK ARGS...: starts (or keeps) one aiosmtpd listener on 127.0.0.1:PORT with the TLS ARGS.
+_aiosmtpd_tls() {
+  local name="$1" port="$2" check="$3"; shift 3
+  local dir="$RENDEZVOUS_TEST_MAILDIR" pidfile="$STATE/smtp-$name.pid" logfile="$STATE/smtp-$name.log" pid=""
+  [ -s "$pidfile" ] && pid=$(cat "$pidfile")
+  # Only a process started here (its command line names this port and our Maildir) is ever stopped or trusted.
+  if [ -n "$pid" ] && ! cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ' | grep -qF -- "127.0.0.1:$port"; then pid=""; fi
+  if "$check" "$port"; then
+    [ -n "$pid" ] || die "something else answers on 127.0.0.1:$port; stop it or pass ensure_smtp_tls other ports"
+    return 0
+  fi
+  if [ -n "$pid" ]; then
+    log "restarting the $name SMTP server (pid $pid does not answer)"
+    kill "$pid" 2>/dev/null || true
+    local i; for i in $(seq 1 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  fi
+  log "starting the $name SMTP server (aiosmtpd) on 127.0.0.1:$port, Maildir $dir"
+  setsid /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$port" "$@" -c aiosmtpd.handlers.Mailbox "$dir" >>"$logfile" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$pidfile"
+  local i
+  for i in $(seq 1 60); do
+    "$check" "$port" && return 0
+    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$logfile" >&2; die "the $name SMTP server exited at start (log: $logfile)"; }
+    sleep 0.5
+  done
+  tail -n 30 "$logfile" >&2
+  die "the $name SMTP server did not answer on 127.0.0.1:$port (log: $logfile)"
+}
+
 # ensure_chromium: Debian's Chromium (and its driver, and a font) for the browser tests, started by Playwright from
 # /usr/bin/chromium; Playwright's own browser download does not work here. Exports RENDEZVOUS_TEST_CHROMIUM.
 ensure_chromium() {

@@ -5,22 +5,21 @@ using NodaTime;
 using Rendezvous.Calendars.ICalendar;
 using Rendezvous.Calendars.Sync;
 using Rendezvous.Domain;
-using Rendezvous.Integrations.Notifications.Mime;
-using Rendezvous.Integrations.Notifications.Smtp;
+using MimeKit;
+using Rendezvous.Integrations.Notifications.Email;
 
 // Email throughput: how many booking emails a minute one process hands to an SMTP server through the pooled client.
 // Each message is written the way the notifier writes it (text, HTML and the booking's invitation, MIME-encoded) and
 // sent to its own recipient. Point it at a local server only, e.g. aiosmtpd:
 //
-//   /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:2526 -c aiosmtpd.handlers.Sink
-//   dotnet run -c Release --project bench/Rendezvous.MailThroughput -- --port 2526 [--host 127.0.0.1]
-//       [--messages 20000] [--connections 8] [--no-reset]
+//   /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:2527 -c aiosmtpd.handlers.Sink
+//   dotnet run -c Release --project bench/Rendezvous.MailThroughput -- --port 2527 [--host 127.0.0.1]
+//       [--messages 20000] [--connections 8]
 
 var host = "127.0.0.1";
 var port = 2525;
 var messages = 20_000;
 var connections = 8;
-var reset = true;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -29,7 +28,6 @@ for (var i = 0; i < args.Length; i++)
         case "--port": port = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--messages": messages = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--connections": connections = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-        case "--no-reset": reset = false; break;
         default: throw new ArgumentException($"Unknown option {args[i]}");
     }
 }
@@ -39,8 +37,8 @@ if (host is not ("127.0.0.1" or "localhost" or "::1"))
     throw new ArgumentException("This driver only talks to a server on this machine.");
 }
 
-var options = new SmtpOptions { Host = host, Port = port, MaxConnections = connections, ResetBetweenMessages = reset };
-await using var pool = new SmtpConnectionPool(options, NullLogger<SmtpConnectionPool>.Instance, null);
+var options = new SmtpOptions { Host = host, Port = port, MaxConnections = connections, Security = MailKit.Security.SecureSocketOptions.None };
+await using var pool = new SmtpClientPool(options, NullLogger<SmtpClientPool>.Instance);
 var start = Instant.FromUtc(2027, 3, 15, 14, 0);
 var text = """
     Hello Grace Hopper,
@@ -56,12 +54,12 @@ var text = """
     Acme
     """;
 
-byte[] Message(int n)
+MimeMessage Message(int n)
 {
     var id = BookingId.New();
     var ics = BookingCalendarEvent.Write(new BookingEventContent(id, "Intro call with Ada Lovelace", null, "Video call", start, start + Duration.FromMinutes(30),
         false, "Ada Lovelace", "ada@acme.example", "Grace Hopper", $"grace{n}@bench.example", 0, start), ITipMethod.Request);
-    return MimeWriter.Write(new EmailMessage
+    return EmailComposer.Compose(new EmailMessage
     {
         From = new MailboxAddress("Acme", "no-reply@acme.example"),
         To = [new MailboxAddress("Grace Hopper", $"grace{n}@bench.example")],
@@ -74,8 +72,12 @@ byte[] Message(int n)
     });
 }
 
-Console.WriteLine($"sending {messages} messages of ~{Message(0).Length} bytes to {host}:{port} over at most {connections} connections"
-    + (reset ? "" : " (no RSET between messages)"));
+using (var sample = new MemoryStream())
+{
+    Message(0).WriteTo(sample);
+    Console.WriteLine($"sending {messages} messages of ~{sample.Length} bytes to {host}:{port} over at most {connections} connections");
+}
+
 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
 var clock = Stopwatch.StartNew();
 var failures = 0;
@@ -87,9 +89,9 @@ var workers = Enumerable.Range(0, connections * 2).Select(async _ =>
     {
         try
         {
-            await pool.SendAsync(new SmtpEnvelope("no-reply@acme.example", [$"grace{n}@bench.example"]), Message(n), CancellationToken.None);
+            await pool.SendAsync(Message(n), CancellationToken.None);
         }
-        catch (SmtpException)
+        catch (MailDeliveryException)
         {
             Interlocked.Increment(ref failures);
         }

@@ -4,8 +4,8 @@ using NodaTime;
 using Rendezvous.Data;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Organizations;
-using Rendezvous.Integrations.Notifications.Mime;
-using Rendezvous.Integrations.Notifications.Smtp;
+using MimeKit;
+using Rendezvous.Integrations.Notifications.Email;
 using Rendezvous.Integrations.Notifications.Templates;
 
 namespace Rendezvous.Integrations.Notifications;
@@ -29,7 +29,7 @@ public sealed partial class BookingNotifier
             return results;
         }
 
-        if (!MailboxAddress.TryParse(options.Value.From, out var from))
+        if (!EmailAddresses.TryParse(options.Value.From, out var from))
         {
             Array.Fill(results, "Rendezvous__Smtp__From must be an email address.");
             return results;
@@ -37,7 +37,7 @@ public sealed partial class BookingNotifier
 
         var contexts = await LoadManyAsync(requests.Select(r => r.BookingId).Distinct().ToList(), cancellationToken);
         var now = clock.GetCurrentInstant();
-        var domain = from.Address[(from.Address.LastIndexOf('@') + 1)..];
+        var domain = EmailAddresses.DomainOf(from.Address);
         var items = new List<(int Index, BookingContext Context, NotificationRequest Request, Change Change, Recipient Recipient, EmailLog.Entry Entry)>();
         for (var i = 0; i < requests.Count; i++)
         {
@@ -73,7 +73,7 @@ public sealed partial class BookingNotifier
                     return;
                 }
 
-                if (!MailboxAddress.TryParse(item.Recipient.Email, out var to) || to.Address != item.Recipient.Email)
+                if (!EmailAddresses.TryParse(item.Recipient.Email, out var to) || to.Address != item.Recipient.Email)
                 {
                     await log.MarkFailedAsync(item.Entry.Key, permanent: true, $"\"{item.Recipient.Email}\" is not a valid email address", now, ct);
                     return;
@@ -82,15 +82,15 @@ public sealed partial class BookingNotifier
                 try
                 {
                     var email = await ComposeAsync(item.Context, item.Request.Kind, item.Change, item.Recipient, from, messageId, null, now, ct);
-                    await transport.SendAsync(new SmtpEnvelope(from.Address, [to.Address], Utf8Headers: email.NeedsSmtpUtf8), MimeWriter.Write(email), ct);
+                    await transport.SendAsync(email, ct);
                     sent.Add(item.Entry.Key);
                 }
-                catch (SmtpException ex) when (!ex.IsTransient && ex.IsMessageSpecific)
+                catch (MailDeliveryException ex) when (!ex.IsTransient && ex.IsMessageSpecific)
                 {
                     await log.MarkFailedAsync(item.Entry.Key, permanent: true, ex.Message, clock.GetCurrentInstant(), CancellationToken.None);
                     LogRefused(logger, ex, item.Request.Kind, item.Context.Booking.Id.ToString());
                 }
-                catch (Exception ex) when (ex is SmtpException or IOException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+                catch (Exception ex) when (ex is MailDeliveryException or IOException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
                 {
                     await log.MarkFailedAsync(item.Entry.Key, permanent: false, ex.Message, clock.GetCurrentInstant(), CancellationToken.None);
                     results[item.Index] = ex.Message;

@@ -9,8 +9,8 @@ using Rendezvous.Domain;
 using Rendezvous.Domain.BookingPages;
 using Rendezvous.Domain.Bookings;
 using Rendezvous.Domain.Organizations;
-using Rendezvous.Integrations.Notifications.Mime;
-using Rendezvous.Integrations.Notifications.Smtp;
+using MimeKit;
+using Rendezvous.Integrations.Notifications.Email;
 using Rendezvous.Integrations.Notifications.Templates;
 
 namespace Rendezvous.Integrations.Notifications;
@@ -74,7 +74,7 @@ public sealed partial class BookingNotifier(
             return;
         }
 
-        if (!MailboxAddress.TryParse(options.Value.From, out var from))
+        if (!EmailAddresses.TryParse(options.Value.From, out var from))
         {
             throw new NotificationDeliveryException("Rendezvous__Smtp__From must be an email address, e.g. \"Bookings <no-reply@example.com>\".");
         }
@@ -121,7 +121,7 @@ public sealed partial class BookingNotifier(
     {
         var now = clock.GetCurrentInstant();
         var key = request.DeduplicationKey + ":" + recipient.Key;
-        var domain = from.Address[(from.Address.LastIndexOf('@') + 1)..];
+        var domain = EmailAddresses.DomainOf(from.Address);
         var entry = new EmailLog.Entry(key, context.Organization.Id, context.Booking.Id, NotificationNames.Of(request.Kind), recipient.Email,
             $"{Guid.CreateVersion7():N}@{domain}");
         var (claim, messageId) = await log.ClaimAsync(entry, now, ct);
@@ -136,7 +136,7 @@ public sealed partial class BookingNotifier(
         }
 
         // Addresses are validated when they are entered; this guards against anything older or imported.
-        if (!MailboxAddress.TryParse(recipient.Email, out var to) || to.Address != recipient.Email)
+        if (!EmailAddresses.TryParse(recipient.Email, out var to) || to.Address != recipient.Email)
         {
             await log.MarkFailedAsync(key, permanent: true, $"\"{recipient.Email}\" is not a valid email address", now, ct);
             LogInvalidAddress(logger, request.Kind, context.Booking.Id.ToString());
@@ -146,17 +146,16 @@ public sealed partial class BookingNotifier(
         try
         {
             var email = await ComposeAsync(context, request.Kind, change, recipient, from, messageId, customOverride, now, ct);
-            var bytes = MimeWriter.Write(email);
-            await transport.SendAsync(new SmtpEnvelope(from.Address, [to.Address], Utf8Headers: email.NeedsSmtpUtf8), bytes, ct);
+            await transport.SendAsync(email, ct);
         }
-        catch (SmtpException ex) when (!ex.IsTransient && ex.IsMessageSpecific)
+        catch (MailDeliveryException ex) when (!ex.IsTransient && ex.IsMessageSpecific)
         {
             // The server refused this recipient or message for good: record it, and do not hold up the rest.
             await log.MarkFailedAsync(key, permanent: true, ex.Message, clock.GetCurrentInstant(), CancellationToken.None);
             LogRefused(logger, ex, request.Kind, context.Booking.Id.ToString());
             return;
         }
-        catch (Exception ex) when (ex is SmtpException or IOException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        catch (Exception ex) when (ex is MailDeliveryException or IOException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
             // Transient, or a session-level refusal (authentication, sender, TLS) that needs the configuration fixed:
             // either way the outbox tries again with backoff.
@@ -206,9 +205,9 @@ public sealed partial class BookingNotifier(
 
         return new EmailMessage
         {
-            From = new MailboxAddress(from.DisplayName ?? context.Organization.Name, from.Address),
+            From = new MailboxAddress(from.Name ?? context.Organization.Name, from.Address),
             To = [new MailboxAddress(recipient.Name, recipient.Email)],
-            ReplyTo = recipient.IsCustomer ? new MailboxAddress(primary.Name, primary.Email) : new MailboxAddress(customer.Name, customer.Email),
+            ReplyTo = ReplyTo(recipient.IsCustomer ? primary.Name : customer.Name, recipient.IsCustomer ? primary.Email : customer.Email),
             Subject = subject,
             Date = now,
             MessageId = messageId,
@@ -223,6 +222,10 @@ public sealed partial class BookingNotifier(
             ],
         };
     }
+
+    /// <summary>The other party, when their address is one (an old or imported address that is not is left out, not sent).</summary>
+    private static MailboxAddress? ReplyTo(string name, string email) =>
+        EmailAddresses.TryParse(email, out var parsed) && parsed.Address == email ? new MailboxAddress(name, email) : null;
 
     private static TemplateText? Parsed(string source)
     {

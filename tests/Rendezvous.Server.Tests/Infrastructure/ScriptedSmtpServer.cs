@@ -10,8 +10,10 @@ namespace Rendezvous.Server.Tests.Infrastructure;
 
 /// <summary>
 /// A tiny in-process SMTP server whose answers a test scripts: it speaks enough RFC 5321 for the client (EHLO/HELO,
-/// STARTTLS with a self-signed certificate, AUTH PLAIN and LOGIN, MAIL/RCPT/DATA/RSET/NOOP/QUIT), records what it
-/// received, and lets <see cref="Reply"/> replace any answer. <c>"DATA-END"</c> names the answer to the end of a message.
+/// STARTTLS or TLS from the first byte with a self-signed certificate, AUTH PLAIN, LOGIN and XOAUTH2,
+/// MAIL/RCPT/DATA/RSET/NOOP/QUIT), records what it received, and lets <see cref="Reply"/> replace any answer.
+/// <c>"DATA-END"</c> names the answer to the end of a message. It is for what the real server (aiosmtpd) cannot be
+/// made to do: refuse a greeting, a recipient or credentials, or take OAuth bearer tokens.
 /// </summary>
 public sealed class ScriptedSmtpServer : IAsyncDisposable
 {
@@ -21,13 +23,23 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
     private readonly Lazy<X509Certificate2> _certificate = new(CreateCertificate);
     private int _connections;
 
-    public ScriptedSmtpServer()
+    /// <param name="implicitTls">TLS from the first byte, as on port 465.</param>
+    public ScriptedSmtpServer(bool implicitTls = false)
     {
+        ImplicitTls = implicitTls;
         _listener.Start();
         _accepting = AcceptAsync();
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public bool ImplicitTls { get; }
+
+    /// <summary>The self-signed certificate the server presents.</summary>
+    public X509Certificate2 Certificate => _certificate.Value;
+
+    /// <summary>Bearer tokens AUTH XOAUTH2 accepts (with <see cref="Username"/>).</summary>
+    public HashSet<string> BearerTokens { get; } = [];
 
     public string Greeting { get; set; } = "220 fake.test ESMTP ready";
 
@@ -83,11 +95,18 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
     {
         using var _ = client;
         Stream stream = client.GetStream();
-        var reader = new LineReader(stream);
         var messages = 0;
         var recipients = 0;
         try
         {
+            if (ImplicitTls)
+            {
+                var tls = new SslStream(stream, false);
+                await tls.AuthenticateAsServerAsync(_certificate.Value);
+                stream = tls;
+            }
+
+            var reader = new LineReader(stream);
             await WriteAsync(stream, Greeting);
             while (true)
             {
@@ -202,6 +221,22 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
 
             var fields = Encoding.UTF8.GetString(Convert.FromBase64String(token!)).Split('\0');
             (user, password) = (fields[1], fields[2]);
+        }
+        else if (parts.Length >= 2 && parts[1].Equals("XOAUTH2", StringComparison.OrdinalIgnoreCase))
+        {
+            // "user=" user ^A "auth=Bearer " token ^A ^A, base64 (Google's and Microsoft's XOAUTH2 documentation).
+            var token = parts.Length > 2 ? parts[2] : null;
+            if (token is null)
+            {
+                await WriteAsync(stream, "334 ");
+                token = await reader.ReadLineAsync(_stop.Token);
+            }
+
+            var fields = Encoding.UTF8.GetString(Convert.FromBase64String(token!)).Split('\x01');
+            var bearer = fields.FirstOrDefault(f => f.StartsWith("auth=Bearer ", StringComparison.Ordinal))?["auth=Bearer ".Length..];
+            var valid = fields[0] == "user=" + Username && bearer is not null && BearerTokens.Contains(bearer);
+            await WriteAsync(stream, valid ? "235 2.7.0 authenticated" : "535 5.7.8 authentication credentials invalid");
+            return;
         }
         else if (parts.Length >= 2 && parts[1].Equals("LOGIN", StringComparison.OrdinalIgnoreCase))
         {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 
 namespace Rendezvous.Server.Tests.Infrastructure;
 
@@ -18,6 +19,19 @@ public static class SmtpServer
     public static int Port => int.TryParse(Environment.GetEnvironmentVariable("RENDEZVOUS_TEST_SMTP_PORT"), out var p) ? p : 2525;
 
     public static string? Maildir => Environment.GetEnvironmentVariable("RENDEZVOUS_TEST_MAILDIR");
+
+    /// <summary>The listener that requires STARTTLS (./scripts/lib.sh ensure_smtp_tls), delivering into the same Maildir.</summary>
+    public static int StartTlsPort => int.TryParse(Environment.GetEnvironmentVariable("RENDEZVOUS_TEST_SMTP_STARTTLS_PORT"), out var p) ? p
+        : throw new InvalidOperationException("RENDEZVOUS_TEST_SMTP_STARTTLS_PORT is not set: ./scripts/test starts the TLS listeners.");
+
+    /// <summary>The listener that speaks TLS from the first byte, as port 465 does.</summary>
+    public static int SmtpsPort => int.TryParse(Environment.GetEnvironmentVariable("RENDEZVOUS_TEST_SMTPS_PORT"), out var p) ? p
+        : throw new InvalidOperationException("RENDEZVOUS_TEST_SMTPS_PORT is not set: ./scripts/test starts the TLS listeners.");
+
+    /// <summary>The self-signed certificate both TLS listeners present.</summary>
+    public static X509Certificate2 Certificate() =>
+        X509Certificate2.CreateFromPem(File.ReadAllText(Environment.GetEnvironmentVariable("RENDEZVOUS_TEST_SMTP_CERT")
+            ?? throw new InvalidOperationException("RENDEZVOUS_TEST_SMTP_CERT is not set: ./scripts/test makes the certificate.")));
 
     public static string? SkipReason =>
         TestDatabase.SkipReason ?? ((Host is null || Maildir is null) && !TestDatabase.IsCi
@@ -71,6 +85,15 @@ public static class SmtpServer
         return result;
     }
 
+    /// <summary>The Maildir file of the one message delivered to <paramref name="address"/>, exactly as the server stored it.</summary>
+    public static string FileOf(string address)
+    {
+        var dir = Maildir ?? throw new InvalidOperationException("RENDEZVOUS_TEST_MAILDIR is not set.");
+        return new[] { "new", "cur" }.Select(sub => Path.Combine(dir, sub)).Where(Directory.Exists).SelectMany(Directory.GetFiles)
+            .Single(f => File.ReadLines(f).TakeWhile(l => l.Length > 0)
+                .Any(l => l.StartsWith("X-RcptTo:", StringComparison.OrdinalIgnoreCase) && l.Contains(address, StringComparison.OrdinalIgnoreCase)));
+    }
+
     /// <summary>Messages to <paramref name="address"/> of one kind (our X-Rendezvous-Kind header).</summary>
     public static IReadOnlyList<MimePart> MessagesTo(string address, string kind) =>
         [.. MessagesTo(address).Where(m => m.Header("X-Rendezvous-Kind") == kind)];
@@ -94,6 +117,22 @@ public sealed class SmtpFactAttribute : FactAttribute
         if (SmtpServer.SkipReason is { } reason)
         {
             Skip = reason;
+        }
+    }
+}
+
+/// <summary>A fact that needs the TLS listeners of the SMTP server (ensure_smtp_tls) as well.</summary>
+public sealed class SmtpTlsFactAttribute : FactAttribute
+{
+    public SmtpTlsFactAttribute()
+    {
+        if (SmtpServer.SkipReason is { } reason)
+        {
+            Skip = reason;
+        }
+        else if (Environment.GetEnvironmentVariable("RENDEZVOUS_TEST_SMTP_CERT") is null && !TestDatabase.IsCi)
+        {
+            Skip = "RENDEZVOUS_TEST_SMTP_CERT is not set; ./scripts/test starts the TLS listeners of the SMTP server.";
         }
     }
 }

@@ -23,7 +23,7 @@ public interface IPortalMailer
 
 /// <summary>Sends the sign-in link by email, through the same SMTP transport as every other message.</summary>
 public sealed class SmtpPortalMailer(
-    Rendezvous.Integrations.Notifications.Smtp.IMailTransport transport, Microsoft.Extensions.Options.IOptions<Rendezvous.Integrations.Notifications.Smtp.SmtpOptions> smtp, IClock clock) : IPortalMailer
+    Rendezvous.Integrations.Notifications.Email.IMailTransport transport, Microsoft.Extensions.Options.IOptions<Rendezvous.Integrations.Notifications.Email.SmtpOptions> smtp, IClock clock) : IPortalMailer
 {
     public async Task SendSignInLinkAsync(Customer customer, Organization organization, string url, CancellationToken cancellationToken)
     {
@@ -33,26 +33,25 @@ public sealed class SmtpPortalMailer(
             return;
         }
 
-        if (!Rendezvous.Integrations.Notifications.Mime.MailboxAddress.TryParse(smtp.Value.From, out var from))
+        if (!Rendezvous.Integrations.Notifications.Email.EmailAddresses.TryParse(smtp.Value.From, out var from))
         {
             throw new InvalidOperationException("Rendezvous__Smtp__From is not a valid address.");
         }
 
         var text = $"Hello {customer.Name},\n\nUse this link to sign in to {organization.Name} and see your appointments:\n{url}\n\n" +
             $"It works once, for {PortalEndpoints.LinkLifetime.TotalMinutes:0} minutes. If you did not ask for it, you can ignore this email.\n";
-        var message = new Rendezvous.Integrations.Notifications.Mime.EmailMessage
+        var message = new Rendezvous.Integrations.Notifications.Email.EmailMessage
         {
-            From = new Rendezvous.Integrations.Notifications.Mime.MailboxAddress(from.DisplayName ?? organization.Name, from.Address),
-            To = [new Rendezvous.Integrations.Notifications.Mime.MailboxAddress(customer.Name, customer.Email)],
+            From = new MimeKit.MailboxAddress(from.Name ?? organization.Name, from.Address),
+            To = [new MimeKit.MailboxAddress(customer.Name, customer.Email)],
             Subject = $"Sign in to {organization.Name}",
             Date = clock.GetCurrentInstant(),
-            MessageId = $"<portal-{Guid.NewGuid():N}@{from.Address.Split('@')[^1]}>",
+            MessageId = $"portal-{Guid.NewGuid():N}@{from.Address.Split('@')[^1]}",
             TextBody = text,
             HtmlBody = $"<p>Hello {Html.E(customer.Name)},</p><p><a href=\"{Html.E(url)}\">Sign in to {Html.E(organization.Name)}</a> to see your appointments.</p>" +
                 $"<p>The link works once, for {PortalEndpoints.LinkLifetime.TotalMinutes:0} minutes. If you did not ask for it, you can ignore this email.</p>",
         };
-        await transport.SendAsync(new Rendezvous.Integrations.Notifications.Smtp.SmtpEnvelope(from.Address, [customer.Email], Utf8Headers: message.NeedsSmtpUtf8),
-            Rendezvous.Integrations.Notifications.Mime.MimeWriter.Write(message), cancellationToken);
+        await transport.SendAsync(message, cancellationToken);
     }
 }
 
