@@ -105,6 +105,10 @@ builder.Services.TryAddSingleton<ISelfServiceLinks>(sp => sp.GetRequiredService<
 builder.Services.AddScoped<SelfServiceService>();
 builder.Services.AddScoped<BookingService>();
 builder.Services.AddScoped<WebhookSubscriptions>();
+builder.Services.AddScoped<TeamMembers>();
+builder.Services.AddScoped<BookingPageService>();
+builder.Services.AddScoped<EmailTemplates>();
+builder.Services.AddScoped<CalendarConnectionService>();
 builder.Services.AddScoped<ReassignmentService>();
 builder.Services.AddScoped<BookingCompletion>();
 builder.Services.AddScoped<OutboxProcessor>();

@@ -78,22 +78,12 @@ public static class BookingPagesEndpoints
     };
 
     private static async Task<Results<Created<BookingPageResponse>, ProblemHttpResult>> CreateAsync(
-        BookingPageRequest request, RendezvousDbContext db, IClock clock, HttpContext http, CancellationToken ct)
+        BookingPageRequest request, BookingPageService pages, HttpContext http, CancellationToken ct)
     {
-        var me = CurrentUser.From(http.User);
-        var checkedRequest = await CheckAsync(request, null, me, db, ct);
-        if (!checkedRequest.IsSuccess)
-        {
-            return Problems.From(checkedRequest.Error!);
-        }
-
-        var (owner, settings, conferencing) = checkedRequest.Value;
-        var page = new BookingPage(BookingPageId.New(), me.OrganizationId, owner, request.Slug!, request.Title!.Trim(),
-            Clean(request.Description), Clean(request.Location), settings, clock.GetCurrentInstant());
-        page.SetConferencing(conferencing);
-        db.BookingPages.Add(page);
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Created($"/api/v1/booking-pages/{page.Id}", ToResponse(page));
+        var created = await pages.CreateAsync(request, CurrentUser.From(http.User), ct);
+        return created.IsSuccess
+            ? TypedResults.Created($"/api/v1/booking-pages/{created.Value.Id}", ToResponse(created.Value))
+            : Problems.From(created.Error!);
     }
 
     private static async Task<Ok<BookingPageResponse[]>> ListAsync(RendezvousDbContext db, CancellationToken ct)
@@ -109,31 +99,16 @@ public static class BookingPagesEndpoints
     }
 
     private static async Task<Results<Ok<BookingPageResponse>, ProblemHttpResult>> UpdateAsync(
-        string id, BookingPageRequest request, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+        string id, BookingPageRequest request, RendezvousDbContext db, BookingPageService pages, HttpContext http, CancellationToken ct)
     {
-        var me = CurrentUser.From(http.User);
         var page = await FindAsync(db, id, ct);
         if (page is null)
         {
             return Problems.NotFound("Booking page");
         }
 
-        if (!me.IsAdministrator && page.OwnerId != me.Id)
-        {
-            return Problems.From(new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only change their own booking pages."));
-        }
-
-        var checkedRequest = await CheckAsync(request with { OwnerId = request.OwnerId ?? page.OwnerId.ToString() }, page, me, db, ct);
-        if (!checkedRequest.IsSuccess)
-        {
-            return Problems.From(checkedRequest.Error!);
-        }
-
-        var (owner, settings, conferencing) = checkedRequest.Value;
-        page.Update(owner, request.Slug!, request.Title!.Trim(), Clean(request.Description), Clean(request.Location), settings);
-        page.SetConferencing(conferencing);
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(ToResponse(page));
+        var updated = await pages.UpdateAsync(page, request, CurrentUser.From(http.User), ct);
+        return updated.IsSuccess ? TypedResults.Ok(ToResponse(updated.Value)) : Problems.From(updated.Error!);
     }
 
     internal static async Task<Result<(UserId Owner, BookingPageSettings Settings, ConferencingProvider? Conferencing)>> CheckAsync(

@@ -92,43 +92,12 @@ public static class CalendarConnectionsEndpoints
         ApiFormat.Format(c.CreatedAt), ProviderName(c.Provider), c.IsSynced, c.IsBookingConnection);
 
     private static async Task<Results<Created<CalendarConnectionResponse>, ProblemHttpResult>> CreateAsync(
-        CalendarConnectionRequest request, RendezvousDbContext db, Secrets secrets, IClock clock, HttpContext http, CancellationToken ct)
+        CalendarConnectionRequest request, CalendarConnectionService connections, HttpContext http, CancellationToken ct)
     {
-        var me = CurrentUser.From(http.User);
-        var input = await ValidateAsync(request, null, me, db, ct);
-        if (!input.IsSuccess)
-        {
-            return Problems.From(input.Error!);
-        }
-
-        var v = input.Value;
-        var existing = await db.CalendarConnections.Where(c => c.UserId == v.UserId).ToListAsync(ct);
-        if (existing.Any(c => c.Provider == v.Provider && c.ServerUrl == v.Url && string.Equals(c.Username, v.Username, StringComparison.OrdinalIgnoreCase)))
-        {
-            return Problems.From(DomainError.Conflict("already_connected",
-                "This account is already connected for this user; add calendars to that connection instead."));
-        }
-
-        if (existing.Count >= MaxConnectionsPerUser)
-        {
-            return Problems.From(DomainError.Conflict("too_many_connections", $"A user may have at most {MaxConnectionsPerUser} calendar connections."));
-        }
-
-        var connection = new CalendarConnection(Guid.CreateVersion7(), me.OrganizationId, v.UserId, CalendarKind.CalDav, v.Url, v.Username,
-            v.Password is null ? "" : secrets.ProtectCalendarPassword(v.Password), v.BookingCalendarUrl, v.Additional, request.CancelBookingOnDelete ?? false,
-            request.UpdateBookingOnMove ?? false, clock.GetCurrentInstant());
-        connection.SetProvider(v.Provider);
-        // The first connection receives the bookings; a later one only when asked to.
-        var makeBooking = existing.Count == 0 || request.IsBookingConnection == true;
-        connection.SetBookingConnection(false);
-        db.CalendarConnections.Add(connection);
-        var saved = await SaveAsBookingConnectionAsync(db, connection, makeBooking, ct);
-        if (saved is not null)
-        {
-            return Problems.From(saved);
-        }
-
-        return TypedResults.Created($"/api/v1/calendar-connections/{connection.Id}", ToResponse(connection));
+        var created = await connections.CreateAsync(CurrentUser.From(http.User), request, ct);
+        return created.IsSuccess
+            ? TypedResults.Created($"/api/v1/calendar-connections/{created.Value.Id}", ToResponse(created.Value))
+            : Problems.From(created.Error!);
     }
 
     /// <summary>
@@ -198,7 +167,8 @@ public static class CalendarConnectionsEndpoints
     }
 
     private static async Task<Results<Ok<CalendarConnectionResponse>, ProblemHttpResult>> UpdateAsync(
-        string id, CalendarConnectionRequest request, RendezvousDbContext db, Secrets secrets, IClock clock, HttpContext http, CancellationToken ct)
+        string id, CalendarConnectionRequest request, RendezvousDbContext db, CalendarConnectionService connections, HttpContext http,
+        CancellationToken ct)
     {
         var me = CurrentUser.From(http.User);
         var found = await FindAsync(id, db, me, ct);
@@ -207,31 +177,8 @@ public static class CalendarConnectionsEndpoints
             return Problems.From(found.Error!);
         }
 
-        var connection = found.Value;
-        var input = await ValidateAsync(request with { UserId = connection.UserId.ToString() }, connection, me, db, ct);
-        if (!input.IsSuccess)
-        {
-            return Problems.From(input.Error!);
-        }
-
-        var v = input.Value;
-        if (request.IsBookingConnection == false && connection.IsBookingConnection)
-        {
-            return Problems.From(DomainError.Validation("isBookingConnection",
-                "bookings go to exactly one connection: mark another connection as the booking connection instead"));
-        }
-
-        connection.Update(v.Url, v.Username, v.Password is null ? null : secrets.ProtectCalendarPassword(v.Password), v.BookingCalendarUrl,
-            v.Additional, request.CancelBookingOnDelete ?? connection.CancelBookingOnDelete, request.UpdateBookingOnMove ?? connection.UpdateBookingOnMove,
-            clock.GetCurrentInstant());
-        connection.SetProvider(v.Provider);
-        var saved = await SaveAsBookingConnectionAsync(db, connection, request.IsBookingConnection == true, ct);
-        if (saved is not null)
-        {
-            return Problems.From(saved);
-        }
-
-        return TypedResults.Ok(ToResponse(connection));
+        var updated = await connections.UpdateAsync(me, found.Value, request, ct);
+        return updated.IsSuccess ? TypedResults.Ok(ToResponse(updated.Value)) : Problems.From(updated.Error!);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, RendezvousDbContext db, HttpContext http, CancellationToken ct)

@@ -194,11 +194,21 @@ public static class PortalEndpoints
     public static async Task<bool> HasPasswordAsync(Customer customer, RendezvousDbContext db, CancellationToken ct) =>
         await db.Database.SqlQuery<string?>($"SELECT password_hash AS \"Value\" FROM customers WHERE id = {customer.Id.Value}").FirstAsync(ct) is not null;
 
-    /// <summary>Sets the customer's portal password (the caller has checked its length).</summary>
-    public static async Task StorePasswordAsync(Customer customer, string password, RendezvousDbContext db, CancellationToken ct)
+    /// <summary>Why a portal password is refused, or null when it will do.</summary>
+    public static DomainError? CheckPassword(string? password) =>
+        password is { Length: >= MinPasswordLength and <= 200 } ? null : DomainError.Validation("password", $"must be {MinPasswordLength} to 200 characters");
+
+    /// <summary>Sets the customer's portal password: the one implementation the API and the portal page both call.</summary>
+    public static async Task<Result> StorePasswordAsync(Customer customer, string? password, RendezvousDbContext db, CancellationToken ct)
     {
-        var hash = new PasswordHasher<Customer>().HashPassword(customer, password);
+        if (CheckPassword(password) is { } problem)
+        {
+            return problem;
+        }
+
+        var hash = new PasswordHasher<Customer>().HashPassword(customer, password!);
         await db.Database.ExecuteSqlInterpolatedAsync($"UPDATE customers SET password_hash = {hash} WHERE id = {customer.Id.Value}", ct);
+        return Result.Success;
     }
 
     private static async Task<NoContent> SignOutAsync(string org, HttpContext http)
@@ -228,13 +238,8 @@ public static class PortalEndpoints
             return NotSignedIn();
         }
 
-        if (request.Password is not { Length: >= MinPasswordLength and <= 200 })
-        {
-            return Problems.Validation("password", $"must be {MinPasswordLength} to 200 characters");
-        }
-
-        await StorePasswordAsync(me.Value.Customer, request.Password, db, ct);
-        return TypedResults.NoContent();
+        var stored = await StorePasswordAsync(me.Value.Customer, request.Password, db, ct);
+        return stored.IsSuccess ? TypedResults.NoContent() : Problems.From(stored.Error!);
     }
 
     private static async Task<Results<Ok<PortalAppointment[]>, ProblemHttpResult>> AppointmentsAsync(

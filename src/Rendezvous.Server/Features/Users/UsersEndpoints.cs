@@ -106,7 +106,7 @@ public static class UsersEndpoints
     }
 
     private static async Task<Results<Created<ApiKeyResponse>, ProblemHttpResult>> CreateKeyAsync(
-        string id, CreateApiKeyRequest? request, RendezvousDbContext db, IClock clock, CancellationToken ct)
+        string id, CreateApiKeyRequest? request, RendezvousDbContext db, TeamMembers members, CancellationToken ct)
     {
         var user = await FindAsync(db, id, ct);
         if (user is null)
@@ -114,20 +114,7 @@ public static class UsersEndpoints
             return Problems.NotFound("User");
         }
 
-        var name = request?.Name is { } n && ApiFormat.TryText(n, 100, out var clean) ? clean : "API key";
-        var secret = ApiKeys.Generate();
-        var key = new ApiKey
-        {
-            Id = Guid.CreateVersion7(),
-            OrganizationId = user.OrganizationId,
-            UserId = user.Id,
-            Name = name,
-            Prefix = ApiKeys.PrefixOf(secret),
-            KeyHash = ApiKeys.Hash(secret),
-            CreatedAt = clock.GetCurrentInstant(),
-        };
-        db.ApiKeys.Add(key);
-        await db.SaveChangesAsync(ct);
+        var (key, secret) = await members.CreateApiKeyAsync(user, request?.Name, ct);
         return TypedResults.Created($"/api/v1/users/{user.Id}/api-keys/{key.Id}",
             new ApiKeyResponse(key.Id.ToString(), user.Id.ToString(), key.Name, key.Prefix, ApiFormat.Format(key.CreatedAt), secret));
     }
@@ -164,7 +151,7 @@ public static class UsersEndpoints
     }
 
     private static async Task<Results<Created<BusyBlockResponse>, ProblemHttpResult>> AddBusyAsync(
-        string id, BusyBlockRequest request, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+        string id, BusyBlockRequest request, RendezvousDbContext db, TeamMembers members, HttpContext http, CancellationToken ct)
     {
         var me = CurrentUser.From(http.User);
         var user = await FindAsync(db, id, ct);
@@ -183,50 +170,28 @@ public static class UsersEndpoints
             return Problems.Validation("start", "must be a date-time with an offset, e.g. 2027-03-15T09:00:00-04:00");
         }
 
-        if (!ApiFormat.TryParseInstant(request.End, out var end) || end <= start || end - start > Duration.FromDays(366))
+        if (!ApiFormat.TryParseInstant(request.End, out var end))
         {
             return Problems.Validation("end", "must be a date-time with an offset after start (at most 366 days later)");
         }
 
-        var block = new BusyBlock
-        {
-            Id = Guid.CreateVersion7(),
-            OrganizationId = user.OrganizationId,
-            UserId = user.Id,
-            Start = start,
-            End = end,
-            Source = "manual",
-            Note = request.Note is { Length: > 0 and <= 500 } note ? note : null,
-        };
-        db.BusyBlocks.Add(block);
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Created($"/api/v1/users/{user.Id}/busy-blocks/{block.Id}", ToResponse(block));
+        var added = await members.AddBusyBlockAsync(me, user, start, end, request.Note, ct);
+        return added.IsSuccess
+            ? TypedResults.Created($"/api/v1/users/{user.Id}/busy-blocks/{added.Value.Id}", ToResponse(added.Value))
+            : Problems.From(added.Error!);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteBusyAsync(
-        string id, string blockId, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+        string id, string blockId, RendezvousDbContext db, TeamMembers members, HttpContext http, CancellationToken ct)
     {
-        var me = CurrentUser.From(http.User);
         var user = await FindAsync(db, id, ct);
         if (user is null || !Guid.TryParse(blockId, out var bid))
         {
             return Problems.NotFound("Busy block");
         }
 
-        if (!me.IsAdministrator && me.Id != user.Id)
-        {
-            return Problems.From(new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only change their own busy time."));
-        }
-
-        var block = await db.BusyBlocks.FirstOrDefaultAsync(b => b.Id == bid && b.UserId == user.Id, ct);
-        if (block is null)
-        {
-            return Problems.NotFound("Busy block");
-        }
-
-        db.BusyBlocks.Remove(block);
-        await db.SaveChangesAsync(ct);
-        return TypedResults.NoContent();
+        var removed = await members.RemoveBusyBlockAsync(CurrentUser.From(http.User), user, bid, manualOnly: false, ct);
+        return removed.IsSuccess ? TypedResults.NoContent() : Problems.From(removed.Error!);
     }
 
     private static BusyBlockResponse ToResponse(BusyBlock b) =>

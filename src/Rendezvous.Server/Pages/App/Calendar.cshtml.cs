@@ -6,12 +6,13 @@ using Rendezvous.Data;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Bookings;
 using Rendezvous.Domain.Organizations;
+using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Features.Web;
 
 namespace Rendezvous.Server.Pages.App;
 
 /// <summary>My calendar: a week (Monday to Sunday, in the user's zone) of the bookings they host; each opens the details pane.</summary>
-public sealed class CalendarModel(RendezvousDbContext db, BookingDetailsLoader details, IClock clock) : StaffPageModel
+public sealed class CalendarModel(RendezvousDbContext db, BookingDetailsLoader details, TeamMembers members, IClock clock) : StaffPageModel
 {
     public sealed record Event(Booking Booking, string Customer, string Page, LocalDate Day, int StartMinute, int EndMinute);
 
@@ -81,23 +82,13 @@ public sealed class CalendarModel(RendezvousDbContext db, BookingDetailsLoader d
         var end = endTime is { } e
             ? (to.Value + e).InZone(Zone, Resolvers.LenientResolver).ToInstant()
             : to.Value.PlusDays(1).AtStartOfDayInZone(Zone).ToInstant();
-        if (end <= start || end - start > Duration.FromDays(366))
+        var added = await members.AddBusyBlockAsync(Me, Whose, start, end, note?.Trim(), ct);
+        if (!added.IsSuccess)
         {
-            Errors.Add("timeOff", "must end after it starts, and last at most 366 days");
+            Errors.Add("timeOff", added.Error!.Kind == ErrorKind.Validation ? "must end after it starts, and last at most 366 days" : added.Error.Message);
             return Page();
         }
 
-        db.BusyBlocks.Add(new BusyBlock
-        {
-            Id = Guid.CreateVersion7(),
-            OrganizationId = Whose.OrganizationId,
-            UserId = Whose.Id,
-            Start = start,
-            End = end,
-            Source = "manual",
-            Note = note is { Length: > 0 and <= 500 } ? note.Trim() : null,
-        });
-        await db.SaveChangesAsync(ct);
         Flash($"Time off from {WebFormat.When(start, Zone)} to {WebFormat.When(end, Zone)} is added; no times are offered then.");
         return Go(LinkTo(from.Value, null));
     }
@@ -105,12 +96,8 @@ public sealed class CalendarModel(RendezvousDbContext db, BookingDetailsLoader d
     public async Task<IActionResult> OnPostRemoveTimeOffAsync(Guid blockId, CancellationToken ct)
     {
         await LoadAsync(ct);
-        var whose = Whose.Id;
-        var block = await db.BusyBlocks.FirstOrDefaultAsync(b => b.Id == blockId && b.UserId == whose && b.Source == "manual", ct);
-        if (block is not null)
+        if ((await members.RemoveBusyBlockAsync(Me, Whose, blockId, manualOnly: true, ct)).IsSuccess)
         {
-            db.BusyBlocks.Remove(block);
-            await db.SaveChangesAsync(ct);
             Flash("The time off is removed.");
         }
 

@@ -24,7 +24,7 @@ public sealed record DiscoveredCalendar(string Url, string Name);
 /// in clear.
 /// </summary>
 public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDataProtectionProvider protection,
-    Microsoft.Extensions.Options.IOptions<CalendarSyncOptions> syncOptions, IClock clock) : StaffPageModel
+    Microsoft.Extensions.Options.IOptions<CalendarSyncOptions> syncOptions, IClock clock, CalendarConnectionService connections) : StaffPageModel
 {
     private static readonly TimeSpan PasswordCarry = TimeSpan.FromMinutes(20);
 
@@ -188,34 +188,16 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
 
         var request = new CalendarConnectionRequest(Whose.Id.ToString(), "caldav", ServerUrl, Username, password, BookingCalendarUrl,
             AdditionalCalendarUrls, CancelBookingOnDelete, UpdateBookingOnMove, Provider is "icloud" ? "icloud" : "caldav");
-        var valid = await CalendarConnectionsEndpoints.ValidateAsync(request, Connection, Me, db, ct);
-        if (!valid.IsSuccess)
+        var saved = Connection is null
+            ? await connections.CreateAsync(Me, request, ct)
+            : await connections.UpdateAsync(Me, Connection, request, ct);
+        if (!saved.IsSuccess)
         {
-            FlashError(valid.Error!);
+            FlashError(saved.Error!);
             return Go(SelfUrl());
         }
 
-        var v = valid.Value;
-        var now = clock.GetCurrentInstant();
-        if (Connection is null)
-        {
-            var created = new CalendarConnection(Guid.CreateVersion7(), Me.OrganizationId, v.UserId, CalendarKind.CalDav, v.Url,
-                v.Username, secrets.ProtectCalendarPassword(v.Password!), v.BookingCalendarUrl, v.Additional, CancelBookingOnDelete,
-                UpdateBookingOnMove, now);
-            created.SetProvider(v.Provider);
-            created.SetBookingConnection(true);
-            db.CalendarConnections.Add(created);
-            Flash("The calendar is connected. Bookings will appear in it within a few seconds.");
-        }
-        else
-        {
-            Connection.Update(v.Url, v.Username, v.Password is null ? null : secrets.ProtectCalendarPassword(v.Password), v.BookingCalendarUrl,
-                v.Additional, CancelBookingOnDelete, UpdateBookingOnMove, now);
-            Connection.SetProvider(v.Provider);
-            Flash("The calendars are saved.");
-        }
-
-        await db.SaveChangesAsync(ct);
+        Flash(Connection is null ? "The calendar is connected. Bookings will appear in it within a few seconds." : "The calendars are saved.");
         return Go(SelfUrl());
     }
 

@@ -5,13 +5,14 @@ using Rendezvous.Data;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Organizations;
 using Rendezvous.Server.Features.StaffAuth;
+using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Features.Web;
 using Rendezvous.Server.Infrastructure;
 
 namespace Rendezvous.Server.Pages.App;
 
 /// <summary>The signed-in user's own name, time zone and password.</summary>
-public sealed class ProfileModel(RendezvousDbContext db, StaffAccounts accounts) : StaffPageModel
+public sealed class ProfileModel(RendezvousDbContext db, StaffAccounts accounts, TeamMembers members) : StaffPageModel
 {
     public User Subject { get; private set; } = null!;
 
@@ -25,24 +26,18 @@ public sealed class ProfileModel(RendezvousDbContext db, StaffAccounts accounts)
     {
         await LoadAsync(ct);
         Errors.Labels["name"] = "Your name";
-        if (!ApiFormat.TryText(name, 200, out var clean))
+        // Nobody changes their own role here: it stays as it is.
+        var updated = await members.UpdateAsync(Subject, new UserChange(name, timeZone, Role: null), ct);
+        if (!updated.IsSuccess)
         {
-            Errors.Add("name", "is required (1-200 characters)");
-        }
+            foreach (var f in updated.Error!.Fields)
+            {
+                Errors.Add(f.Field, f.Field == "timeZone" ? "Choose a time zone." : f.Message);
+            }
 
-        if (TimeZones.Find(timeZone) is null)
-        {
-            Errors.Add("timeZone", "Choose a time zone.");
-        }
-
-        if (Errors.Any)
-        {
             return Page();
         }
 
-        var tracked = await db.Users.FirstAsync(u => u.Id == Me.Id, ct);
-        tracked.Update(clean, timeZone!, tracked.Role);
-        await db.SaveChangesAsync(ct);
         Flash("Saved. Times are shown in your new time zone.");
         return Go("/app/profile");
     }

@@ -80,21 +80,20 @@ public sealed class IndexModel(RendezvousDbContext db, IPortalMailer mailer, Sel
         }
 
         Errors.Labels["password"] = "The password";
-        if (password is not { Length: >= PortalEndpoints.MinPasswordLength and <= 200 })
-        {
-            Errors.Add("password", $"must be {PortalEndpoints.MinPasswordLength} to 200 characters");
-        }
-        else if (password != confirm)
+        // The two must match only once the password itself will do; the store checks that again.
+        if (PortalEndpoints.CheckPassword(password) is null && password != confirm)
         {
             Errors.Add("confirm", "The two passwords are not the same.");
-        }
-
-        if (Errors.Any)
-        {
             return await ShowAsync(org, ct);
         }
 
-        await PortalEndpoints.StorePasswordAsync(me.Value.Customer, password!, db, ct);
+        var stored = await PortalEndpoints.StorePasswordAsync(me.Value.Customer, password, db, ct);
+        if (!stored.IsSuccess)
+        {
+            Errors.Add(stored.Error!);
+            return await ShowAsync(org, ct);
+        }
+
         Flash("Your password is set. Next time you can sign in with it.");
         return Go($"/portal/{me.Value.Organization.Slug}");
     }

@@ -58,22 +58,21 @@ public static class EmailTemplatesEndpoints
     }
 
     private static async Task<Results<Ok<EmailTemplateResponse>, ProblemHttpResult>> PutAsync(
-        string kind, string? audience, EmailTemplateRequest request, EmailTemplateStore store, IClock clock, HttpContext http, CancellationToken ct)
+        string kind, string? audience, EmailTemplateRequest request, EmailTemplateStore store, EmailTemplates templates, HttpContext http,
+        CancellationToken ct)
     {
         if (Parse(kind, audience) is not { } key)
         {
             return Problems.From(Unknown(kind, audience));
         }
 
-        var errors = EmailTemplateStore.Validate(request.Subject, request.Text, request.Html);
-        if (errors.Count > 0)
+        var me = CurrentUser.From(http.User);
+        var saved = await templates.SaveAsync(me, key.Kind, key.Audience, request, ct);
+        if (!saved.IsSuccess)
         {
-            return Problems.From(DomainError.Validation(errors));
+            return Problems.From(saved.Error!);
         }
 
-        var me = CurrentUser.From(http.User);
-        await store.SaveAsync(me.OrganizationId, key.Kind, key.Audience, request.Subject!.Trim(), request.Text!, request.Html, me.Id,
-            clock.GetCurrentInstant(), ct);
         return TypedResults.Ok(ToResponse(await store.GetAsync(me.OrganizationId, key.Kind, key.Audience, ct)));
     }
 

@@ -9,7 +9,7 @@ using Rendezvous.Server.Features.Web;
 namespace Rendezvous.Server.Pages.App.Admin;
 
 /// <summary>Edit one template (subject, text, optional HTML) with its placeholders checked on save, or go back to the default.</summary>
-public sealed class TemplateModel(EmailTemplateStore store, IClock clock) : StaffPageModel
+public sealed class TemplateModel(EmailTemplateStore store, EmailTemplates templates) : StaffPageModel
 {
     public NotificationKind Kind { get; private set; }
 
@@ -50,16 +50,16 @@ public sealed class TemplateModel(EmailTemplateStore store, IClock clock) : Staf
             return missing;
         }
 
+        // An empty HTML field means "made from the text".
         var html = string.IsNullOrWhiteSpace(Html) ? null : Html;
-        var errors = EmailTemplateStore.Validate(Subject, Text, html);
-        if (errors.Count > 0)
+        var saved = await templates.SaveAsync(Me, Kind, Audience, new EmailTemplateRequest(Subject, Text, html), ct);
+        if (!saved.IsSuccess)
         {
-            Errors.Add(DomainError.Validation(errors));
+            Errors.Add(saved.Error!);
             Customised = (await store.GetAsync(Me.OrganizationId, Kind, Audience, ct)).Customised;
             return Page();
         }
 
-        await store.SaveAsync(Me.OrganizationId, Kind, Audience, Subject!.Trim(), Text!, html, Me.Id, clock.GetCurrentInstant(), ct);
         Flash("The template is saved; the next emails of this kind use it.");
         return Go($"/app/admin/templates/{NotificationNames.Of(Kind)}/{NotificationNames.Of(Audience)}");
     }

@@ -12,7 +12,7 @@ using Rendezvous.Server.Infrastructure;
 namespace Rendezvous.Server.Pages.App.Admin;
 
 /// <summary>One user: name, zone and role; a new password (which also lifts a lockout); their API keys.</summary>
-public sealed class UserModel(RendezvousDbContext db, StaffAccounts accounts, IClock clock) : StaffPageModel
+public sealed class UserModel(RendezvousDbContext db, StaffAccounts accounts, TeamMembers members, IClock clock) : StaffPageModel
 {
     public User Subject { get; private set; } = null!;
 
@@ -38,36 +38,23 @@ public sealed class UserModel(RendezvousDbContext db, StaffAccounts accounts, IC
         }
 
         Errors.Labels["name"] = "The name";
-        if (!ApiFormat.TryText(name, 200, out var clean))
+        // A missing role is a form without a choice, not "keep the role".
+        var updated = await members.UpdateAsync(Subject, new UserChange(name, timeZone, role ?? ""), ct);
+        if (!updated.IsSuccess)
         {
-            Errors.Add("name", "is required (1-200 characters)");
-        }
+            foreach (var f in updated.Error!.Fields)
+            {
+                Errors.Add(f.Field, f.Field switch
+                {
+                    "timeZone" => "Choose a time zone.",
+                    "role" when f.Message == TeamMembers.UnknownRole => "Choose a role.",
+                    _ => f.Message,
+                });
+            }
 
-        if (TimeZones.Find(timeZone) is null)
-        {
-            Errors.Add("timeZone", "Choose a time zone.");
-        }
-
-        if (role is null || !UsersEndpoints.TryParseRole(role, out var parsed))
-        {
-            Errors.Add("role", "Choose a role.");
-            parsed = Subject.Role;
-        }
-
-        if (Subject.IsAdministrator && parsed != UserRole.Administrator
-            && !await db.Users.AnyAsync(u => u.Role == UserRole.Administrator && u.Id != Subject.Id, ct))
-        {
-            Errors.Add("role", "This is the only administrator; make someone else an administrator first.");
-        }
-
-        if (Errors.Any)
-        {
             return Page();
         }
 
-        var tracked = await db.Users.FirstAsync(u => u.Id == Subject.Id, ct);
-        tracked.Update(clean, timeZone!, parsed);
-        await db.SaveChangesAsync(ct);
         Flash("Saved.");
         return Go($"/app/admin/users/{Subject.Id}");
     }
@@ -98,18 +85,7 @@ public sealed class UserModel(RendezvousDbContext db, StaffAccounts accounts, IC
             return missing;
         }
 
-        var secret = ApiKeys.Generate();
-        db.ApiKeys.Add(new ApiKey
-        {
-            Id = Guid.CreateVersion7(),
-            OrganizationId = Subject.OrganizationId,
-            UserId = Subject.Id,
-            Name = ApiFormat.TryText(keyName, 100, out var n) ? n : "API key",
-            Prefix = ApiKeys.PrefixOf(secret),
-            KeyHash = ApiKeys.Hash(secret),
-            CreatedAt = clock.GetCurrentInstant(),
-        });
-        await db.SaveChangesAsync(ct);
+        var (_, secret) = await members.CreateApiKeyAsync(Subject, keyName, ct);
         NewKey = secret;
         await LoadAsync(id, ct);
         return Page();

@@ -15,7 +15,7 @@ namespace Rendezvous.Server.Pages.App.BookingPages;
 /// scheduling option (seats, sessions, panel members), approval, policies, reminders and follow-up, custom questions.
 /// The checks are the API's; their messages are shown next to the fields.
 /// </summary>
-public sealed class EditModel(RendezvousDbContext db, IClock clock) : StaffPageModel
+public sealed class EditModel(RendezvousDbContext db, BookingPageService pages) : StaffPageModel
 {
     /// <summary>Blank rows offered for new date overrides and questions (the script adds more).</summary>
     public const int SpareRows = 2;
@@ -57,53 +57,56 @@ public sealed class EditModel(RendezvousDbContext db, IClock clock) : StaffPageM
             request = request with { OwnerId = Existing?.OwnerId.ToString() ?? Me.Id.ToString() };
         }
 
-        // Checked even when some hours could not be read, so every mistake is reported at once.
-        var checkedRequest = await BookingPagesEndpoints.CheckAsync(request, Existing, Me, db, ct);
-        if (!checkedRequest.IsSuccess)
-        {
-            var error = checkedRequest.Error!;
-            if (error.Kind == ErrorKind.Conflict && error.Code == "slug_taken")
-            {
-                Errors.Add("slug", "is used by another booking page; choose another");
-            }
-            else if (error.Kind == ErrorKind.Validation)
-            {
-                foreach (var f in error.Fields)
-                {
-                    var field = fieldOf(f.Field);
-                    Errors.Add(BookingPageForm.PlaceDayMessage(field, f.Message), f.Message);
-                }
-            }
-            else
-            {
-                Errors.Add("ownerId", error.Message);
-            }
-        }
-
         if (Errors.Any)
         {
+            // Checked even when some hours could not be read, so every mistake is reported at once.
+            var checkedRequest = await BookingPagesEndpoints.CheckAsync(request, Existing, Me, db, ct);
+            if (!checkedRequest.IsSuccess)
+            {
+                Show(checkedRequest.Error!, fieldOf);
+            }
+
             AddSpareRows();
             return Page();
         }
 
-        var (owner, settings, conferencing) = checkedRequest.Value;
-        if (Existing is null)
+        var saved = Existing is null ? await pages.CreateAsync(request, Me, ct) : await pages.UpdateAsync(Existing, request, Me, ct);
+        if (!saved.IsSuccess)
         {
-            var page = new BookingPage(BookingPageId.New(), Me.OrganizationId, owner, request.Slug!, request.Title!.Trim(),
-                BookingPagesEndpoints.Clean(request.Description), BookingPagesEndpoints.Clean(request.Location), settings, clock.GetCurrentInstant());
-            page.SetConferencing(conferencing);
-            db.BookingPages.Add(page);
-            await db.SaveChangesAsync(ct);
-            Flash($"The booking page {page.Title} is created. Its public address is /{Organization.Slug}/{page.Slug}.");
-            return Go($"/app/pages/{page.Id}");
+            Show(saved.Error!, fieldOf);
+            AddSpareRows();
+            return Page();
         }
 
-        Existing.Update(owner, request.Slug!, request.Title!.Trim(), BookingPagesEndpoints.Clean(request.Description),
-            BookingPagesEndpoints.Clean(request.Location), settings);
-        Existing.SetConferencing(conferencing);
-        await db.SaveChangesAsync(ct);
+        if (Existing is null)
+        {
+            Flash($"The booking page {saved.Value.Title} is created. Its public address is /{Organization.Slug}/{saved.Value.Slug}.");
+            return Go($"/app/pages/{saved.Value.Id}");
+        }
+
         Flash("Saved. New bookings follow these settings; existing bookings keep the policies they were made with.");
         return Go($"/app/pages/{Existing.Id}");
+    }
+
+    /// <summary>The API's answer as messages next to the fields they are about.</summary>
+    private void Show(DomainError error, Func<string, string> fieldOf)
+    {
+        if (error.Kind == ErrorKind.Conflict && error.Code == "slug_taken")
+        {
+            Errors.Add("slug", "is used by another booking page; choose another");
+        }
+        else if (error.Kind == ErrorKind.Validation)
+        {
+            foreach (var f in error.Fields)
+            {
+                var field = fieldOf(f.Field);
+                Errors.Add(BookingPageForm.PlaceDayMessage(field, f.Message), f.Message);
+            }
+        }
+        else
+        {
+            Errors.Add("ownerId", error.Message);
+        }
     }
 
     private async Task<IActionResult?> LoadAsync(string id, CancellationToken ct)
