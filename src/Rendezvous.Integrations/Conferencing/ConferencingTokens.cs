@@ -136,41 +136,37 @@ public sealed class ConferencingTokenStore(
 public sealed record RefreshedToken(string AccessToken, string? RefreshToken, long? ExpiresIn);
 
 /// <summary>
-/// HTTP for every conferencing service: a bearer token on each call; on 401 the token is refreshed once and the call
-/// repeated; 429 is waited out in place when the service asks for at most <see cref="ConferencingOptions.MaxRetryAfter"/>
-/// (Retry-After in seconds, as an HTTP date, or as the ISO-8601 time Zoom sends for daily limits), else handed back to the
-/// outbox; server failures and timeouts are retried with exponential backoff and jitter, but only for calls that are safe to
-/// repeat (a create is not: its answer may have been lost after the meeting was made, and the caller looks for it first).
+/// HTTP for every conferencing service, through one named <see cref="IHttpClientFactory"/> client per service (see
+/// <see cref="ResilientHttp"/>): a bearer token on each call; on 401 the token is refreshed once and the call repeated;
+/// the pipeline waits out a 429 in place when the service asks for at most <see cref="ConferencingOptions.MaxRetryAfter"/>
+/// (Retry-After in seconds, as an HTTP date, or as the ISO-8601 time Zoom sends for daily limits), else it is handed back
+/// to the outbox; server failures and timeouts are retried with exponential backoff and jitter, but only for calls that
+/// are safe to repeat (a create is not: its answer may have been lost after the meeting was made, and the caller looks
+/// for it first). Repeated failures open the service's circuit, and calls fail at once until it closes.
 /// </summary>
-public sealed class ConferencingHttp(IOptions<ConferencingOptions> options, IClock clock) : IDisposable
+public sealed class ConferencingHttp(IHttpClientFactory factory, IClock clock)
 {
-    private readonly HttpClient _client = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) }) { Timeout = Timeout.InfiniteTimeSpan };
+    /// <summary>The named client of <paramref name="provider"/>.</summary>
+    public static string ClientName(ConferencingProvider provider) => "conferencing-" + provider.ToString().ToLowerInvariant();
 
-    /// <summary>Sends what <paramref name="build"/> makes (it is called again for each try) with the session's token.</summary>
+    /// <summary>Sends what <paramref name="build"/> makes (it is called again after a token refresh) with the session's token.</summary>
     public async Task<HttpResponseMessage> SendAsync(ConferencingSession session, IConferencingTokens tokens, Func<HttpRequestMessage> build, bool safeToRepeat,
         CancellationToken ct)
     {
-        var o = options.Value;
         var name = ConferencingProviders.DisplayName(session.Provider);
         var refreshed = false;
-        for (var attempt = 1; ; attempt++)
+        while (true)
         {
-            using var request = build();
+            using var request = build().WithRetryScope(safeToRepeat ? RetryScope.Transient : RetryScope.ThrottlingOnly);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", session.AccessToken);
             HttpResponseMessage response;
             try
             {
-                response = await SendOnceAsync(request, ct);
+                response = await SendOnceAsync(session.Provider, request, ct);
             }
-            catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+            catch (Exception ex) when (ResilientHttp.IsNoAnswer(ex, ct))
             {
-                if (safeToRepeat && attempt < o.MaxAttempts)
-                {
-                    await Task.Delay(Backoff(attempt), ct);
-                    continue;
-                }
-
-                throw new ConferencingTransientException($"{name} did not answer {request.Method} {request.RequestUri?.AbsolutePath}: {ex.Message}", ex);
+                throw new ConferencingTransientException($"{name} did not answer {request.Method} {request.RequestUri?.AbsolutePath}: {ResilientHttp.Describe(ex)}", ex);
             }
 
             var status = (int)response.StatusCode;
@@ -184,20 +180,14 @@ public sealed class ConferencingHttp(IOptions<ConferencingOptions> options, IClo
 
                 refreshed = true;
                 await tokens.RefreshAsync(session, ct);
-                attempt--;
                 continue;
             }
 
             if (status == 429)
             {
+                // The pipeline already waited out what it could; what remains is the outbox's to schedule.
                 var wait = RetryAfter(response);
                 response.Dispose();
-                if (attempt < o.MaxAttempts && (wait ?? Backoff(attempt)) <= o.MaxRetryAfter)
-                {
-                    await Task.Delay(wait ?? Backoff(attempt), ct);
-                    continue;
-                }
-
                 var until = wait is { } w ? clock.GetCurrentInstant() + Duration.FromTimeSpan(w) : (Instant?)null;
                 throw new ConferencingThrottledException($"{name} is throttling requests" + (until is { } u ? $" until {u}" : "") + ".", until);
             }
@@ -206,12 +196,6 @@ public sealed class ConferencingHttp(IOptions<ConferencingOptions> options, IClo
             {
                 var body = await response.Content.ReadAsStringAsync(ct);
                 response.Dispose();
-                if (safeToRepeat && attempt < o.MaxAttempts)
-                {
-                    await Task.Delay(Backoff(attempt), ct);
-                    continue;
-                }
-
                 throw new ConferencingTransientException($"{name} failed ({status}) on {request.Method} {request.RequestUri?.AbsolutePath}: {body}");
             }
 
@@ -240,11 +224,12 @@ public sealed class ConferencingHttp(IOptions<ConferencingOptions> options, IClo
         HttpResponseMessage response;
         try
         {
-            response = await SendOnceAsync(request, ct);
+            // Never retried: Zoom and Webex rotate refresh tokens, and a lost answer would leave us holding a spent one.
+            response = await SendOnceAsync(provider, request.WithRetryScope(RetryScope.None), ct);
         }
-        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        catch (Exception ex) when (ResilientHttp.IsNoAnswer(ex, ct))
         {
-            throw new ConferencingTransientException($"The {ConferencingProviders.DisplayName(provider)} token endpoint did not answer: {ex.Message}", ex);
+            throw new ConferencingTransientException($"The {ConferencingProviders.DisplayName(provider)} token endpoint did not answer: {ResilientHttp.Describe(ex)}", ex);
         }
 
         using (response)
@@ -274,53 +259,9 @@ public sealed class ConferencingHttp(IOptions<ConferencingOptions> options, IClo
         }
     }
 
-    private async Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken ct)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(options.Value.RequestTimeout);
-        var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
-        return response;
-    }
+    private Task<HttpResponseMessage> SendOnceAsync(ConferencingProvider provider, HttpRequestMessage request, CancellationToken ct) =>
+        factory.CreateClient(ClientName(provider)).SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
 
     /// <summary>How long the service asked us to wait, from Retry-After: seconds, an HTTP date, or an ISO-8601 time.</summary>
-    public TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        var now = clock.GetCurrentInstant().ToDateTimeOffset();
-        if (response.Headers.RetryAfter is { } typed)
-        {
-            if (typed.Delta is { } delta)
-            {
-                return delta;
-            }
-
-            if (typed.Date is { } date)
-            {
-                return date > now ? date - now : TimeSpan.Zero;
-            }
-        }
-
-        if (response.Headers.NonValidated.TryGetValues("Retry-After", out var values))
-        {
-            foreach (var value in values)
-            {
-                if (DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture,
-                        System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out var at))
-                {
-                    return at > now ? at - now : TimeSpan.Zero;
-                }
-            }
-        }
-
-        return null;
-    }
-
-    private TimeSpan Backoff(int attempt)
-    {
-#pragma warning disable CA5394 // Jitter needs no cryptographic randomness.
-        var jitter = 1 + (Random.Shared.NextDouble() * 0.2);
-#pragma warning restore CA5394
-        return options.Value.RetryBaseDelay * Math.Pow(2, attempt - 1) * jitter;
-    }
-
-    public void Dispose() => _client.Dispose();
+    public TimeSpan? RetryAfter(HttpResponseMessage response) => ResilientHttp.RetryAfter(response, clock.GetCurrentInstant());
 }

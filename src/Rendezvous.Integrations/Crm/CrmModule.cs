@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Rendezvous.Data.Outbox;
 using Rendezvous.Integrations.Crm.Infusionsoft;
 using Rendezvous.Integrations.Crm.Salesforce;
@@ -13,7 +12,8 @@ public static class CrmModule
     {
         services.Configure<SalesforceOptions>(configuration.GetSection("Rendezvous:Salesforce"));
         services.Configure<KeapOptions>(configuration.GetSection("Rendezvous:Keap"));
-        services.TryAddSingleton<OutboundHttp>();
+        services.AddOutboundHttpClient<SalesforceOptions>(SalesforceClient.Provider);
+        services.AddOutboundHttpClient<KeapOptions>(KeapClient.Provider);
         services.AddSingleton<CrmTokens>();
         services.AddSingleton<SalesforceClient>();
         services.AddSingleton<KeapClient>();
