@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Rendezvous.Integrations.OAuth;
 using Microsoft.Extensions.Options;
 using Rendezvous.Domain.Conferencing;
 using Rendezvous.Data.Outbox;
@@ -15,6 +17,7 @@ public static class ConferencingServiceCollectionExtensions
     {
         services.Configure<ConferencingOptions>(configuration.GetSection("Rendezvous:Conferencing"));
         services.AddConferencingHttp();
+        services.TryAddSingleton<OAuthTokenStore>();
         services.AddSingleton<IConferencingTokens, ConferencingTokenStore>();
         services.AddSingleton<IConferencingClient, ZoomClient>();
         services.AddSingleton<IConferencingClient, GoToMeetingClient>();

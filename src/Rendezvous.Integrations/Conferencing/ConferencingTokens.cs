@@ -5,9 +5,10 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Rendezvous.Data;
-using Rendezvous.Data.Conferencing;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Conferencing;
+using Rendezvous.Integrations.Crm;
+using Rendezvous.Integrations.OAuth;
 
 namespace Rendezvous.Integrations.Conferencing;
 
@@ -42,12 +43,12 @@ public interface IConferencingTokens
 }
 
 /// <summary>
-/// Conferencing accounts in the database, tokens encrypted with Data Protection. A refresh runs under a row lock
-/// (<c>SELECT ... FOR UPDATE</c>), so two processes never spend one refresh token twice (Zoom and Webex rotate it: the
+/// Conferencing accounts in the database; their tokens are encrypted, decrypted and renewed by the
+/// <see cref="OAuthTokenStore"/>, so two callers never spend one refresh token twice (Zoom and Webex rotate it: the
 /// second use would fail and lock the account out); whoever waited finds the new token and uses it.
 /// </summary>
 public sealed class ConferencingTokenStore(
-    IServiceScopeFactory scopes, Secrets secrets, ConferencingHttp http, IOptions<ConferencingOptions> options, IClock clock) : IConferencingTokens
+    IServiceScopeFactory scopes, OAuthTokenStore store, ConferencingHttp http, IOptions<ConferencingOptions> options, IClock clock) : IConferencingTokens
 {
     public async Task<ConferencingSession> OpenAsync(UserId userId, ConferencingProvider provider, CancellationToken ct)
     {
@@ -57,7 +58,8 @@ public sealed class ConferencingTokenStore(
             .FirstOrDefaultAsync(a => a.UserId == userId && a.Provider == provider, ct)
             ?? throw new ConferencingAccountMissingException(
                 $"User {userId} has no {ConferencingProviders.DisplayName(provider)} account connected (POST /api/v1/conferencing-accounts).");
-        var session = new ConferencingSession(account.Id, userId, provider, secrets.UnprotectConferencingToken(account.ProtectedAccessToken), account.ExternalUserId);
+        var session = new ConferencingSession(account.Id, userId, provider,
+            store.Unprotect(OAuthAccountKind.Conferencing, account.ProtectedAccessToken), account.ExternalUserId);
         if (account.AccessTokenExpiresAt is { } expires && account.ProtectedRefreshToken is not null
             && expires <= clock.GetCurrentInstant() + Duration.FromTimeSpan(options.Value.RefreshAhead))
         {
@@ -69,47 +71,22 @@ public sealed class ConferencingTokenStore(
 
     public async Task RefreshAsync(ConferencingSession session, CancellationToken ct)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var account = await db.ConferencingAccounts.FromSqlInterpolated($"SELECT * FROM conferencing_accounts WHERE id = {session.AccountId} FOR UPDATE")
-            .IgnoreQueryFilters().SingleOrDefaultAsync(ct)
-            ?? throw new ConferencingAccountMissingException($"The {ConferencingProviders.DisplayName(session.Provider)} account of user {session.UserId} was removed.");
-        var stored = secrets.UnprotectConferencingToken(account.ProtectedAccessToken);
-        if (stored != session.AccessToken)
-        {
-            // Refreshed by someone else while we waited for the lock (or replaced through the API): use theirs.
-            session.AccessToken = stored;
-            await tx.CommitAsync(ct);
-            return;
-        }
-
         var name = ConferencingProviders.DisplayName(session.Provider);
-        if (account.ProtectedRefreshToken is null)
-        {
-            throw await FailAsync(db, tx, account, $"The {name} access token of user {session.UserId} expired and there is no refresh token: connect the account again.", ct);
-        }
-
+        var policy = new OAuthRefreshPolicy(
+            OAuthAccountKind.Conferencing,
+            () => new ConferencingAccountMissingException($"The {name} account of user {session.UserId} was removed."),
+            message => new ConferencingAuthorizationException(message),
+            $"The {name} access token of user {session.UserId} expired and there is no refresh token: connect the account again.",
+            ex => ex is ConferencingAuthorizationException);
         var endpoint = options.Value.For(session.Provider);
-        var refreshed = await http.RefreshAsync(session.Provider, endpoint, secrets.UnprotectConferencingToken(account.ProtectedRefreshToken), ct);
-        if (refreshed is null)
+        var tokens = await store.RefreshAsync(policy, session.AccountId, session.AccessToken, async (refreshToken, token) =>
         {
-            throw await FailAsync(db, tx, account, $"{name} refused to refresh the token of user {session.UserId}: connect the account again.", ct);
-        }
-
-        var now = clock.GetCurrentInstant();
-        account.ProtectedAccessToken = secrets.ProtectConferencingToken(refreshed.AccessToken);
-        if (refreshed.RefreshToken is { Length: > 0 } rotated)
-        {
-            account.ProtectedRefreshToken = secrets.ProtectConferencingToken(rotated);
-        }
-
-        account.AccessTokenExpiresAt = refreshed.ExpiresIn is { } seconds ? now + Duration.FromSeconds(seconds) : null;
-        account.LastError = null;
-        account.UpdatedAt = now;
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        session.AccessToken = refreshed.AccessToken;
+            var refreshed = await http.RefreshAsync(session.Provider, endpoint, refreshToken, token)
+                ?? throw new ConferencingAuthorizationException($"{name} refused to refresh the token of user {session.UserId}: connect the account again.");
+            return new TokenGrant(refreshed.AccessToken, refreshed.RefreshToken,
+                refreshed.ExpiresIn is { } seconds ? TimeSpan.FromSeconds(seconds) : null);
+        }, ct);
+        session.AccessToken = tokens.AccessToken;
     }
 
     public async Task SaveExternalUserIdAsync(ConferencingSession session, string externalUserId, CancellationToken ct)
@@ -119,16 +96,6 @@ public sealed class ConferencingTokenStore(
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
         await db.Database.ExecuteSqlInterpolatedAsync(
             $"UPDATE conferencing_accounts SET external_user_id = {externalUserId} WHERE id = {session.AccountId}", ct);
-    }
-
-    private async Task<ConferencingAuthorizationException> FailAsync(RendezvousDbContext db, Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction tx,
-        ConferencingAccount account, string message, CancellationToken ct)
-    {
-        account.LastError = message;
-        account.UpdatedAt = clock.GetCurrentInstant();
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        return new ConferencingAuthorizationException(message);
     }
 }
 

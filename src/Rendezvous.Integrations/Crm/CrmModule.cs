@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Rendezvous.Integrations.OAuth;
 using Rendezvous.Data.Outbox;
 using Rendezvous.Integrations.Crm.Infusionsoft;
 using Rendezvous.Integrations.Crm.Salesforce;
@@ -14,6 +16,7 @@ public static class CrmModule
         services.Configure<KeapOptions>(configuration.GetSection("Rendezvous:Keap"));
         services.AddOutboundHttpClient<SalesforceOptions>(SalesforceClient.Provider);
         services.AddOutboundHttpClient<KeapOptions>(KeapClient.Provider);
+        services.TryAddSingleton<OAuthTokenStore>();
         services.AddSingleton<CrmTokens>();
         services.AddSingleton<SalesforceClient>();
         services.AddSingleton<KeapClient>();
