@@ -11,14 +11,26 @@ namespace Rendezvous.Calendars.CalDav;
 /// </summary>
 public sealed class CalDavCalendarProvider : ICalendarProvider, IDisposable
 {
-    private readonly HttpMessageHandler _handler;
+    private readonly Func<HttpClient> _clients;
+    private readonly HttpMessageHandler? _handler;
     private readonly TimeSpan _requestTimeout;
 
     /// <param name="handler">Shared by every session (one connection pool per process); disposed with the provider.</param>
     /// <param name="requestTimeout">Per request, so one slow server cannot hold a sync round for long.</param>
     public CalDavCalendarProvider(HttpMessageHandler handler, TimeSpan requestTimeout)
+        : this(() => new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan }, requestTimeout)
     {
         _handler = handler;
+    }
+
+    /// <param name="clients">
+    /// Makes the HttpClient of each session (the host passes its IHttpClientFactory's named client, which pools and
+    /// renews handlers). Its own timeout should be infinite: the client times each request itself.
+    /// </param>
+    /// <param name="requestTimeout">Per request, so one slow server cannot hold a sync round for long.</param>
+    public CalDavCalendarProvider(Func<HttpClient> clients, TimeSpan requestTimeout)
+    {
+        _clients = clients;
         _requestTimeout = requestTimeout;
     }
 
@@ -32,8 +44,7 @@ public sealed class CalDavCalendarProvider : ICalendarProvider, IDisposable
 
     public ICalendarSession Open(CalendarAccount account)
     {
-        var http = new HttpClient(_handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
-        return new CalDavCalendarSession(new CalDavClient(http, new CalDavClientOptions
+        return new CalDavCalendarSession(new CalDavClient(_clients(), new CalDavClientOptions
         {
             ServerUri = new Uri(account.ServerUrl),
             UserName = account.Username,
@@ -42,7 +53,7 @@ public sealed class CalDavCalendarProvider : ICalendarProvider, IDisposable
         }));
     }
 
-    public void Dispose() => _handler.Dispose();
+    public void Dispose() => _handler?.Dispose();
 
     /// <summary>The path of an absolute calendar URL, as CalDAV hrefs are written.</summary>
     public static string HrefOf(string calendarUrl) => new Uri(calendarUrl).AbsolutePath;

@@ -1,23 +1,31 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Rendezvous.Integrations;
 
-/// <summary>Timeouts and retries for calls to one provider (bound from <c>Rendezvous:&lt;Provider&gt;</c>).</summary>
+/// <summary>Timeouts, retries and the circuit breaker for calls to one provider (bound from <c>Rendezvous:&lt;Provider&gt;</c>).</summary>
 public class OutboundHttpOptions
 {
-    /// <summary>How long one request may take, answer included.</summary>
+    /// <summary>How long one attempt may take, answer included.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long one call may take, all its attempts and waits included.</summary>
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Further attempts after a failure that may pass (idempotent requests only).</summary>
     public int MaxRetries { get; set; } = 2;
 
-    /// <summary>The first wait between attempts; it doubles each time, with up to 25% jitter.</summary>
+    /// <summary>The first wait between attempts; it doubles each time, with jitter.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>A Retry-After longer than this is not waited out in-process: the work goes back to its queue instead.</summary>
     public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    public CircuitBreakerSettings CircuitBreaker { get; set; } = new();
+
+    public ResilienceSettings ToResilience() => new(Timeout, TotalTimeout, MaxRetries, RetryBaseDelay, MaxRetryAfter, CircuitBreaker);
 }
 
 /// <summary>An answer from a provider, read in full.</summary>
@@ -35,100 +43,49 @@ public sealed record HttpAnswer(HttpStatusCode Status, string Body, HttpResponse
 }
 
 /// <summary>
-/// One connection pool for all calls to CRMs and payment providers. Redirects are never followed (credentials must not
-/// travel to another host). <see cref="SendAsync"/> gives every attempt a hard timeout, and retries idempotent requests
-/// on network failures, timeouts, 408, 429 and 5xx a bounded number of times with exponential backoff and jitter,
-/// honouring a short Retry-After. Whatever is still failing afterwards is the caller's to classify.
+/// Calls to CRMs and payment providers, through the provider's named <see cref="IHttpClientFactory"/> client (see
+/// <see cref="ResilientHttp"/>), which times out, retries and breaks the circuit. Whatever is still failing afterwards
+/// is the caller's to classify; only "no answer at all" is turned into an <see cref="IntegrationException"/> here.
 /// </summary>
-public sealed class OutboundHttp : IDisposable
+public sealed class OutboundHttp(IHttpClientFactory factory)
 {
-    private readonly HttpClient _client;
-
-    public OutboundHttp()
-    {
-        var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
-        };
-        _client = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
-        _client.DefaultRequestHeaders.UserAgent.ParseAdd("Rendezvous/1.0");
-    }
+    /// <summary>The named client of <paramref name="provider"/>.</summary>
+    public static string ClientName(string provider) => "outbound-" + provider.ToLowerInvariant();
 
     /// <summary>
-    /// Sends the request <paramref name="build"/> makes (called again for each attempt). Retries only when
-    /// <paramref name="idempotent"/>. Throws <see cref="IntegrationException"/> (Transient) when no answer came at all.
+    /// Sends the request <paramref name="build"/> makes. The pipeline retries it only when <paramref name="idempotent"/>.
+    /// Throws <see cref="IntegrationException"/> (Transient) when no answer came at all. <paramref name="options"/> is
+    /// kept for the callers' sake; the pipeline reads the same bound options.
     /// </summary>
     public async Task<HttpAnswer> SendAsync(string provider, Func<HttpRequestMessage> build, bool idempotent, OutboundHttpOptions options,
         CancellationToken cancellationToken)
     {
-        var attempt = 0;
-        while (true)
+        ArgumentNullException.ThrowIfNull(build);
+        var client = factory.CreateClient(ClientName(provider));
+        try
         {
-            attempt++;
-            var mayRetry = idempotent && attempt <= options.MaxRetries;
-            HttpAnswer? answer = null;
-            Exception? failure = null;
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-            {
-                timeout.CancelAfter(options.Timeout);
-                try
-                {
-                    using var request = build();
-                    using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
-                    var body = await response.Content.ReadAsStringAsync(timeout.Token);
-                    answer = new HttpAnswer(response.StatusCode, body, response.Headers);
-                }
-                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-                {
-                    failure = new IntegrationException(provider, IntegrationFailureKind.Transient,
-                        $"{provider} did not answer within {options.Timeout.TotalSeconds:0.#} s", inner: ex);
-                }
-                catch (HttpRequestException ex)
-                {
-                    failure = new IntegrationException(provider, IntegrationFailureKind.Transient,
-                        $"{provider} could not be reached: {ex.Message}", inner: ex);
-                }
-            }
-
-            if (answer is not null && !IsRetryable(answer.Code))
-            {
-                return answer;
-            }
-
-            var wait = Backoff(options, attempt);
-            if (answer?.RetryAfter is { } asked)
-            {
-                if (asked > options.MaxRetryAfter)
-                {
-                    return answer;
-                }
-
-                wait = asked > wait ? asked : wait;
-            }
-
-            if (!mayRetry)
-            {
-                return answer ?? throw failure!;
-            }
-
-            await Task.Delay(wait, cancellationToken);
+            using var request = build().WithRetryScope(idempotent ? RetryScope.Transient : RetryScope.None);
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            return new HttpAnswer(response.StatusCode, body, response.Headers);
+        }
+        catch (Exception ex) when (ResilientHttp.IsNoAnswer(ex, cancellationToken))
+        {
+            throw new IntegrationException(provider, IntegrationFailureKind.Transient,
+                $"{provider} could not be reached: {ResilientHttp.Describe(ex)}", inner: ex);
         }
     }
+}
 
-    public void Dispose() => _client.Dispose();
-
-    private static bool IsRetryable(int status) => status is 408 or 429 or 500 or 502 or 503 or 504;
-
-    private static TimeSpan Backoff(OutboundHttpOptions options, int attempt)
+public static class OutboundHttpServiceCollectionExtensions
+{
+    /// <summary>Registers <see cref="OutboundHttp"/> and <paramref name="provider"/>'s named client, its pipeline shaped by <typeparamref name="TOptions"/>.</summary>
+    public static IHttpClientBuilder AddOutboundHttpClient<TOptions>(this IServiceCollection services, string provider)
+        where TOptions : OutboundHttpOptions
     {
-        var baseDelay = options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1);
-#pragma warning disable CA5394 // Jitter needs no cryptographic randomness.
-        var jitter = 1 + (Random.Shared.NextDouble() * 0.25);
-#pragma warning restore CA5394
-        return TimeSpan.FromMilliseconds(baseDelay * jitter);
+        services.AddHttpClient();
+        services.TryAddSingleton<OutboundHttp>();
+        return services.AddResilientClient(OutboundHttp.ClientName(provider),
+            sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value.ToResilience());
     }
 }

@@ -33,10 +33,16 @@ public sealed class ConferencingOptions
     /// <summary>The longest wait for one answer.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>The longest one call may take, all its tries and waits included.</summary>
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>When each service's circuit opens (each service has its own).</summary>
+    public CircuitBreakerSettings CircuitBreaker { get; set; } = new();
+
     /// <summary>Tries per call, the first included, for throttling and (on calls that are safe to repeat) server failures.</summary>
     public int MaxAttempts { get; set; } = 4;
 
-    /// <summary>The first backoff after a server failure; it doubles per try, with up to 20% jitter.</summary>
+    /// <summary>The first backoff after a server failure; it doubles per try, with jitter.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>A throttled call is retried in place when the service asks to wait at most this long; longer waits go back to the outbox.</summary>

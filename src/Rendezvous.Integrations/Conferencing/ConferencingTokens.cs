@@ -5,9 +5,10 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Rendezvous.Data;
-using Rendezvous.Data.Conferencing;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Conferencing;
+using Rendezvous.Integrations.Crm;
+using Rendezvous.Integrations.OAuth;
 
 namespace Rendezvous.Integrations.Conferencing;
 
@@ -42,12 +43,12 @@ public interface IConferencingTokens
 }
 
 /// <summary>
-/// Conferencing accounts in the database, tokens encrypted with Data Protection. A refresh runs under a row lock
-/// (<c>SELECT ... FOR UPDATE</c>), so two processes never spend one refresh token twice (Zoom and Webex rotate it: the
+/// Conferencing accounts in the database; their tokens are encrypted, decrypted and renewed by the
+/// <see cref="OAuthTokenStore"/>, so two callers never spend one refresh token twice (Zoom and Webex rotate it: the
 /// second use would fail and lock the account out); whoever waited finds the new token and uses it.
 /// </summary>
 public sealed class ConferencingTokenStore(
-    IServiceScopeFactory scopes, Secrets secrets, ConferencingHttp http, IOptions<ConferencingOptions> options, IClock clock) : IConferencingTokens
+    IServiceScopeFactory scopes, OAuthTokenStore store, ConferencingHttp http, IOptions<ConferencingOptions> options, IClock clock) : IConferencingTokens
 {
     public async Task<ConferencingSession> OpenAsync(UserId userId, ConferencingProvider provider, CancellationToken ct)
     {
@@ -57,7 +58,8 @@ public sealed class ConferencingTokenStore(
             .FirstOrDefaultAsync(a => a.UserId == userId && a.Provider == provider, ct)
             ?? throw new ConferencingAccountMissingException(
                 $"User {userId} has no {ConferencingProviders.DisplayName(provider)} account connected (POST /api/v1/conferencing-accounts).");
-        var session = new ConferencingSession(account.Id, userId, provider, secrets.UnprotectConferencingToken(account.ProtectedAccessToken), account.ExternalUserId);
+        var session = new ConferencingSession(account.Id, userId, provider,
+            store.Unprotect(OAuthAccountKind.Conferencing, account.ProtectedAccessToken), account.ExternalUserId);
         if (account.AccessTokenExpiresAt is { } expires && account.ProtectedRefreshToken is not null
             && expires <= clock.GetCurrentInstant() + Duration.FromTimeSpan(options.Value.RefreshAhead))
         {
@@ -69,47 +71,22 @@ public sealed class ConferencingTokenStore(
 
     public async Task RefreshAsync(ConferencingSession session, CancellationToken ct)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var account = await db.ConferencingAccounts.FromSqlInterpolated($"SELECT * FROM conferencing_accounts WHERE id = {session.AccountId} FOR UPDATE")
-            .IgnoreQueryFilters().SingleOrDefaultAsync(ct)
-            ?? throw new ConferencingAccountMissingException($"The {ConferencingProviders.DisplayName(session.Provider)} account of user {session.UserId} was removed.");
-        var stored = secrets.UnprotectConferencingToken(account.ProtectedAccessToken);
-        if (stored != session.AccessToken)
-        {
-            // Refreshed by someone else while we waited for the lock (or replaced through the API): use theirs.
-            session.AccessToken = stored;
-            await tx.CommitAsync(ct);
-            return;
-        }
-
         var name = ConferencingProviders.DisplayName(session.Provider);
-        if (account.ProtectedRefreshToken is null)
-        {
-            throw await FailAsync(db, tx, account, $"The {name} access token of user {session.UserId} expired and there is no refresh token: connect the account again.", ct);
-        }
-
+        var policy = new OAuthRefreshPolicy(
+            OAuthAccountKind.Conferencing,
+            () => new ConferencingAccountMissingException($"The {name} account of user {session.UserId} was removed."),
+            message => new ConferencingAuthorizationException(message),
+            $"The {name} access token of user {session.UserId} expired and there is no refresh token: connect the account again.",
+            ex => ex is ConferencingAuthorizationException);
         var endpoint = options.Value.For(session.Provider);
-        var refreshed = await http.RefreshAsync(session.Provider, endpoint, secrets.UnprotectConferencingToken(account.ProtectedRefreshToken), ct);
-        if (refreshed is null)
+        var tokens = await store.RefreshAsync(policy, session.AccountId, session.AccessToken, async (refreshToken, token) =>
         {
-            throw await FailAsync(db, tx, account, $"{name} refused to refresh the token of user {session.UserId}: connect the account again.", ct);
-        }
-
-        var now = clock.GetCurrentInstant();
-        account.ProtectedAccessToken = secrets.ProtectConferencingToken(refreshed.AccessToken);
-        if (refreshed.RefreshToken is { Length: > 0 } rotated)
-        {
-            account.ProtectedRefreshToken = secrets.ProtectConferencingToken(rotated);
-        }
-
-        account.AccessTokenExpiresAt = refreshed.ExpiresIn is { } seconds ? now + Duration.FromSeconds(seconds) : null;
-        account.LastError = null;
-        account.UpdatedAt = now;
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        session.AccessToken = refreshed.AccessToken;
+            var refreshed = await http.RefreshAsync(session.Provider, endpoint, refreshToken, token)
+                ?? throw new ConferencingAuthorizationException($"{name} refused to refresh the token of user {session.UserId}: connect the account again.");
+            return new TokenGrant(refreshed.AccessToken, refreshed.RefreshToken,
+                refreshed.ExpiresIn is { } seconds ? TimeSpan.FromSeconds(seconds) : null);
+        }, ct);
+        session.AccessToken = tokens.AccessToken;
     }
 
     public async Task SaveExternalUserIdAsync(ConferencingSession session, string externalUserId, CancellationToken ct)
@@ -120,57 +97,43 @@ public sealed class ConferencingTokenStore(
         await db.Database.ExecuteSqlInterpolatedAsync(
             $"UPDATE conferencing_accounts SET external_user_id = {externalUserId} WHERE id = {session.AccountId}", ct);
     }
-
-    private async Task<ConferencingAuthorizationException> FailAsync(RendezvousDbContext db, Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction tx,
-        ConferencingAccount account, string message, CancellationToken ct)
-    {
-        account.LastError = message;
-        account.UpdatedAt = clock.GetCurrentInstant();
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        return new ConferencingAuthorizationException(message);
-    }
 }
 
 /// <summary>A token endpoint's answer.</summary>
 public sealed record RefreshedToken(string AccessToken, string? RefreshToken, long? ExpiresIn);
 
 /// <summary>
-/// HTTP for every conferencing service: a bearer token on each call; on 401 the token is refreshed once and the call
-/// repeated; 429 is waited out in place when the service asks for at most <see cref="ConferencingOptions.MaxRetryAfter"/>
-/// (Retry-After in seconds, as an HTTP date, or as the ISO-8601 time Zoom sends for daily limits), else handed back to the
-/// outbox; server failures and timeouts are retried with exponential backoff and jitter, but only for calls that are safe to
-/// repeat (a create is not: its answer may have been lost after the meeting was made, and the caller looks for it first).
+/// HTTP for every conferencing service, through one named <see cref="IHttpClientFactory"/> client per service (see
+/// <see cref="ResilientHttp"/>): a bearer token on each call; on 401 the token is refreshed once and the call repeated;
+/// the pipeline waits out a 429 in place when the service asks for at most <see cref="ConferencingOptions.MaxRetryAfter"/>
+/// (Retry-After in seconds, as an HTTP date, or as the ISO-8601 time Zoom sends for daily limits), else it is handed back
+/// to the outbox; server failures and timeouts are retried with exponential backoff and jitter, but only for calls that
+/// are safe to repeat (a create is not: its answer may have been lost after the meeting was made, and the caller looks
+/// for it first). Repeated failures open the service's circuit, and calls fail at once until it closes.
 /// </summary>
-public sealed class ConferencingHttp(IOptions<ConferencingOptions> options, IClock clock) : IDisposable
+public sealed class ConferencingHttp(IHttpClientFactory factory, IClock clock)
 {
-    private readonly HttpClient _client = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) }) { Timeout = Timeout.InfiniteTimeSpan };
+    /// <summary>The named client of <paramref name="provider"/>.</summary>
+    public static string ClientName(ConferencingProvider provider) => "conferencing-" + provider.ToString().ToLowerInvariant();
 
-    /// <summary>Sends what <paramref name="build"/> makes (it is called again for each try) with the session's token.</summary>
+    /// <summary>Sends what <paramref name="build"/> makes (it is called again after a token refresh) with the session's token.</summary>
     public async Task<HttpResponseMessage> SendAsync(ConferencingSession session, IConferencingTokens tokens, Func<HttpRequestMessage> build, bool safeToRepeat,
         CancellationToken ct)
     {
-        var o = options.Value;
         var name = ConferencingProviders.DisplayName(session.Provider);
         var refreshed = false;
-        for (var attempt = 1; ; attempt++)
+        while (true)
         {
-            using var request = build();
+            using var request = build().WithRetryScope(safeToRepeat ? RetryScope.Transient : RetryScope.ThrottlingOnly);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", session.AccessToken);
             HttpResponseMessage response;
             try
             {
-                response = await SendOnceAsync(request, ct);
+                response = await SendOnceAsync(session.Provider, request, ct);
             }
-            catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+            catch (Exception ex) when (ResilientHttp.IsNoAnswer(ex, ct))
             {
-                if (safeToRepeat && attempt < o.MaxAttempts)
-                {
-                    await Task.Delay(Backoff(attempt), ct);
-                    continue;
-                }
-
-                throw new ConferencingTransientException($"{name} did not answer {request.Method} {request.RequestUri?.AbsolutePath}: {ex.Message}", ex);
+                throw new ConferencingTransientException($"{name} did not answer {request.Method} {request.RequestUri?.AbsolutePath}: {ResilientHttp.Describe(ex)}", ex);
             }
 
             var status = (int)response.StatusCode;
@@ -184,20 +147,14 @@ public sealed class ConferencingHttp(IOptions<ConferencingOptions> options, IClo
 
                 refreshed = true;
                 await tokens.RefreshAsync(session, ct);
-                attempt--;
                 continue;
             }
 
             if (status == 429)
             {
+                // The pipeline already waited out what it could; what remains is the outbox's to schedule.
                 var wait = RetryAfter(response);
                 response.Dispose();
-                if (attempt < o.MaxAttempts && (wait ?? Backoff(attempt)) <= o.MaxRetryAfter)
-                {
-                    await Task.Delay(wait ?? Backoff(attempt), ct);
-                    continue;
-                }
-
                 var until = wait is { } w ? clock.GetCurrentInstant() + Duration.FromTimeSpan(w) : (Instant?)null;
                 throw new ConferencingThrottledException($"{name} is throttling requests" + (until is { } u ? $" until {u}" : "") + ".", until);
             }
@@ -206,12 +163,6 @@ public sealed class ConferencingHttp(IOptions<ConferencingOptions> options, IClo
             {
                 var body = await response.Content.ReadAsStringAsync(ct);
                 response.Dispose();
-                if (safeToRepeat && attempt < o.MaxAttempts)
-                {
-                    await Task.Delay(Backoff(attempt), ct);
-                    continue;
-                }
-
                 throw new ConferencingTransientException($"{name} failed ({status}) on {request.Method} {request.RequestUri?.AbsolutePath}: {body}");
             }
 
@@ -240,11 +191,12 @@ public sealed class ConferencingHttp(IOptions<ConferencingOptions> options, IClo
         HttpResponseMessage response;
         try
         {
-            response = await SendOnceAsync(request, ct);
+            // Never retried: Zoom and Webex rotate refresh tokens, and a lost answer would leave us holding a spent one.
+            response = await SendOnceAsync(provider, request.WithRetryScope(RetryScope.None), ct);
         }
-        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        catch (Exception ex) when (ResilientHttp.IsNoAnswer(ex, ct))
         {
-            throw new ConferencingTransientException($"The {ConferencingProviders.DisplayName(provider)} token endpoint did not answer: {ex.Message}", ex);
+            throw new ConferencingTransientException($"The {ConferencingProviders.DisplayName(provider)} token endpoint did not answer: {ResilientHttp.Describe(ex)}", ex);
         }
 
         using (response)
@@ -274,53 +226,9 @@ public sealed class ConferencingHttp(IOptions<ConferencingOptions> options, IClo
         }
     }
 
-    private async Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken ct)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(options.Value.RequestTimeout);
-        var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
-        return response;
-    }
+    private Task<HttpResponseMessage> SendOnceAsync(ConferencingProvider provider, HttpRequestMessage request, CancellationToken ct) =>
+        factory.CreateClient(ClientName(provider)).SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
 
     /// <summary>How long the service asked us to wait, from Retry-After: seconds, an HTTP date, or an ISO-8601 time.</summary>
-    public TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        var now = clock.GetCurrentInstant().ToDateTimeOffset();
-        if (response.Headers.RetryAfter is { } typed)
-        {
-            if (typed.Delta is { } delta)
-            {
-                return delta;
-            }
-
-            if (typed.Date is { } date)
-            {
-                return date > now ? date - now : TimeSpan.Zero;
-            }
-        }
-
-        if (response.Headers.NonValidated.TryGetValues("Retry-After", out var values))
-        {
-            foreach (var value in values)
-            {
-                if (DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture,
-                        System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out var at))
-                {
-                    return at > now ? at - now : TimeSpan.Zero;
-                }
-            }
-        }
-
-        return null;
-    }
-
-    private TimeSpan Backoff(int attempt)
-    {
-#pragma warning disable CA5394 // Jitter needs no cryptographic randomness.
-        var jitter = 1 + (Random.Shared.NextDouble() * 0.2);
-#pragma warning restore CA5394
-        return options.Value.RetryBaseDelay * Math.Pow(2, attempt - 1) * jitter;
-    }
-
-    public void Dispose() => _client.Dispose();
+    public TimeSpan? RetryAfter(HttpResponseMessage response) => ResilientHttp.RetryAfter(response, clock.GetCurrentInstant());
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Rendezvous.Integrations.OAuth;
 using Rendezvous.Data.Outbox;
 using Rendezvous.Integrations.Crm.Infusionsoft;
 using Rendezvous.Integrations.Crm.Salesforce;
@@ -13,7 +14,9 @@ public static class CrmModule
     {
         services.Configure<SalesforceOptions>(configuration.GetSection("Rendezvous:Salesforce"));
         services.Configure<KeapOptions>(configuration.GetSection("Rendezvous:Keap"));
-        services.TryAddSingleton<OutboundHttp>();
+        services.AddOutboundHttpClient<SalesforceOptions>(SalesforceClient.Provider);
+        services.AddOutboundHttpClient<KeapOptions>(KeapClient.Provider);
+        services.TryAddSingleton<OAuthTokenStore>();
         services.AddSingleton<CrmTokens>();
         services.AddSingleton<SalesforceClient>();
         services.AddSingleton<KeapClient>();

@@ -4,6 +4,7 @@ using NodaTime;
 using Npgsql;
 using Rendezvous.Domain;
 using Rendezvous.Integrations;
+using Rendezvous.Integrations.OAuth;
 
 namespace Rendezvous.Integrations.Crm;
 
@@ -20,12 +21,11 @@ public sealed record TokenGrant(
 public sealed record CrmAccess(Guid ConnectionId, string AccessToken, string? InstanceUrl, Instant? ExpiresAt);
 
 /// <summary>
-/// Reads and renews a connection's OAuth tokens. Renewal happens under a row lock on the connection, so two processes
-/// (or two outbox messages) that find the same token expired refresh it once: the second sees the new token and uses it.
-/// That matters for Keap, whose refresh tokens are single-use. A refused refresh token marks the connection as needing a
-/// new authorization.
+/// Reads a connection's OAuth tokens and renews them through the <see cref="OAuthTokenStore"/> (one lock discipline for
+/// every OAuth account, which matters for Keap, whose refresh tokens are single-use). A refused refresh token marks the
+/// connection as needing a new authorization.
 /// </summary>
-public sealed class CrmTokens(NpgsqlDataSource dataSource, IntegrationSecrets secrets, IClock clock)
+public sealed class CrmTokens(NpgsqlDataSource dataSource, OAuthTokenStore store)
 {
     public async Task<CrmAccess> GetAsync(Guid connectionId, string provider, CancellationToken ct)
     {
@@ -36,7 +36,7 @@ public sealed class CrmTokens(NpgsqlDataSource dataSource, IntegrationSecrets se
         await using var reader = await select.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct) || reader.IsDBNull(0))
         {
-            throw new IntegrationException(provider, IntegrationFailureKind.AuthorizationRequired, $"{provider} is not connected for this booking page.");
+            throw NotConnected(provider);
         }
 
         return new CrmAccess(connectionId, Decrypt(provider, reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1),
@@ -50,93 +50,24 @@ public sealed class CrmTokens(NpgsqlDataSource dataSource, IntegrationSecrets se
     public async Task<CrmAccess> RefreshAsync(Guid connectionId, string provider, string? stale,
         Func<string, CancellationToken, Task<TokenGrant>> refresh, CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        string? protectedAccess;
-        string? protectedRefresh;
-        string? instanceUrl;
-        await using (var select = new NpgsqlCommand("""
-            SELECT protected_access_token, protected_refresh_token, instance_url FROM crm_connections WHERE id = @id FOR UPDATE
-            """, connection, tx))
-        {
-            select.Parameters.AddWithValue("id", connectionId);
-            await using var reader = await select.ExecuteReaderAsync(ct);
-            if (!await reader.ReadAsync(ct))
-            {
-                throw new IntegrationException(provider, IntegrationFailureKind.AuthorizationRequired, $"{provider} is not connected for this booking page.");
-            }
-
-            protectedAccess = reader.IsDBNull(0) ? null : reader.GetString(0);
-            protectedRefresh = reader.IsDBNull(1) ? null : reader.GetString(1);
-            instanceUrl = reader.IsDBNull(2) ? null : reader.GetString(2);
-        }
-
-        if (protectedAccess is not null && stale is not null)
-        {
-            var current = Decrypt(provider, protectedAccess);
-            if (current != stale)
-            {
-                // Someone renewed it while we waited for the lock.
-                await tx.CommitAsync(ct);
-                return new CrmAccess(connectionId, current, instanceUrl, null);
-            }
-        }
-
-        if (protectedRefresh is null)
-        {
-            throw new IntegrationException(provider, IntegrationFailureKind.AuthorizationRequired,
-                $"{provider} gave no refresh token; authorize the connection again.");
-        }
-
-        TokenGrant grant;
-        try
-        {
-            grant = await refresh(Decrypt(provider, protectedRefresh), ct);
-        }
-        catch (IntegrationException ex) when (ex.Kind == IntegrationFailureKind.AuthorizationRequired)
-        {
-            await using var mark = new NpgsqlCommand("""
-                UPDATE crm_connections SET needs_reauthorization = true, last_error = @error, last_error_at = @now, updated_at = @now WHERE id = @id
-                """, connection, tx);
-            mark.Parameters.AddWithValue("id", connectionId);
-            mark.Parameters.AddWithValue("error", ex.Message);
-            mark.Parameters.AddWithValue("now", clock.GetCurrentInstant());
-            await mark.ExecuteNonQueryAsync(ct);
-            await tx.CommitAsync(ct);
-            throw;
-        }
-
-        var now = clock.GetCurrentInstant();
-        Instant? expires = grant.ExpiresIn is { } life ? now + Duration.FromTimeSpan(life) : null;
-        await using (var update = new NpgsqlCommand("""
-            UPDATE crm_connections
-            SET protected_access_token = @access,
-                protected_refresh_token = COALESCE(@refresh, protected_refresh_token),
-                instance_url = COALESCE(@instance, instance_url),
-                access_token_expires_at = @expires,
-                needs_reauthorization = false,
-                updated_at = @now
-            WHERE id = @id
-            """, connection, tx))
-        {
-            update.Parameters.AddWithValue("id", connectionId);
-            update.Parameters.AddWithValue("access", secrets.ProtectToken(grant.AccessToken));
-            update.Parameters.AddWithValue("refresh", grant.RefreshToken is null ? DBNull.Value : secrets.ProtectToken(grant.RefreshToken));
-            update.Parameters.AddWithValue("instance", (object?)grant.InstanceUrl ?? DBNull.Value);
-            update.Parameters.AddWithValue("expires", expires is { } e ? e : DBNull.Value);
-            update.Parameters.AddWithValue("now", now);
-            await update.ExecuteNonQueryAsync(ct);
-        }
-
-        await tx.CommitAsync(ct);
-        return new CrmAccess(connectionId, grant.AccessToken, grant.InstanceUrl ?? instanceUrl, expires);
+        var policy = new OAuthRefreshPolicy(
+            OAuthAccountKind.Crm,
+            () => NotConnected(provider),
+            message => new IntegrationException(provider, IntegrationFailureKind.AuthorizationRequired, message),
+            $"{provider} gave no refresh token; authorize the connection again.",
+            ex => ex is IntegrationException { Kind: IntegrationFailureKind.AuthorizationRequired });
+        var tokens = await store.RefreshAsync(policy, connectionId, stale, refresh, ct);
+        return new CrmAccess(connectionId, tokens.AccessToken, tokens.InstanceUrl, tokens.ExpiresAt);
     }
+
+    private static IntegrationException NotConnected(string provider) =>
+        new(provider, IntegrationFailureKind.AuthorizationRequired, $"{provider} is not connected for this booking page.");
 
     private string Decrypt(string provider, string protectedToken)
     {
         try
         {
-            return secrets.UnprotectToken(protectedToken);
+            return store.Unprotect(OAuthAccountKind.Crm, protectedToken);
         }
         catch (CryptographicException ex)
         {

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
-
 namespace Rendezvous.Integrations.Payments;
 
 public static class PaymentsModule
@@ -8,7 +6,7 @@ public static class PaymentsModule
     public static IServiceCollection AddPayments(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<PayPalOptions>(configuration.GetSection("Rendezvous:PayPal"));
-        services.TryAddSingleton<OutboundHttp>();
+        services.AddOutboundHttpClient<PayPalOptions>(PayPalClient.Provider);
         services.AddSingleton<PayPalClient>();
         services.AddScoped<PaymentService>();
         return services;

@@ -18,12 +18,15 @@ public sealed record WebhookAttemptOutcome(int? StatusCode, string? ResponseExce
 }
 
 /// <summary>
-/// Sends webhook requests over one shared connection pool. Redirects are not followed (the receiver's URL is the one
-/// the administrator chose, and a redirect could point anywhere); every request has a hard timeout that also covers
-/// reading the start of the answer.
+/// Sends webhook requests through the <see cref="ClientName"/> IHttpClientFactory client. Redirects are not followed (the
+/// receiver's URL is the one the administrator chose, and a redirect could point anywhere); every request has a hard
+/// timeout that also covers reading the start of the answer. Nothing is retried here: a failed delivery is tried again
+/// on the dispatcher's durable schedule (WebhookRetrySchedule), which spans a day and survives restarts.
 /// </summary>
-public sealed class WebhookHttp : IDisposable
+public sealed class WebhookHttp
 {
+    public const string ClientName = "webhooks";
+
     public const string UserAgent = "Rendezvous-Webhooks/1.0";
 
     /// <summary>How much of an answer's body is kept for the delivery log.</summary>
@@ -31,21 +34,28 @@ public sealed class WebhookHttp : IDisposable
 
     private const int MaxErrorLength = 500;
 
-    private readonly HttpClient _client;
+    private readonly IHttpClientFactory _factory;
     private readonly TimeSpan _timeout;
 
-    public WebhookHttp(IOptions<WebhookOptions> options)
+    public WebhookHttp(IHttpClientFactory factory, IOptions<WebhookOptions> options)
     {
+        _factory = factory;
         _timeout = options.Value.Timeout;
-        var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            ConnectTimeout = _timeout,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        };
-        _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    /// <summary>Registers <see cref="WebhookHttp"/> and its client.</summary>
+    public static void AddTo(IServiceCollection services)
+    {
+        services.AddHttpClient(ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseCookies = false,
+                AutomaticDecompression = DecompressionMethods.None,
+                ConnectTimeout = sp.GetRequiredService<IOptions<WebhookOptions>>().Value.Timeout,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            });
+        services.AddSingleton<WebhookHttp>();
     }
 
     public async Task<WebhookAttemptOutcome> SendAsync(string url, string eventId, string eventType, string body, string signature,
@@ -64,7 +74,7 @@ public sealed class WebhookHttp : IDisposable
             request.Headers.TryAddWithoutValidation("Rendezvous-Event-Type", eventType);
             request.Headers.TryAddWithoutValidation("Rendezvous-Signature", signature);
 
-            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            using var response = await _factory.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             var status = (int)response.StatusCode;
             var excerpt = await ReadExcerptAsync(response.Content, timeout.Token);
             string? error = null;
@@ -86,8 +96,6 @@ public sealed class WebhookHttp : IDisposable
             return new WebhookAttemptOutcome(null, null, Truncate(Describe(ex)), Stopwatch.GetElapsedTime(started));
         }
     }
-
-    public void Dispose() => _client.Dispose();
 
     private static async Task<string?> ReadExcerptAsync(HttpContent content, CancellationToken ct)
     {

@@ -10,7 +10,7 @@ public static class WebhooksModule
         services.Configure<WebhookOptions>(configuration.GetSection("Rendezvous:Webhooks"));
         services.AddSingleton<WebhookSecrets>();
         services.AddSingleton<WebhookSignal>();
-        services.AddSingleton<WebhookHttp>();
+        WebhookHttp.AddTo(services);
         services.AddSingleton<WebhookDispatcher>();
         services.AddSingleton<IOutboxHandler, WebhookOutboxHandler>();
         return services;

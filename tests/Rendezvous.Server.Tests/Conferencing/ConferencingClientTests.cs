@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Rendezvous.Domain;
@@ -59,6 +60,7 @@ public sealed class ConferencingClientTests : IAsyncLifetime
     private static readonly Instant Now = Instant.FromUtc(2027, 3, 1, 8, 0);
     private FakeConferencingServer _fake = null!;
     private ConferencingOptions _options = null!;
+    private ServiceProvider _services = null!;
     private ConferencingHttp _http = null!;
     private MemoryTokens _tokens = null!;
 
@@ -74,14 +76,25 @@ public sealed class ConferencingClientTests : IAsyncLifetime
             MaxRetryAfter = TimeSpan.FromSeconds(2),
             RequestTimeout = TimeSpan.FromSeconds(5),
         };
-        _http = new ConferencingHttp(Options.Create(_options), new FakeClock(Now));
+        _services = Services(_options);
+        _http = _services.GetRequiredService<ConferencingHttp>();
         _tokens = new MemoryTokens(_http, _options);
     }
 
     public async Task DisposeAsync()
     {
-        _http.Dispose();
+        await _services.DisposeAsync();
         await _fake.DisposeAsync();
+    }
+
+    /// <summary>The conferencing HTTP stack as the server registers it (named clients with their pipelines).</summary>
+    internal static ServiceProvider Services(ConferencingOptions options)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IClock>(new FakeClock(Now));
+        services.AddSingleton(Options.Create(options));
+        services.AddConferencingHttp();
+        return services.BuildServiceProvider();
     }
 
     private static ConferencingEndpoint Endpoint(string api, string token) => new()

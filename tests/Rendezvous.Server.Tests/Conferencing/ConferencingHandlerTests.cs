@@ -45,6 +45,25 @@ public sealed class ConferencingHandlerTests(ConferencingApp app) : IClassFixtur
     private async Task ReassignAsync(string bookingId, Host to) =>
         await (await app.Client().PostJsonAsync($"/api/v1/bookings/{bookingId}/reassign", new { bookingPageId = to.PageId })).ExpectAsync(200);
 
+    // Zoom rotates refresh tokens (developers.zoom.us/docs/integrations/oauth/): a second refresh with the spent one is
+    // refused with invalid_grant, so only a single refresh lets every concurrent caller come away with a working token.
+    [DbFact]
+    public async Task Concurrent_refreshes_of_one_account_spend_its_refresh_token_once_and_all_get_the_new_token()
+    {
+        var ada = await HostAsync("Ada", "zoom");
+        var tokens = app.Services.GetRequiredService<Rendezvous.Integrations.Conferencing.IConferencingTokens>();
+        var opened = await tokens.OpenAsync(new UserId(Guid.Parse(ada.Id)), Rendezvous.Domain.Conferencing.ConferencingProvider.Zoom, CancellationToken.None);
+        var sessions = Enumerable.Range(0, 6)
+            .Select(_ => new Rendezvous.Integrations.Conferencing.ConferencingSession(opened.AccountId, opened.UserId, opened.Provider, opened.AccessToken, opened.ExternalUserId))
+            .ToList();
+
+        await Task.WhenAll(sessions.Select(s => tokens.RefreshAsync(s, CancellationToken.None)));
+
+        var renewed = sessions.Select(s => s.AccessToken).Distinct().ShouldHaveSingleItem();
+        renewed.ShouldNotBe(ada.AccessToken);
+        (await tokens.OpenAsync(opened.UserId, opened.Provider, CancellationToken.None)).AccessToken.ShouldBe(renewed);
+    }
+
     [DbFact]
     public async Task A_booking_on_a_zoom_page_gets_one_meeting_in_its_owners_account_which_follows_moves_and_goes_on_cancel()
     {

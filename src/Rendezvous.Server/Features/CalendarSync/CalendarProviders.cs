@@ -37,7 +37,10 @@ public sealed class CalendarSyncOptions
     public bool Enabled { get; set; } = true;
 }
 
-/// <summary>Where the HTTP handler under every CalDAV client comes from (tests wrap it to misbehave on purpose).</summary>
+/// <summary>
+/// Where the primary HTTP handler of the <see cref="CalendarProviders.CalDavClientName"/> client comes from (tests wrap it to
+/// misbehave on purpose). IHttpClientFactory asks for a new one each time it renews the client's handlers.
+/// </summary>
 public class CalendarHttpHandlerFactory
 {
     public virtual HttpMessageHandler Create() => CalDavClient.CreateHttpMessageHandler();
@@ -89,12 +92,22 @@ public sealed class CalendarProviders
         }
     }
 
+    /// <summary>The IHttpClientFactory client every CalDAV session sends through.</summary>
+    public const string CalDavClientName = "caldav";
+
     /// <summary>Registers the built-in providers; each further provider adds one <see cref="ICalendarProvider"/> singleton.</summary>
     public static void AddCalendarProviders(IServiceCollection services)
     {
         services.AddSingleton<CalendarHttpHandlerFactory>();
-        services.AddSingleton<ICalendarProvider>(sp => new CalDavCalendarProvider(
-            sp.GetRequiredService<CalendarHttpHandlerFactory>().Create(), sp.GetRequiredService<IOptions<CalendarSyncOptions>>().Value.RequestTimeout));
+        // No resilience handler here: CalDavClient retries reads itself (decision 0004), knowing what WebDAV answers mean.
+        services.AddHttpClient(CalDavClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<CalendarHttpHandlerFactory>().Create());
+        services.AddSingleton<ICalendarProvider>(sp =>
+        {
+            var factory = sp.GetRequiredService<IHttpClientFactory>();
+            return new CalDavCalendarProvider(() => factory.CreateClient(CalDavClientName),
+                sp.GetRequiredService<IOptions<CalendarSyncOptions>>().Value.RequestTimeout);
+        });
         services.AddSingleton<CalendarProviders>();
         services.AddSingleton<CalendarSyncWakeups>();
     }
