@@ -46,6 +46,9 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "GET /api/v1/bookings/{id}/payment", "POST /api/v1/bookings/{id}/payment/capture", "GET /payments/paypal/return", "GET /payments/paypal/cancel",
         // Public and free of tenant data:
         "GET /openapi/{documentName}.json", "GET /health",
+        // Calendar services' push notifications: anonymous, answer nothing of any organization, and wake only the
+        // connection whose subscription secret they carry (CalendarPushTests):
+        "POST /api/v1/calendar-push/{provider}",
         "PUT /api/v1/users/{id}/password", // Web/WebTenantIsolationTests
         // The web application. Staff pages (Web/WebTenantIsolationTests); public pages behind a page's own address or a
         // signed link (Web/PublicPagesTests, SelfServiceTests); the portal (PortalTests).
