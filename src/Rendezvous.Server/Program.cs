@@ -108,6 +108,7 @@ builder.Services.AddHostedService<OutboxDispatcher>();
 builder.Services.AddHostedService<BookingCompleter>();
 builder.Services.Configure<CalendarSyncOptions>(builder.Configuration.GetSection("Rendezvous:CalendarSync"));
 CalendarProviders.AddCalendarProviders(builder.Services);
+Rendezvous.Server.Features.CalendarSync.Google.GoogleCalendarSetup.AddGoogleCalendar(builder.Services, builder.Configuration);
 builder.Services.AddScoped<CalendarSyncEngine>();
 // Conferencing first: the meeting link exists by the time the calendar writer and notifications describe the booking.
 builder.Services.AddConferencing(builder.Configuration);
@@ -167,6 +168,7 @@ api.MapSlots();
 api.MapBookings();
 api.MapCalendarConnections();
 api.MapCalendarPush();
+Rendezvous.Server.Features.CalendarSync.Google.GoogleConnectEndpoints.MapGoogleConnect(api);
 api.MapSelfService();
 api.MapPortal();
 app.MapSelfServiceFiles();
