@@ -217,6 +217,15 @@ public sealed partial class GoogleCalendarEmulator : IAsyncDisposable
         }
     }
 
+    /// <summary>Drops every queued fault.</summary>
+    public void ClearFaults()
+    {
+        lock (_gate)
+        {
+            _faults.Clear();
+        }
+    }
+
     /// <summary>Every access token handed out stops working now (as after an hour, or a password change).</summary>
     public void ExpireAccessTokens()
     {
