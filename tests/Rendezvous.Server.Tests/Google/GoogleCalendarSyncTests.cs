@@ -16,7 +16,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
 {
     private GoogleCalendarEmulator Google => app.Google;
 
-    [Fact]
+    [DbFact]
     public async Task Connecting_through_oauth_stores_the_refresh_token_encrypted_and_bookings_appear_in_the_primary_calendar()
     {
         var host = await app.HostAsync(cancelOnDelete: true, updateOnMove: true);
@@ -48,7 +48,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
         Google.Events(host.Account).Count.ShouldBe(1);
     }
 
-    [Fact]
+    [DbFact]
     public async Task Deleting_event_cancels_booking_when_toggle_on()
     {
         var host = await app.HostAsync(cancelOnDelete: true, updateOnMove: false);
@@ -67,7 +67,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
         Google.Events(host.Account).ShouldBeEmpty();
     }
 
-    [Fact]
+    [DbFact]
     public async Task Deleting_event_changes_nothing_when_toggle_off()
     {
         var host = await app.HostAsync(cancelOnDelete: false, updateOnMove: true);
@@ -79,7 +79,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
         (await app.OutboxTypesAsync(id)).ShouldBe(["booking.created"]);
     }
 
-    [Fact]
+    [DbFact]
     public async Task Moving_event_reschedules_booking_when_toggle_on_and_the_rewrite_is_not_seen_as_a_change()
     {
         var host = await app.HostAsync(cancelOnDelete: false, updateOnMove: true);
@@ -102,7 +102,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
         (await app.OutboxTypesAsync(id)).Length.ShouldBe(2);
     }
 
-    [Fact]
+    [DbFact]
     public async Task Moving_event_with_toggle_off_is_remembered_for_the_next_reminder()
     {
         var host = await app.HostAsync(cancelOnDelete: true, updateOnMove: false);
@@ -118,7 +118,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
         (await app.SyncAsync(host.ConnectionId)).Deferred.ShouldBe(0);
     }
 
-    [Fact]
+    [DbFact]
     public async Task Panel_primary_deleting_cancels_for_everyone_but_an_additional_member_deleting_does_not()
     {
         var primary = await app.HostAsync(cancelOnDelete: true, updateOnMove: true);
@@ -152,7 +152,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
         Google.Events(member.Account).ShouldNotContain(e => (string?)e["id"] == second.EventId);
     }
 
-    [Fact]
+    [DbFact]
     public async Task Busy_time_comes_from_every_selected_calendar_with_series_expanded_and_free_or_declined_events_ignored()
     {
         var host = await app.HostAsync(cancelOnDelete: true, updateOnMove: true);
@@ -204,7 +204,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
         tuesday.ShouldNotContain("2027-03-02T13:00:00Z");
     }
 
-    [Fact]
+    [DbFact]
     public async Task Our_event_copied_into_an_additional_calendar_is_ignored_for_moves_and_busy_time()
     {
         var host = await app.HostAsync(cancelOnDelete: true, updateOnMove: true);
@@ -226,7 +226,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
         (await app.SlotStartsAsync(host.Slug, "2027-03-10")).ShouldContain("2027-03-10T13:00:00Z");
     }
 
-    [Fact]
+    [DbFact]
     public async Task A_forgotten_sync_token_leads_to_a_full_resync_that_misses_no_deletion()
     {
         var host = await app.HostAsync(cancelOnDelete: true, updateOnMove: true);
@@ -270,7 +270,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
         }
     }
 
-    [Fact]
+    [DbFact]
     public async Task A_stale_etag_on_write_rereads_the_event_and_the_booking_wins()
     {
         var host = await app.HostAsync(cancelOnDelete: true, updateOnMove: false);
@@ -284,7 +284,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
         (report.Canceled + report.Rescheduled + report.Deferred).ShouldBe(0);
     }
 
-    [Fact]
+    [DbFact]
     public async Task An_expired_access_token_is_refreshed_without_anyone_noticing()
     {
         var host = await app.HostAsync(cancelOnDelete: true, updateOnMove: true);
@@ -298,7 +298,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
         (await app.BookingAsync(host, id))["status"]!.GetValue<string>().ShouldBe("canceled");
     }
 
-    [Theory]
+    [DbTheory]
     [InlineData(429, "rateLimitExceeded")]
     [InlineData(403, "userRateLimitExceeded")]
     [InlineData(403, "rateLimitExceeded")]
@@ -317,7 +317,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
         (await app.BookingAsync(host, id))["status"]!.GetValue<string>().ShouldBe("canceled");
     }
 
-    [Theory]
+    [DbTheory]
     [InlineData(429, "rateLimitExceeded", "not answering")]
     [InlineData(500, "backendError", "not answering")]
     [InlineData(403, "forbidden", "refused")]
@@ -357,7 +357,7 @@ public sealed class GoogleCalendarSyncTests(GoogleSyncApp app) : IClassFixture<G
         (await app.ConnectionAsync(broken))["health"]!.GetValue<string>().ShouldBe("healthy");
     }
 
-    [Fact]
+    [DbFact]
     public async Task A_revoked_grant_shows_needs_reconnecting_and_connecting_again_heals_it()
     {
         var revoked = await app.HostAsync(cancelOnDelete: true, updateOnMove: true);

@@ -22,7 +22,7 @@ public sealed class GooglePushAndReassignmentTests(GoogleSyncApp app) : IClassFi
         app.WithDbAsync(db => db.Database.ExecuteSqlInterpolatedAsync(
             $"UPDATE calendar_connections SET next_sync_at = {(app.Clock.GetCurrentInstant() + Duration.FromHours(1)).ToDateTimeUtc()} WHERE id = {Guid.Parse(host.ConnectionId)}"));
 
-    [Fact]
+    [DbFact]
     public async Task A_change_in_google_wakes_the_connections_sync_at_once_and_a_wrong_token_wakes_nothing()
     {
         var host = await app.HostAsync(cancelOnDelete: true, updateOnMove: true);
@@ -53,7 +53,7 @@ public sealed class GooglePushAndReassignmentTests(GoogleSyncApp app) : IClassFi
         (await app.SyncAsync(host.ConnectionId)).Canceled.ShouldBe(1);
     }
 
-    [Fact]
+    [DbFact]
     public async Task A_channel_is_replaced_before_it_expires_and_stopped_when_the_connection_is_deleted()
     {
         var host = await app.HostAsync(cancelOnDelete: true, updateOnMove: true);
@@ -79,7 +79,7 @@ public sealed class GooglePushAndReassignmentTests(GoogleSyncApp app) : IClassFi
         }
     }
 
-    [Fact]
+    [DbFact]
     public async Task Reassigning_a_booking_moves_its_event_from_the_old_hosts_google_calendar_to_the_new_hosts()
     {
         var ada = await app.HostAsync(cancelOnDelete: true, updateOnMove: true, name: "Ada Google");

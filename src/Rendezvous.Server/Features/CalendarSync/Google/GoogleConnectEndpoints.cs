@@ -78,12 +78,21 @@ public static class GoogleConnectEndpoints
                 "This user already has a calendar connection; delete it before connecting Google Calendar."));
         }
 
-        var expires = clock.GetCurrentInstant() + StateLifetime;
-        var state = new OAuthState(me.OrganizationId.Value, user.Id.Value, cancelBookingOnDelete ?? existing?.CancelBookingOnDelete ?? false,
-            updateBookingOnMove ?? existing?.UpdateBookingOnMove ?? false, returnUrl, expires.ToUnixTimeMilliseconds());
-        var protectedState = protection.CreateProtector(StatePurpose).Protect(JsonSerializer.Serialize(state));
-        var uri = provider.OAuth.AuthorizationUri(RedirectUri(settings.Value, urls.Value), protectedState, existing?.Username is { Length: > 0 } hint ? hint : user.Email);
+        var (uri, expires) = ConsentUri(me.OrganizationId, user.Id, cancelBookingOnDelete ?? existing?.CancelBookingOnDelete ?? false,
+            updateBookingOnMove ?? existing?.UpdateBookingOnMove ?? false, returnUrl, existing?.Username is { Length: > 0 } hint ? hint : user.Email,
+            settings.Value, urls.Value, provider, protection, clock);
         return TypedResults.Ok(new GoogleAuthorizeResponse(uri.ToString(), ApiFormat.Format(expires)));
+    }
+
+    /// <summary>Google's consent URL for connecting <paramref name="userId"/>'s calendar, with our encrypted state (the web app uses it too).</summary>
+    public static (Uri Uri, Instant ExpiresAt) ConsentUri(OrganizationId organizationId, UserId userId, bool cancelOnDelete, bool updateOnMove,
+        string? returnUrl, string? loginHint, GoogleSettings settings, PublicUrlOptions urls, GoogleCalendarProvider provider,
+        IDataProtectionProvider protection, IClock clock)
+    {
+        var expires = clock.GetCurrentInstant() + StateLifetime;
+        var state = new OAuthState(organizationId.Value, userId.Value, cancelOnDelete, updateOnMove, returnUrl, expires.ToUnixTimeMilliseconds());
+        var protectedState = protection.CreateProtector(StatePurpose).Protect(JsonSerializer.Serialize(state));
+        return (provider.OAuth.AuthorizationUri(RedirectUri(settings, urls), protectedState, loginHint), expires);
     }
 
     /// <summary>
