@@ -95,12 +95,6 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
             return Go(SelfUrl());
         }
 
-        if (Connection is { Provider: not CalendarProvider.Google })
-        {
-            FlashError(DomainError.Conflict("already_connected", "Disconnect the current calendar before connecting Google Calendar."));
-            return Go(SelfUrl());
-        }
-
         var (uri, _) = Features.CalendarSync.Google.GoogleConnectEndpoints.ConsentUri(Me.OrganizationId, Whose.Id,
             Connection?.CancelBookingOnDelete ?? CancelBookingOnDelete, Connection?.UpdateBookingOnMove ?? UpdateBookingOnMove, SelfUrl(),
             Connection?.Username is { Length: > 0 } hint ? hint : Whose.Email, settings,
@@ -260,6 +254,7 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
                 v.Username, secrets.ProtectCalendarPassword(v.Password!), v.BookingCalendarUrl, v.Additional, CancelBookingOnDelete,
                 UpdateBookingOnMove, now);
             created.SetProvider(v.Provider);
+            created.SetBookingConnection(true);
             db.CalendarConnections.Add(created);
             Flash("The calendar is connected. Bookings will appear in it within a few seconds.");
         }
@@ -297,8 +292,7 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         if (Connection is { } c)
         {
             await CalendarPushStop.StopAllAsync(c, db, HttpContext.RequestServices.GetRequiredService<CalendarProviders>(), ct);
-            db.CalendarConnections.Remove(c);
-            await db.SaveChangesAsync(ct);
+            await CalendarConnectionsEndpoints.DeleteConnectionAsync(db, c, ct);
             Flash("The calendar is disconnected. Bookings already written to it stay there.");
         }
 
@@ -323,6 +317,8 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         }
 
         var whose = Whose.Id;
-        Connection = await db.CalendarConnections.FirstOrDefaultAsync(c => c.UserId == whose, ct);
+        // The page edits the booking connection; further connections are managed through the API.
+        Connection = await db.CalendarConnections.Where(c => c.UserId == whose).OrderByDescending(c => c.IsBookingConnection).ThenBy(c => c.CreatedAt)
+            .FirstOrDefaultAsync(ct);
     }
 }

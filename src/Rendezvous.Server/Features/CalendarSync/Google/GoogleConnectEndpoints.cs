@@ -71,13 +71,9 @@ public static class GoogleConnectEndpoints
                 "This server has no Google OAuth client configured (Rendezvous:Google:ClientId and ClientSecret); ask its operator."));
         }
 
-        var existing = await db.CalendarConnections.FirstOrDefaultAsync(c => c.UserId == user.Id, ct);
-        if (existing is not null && existing.Provider != CalendarProvider.Google)
-        {
-            return Problems.From(DomainError.Conflict("already_connected",
-                "This user already has a calendar connection; delete it before connecting Google Calendar."));
-        }
-
+        // Another Google connection of the user (to reconnect it) lends its toggles and account as defaults.
+        var existing = await db.CalendarConnections.Where(c => c.UserId == user.Id && c.Provider == CalendarProvider.Google)
+            .OrderByDescending(c => c.IsBookingConnection).FirstOrDefaultAsync(ct);
         var (uri, expires) = ConsentUri(me.OrganizationId, user.Id, cancelBookingOnDelete ?? existing?.CancelBookingOnDelete ?? false,
             updateBookingOnMove ?? existing?.UpdateBookingOnMove ?? false, returnUrl, existing?.Username is { Length: > 0 } hint ? hint : user.Email,
             settings.Value, urls.Value, provider, protection, clock);
@@ -144,17 +140,27 @@ public static class GoogleConnectEndpoints
 
         db.TenantId = new OrganizationId(s.OrganizationId);
         var userId = new UserId(s.UserId);
-        var connection = await db.CalendarConnections.FirstOrDefaultAsync(c => c.UserId == userId, ct);
+        var all = await db.CalendarConnections.Where(c => c.UserId == userId).ToListAsync(ct);
+        // The same Google account connected again (after a revoked grant) renews that connection; so does a Google
+        // connection that was only recorded (for the reassignment rules) without a grant.
+        var connection = all.FirstOrDefault(c => c.Provider == CalendarProvider.Google && string.Equals(c.Username, email, StringComparison.OrdinalIgnoreCase))
+            ?? all.FirstOrDefault(c => c.Provider == CalendarProvider.Google && c.ProtectedPassword.Length == 0);
         if (connection is null)
         {
+            if (all.Count >= CalendarConnectionsEndpoints.MaxConnectionsPerUser)
+            {
+                return Back(s, "failed") ?? Problems.From(DomainError.Conflict("too_many_connections",
+                    $"A user may have at most {CalendarConnectionsEndpoints.MaxConnectionsPerUser} calendar connections."));
+            }
+
             connection = new CalendarConnection(Guid.CreateVersion7(), new OrganizationId(s.OrganizationId), userId, CalendarKind.CalDav,
                 settings.Value.ApiBaseUrl.ToString(), email, secrets.ProtectCalendarPassword(refreshToken), email, [], s.CancelOnDelete, s.UpdateOnMove, now);
             connection.SetProvider(CalendarProvider.Google);
+            connection.SetBookingConnection(false);
             db.CalendarConnections.Add(connection);
         }
-        else if (connection.Provider == CalendarProvider.Google)
+        else
         {
-            // Connecting again (after a revoked grant, or another account): same account keeps its calendar choice.
             var sameAccount = string.Equals(connection.Username, email, StringComparison.OrdinalIgnoreCase);
             connection.Update(settings.Value.ApiBaseUrl.ToString(), email, secrets.ProtectCalendarPassword(refreshToken),
                 sameAccount && connection.BookingCalendarUrl.Length > 0 ? connection.BookingCalendarUrl : email,
@@ -162,13 +168,14 @@ public static class GoogleConnectEndpoints
             connection.Reconnected(now);
             provider.Forget(connection.Id);
         }
-        else
+
+        // The user's first connection receives the bookings; a later one is read for busy time until made the booking one.
+        var saved = await CalendarConnectionsEndpoints.SaveAsBookingConnectionAsync(db, connection, makeBooking: all.Count == 0 || connection.IsBookingConnection, ct);
+        if (saved is not null)
         {
-            return Back(s, "failed") ?? Problems.From(DomainError.Conflict("already_connected",
-                "This user already has a calendar connection; delete it before connecting Google Calendar."));
+            return Back(s, "failed") ?? Problems.From(saved);
         }
 
-        await db.SaveChangesAsync(ct);
         return Back(s, "connected") ?? TypedResults.Ok(CalendarConnectionsEndpoints.ToResponse(connection));
     }
 
