@@ -114,7 +114,7 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         UpdateBookingOnMove = connection.UpdateBookingOnMove;
         try
         {
-            using var session = providers.Open(connection) ?? throw new Rendezvous.Calendars.Providers.CalendarProviderException(
+            using var session = (connection.IsSynced ? providers.Open(connection) : null) ?? throw new Rendezvous.Calendars.Providers.CalendarProviderException(
                 Rendezvous.Calendars.Providers.CalendarFailure.ReconnectRequired, "Connect Google Calendar first.");
             Found = [.. (await session.ListCalendarsAsync(ct)).Select(cal => new DiscoveredCalendar(cal.Id, cal.Name))];
             providers.Keep(connection, session);
