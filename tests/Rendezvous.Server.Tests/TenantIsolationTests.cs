@@ -25,6 +25,10 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "PUT /api/v1/conferencing-accounts/{id}", "DELETE /api/v1/conferencing-accounts/{id}",
         "POST /api/v1/calendar-connections", "GET /api/v1/calendar-connections", "GET /api/v1/calendar-connections/{id}",
         "PUT /api/v1/calendar-connections/{id}", "DELETE /api/v1/calendar-connections/{id}",
+        // Google connect: authorize and calendars are checked below; the callback acts only for the organization and user
+        // named in our encrypted state. Push notifications wake only the connection holding the channel and its token.
+        "GET /api/v1/calendar-connections/google/authorize", "GET /api/v1/calendar-connections/google/callback",
+        "GET /api/v1/calendar-connections/{id}/calendars", "POST /api/v1/calendar-push/{provider}",
         // Public, behind signed single-booking links (SelfServiceTests):
         "GET /api/v1/self-service/{token}", "GET /api/v1/self-service/{token}/slots", "POST /api/v1/self-service/{token}/cancel",
         "POST /api/v1/self-service/{token}/reschedule",
@@ -46,9 +50,6 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "GET /api/v1/bookings/{id}/payment", "POST /api/v1/bookings/{id}/payment/capture", "GET /payments/paypal/return", "GET /payments/paypal/cancel",
         // Public and free of tenant data:
         "GET /openapi/{documentName}.json", "GET /health",
-        // Calendar services' push notifications: anonymous, answer nothing of any organization, and wake only the
-        // connection whose subscription secret they carry (CalendarPushTests):
-        "POST /api/v1/calendar-push/{provider}",
         "PUT /api/v1/users/{id}/password", // Web/WebTenantIsolationTests
         // The web application. Staff pages (Web/WebTenantIsolationTests); public pages behind a page's own address or a
         // signed link (Web/PublicPagesTests, SelfServiceTests); the portal (PortalTests).
@@ -96,6 +97,8 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         (await (await other.GetAsync("/api/v1/calendar-connections")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
         await (await other.GetAsync($"/api/v1/calendar-connections/{connectionId}")).ExpectAsync(404);
         await (await other.PutJsonAsync($"/api/v1/calendar-connections/{connectionId}", new { url = "http://127.0.0.1:5232/", username = "u", bookingCalendarUrl = "/u/", cancelBookingOnDelete = true })).ExpectAsync(404);
+        await (await other.GetAsync($"/api/v1/calendar-connections/{connectionId}/calendars")).ExpectAsync(404);
+        await (await other.GetAsync($"/api/v1/calendar-connections/google/authorize?userId={userId}")).ExpectAsync(400);
         await (await other.DeleteAsync($"/api/v1/calendar-connections/{connectionId}")).ExpectAsync(404);
         await (await other.PostJsonAsync("/api/v1/calendar-connections", new { userId, url = "http://127.0.0.1:5232/", username = "u", password = "p", bookingCalendarUrl = "/u/" })).ExpectAsync(400);
         (await (await other.GetAsync("/api/v1/users")).ExpectAsync(200)).AsArray().Select(u => u!["id"]!.GetValue<string>()).ShouldNotContain(userId);

@@ -91,6 +91,12 @@ public interface ICalendarSession : IDisposable
     /// place. Providers without push return null.
     /// </summary>
     Task<PushSubscription?> EnsurePushAsync(string calendarId, PushSubscription? current, PushTarget target, CancellationToken ct);
+
+    /// <summary>
+    /// Ends a push subscription (the connection is deleted, or the calendar left it), so the service stops calling us.
+    /// Best effort: a subscription already gone is fine. Providers without push have nothing to stop.
+    /// </summary>
+    Task StopPushAsync(string calendarId, PushSubscription subscription, CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>A booking event as we last wrote it into a calendar.</summary>
@@ -178,6 +184,8 @@ public enum CalendarFailure
 {
     /// <summary>Credentials refused or revoked (401/403, an OAuth grant withdrawn).</summary>
     AccessDenied,
+    /// <summary>The user withdrew our OAuth grant (or it lapsed): only connecting the account again helps.</summary>
+    ReconnectRequired,
     /// <summary>A calendar (or the account) is not there.</summary>
     NotFound,
     /// <summary>The service is down, slow or throttling; it will be retried.</summary>

@@ -90,11 +90,15 @@ public sealed class CalendarConnection
     /// <summary>The calendar service behind the connection; <see cref="CalendarProvider.CalDav"/> unless the user said otherwise.</summary>
     public CalendarProvider Provider { get; private set; } = CalendarProvider.CalDav;
 
-    /// <summary>True when the connection is synced (CalDAV and iCloud); other providers are recorded only, for now.</summary>
-    public bool IsSynced => IsSyncedProvider(Provider);
+    /// <summary>
+    /// True when the connection is synced: CalDAV and iCloud, and Google once the account is connected through OAuth (a
+    /// Google connection recorded without a grant only informs the reassignment rules). Other providers are recorded only.
+    /// </summary>
+    public bool IsSynced => IsSyncedProvider(Provider) && (Provider != CalendarProvider.Google || ProtectedPassword.Length > 0);
 
-    /// <summary>Whether connections of <paramref name="provider"/> are synced today.</summary>
-    public static bool IsSyncedProvider(CalendarProvider provider) => provider is CalendarProvider.CalDav or CalendarProvider.ICloud;
+    /// <summary>Whether connections of <paramref name="provider"/> can be synced today.</summary>
+    public static bool IsSyncedProvider(CalendarProvider provider) =>
+        provider is CalendarProvider.CalDav or CalendarProvider.ICloud or CalendarProvider.Google;
 
     public string ServerUrl { get; private set; }
 
@@ -165,6 +169,15 @@ public sealed class CalendarConnection
     {
         ProtectedPassword = protectedSecret ?? ProtectedPassword;
         ProviderState = providerState ?? ProviderState;
+    }
+
+    /// <summary>The user connected the account again (a fresh grant): the failures before no longer say anything.</summary>
+    public void Reconnected(Instant now)
+    {
+        Health = ConnectionHealth.Healthy;
+        ConsecutiveFailures = 0;
+        LastError = null;
+        NextSyncAt = now;
     }
 
     /// <summary>Records which calendar service the connection belongs to.</summary>

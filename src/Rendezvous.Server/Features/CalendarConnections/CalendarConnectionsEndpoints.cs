@@ -181,7 +181,8 @@ public static class CalendarConnectionsEndpoints
         return updated.IsSuccess ? TypedResults.Ok(ToResponse(updated.Value)) : Problems.From(updated.Error!);
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, RendezvousDbContext db, CalendarSync.CalendarProviders providers,
+        HttpContext http, CancellationToken ct)
     {
         var found = await FindAsync(id, db, CurrentUser.From(http.User), ct);
         if (!found.IsSuccess)
@@ -189,6 +190,7 @@ public static class CalendarConnectionsEndpoints
             return Problems.From(found.Error!);
         }
 
+        await CalendarSync.CalendarPushStop.StopAllAsync(found.Value, db, providers, ct);
         await DeleteConnectionAsync(db, found.Value, ct);
         return TypedResults.NoContent();
     }
@@ -226,6 +228,11 @@ public static class CalendarConnectionsEndpoints
         if (r.Provider is not null && !Providers.TryGetValue(r.Provider, out provider))
         {
             errors.Add(new("provider", "must be caldav, icloud, google, exchange, office365 or outlook"));
+        }
+
+        if (provider == CalendarProvider.Google)
+        {
+            return ValidateGoogle(r, existing, userId, me, errors);
         }
 
         // Providers that are not synced yet are recorded without server details unless some are given.
@@ -294,6 +301,57 @@ public static class CalendarConnectionsEndpoints
         }
 
         return new Valid(userId, url?.ToString() ?? "", username, string.IsNullOrEmpty(r.Password) ? null : r.Password, booking ?? "", additional, provider);
+    }
+
+    /// <summary>
+    /// Google connections get their account through OAuth (<c>/calendar-connections/google/authorize</c>), never a password;
+    /// their calendars are Google calendar ids (the primary calendar's id is the account's email address). Without a
+    /// grant the connection is only recorded, for the reassignment rules.
+    /// </summary>
+    private static Result<Valid> ValidateGoogle(CalendarConnectionRequest r, CalendarConnection? existing, UserId userId, CurrentUser me, List<FieldError> errors)
+    {
+        if (r.Password is not null)
+        {
+            errors.Add(new("password", "is not used for Google: connect with GET /api/v1/calendar-connections/google/authorize"));
+        }
+
+        static bool IsCalendarId(string? id) => id is { Length: > 0 and <= 1024 } && !id.Any(ch => char.IsWhiteSpace(ch) || char.IsControl(ch));
+        var booking = r.BookingCalendarUrl?.Trim() ?? existing?.BookingCalendarUrl ?? "";
+        if (booking.Length > 0 && !IsCalendarId(booking))
+        {
+            errors.Add(new("bookingCalendarUrl", "must be a Google calendar id (the primary calendar's id is the account's email address)"));
+        }
+
+        var additional = new List<string>();
+        var list = r.AdditionalCalendarUrls ?? existing?.AdditionalCalendarUrls ?? [];
+        if (list.Count > MaxAdditionalCalendars)
+        {
+            errors.Add(new("additionalCalendarUrls", $"at most {MaxAdditionalCalendars} calendars"));
+        }
+
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (!IsCalendarId(list[i]))
+            {
+                errors.Add(new($"additionalCalendarUrls[{i}]", "must be a Google calendar id"));
+            }
+            else if (list[i].Trim() != booking && !additional.Contains(list[i].Trim()))
+            {
+                additional.Add(list[i].Trim());
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return DomainError.Validation(errors);
+        }
+
+        if (!me.IsAdministrator && userId != me.Id)
+        {
+            return new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only connect their own calendar.");
+        }
+
+        return new Valid(userId, existing?.ServerUrl ?? "", existing?.Username ?? "", null, booking, additional, CalendarProvider.Google);
     }
 
     private static Uri? AbsoluteHttp(string? text) =>

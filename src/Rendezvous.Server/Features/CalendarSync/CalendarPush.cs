@@ -113,3 +113,32 @@ public static class CalendarPushEndpoints
         return receipt.Response;
     }
 }
+
+/// <summary>Ends a connection's push subscriptions when it is deleted, so the service stops calling us.</summary>
+public static class CalendarPushStop
+{
+    public static async Task StopAllAsync(Domain.Calendars.CalendarConnection connection, RendezvousDbContext db, CalendarProviders providers, CancellationToken ct)
+    {
+        var states = await db.CalendarSyncStates.AsNoTracking()
+            .Where(s => s.ConnectionId == connection.Id && s.PushChannelId != null && s.PushExpiresAt != null).ToListAsync(ct);
+        if (states.Count == 0 || !connection.IsSynced || providers.Open(connection) is not { } session)
+        {
+            return;
+        }
+
+        using (session)
+        {
+            foreach (var state in states)
+            {
+                try
+                {
+                    await session.StopPushAsync(state.CalendarUrl, new Calendars.Providers.PushSubscription(state.PushChannelId!, state.PushExpiresAt!.Value, state.ProviderState), ct);
+                }
+                catch (Calendars.Providers.CalendarProviderException)
+                {
+                    // Best effort: an unanswered channel expires by itself, and notifications for it find no connection.
+                }
+            }
+        }
+    }
+}

@@ -25,7 +25,7 @@ public sealed partial class CalendarSyncWorker(IServiceScopeFactory scopes, IClo
             WHERE id IN (
                 SELECT id FROM calendar_connections
                 WHERE next_sync_at <= {now} AND (lease_until IS NULL OR lease_until < {now})
-                  AND provider = ANY({kinds})
+                  AND provider = ANY({kinds}) AND protected_password <> ''
                 ORDER BY next_sync_at
                 LIMIT {max}
                 FOR UPDATE SKIP LOCKED)

@@ -83,10 +83,61 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         return Page();
     }
 
+    /// <summary>Connect (or reconnect) Google Calendar: off to Google's consent screen, and back here afterwards.</summary>
+    public async Task<IActionResult> OnPostGoogleAsync(CancellationToken ct)
+    {
+        await LoadAsync(ct);
+        var services = HttpContext.RequestServices;
+        var settings = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Features.CalendarSync.Google.GoogleSettings>>().Value;
+        if (!settings.IsConfigured)
+        {
+            FlashError(DomainError.Conflict("google_not_configured", "This server has no Google OAuth client configured; ask its operator."));
+            return Go(SelfUrl());
+        }
+
+        var (uri, _) = Features.CalendarSync.Google.GoogleConnectEndpoints.ConsentUri(Me.OrganizationId, Whose.Id,
+            Connection?.CancelBookingOnDelete ?? CancelBookingOnDelete, Connection?.UpdateBookingOnMove ?? UpdateBookingOnMove, SelfUrl(),
+            Connection?.Username is { Length: > 0 } hint ? hint : Whose.Email, settings,
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Features.SelfService.PublicUrlOptions>>().Value,
+            services.GetRequiredService<Rendezvous.Calendars.Google.GoogleCalendarProvider>(), protection, clock);
+        return Redirect(uri.ToString());
+    }
+
+    /// <summary>A Google connection's calendars come from the account's calendar list.</summary>
+    private async Task<IActionResult> GoogleCalendarsAsync(CalendarConnection connection, CancellationToken ct)
+    {
+        var providers = HttpContext.RequestServices.GetRequiredService<CalendarProviders>();
+        Provider = "google";
+        BookingCalendarUrl = connection.BookingCalendarUrl;
+        AdditionalCalendarUrls = [.. connection.AdditionalCalendarUrls];
+        CancelBookingOnDelete = connection.CancelBookingOnDelete;
+        UpdateBookingOnMove = connection.UpdateBookingOnMove;
+        try
+        {
+            using var session = (connection.IsSynced ? providers.Open(connection) : null) ?? throw new Rendezvous.Calendars.Providers.CalendarProviderException(
+                Rendezvous.Calendars.Providers.CalendarFailure.ReconnectRequired, "Connect Google Calendar first.");
+            Found = [.. (await session.ListCalendarsAsync(ct)).Select(cal => new DiscoveredCalendar(cal.Id, cal.Name))];
+            providers.Keep(connection, session);
+            await db.SaveChangesAsync(ct);
+        }
+        catch (Rendezvous.Calendars.Providers.CalendarProviderException ex)
+        {
+            FlashError(DomainError.Conflict("calendar_unreachable", "Google Calendar could not list the calendars: " + ex.Message));
+            return Go(SelfUrl());
+        }
+
+        return Page();
+    }
+
     /// <summary>Step one: find the calendars with the given (or, for a connection, the stored) credentials.</summary>
     public async Task<IActionResult> OnPostDiscoverAsync(CancellationToken ct)
     {
         await LoadAsync(ct);
+        if (Connection is { Provider: CalendarProvider.Google } google)
+        {
+            return await GoogleCalendarsAsync(google, ct);
+        }
+
         var password = string.IsNullOrEmpty(Password)
             ? Connection is { ProtectedPassword.Length: > 0 } c ? secrets.UnprotectCalendarPassword(c.ProtectedPassword) : null
             : Password;
@@ -187,7 +238,7 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         }
 
         var request = new CalendarConnectionRequest(Whose.Id.ToString(), "caldav", ServerUrl, Username, password, BookingCalendarUrl,
-            AdditionalCalendarUrls, CancelBookingOnDelete, UpdateBookingOnMove, Provider is "icloud" ? "icloud" : "caldav");
+            AdditionalCalendarUrls, CancelBookingOnDelete, UpdateBookingOnMove, Provider is "icloud" or "google" ? Provider : "caldav");
         var saved = Connection is null
             ? await connections.CreateAsync(Me, request, ct)
             : await connections.UpdateAsync(Me, Connection, request, ct);
@@ -222,6 +273,7 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         await LoadAsync(ct);
         if (Connection is { } c)
         {
+            await CalendarPushStop.StopAllAsync(c, db, HttpContext.RequestServices.GetRequiredService<CalendarProviders>(), ct);
             await CalendarConnectionsEndpoints.DeleteConnectionAsync(db, c, ct);
             Flash("The calendar is disconnected. Bookings already written to it stay there.");
         }
