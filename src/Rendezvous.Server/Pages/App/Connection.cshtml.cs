@@ -98,7 +98,7 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         var (uri, _) = Features.CalendarSync.Google.GoogleConnectEndpoints.ConsentUri(Me.OrganizationId, Whose.Id,
             Connection?.CancelBookingOnDelete ?? CancelBookingOnDelete, Connection?.UpdateBookingOnMove ?? UpdateBookingOnMove, SelfUrl(),
             Connection?.Username is { Length: > 0 } hint ? hint : Whose.Email, settings,
-            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Features.SelfService.PublicUrlOptions>>().Value,
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Rendezvous.Integrations.PublicUrlOptions>>().Value,
             services.GetRequiredService<Rendezvous.Calendars.Google.GoogleCalendarProvider>(), protection, clock);
         return Redirect(uri.ToString());
     }
