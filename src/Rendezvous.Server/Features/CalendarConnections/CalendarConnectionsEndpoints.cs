@@ -40,7 +40,9 @@ public sealed record CalendarConnectionResponse(
     string? LastFailureAt,
     string CreatedAt,
     string Provider,
-    bool Synced);
+    bool Synced,
+    string? LastWriteError = null,
+    string? LastWriteFailureAt = null);
 
 /// <summary>
 /// Calendar connections: one per user, holding the booking calendar and any additional calendars read for busy time.
@@ -80,7 +82,8 @@ public static class CalendarConnectionsEndpoints
         c.Id.ToString(), c.UserId.ToString(), "caldav", c.ServerUrl, c.Username, c.BookingCalendarUrl, [.. c.AdditionalCalendarUrls],
         c.CancelBookingOnDelete, c.UpdateBookingOnMove, c.Health.ToString().ToLowerInvariant(), c.CanAcceptBookings, c.ConsecutiveFailures,
         c.LastError, c.LastSuccessAt is { } s ? ApiFormat.Format(s) : null, c.LastFailureAt is { } f ? ApiFormat.Format(f) : null,
-        ApiFormat.Format(c.CreatedAt), ProviderName(c.Provider), c.IsSynced);
+        ApiFormat.Format(c.CreatedAt), ProviderName(c.Provider), c.IsSynced, c.LastWriteError,
+        c.LastWriteFailureAt is { } w ? ApiFormat.Format(w) : null);
 
     private static async Task<Results<Created<CalendarConnectionResponse>, ProblemHttpResult>> CreateAsync(
         CalendarConnectionRequest request, RendezvousDbContext db, Secrets secrets, IClock clock, HttpContext http, CancellationToken ct)

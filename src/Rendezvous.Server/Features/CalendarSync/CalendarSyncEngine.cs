@@ -97,6 +97,9 @@ public sealed partial class CalendarSyncEngine(
         }
 
         var known = await db.CalendarItems.Where(i => i.ConnectionId == connection.Id && i.CalendarUrl == calendarUrl).ToDictionaryAsync(i => i.Href, ct);
+        var isBookingCalendar = calendarUrl == connection.BookingCalendarUrl;
+        // Read before the server is asked, so every object counted here was already written when the server answered.
+        var unseenWrites = isBookingCalendar ? await UnseenWritesAsync(connection.Id, calendarUrl, known, ct) : [];
         IReadOnlyList<ObjectVersion> changed;
         IReadOnlyList<string> deleted;
 
@@ -129,9 +132,9 @@ public sealed partial class CalendarSyncEngine(
             state.SyncToken = null;
         }
 
+        deleted = [.. deleted, .. GoneBeforeSeen(unseenWrites, changed, deleted)];
         var toFetch = changed.Where(c => !known.TryGetValue(c.Href, out var item) || item.ETag is null || item.ETag != c.ETag || c.ETag is null)
             .Select(c => c.Href).Distinct(StringComparer.Ordinal).ToList();
-        var isBookingCalendar = calendarUrl == connection.BookingCalendarUrl;
 
         if (toFetch.Count > 0)
         {
@@ -149,7 +152,7 @@ public sealed partial class CalendarSyncEngine(
 
         foreach (var href in deleted.Distinct(StringComparer.Ordinal))
         {
-            await ApplyDeletionAsync(connection, isBookingCalendar, href, known, userZone, tally, ct);
+            await ApplyDeletionAsync(connection, isBookingCalendar, href, known, unseenWrites, userZone, tally, ct);
         }
 
         state.LastSyncedAt = clock.GetCurrentInstant();
@@ -201,12 +204,19 @@ public sealed partial class CalendarSyncEngine(
     }
 
     private async Task ApplyDeletionAsync(CalendarConnection connection, bool isBookingCalendar, string href, Dictionary<string, CalendarItem> known,
-        DateTimeZone userZone, Tally tally, CancellationToken ct)
+        IReadOnlyDictionary<string, BookingId> unseenWrites, DateTimeZone userZone, Tally tally, CancellationToken ct)
     {
         await ReplaceBusyAsync(connection, href, [], ct);
         if (!known.TryGetValue(href, out var item))
         {
-            // Listed as gone but never seen (Radicale does this on a first sync): nothing to undo.
+            if (unseenWrites.TryGetValue(href, out var writtenBooking))
+            {
+                // Our own event, deleted before any sync round had seen it: a deletion all the same.
+                tally.Deleted++;
+                await ApplyBookingChangeAsync(connection, writtenBooking, null, null, userZone, tally, ct);
+            }
+
+            // Otherwise listed as gone but never seen (Radicale does this on a first sync): nothing to undo.
             return;
         }
 
@@ -217,6 +227,44 @@ public sealed partial class CalendarSyncEngine(
         {
             await ApplyBookingChangeAsync(connection, bookingId, null, null, userZone, tally, ct);
         }
+    }
+
+    /// <summary>
+    /// Booking events we wrote into this calendar that no sync round has seen yet (href to booking). They count as known:
+    /// a host may delete or move one within a second of its appearing, before the next round, and a server such as
+    /// Xandikos then reports nothing at all for an object created and deleted between two sync tokens.
+    /// </summary>
+    private async Task<Dictionary<string, BookingId>> UnseenWritesAsync(Guid connectionId, string calendarUrl, Dictionary<string, CalendarItem> known,
+        CancellationToken ct)
+    {
+        var written = await db.BookingEventLinks.AsNoTracking()
+            .Where(l => l.ConnectionId == connectionId && l.CalendarUrl == calendarUrl && !l.Deleted && l.ETag != null)
+            .Select(l => new { l.Href, l.BookingId })
+            .ToListAsync(ct);
+        var seen = known.Keys.ToHashSet(CalDavHref.Comparer);
+        var unseen = new Dictionary<string, BookingId>(CalDavHref.Comparer);
+        foreach (var link in written.Where(l => !seen.Contains(l.Href)))
+        {
+            unseen[link.Href] = link.BookingId;
+        }
+
+        return unseen;
+    }
+
+    /// <summary>
+    /// Unseen writes the server did not list as present: they are gone. Whatever the server reported (an initial listing,
+    /// an incremental sync, an ETag listing), an object that exists and that we have not seen is always among the changes.
+    /// </summary>
+    private static IEnumerable<string> GoneBeforeSeen(Dictionary<string, BookingId> unseenWrites, IReadOnlyList<ObjectVersion> changed,
+        IReadOnlyList<string> deleted)
+    {
+        if (unseenWrites.Count == 0)
+        {
+            return [];
+        }
+
+        var present = changed.Select(c => c.Href).Concat(deleted).ToHashSet(CalDavHref.Comparer);
+        return unseenWrites.Keys.Where(h => !present.Contains(h)).ToList();
     }
 
     private async Task ApplyBookingChangeAsync(CalendarConnection connection, BookingId bookingId, string? etag, CalendarEvent? current,
@@ -258,9 +306,8 @@ public sealed partial class CalendarSyncEngine(
                 }
                 else
                 {
-                    // Refused (the time is taken): remember this version so the refusal is not repeated every round.
                     link = await db.BookingEventLinks.FirstAsync(l => l.BookingId == bookingId && l.UserId == connection.UserId, ct);
-                    link.ETag = etag;
+                    PutBackRefusedMove(link, etag, newStart, booking, now);
                 }
 
                 break;
@@ -282,6 +329,19 @@ public sealed partial class CalendarSyncEngine(
 
         link.UpdatedAt = now;
         await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>
+    /// A move the database refused (the host holds that time already) leaves the event at the wrong time in the calendar:
+    /// record what the calendar now shows (this version, at <paramref name="shownStart"/>), so the refusal is not repeated
+    /// every round and the writer, asked to restore it, sees that the event differs from the booking and writes it back.
+    /// </summary>
+    private void PutBackRefusedMove(BookingEventLink link, string? etag, Instant shownStart, Booking booking, Instant now)
+    {
+        link.ETag = etag;
+        link.WrittenStart = shownStart;
+        link.WrittenEnd = shownStart + (booking.End - booking.Start);
+        CalendarWriter.EnqueueRestore(db, booking.OrganizationId, booking.Id, now);
     }
 
     private async Task<bool> TryRescheduleAsync(Booking booking, Instant newStart, Actor actor, Instant now, CancellationToken ct)

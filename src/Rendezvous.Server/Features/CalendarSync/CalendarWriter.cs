@@ -22,22 +22,49 @@ namespace Rendezvous.Server.Features.CalendarSync;
 /// </summary>
 public sealed partial class CalendarWriter(IServiceScopeFactory scopes, CalendarClients clients, IClock clock, ILogger<CalendarWriter> logger) : IOutboxHandler
 {
+    /// <summary>
+    /// Asks for the booking to be written again as it is, for this handler only: a change made in the calendar was refused
+    /// (the new time is taken), so the event must go back to the booking's time. Nothing else reacts to it.
+    /// </summary>
+    public const string RestoreType = "calendar.restore";
+
     public string Name => "calendar-writer";
 
-    public bool Handles(string type) => type.StartsWith("booking.", StringComparison.Ordinal);
+    public bool Handles(string type) => type.StartsWith("booking.", StringComparison.Ordinal) || type == RestoreType;
+
+    /// <summary>Queues <see cref="RestoreType"/> for <paramref name="bookingId"/>, saved with the caller's next SaveChanges.</summary>
+    public static void EnqueueRestore(RendezvousDbContext db, Domain.OrganizationId organizationId, Domain.BookingId bookingId, Instant now) =>
+        db.OutboxMessages.Add(new OutboxMessage
+        {
+            OrganizationId = organizationId,
+            Type = RestoreType,
+            Payload = JsonSerializer.Serialize(new RestoreRequest(bookingId), JsonDefaults.Options),
+            CreatedAt = now,
+            AvailableAt = now,
+        });
 
     public async Task HandleAsync(OutboxEnvelope message, CancellationToken cancellationToken)
     {
-        var e = JsonSerializer.Deserialize<BookingEvent>(message.Payload, JsonDefaults.Options)!;
-        // Completion and no-shows change nothing in a calendar.
-        if (e.Type is BookingEvent.Completed or BookingEvent.NoShow)
+        Domain.BookingId bookingId;
+        if (message.Type == RestoreType)
         {
-            return;
+            bookingId = JsonSerializer.Deserialize<RestoreRequest>(message.Payload, JsonDefaults.Options)!.BookingId;
+        }
+        else
+        {
+            var e = JsonSerializer.Deserialize<BookingEvent>(message.Payload, JsonDefaults.Options)!;
+            // Completion and no-shows change nothing in a calendar.
+            if (e.Type is BookingEvent.Completed or BookingEvent.NoShow)
+            {
+                return;
+            }
+
+            bookingId = e.BookingId;
         }
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == e.BookingId, cancellationToken);
+        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == bookingId, cancellationToken);
         if (booking is null)
         {
             return;
@@ -76,8 +103,9 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
             }
             catch (CalDavException ex)
             {
-                LogWriteFailed(logger, ex, booking.Id.ToString(), link.ConnectionId);
+                LogWriteFailed(logger, ex, booking.Id.ToString(), link.ConnectionId, ex.Message);
                 failures.Add($"{link.ConnectionId}: {ex.Message}");
+                await RecordWriteFailureAsync(link.ConnectionId, ex.Message, cancellationToken);
             }
         }
 
@@ -101,12 +129,15 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
                     link = await WriteAsync(client, connection, link, booking, page.Title, page.Description, location, owner, customer, db, cancellationToken);
                 }
 
+                connection.RecordWriteSuccess();
                 await db.SaveChangesAsync(cancellationToken);
             }
-            catch (CalDavException ex)
+            catch (Exception ex) when (ex is CalDavException or ArgumentException)
             {
-                LogWriteFailed(logger, ex, booking.Id.ToString(), connection.Id);
+                // Logged with the server's answer (it is in the message) and shown in the connection's health.
+                LogWriteFailed(logger, ex, booking.Id.ToString(), connection.Id, ex.Message);
                 failures.Add($"{connection.Id}: {ex.Message}");
+                await RecordWriteFailureAsync(connection.Id, ex.Message, cancellationToken);
             }
         }
 
@@ -138,10 +169,14 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
             db.BookingEventLinks.Add(link);
         }
         else if (!link.Deleted && link.WrittenStart == booking.Start && link.WrittenEnd == booking.End && link.ETag is not null
-            && link.CalendarUrl == connection.BookingCalendarUrl)
+            && link.CalendarUrl == connection.BookingCalendarUrl && link.ConnectionId == connection.Id)
         {
             // Already in the calendar as it is now (a retry, or an event that changes nothing there).
             return link;
+        }
+        else if (link.CalendarUrl != connection.BookingCalendarUrl || link.ConnectionId != connection.Id)
+        {
+            await MoveToBookingCalendarAsync(client, connection, link, ct);
         }
 
         var sequence = link.Sequence + 1;
@@ -182,6 +217,52 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
         return link;
     }
 
+    /// <summary>
+    /// The user picked another booking calendar (or connected anew) since the event was written: the event leaves the
+    /// old calendar when it is on this same server, and is written afresh into the booking calendar. Without this it
+    /// would keep being updated where it was, never reaching the calendar the user now looks at.
+    /// </summary>
+    private static async Task MoveToBookingCalendarAsync(CalDavClient client, CalendarConnection connection, BookingEventLink link, CancellationToken ct)
+    {
+        var sameServer = link.ConnectionId == connection.Id
+            && Uri.TryCreate(link.CalendarUrl, UriKind.Absolute, out var old) && Uri.TryCreate(connection.ServerUrl, UriKind.Absolute, out var server)
+            && Uri.Compare(old, server, UriComponents.SchemeAndServer, UriFormat.SafeUnescaped, StringComparison.OrdinalIgnoreCase) == 0;
+        if (!link.Deleted && sameServer)
+        {
+            try
+            {
+                // Whatever is there now (gone already, or changed by the user since) is left as it is.
+                await client.DeleteAsync(link.Href, link.ETag, ct);
+            }
+            catch (CalDavException ex) when (ex is not CalDavTransientException)
+            {
+                // The old calendar refuses (deleted, or no longer ours to write): the booking calendar matters more.
+            }
+        }
+
+        link.ConnectionId = connection.Id;
+        link.CalendarUrl = connection.BookingCalendarUrl;
+        link.Href = CalDavHref.Combine(CalendarClients.HrefOf(connection.BookingCalendarUrl), BookingCalendarEvent.ResourceNameOf(link.BookingId));
+        link.ETag = null;
+        link.Deleted = false;
+        link.PendingStart = null;
+    }
+
+    /// <summary>Shows a failed write in the connection's health, from a context of its own (the writer's may hold half-done changes).</summary>
+    private async Task RecordWriteFailureAsync(Guid connectionId, string error, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+        var connection = await db.CalendarConnections.IgnoreQueryFilters().FirstOrDefaultAsync(c => c.Id == connectionId, ct);
+        if (connection is null)
+        {
+            return;
+        }
+
+        connection.RecordWriteFailure(error, clock.GetCurrentInstant());
+        await db.SaveChangesAsync(ct);
+    }
+
     private static async Task<WriteResult> OverwriteAsync(CalDavClient client, string href, string text, CancellationToken ct)
     {
         var etag = await client.GetETagAsync(href, ct);
@@ -205,6 +286,8 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
         link.UpdatedAt = clock.GetCurrentInstant();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing booking {BookingId} to calendar connection {ConnectionId} failed")]
-    private static partial void LogWriteFailed(ILogger logger, Exception exception, string bookingId, Guid connectionId);
+    private sealed record RestoreRequest(Domain.BookingId BookingId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing booking {BookingId} to calendar connection {ConnectionId} failed: {Reason}")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, string bookingId, Guid connectionId, string reason);
 }
