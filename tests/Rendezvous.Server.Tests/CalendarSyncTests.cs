@@ -672,4 +672,33 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         healed["lastWriteError"].ShouldBeNull();
         healed["lastError"].ShouldBeNull();
     }
+
+    [SyncFact]
+    public async Task Choosing_another_booking_calendar_moves_our_events_there_and_syncing_goes_on()
+    {
+        var host = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: false);
+        var (id, _) = await BookAndSyncAsync(host, "2027-03-23T09:00:00Z");
+        var other = await host.Server.NewCalendarAsync("work");
+        await (await host.Client.PutJsonAsync($"/api/v1/calendar-connections/{host.ConnectionId}", new
+        {
+            url = host.Server.Url,
+            username = host.Server.User,
+            bookingCalendarUrl = other,
+            cancelBookingOnDelete = true,
+            updateBookingOnMove = false,
+        })).ExpectAsync(200);
+        var moved = host with { BookingCalendar = other };
+
+        (await SyncAsync(host.ConnectionId)).Failed.ShouldBeFalse();
+        await (await host.Client.PostJsonAsync($"/api/v1/bookings/{id}/reschedule", new { start = "2027-03-23T11:00:00Z" })).ExpectAsync(200);
+        await DrainOutboxAsync();
+
+        (await ObjectsAsync(host)).ShouldBeEmpty();
+        var ev = ICalendarReader.Parse((await ObjectsAsync(moved)).ShouldHaveSingleItem().CalendarData).Events[0];
+        ev.Start!.Value.ToInstant(DateTimeZone.Utc).ShouldBe(Instant.FromUtc(2027, 3, 23, 11, 0));
+        var report = await SyncAsync(host.ConnectionId);
+        report.Failed.ShouldBeFalse(report.Error);
+        (report.Canceled + report.Rescheduled + report.Deferred).ShouldBe(0);
+        (await BookingAsync(host, id))["status"]!.GetValue<string>().ShouldBe("rescheduled");
+    }
 }

@@ -50,6 +50,7 @@ public sealed partial class CalendarSyncEngine(
         try
         {
             using var client = clients.For(connection);
+            await ForgetRemovedCalendarsAsync(connection, ct);
             var fullSyncDue = await IsFullSyncDueAsync(connection.Id, ct);
             foreach (var calendarUrl in connection.AllCalendarUrls)
             {
@@ -77,6 +78,22 @@ public sealed partial class CalendarSyncEngine(
             await db.SaveChangesAsync(ct);
             return total.Report(true, ex.Message);
         }
+    }
+
+    /// <summary>
+    /// Drops what was known about calendars the connection no longer has (the user picked other ones, or the server's
+    /// address changed). Objects are stored per connection and href, so a calendar that comes back under another URL
+    /// would otherwise collide with its own old rows and fail every round.
+    /// </summary>
+    private async Task ForgetRemovedCalendarsAsync(CalendarConnection connection, CancellationToken ct)
+    {
+        var current = connection.AllCalendarUrls.ToArray();
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            DELETE FROM busy_blocks WHERE connection_id = {connection.Id} AND item_href IN (
+                SELECT href FROM calendar_items WHERE connection_id = {connection.Id} AND calendar_url <> ALL({current}));
+            DELETE FROM calendar_items WHERE connection_id = {connection.Id} AND calendar_url <> ALL({current});
+            DELETE FROM calendar_sync_states WHERE connection_id = {connection.Id} AND calendar_url <> ALL({current});
+            """, ct);
     }
 
     private async Task<bool> IsFullSyncDueAsync(Guid connectionId, CancellationToken ct)
