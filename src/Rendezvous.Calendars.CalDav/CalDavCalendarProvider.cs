@@ -30,6 +30,9 @@ public sealed class CalDavCalendarProvider : ICalendarProvider, IDisposable
 
     public TimeSpan? PollInterval => null;
 
+    /// <summary>Servers may percent-encode an href otherwise than we wrote it.</summary>
+    public IEqualityComparer<string> ItemIds => CalDavHref.Comparer;
+
     public ICalendarSession Open(CalendarAccount account)
     {
         var http = new HttpClient(_handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
