@@ -29,6 +29,14 @@ apt_install() {
     || die "apt-get install ${missing[*]} failed"
 }
 
+# install_test_packages: every Debian package the test services need, in one go, before any of them starts. Order
+# matters: xandikos pulls in python3-tz, and a Radicale process already running when python3-tz arrives can no longer
+# store events whose TZID it resolves itself (docs/CALDAV.md); a Radicale started after the install is fine.
+install_test_packages() {
+  apt_install radicale apache2-utils curl xandikos cyrus-common cyrus-caldav sasl2-bin python3-aiosmtpd openssl \
+    chromium chromium-driver fonts-dejavu-core
+}
+
 ensure_dotnet() {
   command -v dotnet >/dev/null || die "the .NET 10 SDK is required (dotnet on PATH)"
   dotnet --list-sdks | grep -q '^10\.' || die "the .NET 10 SDK is required; found: $(dotnet --list-sdks | tr '\n' ' ')"
@@ -170,6 +178,151 @@ CONF
   export RENDEZVOUS_TEST_CALDAV_URL="$url"
   export RENDEZVOUS_TEST_CALDAV_USER="$user"
   export RENDEZVOUS_TEST_CALDAV_PASSWORD="$password"
+}
+
+# ensure_xandikos [PORT]: a private Xandikos CalDAV server (Debian package, RFC 6578 sync kept in git) on
+# 127.0.0.1:PORT (default 5233), its collections in $STATE/xandikos. Xandikos has no authentication of its own (it
+# expects a proxy in front); it ignores the Basic credentials the client sends, and listens on loopback only.
+# Exports RENDEZVOUS_TEST_XANDIKOS_URL, _USER and _PASSWORD.
+ensure_xandikos() {
+  local port="${1:-5233}" user="rendezvous-test"
+  apt_install xandikos curl
+  local dir="$STATE/xandikos" pidfile="$STATE/xandikos.pid" logfile="$STATE/xandikos.log" pid="" status
+  mkdir -p "$dir/data"; chmod 700 "$dir"
+  local url="http://127.0.0.1:$port/"
+  [ -s "$pidfile" ] && pid=$(cat "$pidfile")
+  # Only a process started here (its command line names our folder) is ever stopped.
+  if [ -n "$pid" ] && ! cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ' | grep -qF -- "-d $dir/data"; then pid=""; fi
+  status=$(radicale_status "$url" "$user" "unused")
+  if [ -n "$pid" ] && [ "$status" != 207 ]; then
+    log "restarting Xandikos (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    local i; for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    status=$(radicale_status "$url" "$user" "unused")
+  fi
+  if [ "$status" != 207 ]; then
+    [ "$status" = 000 ] || die "something else answers on 127.0.0.1:$port (HTTP $status to PROPFIND); stop it or pass ensure_xandikos another port"
+    log "starting Xandikos on 127.0.0.1:$port"
+    setsid /usr/bin/xandikos -d "$dir/data" -l 127.0.0.1 -p "$port" --current-user-principal "/$user/" --autocreate \
+      >>"$logfile" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$pidfile"
+    local i
+    for i in $(seq 1 60); do
+      status=$(radicale_status "$url" "$user" "unused")
+      [ "$status" = 207 ] && break
+      kill -0 "$pid" 2>/dev/null || { tail -n 30 "$logfile" >&2; die "Xandikos exited at start (log: $logfile)"; }
+      sleep 0.5
+    done
+    [ "$status" = 207 ] || { tail -n 30 "$logfile" >&2; die "Xandikos did not answer on $url (last status $status)"; }
+  fi
+  export RENDEZVOUS_TEST_XANDIKOS_URL="$url"
+  export RENDEZVOUS_TEST_XANDIKOS_USER="$user"
+  export RENDEZVOUS_TEST_XANDIKOS_PASSWORD="unused"
+}
+
+# cyrus_status URL USER PASSWORD: the HTTP status of a PROPFIND on the user's calendar home, 000 when nothing answers.
+cyrus_status() {
+  curl -s -o /dev/null -w '%{http_code}' --max-time 5 -u "$2:$3" -X PROPFIND -H 'Depth: 0' "${1}dav/calendars/user/$2/" 2>/dev/null || true
+}
+
+# ensure_cyrus [PORT]: a private Cyrus CalDAV server on 127.0.0.1:PORT (default 5234), from cyrus-common and cyrus-caldav
+# only (cyrus-imapd would remove dovecot-imapd: both provide imap-server), run by its own master process from a config
+# under $STATE/cyrus, users in a private sasldb, scheduling (iTIP, iMIP mail) off. Cyrus makes a user's mailbox, which
+# every DAV collection lives under, on the first delivery (autocreate_post), so one local LMTP delivery provisions the
+# test users. Exports RENDEZVOUS_TEST_CYRUS_URL, _USER, _PASSWORD, _USER2 and _PASSWORD2. Needs root (the master drops to the cyrus user).
+ensure_cyrus() {
+  local port="${1:-5234}" user="rendezvous-test" user2="rendezvous-test2"
+  apt_install cyrus-common cyrus-caldav sasl2-bin curl
+  [ -x /usr/sbin/cyrmaster ] || die "cyrus-common is installed but /usr/sbin/cyrmaster is missing"
+  id cyrus >/dev/null 2>&1 || die "the cyrus user is missing (cyrus-common makes it)"
+  local dir="$STATE/cyrus" pidfile="$STATE/cyrus/master.pid" logfile="$STATE/cyrus.log" pid="" status
+  $SUDO mkdir -p "$dir/conf" "$dir/spool" "$dir/run/socket" "$dir/run/proc" "$dir/run/lock"
+  local d; for d in db log msg proc ptclient quota sieve socket user lock; do $SUDO mkdir -p "$dir/conf/$d"; done
+  if [ ! -s "$dir/password" ]; then
+    (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' | $SUDO tee "$dir/password" >/dev/null)
+  fi
+  local password; password=$($SUDO cat "$dir/password")
+  $SUDO tee "$dir/imapd.conf.tmp" >/dev/null <<CONF
+configdirectory: $dir/conf
+partition-default: $dir/spool
+servername: localhost
+defaultdomain: localhost
+admins: cyrusadmin
+allowplaintext: yes
+sasl_pwcheck_method: auxprop
+sasl_auxprop_plugin: sasldb
+sasl_sasldb_path: $dir/sasldb2
+sasl_mech_list: PLAIN LOGIN
+httpmodules: caldav
+httpallowcompress: no
+caldav_allowscheduling: off
+sendmail: /bin/true
+autocreate_quota: 0
+autocreate_post: 1
+lmtpsocket: $dir/run/socket/lmtp
+idlesocket: $dir/run/socket/idle
+notifysocket: $dir/run/socket/notify
+proc_path: $dir/run/proc
+mboxname_lockpath: $dir/run/lock
+CONF
+  $SUDO tee "$dir/cyrus.conf.tmp" >/dev/null <<CONF
+START {
+  recover cmd="ctl_cyrusdb -r -C $dir/imapd.conf"
+}
+SERVICES {
+  http cmd="httpd -C $dir/imapd.conf" listen="127.0.0.1:$port" prefork=0 maxchild=20
+  lmtpunix cmd="lmtpd -C $dir/imapd.conf" listen="$dir/run/socket/lmtp" prefork=0 maxchild=4
+}
+EVENTS {
+}
+CONF
+  local restart=""
+  $SUDO cmp -s "$dir/imapd.conf.tmp" "$dir/imapd.conf" || restart=1
+  $SUDO cmp -s "$dir/cyrus.conf.tmp" "$dir/cyrus.conf" || restart=1
+  $SUDO mv -f "$dir/imapd.conf.tmp" "$dir/imapd.conf"; $SUDO mv -f "$dir/cyrus.conf.tmp" "$dir/cyrus.conf"
+  # The realm must be the server name, or logins are refused. A second user holds the other member of a panel: Cyrus
+  # keeps a scheduling object's UID unique across all calendars of one user (unique-scheduling-object-resource).
+  local u
+  for u in "$user" "$user2"; do
+    printf '%s' "$password" | $SUDO saslpasswd2 -p -c -f "$dir/sasldb2" -u localhost "$u" || die "saslpasswd2 could not write $dir/sasldb2"
+  done
+  $SUDO chown -R cyrus:mail "$dir"; $SUDO chmod 700 "$dir"
+  local url="http://127.0.0.1:$port/"
+  [ -s "$pidfile" ] && pid=$($SUDO cat "$pidfile" | head -n 1)
+  # Only a master started here (its command line names our config) is ever stopped.
+  if [ -n "$pid" ] && ! cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ' | grep -qF -- "-C $dir/imapd.conf"; then pid=""; fi
+  if [ -n "$pid" ] && [ -n "$restart" ]; then
+    log "restarting Cyrus (pid $pid)"
+    $SUDO kill "$pid" 2>/dev/null || true
+    local i; for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    pid=""
+  fi
+  if [ -z "$pid" ]; then
+    status=$(cyrus_status "$url" "$user" "$password")
+    [ "$status" = 000 ] || die "something else answers on 127.0.0.1:$port (HTTP $status to PROPFIND); stop it or pass ensure_cyrus another port"
+    log "starting Cyrus on 127.0.0.1:$port"
+    $SUDO setsid /usr/sbin/cyrmaster -C "$dir/imapd.conf" -M "$dir/cyrus.conf" -p "$pidfile" -D >>"$logfile" 2>&1 </dev/null &
+  fi
+  local i
+  for u in "$user" "$user2"; do
+    for i in $(seq 1 60); do
+      status=$(cyrus_status "$url" "$u" "$password")
+      [ "$status" = 207 ] && break
+      if [ "$status" != 000 ] && [ -S "$dir/run/socket/lmtp" ]; then
+        # The user has no mailbox yet: one delivery makes it.
+        printf 'From: setup@localhost\r\nTo: %s\r\nSubject: provisioning\r\n\r\nmakes the mailbox\r\n' "$u" \
+          | $SUDO runuser -u cyrus -- /usr/lib/cyrus/bin/deliver -C "$dir/imapd.conf" "$u" >/dev/null 2>&1 || true
+      fi
+      sleep 0.5
+    done
+    [ "$status" = 207 ] || { tail -n 30 "$logfile" >&2; die "Cyrus did not answer on $url for $u (last status $status; it logs to syslog only)"; }
+  done
+  export RENDEZVOUS_TEST_CYRUS_URL="$url"
+  export RENDEZVOUS_TEST_CYRUS_USER="$user"
+  export RENDEZVOUS_TEST_CYRUS_PASSWORD="$password"
+  export RENDEZVOUS_TEST_CYRUS_USER2="$user2"
+  export RENDEZVOUS_TEST_CYRUS_PASSWORD2="$password"
 }
 
 # smtp_greets HOST PORT: true when something on HOST:PORT answers with an SMTP 220 greeting within 3 seconds.

@@ -42,6 +42,9 @@ public sealed class CalDavCalendarProvider : ICalendarProvider, IDisposable
 
     public TimeSpan? PollInterval => null;
 
+    /// <summary>Servers may percent-encode an href otherwise than we wrote it.</summary>
+    public IEqualityComparer<string> ItemIds => CalDavHref.Comparer;
+
     public ICalendarSession Open(CalendarAccount account)
     {
         return new CalDavCalendarSession(new CalDavClient(_clients(), new CalDavClientOptions

@@ -331,6 +331,10 @@ public sealed class CalDavClient : IDisposable
                 // RFC 4791 5.3.4: a server that changed the data as it stored it sends no ETag, so read the stored one.
                 var etag = answer.ETag ?? await GetETagAsync(href, cancellationToken);
                 return new WriteResult(success, etag);
+            case 412 when IsCalDavPrecondition(answer):
+                // Not an ETag conflict but a refused object (Xandikos answers valid-calendar-data, no-uid-conflict and the
+                // like with 412 instead of 403/409): reading that as "something exists" would hide the refusal.
+                throw CalDavTransport.ErrorFor(answer);
             case 412:
                 return new WriteResult(WriteOutcome.PreconditionFailed, null);
             case 404 or 410 when success == WriteOutcome.Updated:
@@ -339,6 +343,9 @@ public sealed class CalDavClient : IDisposable
                 throw CalDavTransport.ErrorFor(answer);
         }
     }
+
+    private static bool IsCalDavPrecondition(DavAnswer answer) =>
+        Multistatus.TryReadErrorCondition(answer.Body) is { } condition && condition.Namespace == DavNames.CalDav;
 
     // ---------------------------------------------------------------- synchronisation
 
@@ -369,7 +376,22 @@ public sealed class CalDavClient : IDisposable
                 new XElement(DavNames.SyncLevel, "1"),
                 new XElement(DavNames.Prop, new XElement(DavNames.GetETag)));
             var request = new DavRequest(Report, calendarHref) { Depth = "0", Content = CalDavTransport.Xml(body), Idempotent = true };
-            var answer = await _transport.SendAsync(request, cancellationToken);
+            DavAnswer answer;
+            try
+            {
+                answer = await _transport.SendAsync(request, cancellationToken);
+            }
+            catch (CalDavTransientException ex) when (ex.StatusCode == 500 && token is not null && page == 1)
+            {
+                // Xandikos answers a token it does not know with 500 rather than 403 valid-sync-token. When the same
+                // report without a token works, the token was the trouble: start again from scratch, losing nothing.
+                if (await AcceptsInitialSyncAsync(calendarHref, cancellationToken))
+                {
+                    return SyncCollectionResult.Failed(SyncOutcome.InvalidToken, isInitial, page);
+                }
+
+                throw;
+            }
 
             if (answer.StatusCode is 400 or 403 or 409 or 412)
             {
@@ -445,6 +467,26 @@ public sealed class CalDavClient : IDisposable
         }
 
         throw new CalDavProtocolException($"sync-collection of {calendarHref} was still truncated after {_options.MaxSyncPages} requests.");
+    }
+
+    private async Task<bool> AcceptsInitialSyncAsync(string calendarHref, CancellationToken cancellationToken)
+    {
+        var body = new XElement(
+            DavNames.SyncCollection,
+            Namespaces(),
+            new XElement(DavNames.SyncToken, string.Empty),
+            new XElement(DavNames.SyncLevel, "1"),
+            new XElement(DavNames.Prop, new XElement(DavNames.GetETag)));
+        var request = new DavRequest(Report, calendarHref) { Depth = "0", Content = CalDavTransport.Xml(body), Idempotent = true };
+        try
+        {
+            var answer = await _transport.SendAsync(request, cancellationToken);
+            return answer.StatusCode is 207 or 200;
+        }
+        catch (CalDavException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

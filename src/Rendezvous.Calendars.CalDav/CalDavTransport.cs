@@ -143,7 +143,13 @@ internal sealed class CalDavTransport : IDisposable
                     continue;
                 }
 
-                ThrowIfTransient(method, uri, response);
+                if (TransientReasonOf(response) is { } transient)
+                {
+                    // Read what the server said about it (a bounded read), for the log and the connection's health.
+                    var said = await TryReadBodyAsync(method, uri, response, timeout.Token);
+                    throw TransientError(method, uri, response, transient, said);
+                }
+
                 var body = await ReadBodyAsync(method, uri, response, timeout.Token);
                 return new DavAnswer(method, uri, status, ReadETag(response), response.Content.Headers.ContentType?.CharSet, body);
             }
@@ -186,20 +192,28 @@ internal sealed class CalDavTransport : IDisposable
         return target;
     }
 
-    private static void ThrowIfTransient(string method, Uri uri, HttpResponseMessage response)
+    private static TransientReason? TransientReasonOf(HttpResponseMessage response) => (int)response.StatusCode switch
+    {
+        408 or 429 => TransientReason.Throttled,
+        >= 500 and not 501 and not 505 and not 507 and < 600 => TransientReason.ServerError,
+        _ => null,
+    };
+
+    private async Task<ReadOnlyMemory<byte>> TryReadBodyAsync(string method, Uri uri, HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadBodyAsync(method, uri, response, cancellationToken);
+        }
+        catch (Exception ex) when (ex is CalDavProtocolException or IOException or HttpRequestException)
+        {
+            return ReadOnlyMemory<byte>.Empty;
+        }
+    }
+
+    private static CalDavTransientException TransientError(string method, Uri uri, HttpResponseMessage response, TransientReason reason, ReadOnlyMemory<byte> said)
     {
         var status = (int)response.StatusCode;
-        var reason = status switch
-        {
-            408 or 429 => TransientReason.Throttled,
-            >= 500 and not 501 and not 505 and not 507 and < 600 => TransientReason.ServerError,
-            _ => (TransientReason?)null,
-        };
-        if (reason is null)
-        {
-            return;
-        }
-
         TimeSpan? retryAfter = null;
         if (response.Headers.RetryAfter is { } header)
         {
@@ -211,7 +225,9 @@ internal sealed class CalDavTransport : IDisposable
             }
         }
 
-        throw new CalDavTransientException($"{method} {uri} answered {status} {response.ReasonPhrase}.", reason.Value, method, uri, status, retryAfter, null);
+        return new CalDavTransientException(
+            $"{method} {uri} answered {status} {response.ReasonPhrase}.{ServerAnswerText.Suffix(said, response.Content.Headers.ContentType?.CharSet)}",
+            reason, method, uri, status, retryAfter, null);
     }
 
     private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(string method, Uri uri, HttpResponseMessage response, CancellationToken cancellationToken)
@@ -263,17 +279,21 @@ internal sealed class CalDavTransport : IDisposable
         var status = answer.StatusCode;
         var condition = status >= 400 ? Multistatus.TryReadErrorCondition(answer.Body) : null;
         var what = $"{answer.Method} {answer.Uri} answered {status}";
+        // Whatever the server wrote about a refusal goes into the message, so logs and health say why.
+        var said = status >= 400 ? ServerAnswerText.Suffix(answer.Body, answer.Charset) : "";
         return status switch
         {
-            401 => new CalDavAccessDeniedException($"{what}: the server did not accept the credentials.", answer.Method, answer.Uri, status),
-            403 when condition is null => new CalDavAccessDeniedException($"{what}: access is forbidden.", answer.Method, answer.Uri, status),
-            404 or 410 => new CalDavNotFoundException($"{what}: the resource does not exist.", answer.Method, answer.Uri, status),
-            412 => new CalDavPreconditionFailedException($"{what}: a precondition failed.", answer.Method, answer.Uri, status),
-            408 or 429 => new CalDavTransientException($"{what}.", TransientReason.Throttled, answer.Method, answer.Uri, status, null, null),
+            401 => new CalDavAccessDeniedException($"{what}: the server did not accept the credentials.{said}", answer.Method, answer.Uri, status),
+            403 when condition is null => new CalDavAccessDeniedException($"{what}: access is forbidden.{said}", answer.Method, answer.Uri, status),
+            404 or 410 => new CalDavNotFoundException($"{what}: the resource does not exist.{said}", answer.Method, answer.Uri, status),
+            412 when condition is null || condition.Namespace != DavNames.CalDav =>
+                new CalDavPreconditionFailedException($"{what}: a precondition failed.{said}", answer.Method, answer.Uri, status),
+            408 or 429 => new CalDavTransientException($"{what}.{said}", TransientReason.Throttled, answer.Method, answer.Uri, status, null, null),
             >= 500 and not 501 and not 505 and not 507 and < 600 =>
-                new CalDavTransientException($"{what}.", TransientReason.ServerError, answer.Method, answer.Uri, status, null, null),
+                new CalDavTransientException($"{what}.{said}", TransientReason.ServerError, answer.Method, answer.Uri, status, null, null),
+            // Includes a 412 naming a CalDAV precondition: Xandikos answers valid-calendar-data and no-uid-conflict with 412.
             >= 400 and < 600 => new CalDavRequestRejectedException(
-                condition is null ? $"{what}." : $"{what}: precondition {condition.LocalName} ({condition.NamespaceName}) failed.",
+                (condition is null ? $"{what}." : $"{what}: precondition {condition.LocalName} ({condition.NamespaceName}) failed.") + said,
                 answer.Method, answer.Uri, status, condition),
             >= 300 and < 400 => new CalDavProtocolException($"{what}: a redirect that cannot be followed.", answer.Method, answer.Uri, status),
             _ => new CalDavProtocolException($"{what}, which is not an answer this request expects.", answer.Method, answer.Uri, status),

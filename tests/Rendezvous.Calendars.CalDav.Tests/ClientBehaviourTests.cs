@@ -110,6 +110,57 @@ public sealed class ClientBehaviourTests
         result.SyncToken.ShouldBeNull();
     }
 
+    [Fact]
+    public async Task A_token_answered_with_500_where_a_fresh_sync_works_is_reported_as_invalid()
+    {
+        // Xandikos 0.2.8 answers a sync-token it does not know with 500 Internal Server Error instead of RFC 6578's
+        // 403 valid-sync-token; without this the calendar would fail on every round until reconnected.
+        var handler = new StubHandler(r => r.Body!.Contains(">old<", StringComparison.Ordinal)
+            ? StubHandler.Xml(500, "<html><body>Internal Server Error</body></html>")
+            : StubHandler.Xml(207, SyncPage("t1", Changed("/cal/a.ics", "\"a1\""))));
+        using var client = handler.Client();
+
+        var result = await client.SyncCollectionAsync("/cal/", "old");
+
+        result.Outcome.ShouldBe(SyncOutcome.InvalidToken);
+    }
+
+    [Fact]
+    public async Task A_500_to_an_incremental_sync_stays_an_error_when_a_fresh_sync_fails_too()
+    {
+        var handler = new StubHandler(_ => StubHandler.Xml(500, "<html><body>Database is locked</body></html>"));
+        using var client = handler.Client();
+
+        var error = await Should.ThrowAsync<CalDavTransientException>(() => client.SyncCollectionAsync("/cal/", "old"));
+
+        error.StatusCode.ShouldBe(500);
+        error.Message.ShouldContain("The server said: \"Database is locked\"");
+    }
+
+    [Fact]
+    public async Task A_put_refused_with_412_naming_a_caldav_precondition_is_a_rejection_with_the_servers_words()
+    {
+        // Xandikos answers valid-calendar-data and no-uid-conflict with 412, which must not read as "the href is taken".
+        var handler = new StubHandler(_ => StubHandler.Xml(412,
+            "<error xmlns=\"DAV:\"><valid-calendar-data xmlns=\"urn:ietf:params:xml:ns:caldav\"/>" +
+            "<responsedescription>Not a valid calendar file: Broken calendar file</responsedescription></error>"));
+        using var client = handler.Client();
+
+        var error = await Should.ThrowAsync<CalDavRequestRejectedException>(() => client.CreateObjectAsync("/cal/a.ics", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"));
+
+        error.Precondition.ShouldBe(DavNames.CalDav + "valid-calendar-data");
+        error.Message.ShouldContain("Not a valid calendar file: Broken calendar file");
+    }
+
+    [Fact]
+    public async Task A_put_answered_412_without_a_caldav_precondition_is_still_an_etag_conflict()
+    {
+        var handler = new StubHandler(_ => StubHandler.Status(412));
+        using var client = handler.Client();
+
+        (await client.CreateObjectAsync("/cal/a.ics", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")).Outcome.ShouldBe(WriteOutcome.PreconditionFailed);
+    }
+
     [Theory]
     [InlineData(403, "<error xmlns=\"DAV:\"><supported-report/></error>")]
     [InlineData(501, "")]

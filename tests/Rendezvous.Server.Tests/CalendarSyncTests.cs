@@ -12,10 +12,6 @@ using Shouldly;
 namespace Rendezvous.Server.Tests;
 
 /// <summary>
-/// Two-way sync against a real Radicale: bookings appear in the host's calendar, and deleting or moving them there
-/// acts on the booking exactly as the toggles say (seed 000).
-/// </summary>
-/// <summary>
 /// Passes everything through to the real server, except: it spoils one event's DTSTART in what comes back, and it
 /// answers for the paths in <see cref="Faults"/> as a broken server would (a status code, or silence past the timeout).
 /// </summary>
@@ -75,29 +71,39 @@ public sealed class CalendarSyncApp : RendezvousApp
     }
 }
 
+/// <summary>
+/// Two-way sync against real CalDAV servers: bookings appear in the host's calendar, and deleting or moving them there
+/// acts on the booking exactly as the toggles say (seed 000). The seed's cases run against each of Radicale, Xandikos
+/// and Cyrus (docs/CALDAV.md says how they differ); the fault injection runs against Radicale.
+/// </summary>
 public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<CalendarSyncApp>
 {
-    private sealed record Host(string UserId, HttpClient Client, string Slug, string ConnectionId, string BookingCalendar);
+    private sealed record Host(string UserId, HttpClient Client, string Slug, string ConnectionId, string BookingCalendar, CalDavServer Server);
 
-    private async Task<Host> HostWithCalendarAsync(bool cancelOnDelete, bool updateOnMove, Action<JsonObject>? page = null,
-        string[]? additional = null, string? serverUrl = null)
+    private Task<Host> HostWithCalendarAsync(bool cancelOnDelete, bool updateOnMove, Action<JsonObject>? page = null,
+        string[]? additional = null, string? serverUrl = null) =>
+        HostWithCalendarAsync(CalDavServers.Radicale, cancelOnDelete, updateOnMove, page, additional, serverUrl);
+
+    private async Task<Host> HostWithCalendarAsync(string serverName, bool cancelOnDelete, bool updateOnMove, Action<JsonObject>? page = null,
+        string[]? additional = null, string? serverUrl = null, bool secondAccount = false)
     {
+        var server = CalDavServers.Get(serverName, secondAccount);
         var admin = app.Client();
         var userId = await Scenario.CreateUserAsync(admin, "Synced Host", timeZone: "UTC");
         var client = app.Client(await Scenario.CreateKeyAsync(admin, userId));
         var slug = await Scenario.CreatePageAsync(client, page);
-        var calendar = serverUrl is null ? await Radicale.NewCalendarAsync("bookings") : serverUrl + "cal/";
+        var calendar = serverUrl is null ? await server.NewCalendarAsync("bookings") : serverUrl + "cal/";
         var connection = await (await client.PostJsonAsync("/api/v1/calendar-connections", new
         {
-            url = serverUrl ?? Radicale.Url,
-            username = Radicale.User,
-            password = Radicale.Password,
+            url = serverUrl ?? server.Url,
+            username = server.User,
+            password = server.Password,
             bookingCalendarUrl = calendar,
             additionalCalendarUrls = additional ?? [],
             cancelBookingOnDelete = cancelOnDelete,
             updateBookingOnMove = updateOnMove,
         })).ExpectAsync(201);
-        return new Host(userId, client, slug, connection["id"]!.GetValue<string>(), calendar);
+        return new Host(userId, client, slug, connection["id"]!.GetValue<string>(), calendar, server);
     }
 
     private async Task DrainOutboxAsync()
@@ -118,10 +124,10 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
     private Task<SyncReport> SyncAsync(string connectionId) =>
         app.WithScopeAsync(sp => sp.GetRequiredService<CalendarSyncEngine>().SyncAsync(Guid.Parse(connectionId), CancellationToken.None));
 
-    private static async Task<IReadOnlyList<CalendarObject>> ObjectsAsync(string calendarUrl)
+    private static async Task<IReadOnlyList<CalendarObject>> ObjectsAsync(Host host)
     {
-        using var client = Radicale.Client();
-        var href = new Uri(calendarUrl).AbsolutePath;
+        using var client = host.Server.Client();
+        var href = new Uri(host.BookingCalendar).AbsolutePath;
         var listing = await client.ListObjectsAsync(href);
         return listing.Count == 0 ? [] : (await client.MultigetAsync(href, listing.Select(o => o.Href))).Objects;
     }
@@ -138,7 +144,7 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         var booking = await Scenario.BookAsync(app.Anonymous(), host.Slug, start);
         var id = booking["id"]!.GetValue<string>();
         await DrainOutboxAsync();
-        var objects = await ObjectsAsync(host.BookingCalendar);
+        var objects = await ObjectsAsync(host);
         var ours = objects.ShouldHaveSingleItem();
         var report = await SyncAsync(host.ConnectionId);
         report.Failed.ShouldBeFalse(report.Error);
@@ -153,10 +159,13 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
             .Replace(pattern.Format(from + Duration.FromMinutes(30)), pattern.Format(to + Duration.FromMinutes(30)), StringComparison.Ordinal);
     }
 
-    [SyncFact]
-    public async Task Booking_appears_in_the_hosts_calendar_and_our_write_is_not_an_external_change()
+    [Theory]
+    [CalDavServerData(CalDavServers.Radicale)]
+    [CalDavServerData(CalDavServers.Xandikos)]
+    [CalDavServerData(CalDavServers.Cyrus)]
+    public async Task Booking_appears_in_the_hosts_calendar_and_our_write_is_not_an_external_change(string server)
     {
-        var host = await HostWithCalendarAsync(true, true);
+        var host = await HostWithCalendarAsync(server, true, true);
         var (id, ev) = await BookAndSyncAsync(host, "2027-03-02T10:00:00Z");
 
         var parsed = ICalendarReader.Parse(ev.CalendarData).Events.ShouldHaveSingleItem();
@@ -172,16 +181,19 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         // Writing again (a retry) never creates a second event.
         await app.WithDbAsync(db => db.Database.ExecuteSqlRawAsync("UPDATE outbox_messages SET processed_at = NULL, handled_by = ARRAY[]::text[]"));
         await DrainOutboxAsync();
-        (await ObjectsAsync(host.BookingCalendar)).Count.ShouldBe(1);
+        (await ObjectsAsync(host)).Count.ShouldBe(1);
     }
 
-    [SyncFact]
-    public async Task Deleting_event_cancels_booking_when_toggle_on()
+    [Theory]
+    [CalDavServerData(CalDavServers.Radicale)]
+    [CalDavServerData(CalDavServers.Xandikos)]
+    [CalDavServerData(CalDavServers.Cyrus)]
+    public async Task Deleting_event_cancels_booking_when_toggle_on(string server)
     {
-        var host = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: false);
+        var host = await HostWithCalendarAsync(server, cancelOnDelete: true, updateOnMove: false);
         var (id, ev) = await BookAndSyncAsync(host, "2027-03-03T10:00:00Z");
 
-        using (var client = Radicale.Client())
+        using (var client = host.Server.Client())
         {
             (await client.DeleteAsync(ev.Href, ev.ETag)).Succeeded.ShouldBeTrue();
         }
@@ -199,15 +211,18 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         var slots = await (await app.Anonymous().GetAsync($"/api/v1/booking-pages/{host.Slug}/slots?from=2027-03-03&to=2027-03-03&timeZone=UTC")).ExpectAsync(200);
         slots["slots"]!.AsArray().Select(s => s!["start"]!.GetValue<string>()).ShouldContain("2027-03-03T10:00:00Z");
         await DrainOutboxAsync();
-        (await ObjectsAsync(host.BookingCalendar)).ShouldBeEmpty();
+        (await ObjectsAsync(host)).ShouldBeEmpty();
     }
 
-    [SyncFact]
-    public async Task Deleting_event_changes_nothing_when_toggle_off()
+    [Theory]
+    [CalDavServerData(CalDavServers.Radicale)]
+    [CalDavServerData(CalDavServers.Xandikos)]
+    [CalDavServerData(CalDavServers.Cyrus)]
+    public async Task Deleting_event_changes_nothing_when_toggle_off(string server)
     {
-        var host = await HostWithCalendarAsync(cancelOnDelete: false, updateOnMove: true);
+        var host = await HostWithCalendarAsync(server, cancelOnDelete: false, updateOnMove: true);
         var (id, ev) = await BookAndSyncAsync(host, "2027-03-04T10:00:00Z");
-        using (var client = Radicale.Client())
+        using (var client = host.Server.Client())
         {
             await client.DeleteAsync(ev.Href, ev.ETag);
         }
@@ -218,14 +233,17 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         (await OutboxTypesAsync(id)).ShouldBe(["booking.created"]);
     }
 
-    [SyncFact]
-    public async Task Moving_event_reschedules_booking_when_toggle_on()
+    [Theory]
+    [CalDavServerData(CalDavServers.Radicale)]
+    [CalDavServerData(CalDavServers.Xandikos)]
+    [CalDavServerData(CalDavServers.Cyrus)]
+    public async Task Moving_event_reschedules_booking_when_toggle_on(string server)
     {
-        var host = await HostWithCalendarAsync(cancelOnDelete: false, updateOnMove: true);
+        var host = await HostWithCalendarAsync(server, cancelOnDelete: false, updateOnMove: true);
         var from = Instant.FromUtc(2027, 3, 5, 10, 0);
         var to = Instant.FromUtc(2027, 3, 5, 14, 0);
         var (id, ev) = await BookAndSyncAsync(host, "2027-03-05T10:00:00Z");
-        using (var client = Radicale.Client())
+        using (var client = host.Server.Client())
         {
             (await client.UpdateObjectAsync(ev.Href, Moved(ev.CalendarData, from, to), ev.ETag!)).Succeeded.ShouldBeTrue();
         }
@@ -239,21 +257,24 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
 
         // The writer brings the event up to date (one object, higher SEQUENCE); the next sync sees only our echo.
         await DrainOutboxAsync();
-        var rewritten = ICalendarReader.Parse((await ObjectsAsync(host.BookingCalendar)).ShouldHaveSingleItem().CalendarData).Events[0];
+        var rewritten = ICalendarReader.Parse((await ObjectsAsync(host)).ShouldHaveSingleItem().CalendarData).Events[0];
         rewritten.Sequence.ShouldBeGreaterThan(0);
         var again = await SyncAsync(host.ConnectionId);
         (again.Rescheduled + again.Canceled + again.Deferred).ShouldBe(0);
         (await OutboxTypesAsync(id)).Length.ShouldBe(2);
     }
 
-    [SyncFact]
-    public async Task Moving_event_with_toggle_off_waits_for_the_next_reminder()
+    [Theory]
+    [CalDavServerData(CalDavServers.Radicale)]
+    [CalDavServerData(CalDavServers.Xandikos)]
+    [CalDavServerData(CalDavServers.Cyrus)]
+    public async Task Moving_event_with_toggle_off_waits_for_the_next_reminder(string server)
     {
-        var host = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: false);
+        var host = await HostWithCalendarAsync(server, cancelOnDelete: true, updateOnMove: false);
         var from = Instant.FromUtc(2027, 3, 8, 10, 0);
         var to = Instant.FromUtc(2027, 3, 8, 15, 0);
         var (id, ev) = await BookAndSyncAsync(host, "2027-03-08T10:00:00Z");
-        using (var client = Radicale.Client())
+        using (var client = host.Server.Client())
         {
             await client.UpdateObjectAsync(ev.Href, Moved(ev.CalendarData, from, to), ev.ETag!);
         }
@@ -298,11 +319,14 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         pendingReminders.ShouldBe(0);
     }
 
-    [SyncFact]
-    public async Task Panel_primary_deleting_cancels_for_everyone_but_an_additional_member_deleting_does_not()
+    [Theory]
+    [CalDavServerData(CalDavServers.Radicale)]
+    [CalDavServerData(CalDavServers.Xandikos)]
+    [CalDavServerData(CalDavServers.Cyrus)]
+    public async Task Panel_primary_deleting_cancels_for_everyone_but_an_additional_member_deleting_does_not(string server)
     {
-        var primary = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: true);
-        var member = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: true);
+        var primary = await HostWithCalendarAsync(server, cancelOnDelete: true, updateOnMove: true);
+        var member = await HostWithCalendarAsync(server, cancelOnDelete: true, updateOnMove: true, secondAccount: true);
         var panelSlug = await Scenario.CreatePageAsync(primary.Client, p =>
         {
             p["schedulingOption"] = "panel";
@@ -320,13 +344,13 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
 
         async Task DeleteIn(Host host, string bookingId)
         {
-            var obj = (await ObjectsAsync(host.BookingCalendar)).Single(o => o.CalendarData.Contains(Guid.Parse(bookingId).ToString("N"), StringComparison.Ordinal));
-            using var client = Radicale.Client();
+            var obj = (await ObjectsAsync(host)).Single(o => o.CalendarData.Contains(Guid.Parse(bookingId).ToString("N"), StringComparison.Ordinal));
+            using var client = host.Server.Client();
             await client.DeleteAsync(obj.Href, obj.ETag);
         }
 
         var first = await BookPanel("2027-03-09T10:00:00Z");
-        (await ObjectsAsync(member.BookingCalendar)).Count.ShouldBe(1);
+        (await ObjectsAsync(member)).Count.ShouldBe(1);
         await DeleteIn(member, first);
         (await SyncAsync(member.ConnectionId)).Canceled.ShouldBe(0);
         (await BookingAsync(primary, first))["status"]!.GetValue<string>().ShouldBe("scheduled");
@@ -337,26 +361,31 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         (await BookingAsync(primary, second))["status"]!.GetValue<string>().ShouldBe("canceled");
         // The cancellation leaves every member's calendar.
         await DrainOutboxAsync();
-        (await ObjectsAsync(member.BookingCalendar)).ShouldNotContain(o => o.CalendarData.Contains(Guid.Parse(second).ToString("N"), StringComparison.Ordinal));
+        (await ObjectsAsync(member)).ShouldNotContain(o => o.CalendarData.Contains(Guid.Parse(second).ToString("N"), StringComparison.Ordinal));
     }
 
-    [SyncFact]
-    public async Task Busy_time_from_every_calendar_blocks_slots_and_a_lost_token_loses_nothing()
+    [Theory]
+    [CalDavServerData(CalDavServers.Radicale)]
+    [CalDavServerData(CalDavServers.Xandikos)]
+    [CalDavServerData(CalDavServers.Cyrus)]
+    public async Task Busy_time_from_every_calendar_blocks_slots_and_a_lost_token_loses_nothing(string server)
     {
-        var family = await Radicale.NewCalendarAsync("family");
-        var host = await HostWithCalendarAsync(true, true, additional: [family]);
-        using var client = Radicale.Client();
+        var family = await CalDavServers.Get(server).NewCalendarAsync("family");
+        var host = await HostWithCalendarAsync(server, true, true, additional: [family]);
+        using var client = CalDavServers.Get(server).Client();
         var familyHref = new Uri(family).AbsolutePath;
-        const string Weekly = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nBEGIN:VEVENT\r\nUID:school-run\r\nDTSTAMP:20270101T000000Z\r\n" +
+        // UIDs unique per run: Cyrus keeps a UID unique across all calendars of one user, and its calendars outlive a run.
+        var run = Guid.NewGuid().ToString("N");
+        var weeklyEvent = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nBEGIN:VEVENT\r\nUID:school-run-" + run + "\r\nDTSTAMP:20270101T000000Z\r\n" +
             "DTSTART;TZID=Europe/London:20270301T150000\r\nDTEND;TZID=Europe/London:20270301T160000\r\nRRULE:FREQ=WEEKLY;COUNT=10\r\nSUMMARY:School run\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        const string Free = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nBEGIN:VEVENT\r\nUID:reminder\r\nDTSTAMP:20270101T000000Z\r\n" +
+        var freeEvent = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nBEGIN:VEVENT\r\nUID:reminder-" + run + "\r\nDTSTAMP:20270101T000000Z\r\n" +
             "DTSTART:20270302T090000Z\r\nDTEND:20270302T100000Z\r\nTRANSP:TRANSPARENT\r\nSUMMARY:Free reminder\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        var weekly = await client.CreateObjectAsync(familyHref + "school-run.ics", Weekly);
-        await client.CreateObjectAsync(familyHref + "reminder.ics", Free);
+        var weekly = await client.CreateObjectAsync(familyHref + "school-run.ics", weeklyEvent);
+        await client.CreateObjectAsync(familyHref + "reminder.ics", freeEvent);
         // Radicale repairs bad items itself, so the test's handler spoils this one on the way back (hour 25); our reader
         // refuses it, and the sync goes on without it.
         await client.CreateObjectAsync(familyHref + "broken.ics",
-            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:broken\r\nDTSTAMP:20270101T000000Z\r\n" + SpoilingHandlerFactory.Marker +
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:broken-" + run + "\r\nDTSTAMP:20270101T000000Z\r\n" + SpoilingHandlerFactory.Marker +
             "\r\nDURATION:PT15M\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
 
         var report = await SyncAsync(host.ConnectionId);
@@ -434,7 +463,7 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
             (next - before).ShouldBeGreaterThan(Duration.FromSeconds(1));
 
             // The other calendar still syncs: deleting its event cancels its booking.
-            using (var client = Radicale.Client())
+            using (var client = healthy.Server.Client())
             {
                 await client.DeleteAsync(healthyEvent.Href, healthyEvent.ETag);
             }
@@ -483,15 +512,18 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
             app.Clock.Reset(RendezvousApp.Start);
         }
 
-        (await ObjectsAsync(host.BookingCalendar)).Count.ShouldBe(1);
+        (await ObjectsAsync(host)).Count.ShouldBe(1);
     }
 
-    [SyncFact]
-    public async Task A_write_over_an_event_changed_in_the_calendar_meanwhile_still_lands()
+    [Theory]
+    [CalDavServerData(CalDavServers.Radicale)]
+    [CalDavServerData(CalDavServers.Xandikos)]
+    [CalDavServerData(CalDavServers.Cyrus)]
+    public async Task A_write_over_an_event_changed_in_the_calendar_meanwhile_still_lands(string server)
     {
-        var host = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: false);
+        var host = await HostWithCalendarAsync(server, cancelOnDelete: true, updateOnMove: false);
         var (id, ev) = await BookAndSyncAsync(host, "2027-03-15T09:00:00Z");
-        using (var client = Radicale.Client())
+        using (var client = host.Server.Client())
         {
             // The user edits the title in the calendar; our stored ETag is now stale (the write gets 412).
             (await client.UpdateObjectAsync(ev.Href, ev.CalendarData.Replace("SUMMARY:", "SUMMARY:Edited ", StringComparison.Ordinal), ev.ETag!)).Succeeded.ShouldBeTrue();
@@ -499,7 +531,7 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
 
         await (await host.Client.PostJsonAsync($"/api/v1/bookings/{id}/reschedule", new { start = "2027-03-15T11:00:00Z" })).ExpectAsync(200);
         await DrainOutboxAsync();
-        var now = ICalendarReader.Parse((await ObjectsAsync(host.BookingCalendar)).ShouldHaveSingleItem().CalendarData).Events[0];
+        var now = ICalendarReader.Parse((await ObjectsAsync(host)).ShouldHaveSingleItem().CalendarData).Events[0];
         now.Start!.Value.ToInstant(DateTimeZone.Utc).ShouldBe(Instant.FromUtc(2027, 3, 15, 11, 0));
         var report = await SyncAsync(host.ConnectionId);
         (report.Canceled + report.Rescheduled + report.Deferred).ShouldBe(0);
@@ -510,6 +542,7 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
     {
         var host = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: true);
         var other = await Radicale.NewCalendarAsync("other");
+        var inOther = host with { BookingCalendar = other };
         using (var client = Radicale.Client())
         {
             await client.CreateObjectAsync(new Uri(other).AbsolutePath + "dentist.ics",
@@ -533,7 +566,7 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         starts.ShouldContain("2027-03-16T11:00:00Z");
 
         var (id, _) = await BookAndSyncAsync(host, "2027-03-16T09:00:00Z");
-        (await ObjectsAsync(other)).ShouldHaveSingleItem().CalendarData.ShouldContain("UID:dentist");
+        (await ObjectsAsync(inOther)).ShouldHaveSingleItem().CalendarData.ShouldContain("UID:dentist");
 
         // The second becomes the booking connection; the first is unmarked.
         var marked = await (await host.Client.PutJsonAsync($"/api/v1/calendar-connections/{secondId}", new
@@ -547,8 +580,8 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         // The booking's next change moves its event from the old booking calendar to the new one.
         await (await host.Client.PostJsonAsync($"/api/v1/bookings/{id}/reschedule", new { start = "2027-03-16T11:00:00Z" })).ExpectAsync(200);
         await DrainOutboxAsync();
-        (await ObjectsAsync(host.BookingCalendar)).ShouldBeEmpty();
-        var ours = (await ObjectsAsync(other)).Single(o => !o.CalendarData.Contains("UID:dentist", StringComparison.Ordinal));
+        (await ObjectsAsync(host)).ShouldBeEmpty();
+        var ours = (await ObjectsAsync(inOther)).Single(o => !o.CalendarData.Contains("UID:dentist", StringComparison.Ordinal));
         (await SyncAsync(host.ConnectionId)).Canceled.ShouldBe(0);
         (await SyncAsync(secondId)).Rescheduled.ShouldBe(0);
 
@@ -560,5 +593,170 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
 
         (await SyncAsync(secondId)).Canceled.ShouldBe(1);
         (await BookingAsync(host, id))["status"]!.GetValue<string>().ShouldBe("canceled");
+    }
+
+    [Theory]
+    [CalDavServerData(CalDavServers.Radicale)]
+    [CalDavServerData(CalDavServers.Xandikos)]
+    [CalDavServerData(CalDavServers.Cyrus)]
+    public async Task Deleting_our_event_before_any_sync_round_saw_it_cancels_the_booking(string server)
+    {
+        // One connection already synced (the next round asks for changes since its token), one never synced (the next
+        // round lists everything): in both, the event we wrote and the host deleted at once must count as deleted.
+        var synced = await HostWithCalendarAsync(server, cancelOnDelete: true, updateOnMove: false);
+        (await SyncAsync(synced.ConnectionId)).Failed.ShouldBeFalse();
+        var fresh = await HostWithCalendarAsync(server, cancelOnDelete: true, updateOnMove: false);
+        foreach (var host in new[] { synced, fresh })
+        {
+            var id = (await Scenario.BookAsync(app.Anonymous(), host.Slug, "2027-03-16T10:00:00Z"))["id"]!.GetValue<string>();
+            await DrainOutboxAsync();
+            var ours = (await ObjectsAsync(host)).ShouldHaveSingleItem();
+            using (var client = host.Server.Client())
+            {
+                (await client.DeleteAsync(ours.Href, ours.ETag)).Succeeded.ShouldBeTrue();
+            }
+
+            var report = await SyncAsync(host.ConnectionId);
+            report.Failed.ShouldBeFalse(report.Error);
+            report.Canceled.ShouldBe(1);
+            var booking = await BookingAsync(host, id);
+            booking["status"]!.GetValue<string>().ShouldBe("canceled");
+            booking["detailedStatus"]!.GetValue<string>().ShouldBe("Canceled by User (in calendar)");
+            (await OutboxTypesAsync(id)).ShouldBe(["booking.created", "booking.canceled"]);
+            (await SyncAsync(host.ConnectionId)).Canceled.ShouldBe(0);
+        }
+    }
+
+    [Theory]
+    [CalDavServerData(CalDavServers.Radicale)]
+    [CalDavServerData(CalDavServers.Xandikos)]
+    [CalDavServerData(CalDavServers.Cyrus)]
+    public async Task Moving_our_event_before_any_sync_round_saw_it_reschedules_the_booking(string server)
+    {
+        var host = await HostWithCalendarAsync(server, cancelOnDelete: false, updateOnMove: true);
+        (await SyncAsync(host.ConnectionId)).Failed.ShouldBeFalse();
+        var from = Instant.FromUtc(2027, 3, 17, 10, 0);
+        var to = Instant.FromUtc(2027, 3, 17, 14, 0);
+        var id = (await Scenario.BookAsync(app.Anonymous(), host.Slug, "2027-03-17T10:00:00Z"))["id"]!.GetValue<string>();
+        await DrainOutboxAsync();
+        var ours = (await ObjectsAsync(host)).ShouldHaveSingleItem();
+        using (var client = host.Server.Client())
+        {
+            (await client.UpdateObjectAsync(ours.Href, Moved(ours.CalendarData, from, to), ours.ETag!)).Succeeded.ShouldBeTrue();
+        }
+
+        (await SyncAsync(host.ConnectionId)).Rescheduled.ShouldBe(1);
+        var booking = await BookingAsync(host, id);
+        booking["start"]!.GetValue<string>().ShouldBe("2027-03-17T14:00:00Z");
+        booking["detailedStatus"]!.GetValue<string>().ShouldBe("Rescheduled by User (in calendar)");
+    }
+
+    [Theory]
+    [CalDavServerData(CalDavServers.Radicale)]
+    [CalDavServerData(CalDavServers.Xandikos)]
+    [CalDavServerData(CalDavServers.Cyrus)]
+    public async Task A_move_onto_time_the_host_already_holds_is_refused_and_the_event_goes_back_to_the_bookings_time(string server)
+    {
+        var host = await HostWithCalendarAsync(server, cancelOnDelete: false, updateOnMove: true);
+        var from = Instant.FromUtc(2027, 3, 18, 10, 0);
+        var taken = Instant.FromUtc(2027, 3, 18, 14, 0);
+        var (id, ev) = await BookAndSyncAsync(host, "2027-03-18T10:00:00Z");
+        await Scenario.BookAsync(app.Anonymous(), host.Slug, "2027-03-18T14:00:00Z");
+        await DrainOutboxAsync();
+        (await SyncAsync(host.ConnectionId)).Failed.ShouldBeFalse();
+        using (var client = host.Server.Client())
+        {
+            (await client.UpdateObjectAsync(ev.Href, Moved(ev.CalendarData, from, taken), ev.ETag!)).Succeeded.ShouldBeTrue();
+        }
+
+        var report = await SyncAsync(host.ConnectionId);
+        report.Failed.ShouldBeFalse(report.Error);
+        report.Rescheduled.ShouldBe(0);
+        var booking = await BookingAsync(host, id);
+        booking["start"]!.GetValue<string>().ShouldBe("2027-03-18T10:00:00Z");
+        booking["status"]!.GetValue<string>().ShouldBe("scheduled");
+        // Only the calendar writer is asked to act: nobody else hears of a refused move.
+        (await OutboxTypesAsync(id)).ShouldBe(["booking.created", CalendarWriter.RestoreType]);
+
+        await DrainOutboxAsync();
+        var back = (await ObjectsAsync(host)).Single(o => o.CalendarData.Contains(Guid.Parse(id).ToString("N"), StringComparison.Ordinal));
+        ICalendarReader.Parse(back.CalendarData).Events[0].Start!.Value.ToInstant(DateTimeZone.Utc).ShouldBe(from);
+        // Putting it back is our own write: the next round sees an echo, not a move.
+        var again = await SyncAsync(host.ConnectionId);
+        (again.Rescheduled + again.Canceled + again.Deferred).ShouldBe(0);
+        (await OutboxTypesAsync(id)).Length.ShouldBe(2);
+    }
+
+    [SyncFact]
+    public async Task A_write_the_server_refuses_is_logged_with_its_answer_and_shown_in_the_connections_health()
+    {
+        var host = await HostWithCalendarAsync(true, true);
+        // Only the event objects are refused; the calendar itself still answers, so polling stays healthy.
+        var fragment = new Uri(host.BookingCalendar).AbsolutePath + "rendezvous-";
+        SpoilingHandlerFactory.Faults[fragment] = 403;
+        try
+        {
+            await Scenario.BookAsync(app.Anonymous(), host.Slug, "2027-03-19T09:00:00Z");
+            await app.WithScopeAsync(sp => sp.GetRequiredService<OutboxProcessor>().ProcessBatchAsync(50, CancellationToken.None));
+            (await SyncAsync(host.ConnectionId)).Failed.ShouldBeFalse();
+
+            var state = await (await host.Client.GetAsync($"/api/v1/calendar-connections/{host.ConnectionId}")).ExpectAsync(200);
+            state["health"]!.GetValue<string>().ShouldBe("failing");
+            state["canAcceptBookings"]!.GetValue<bool>().ShouldBeTrue();
+            var error = state["lastWriteError"]!.GetValue<string>();
+            error.ShouldContain("403");
+            error.ShouldContain("The server said: \"fault\"");
+            state["lastError"]!.GetValue<string>().ShouldBe(error);
+            state["lastWriteFailureAt"].ShouldNotBeNull();
+        }
+        finally
+        {
+            SpoilingHandlerFactory.Faults.TryRemove(fragment, out _);
+        }
+
+        app.Clock.Advance(Duration.FromMinutes(5));
+        try
+        {
+            await DrainOutboxAsync();
+        }
+        finally
+        {
+            app.Clock.Reset(RendezvousApp.Start);
+        }
+
+        (await ObjectsAsync(host)).Count.ShouldBe(1);
+        var healed = await (await host.Client.GetAsync($"/api/v1/calendar-connections/{host.ConnectionId}")).ExpectAsync(200);
+        healed["health"]!.GetValue<string>().ShouldBe("healthy");
+        healed["lastWriteError"].ShouldBeNull();
+        healed["lastError"].ShouldBeNull();
+    }
+
+    [SyncFact]
+    public async Task Choosing_another_booking_calendar_moves_our_events_there_and_syncing_goes_on()
+    {
+        var host = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: false);
+        var (id, _) = await BookAndSyncAsync(host, "2027-03-23T09:00:00Z");
+        var other = await host.Server.NewCalendarAsync("work");
+        await (await host.Client.PutJsonAsync($"/api/v1/calendar-connections/{host.ConnectionId}", new
+        {
+            url = host.Server.Url,
+            username = host.Server.User,
+            bookingCalendarUrl = other,
+            cancelBookingOnDelete = true,
+            updateBookingOnMove = false,
+        })).ExpectAsync(200);
+        var moved = host with { BookingCalendar = other };
+
+        (await SyncAsync(host.ConnectionId)).Failed.ShouldBeFalse();
+        await (await host.Client.PostJsonAsync($"/api/v1/bookings/{id}/reschedule", new { start = "2027-03-23T11:00:00Z" })).ExpectAsync(200);
+        await DrainOutboxAsync();
+
+        (await ObjectsAsync(host)).ShouldBeEmpty();
+        var ev = ICalendarReader.Parse((await ObjectsAsync(moved)).ShouldHaveSingleItem().CalendarData).Events[0];
+        ev.Start!.Value.ToInstant(DateTimeZone.Utc).ShouldBe(Instant.FromUtc(2027, 3, 23, 11, 0));
+        var report = await SyncAsync(host.ConnectionId);
+        report.Failed.ShouldBeFalse(report.Error);
+        (report.Canceled + report.Rescheduled + report.Deferred).ShouldBe(0);
+        (await BookingAsync(host, id))["status"]!.GetValue<string>().ShouldBe("rescheduled");
     }
 }

@@ -34,6 +34,12 @@ public interface ICalendarProvider
     /// </summary>
     TimeSpan? PollInterval { get; }
 
+    /// <summary>
+    /// When two item ids name the same item. The engine matches the ids the service reports against the ids our writes
+    /// returned; a service that may spell one id in several ways (CalDAV hrefs, percent-encoded or not) says so here.
+    /// </summary>
+    IEqualityComparer<string> ItemIds { get; }
+
     /// <summary>A session for one connection, used for one sync round or one outbound write and then disposed.</summary>
     ICalendarSession Open(CalendarAccount account);
 }

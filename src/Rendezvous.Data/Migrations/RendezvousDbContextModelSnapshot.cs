@@ -1015,6 +1015,14 @@ namespace Rendezvous.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("last_success_at");
 
+                    b.Property<string>("LastWriteError")
+                        .HasColumnType("text")
+                        .HasColumnName("last_write_error");
+
+                    b.Property<Instant?>("LastWriteFailureAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_write_failure_at");
+
                     b.Property<Instant>("NextSyncAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("next_sync_at");

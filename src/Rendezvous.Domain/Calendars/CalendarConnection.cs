@@ -136,6 +136,11 @@ public sealed class CalendarConnection
 
     public Instant? LastFailureAt { get; private set; }
 
+    /// <summary>Why the last write of a booking into the booking calendar failed; null once a write succeeds again.</summary>
+    public string? LastWriteError { get; private set; }
+
+    public Instant? LastWriteFailureAt { get; private set; }
+
     /// <summary>When the sync worker should look at this connection next.</summary>
     public Instant NextSyncAt { get; private set; }
 
@@ -186,9 +191,10 @@ public sealed class CalendarConnection
     /// <summary>A sync round succeeded: healthy again, next look after <paramref name="interval"/>.</summary>
     public void RecordSuccess(Instant now, Duration interval)
     {
-        Health = ConnectionHealth.Healthy;
+        // Reading worked; a booking that cannot be written still keeps the connection from looking healthy.
+        Health = LastWriteError is null ? ConnectionHealth.Healthy : ConnectionHealth.Failing;
         ConsecutiveFailures = 0;
-        LastError = null;
+        LastError = LastWriteError;
         LastSuccessAt = now;
         NextSyncAt = now + interval;
     }
@@ -202,5 +208,43 @@ public sealed class CalendarConnection
         Health = ConsecutiveFailures >= ErrorThreshold ? ConnectionHealth.Error : ConnectionHealth.Failing;
         var backoff = interval * Math.Pow(2, Math.Min(ConsecutiveFailures, 10));
         NextSyncAt = now + (backoff > Duration.FromMinutes(15) ? Duration.FromMinutes(15) : backoff);
+    }
+
+    /// <summary>
+    /// Writing a booking into the booking calendar failed (the outbox retries it). The connection shows it as failing
+    /// with the server's answer until a write succeeds; polling and its backoff are not affected, and bookings are
+    /// still accepted (reading busy time, which guards against double booking, still works).
+    /// </summary>
+    public void RecordWriteFailure(string error, Instant now)
+    {
+        var text = "Writing a booking into the calendar failed: " + error;
+        LastWriteError = text.Length > 1000 ? text[..1000] : text;
+        LastWriteFailureAt = now;
+        LastFailureAt = now;
+        LastError = LastWriteError;
+        if (Health == ConnectionHealth.Healthy)
+        {
+            Health = ConnectionHealth.Failing;
+        }
+    }
+
+    /// <summary>A booking was written into the booking calendar: a write failure shown before is over.</summary>
+    public void RecordWriteSuccess()
+    {
+        if (LastWriteError is null)
+        {
+            return;
+        }
+
+        if (LastError == LastWriteError)
+        {
+            LastError = null;
+        }
+
+        LastWriteError = null;
+        if (Health == ConnectionHealth.Failing && ConsecutiveFailures == 0)
+        {
+            Health = ConnectionHealth.Healthy;
+        }
     }
 }

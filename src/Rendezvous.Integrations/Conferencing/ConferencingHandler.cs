@@ -18,7 +18,8 @@ namespace Rendezvous.Integrations.Conferencing;
 /// do not matter:
 /// <list type="bullet">
 /// <item>a Scheduled or Rescheduled booking of a page with a conferencing service gets one meeting, in its owner's account;</item>
-/// <item>a move changes the meeting's time (a meeting deleted in the service is made again);</item>
+/// <item>a move changes the meeting's time (a meeting deleted in the service is made again), except a quiet one (a
+/// calendar move applied at its reminder with "changing the time updates the booking" off), which integrations never see;</item>
 /// <item>a reassignment between pages of the same service (Zoom or GoTo Meeting) moves the meeting to the new owner: in
 /// place where the service allows it, else by making it again in the new owner's account and deleting the old one;</item>
 /// <item>a booking whose location was withheld by a reassignment keeps its meeting untouched (seed 001: not updated);</item>
@@ -40,7 +41,9 @@ public sealed partial class ConferencingHandler(
     public async Task HandleAsync(OutboxEnvelope message, CancellationToken cancellationToken)
     {
         var e = JsonSerializer.Deserialize<BookingEvent>(message.Payload, JsonDefaults.Options)!;
-        if (e.Type is BookingEvent.Completed or BookingEvent.NoShow)
+        // A quiet event is a move made in the host's calendar with "changing the time updates the booking" off, applied
+        // when the next reminder came due: integrations, the conferencing meeting among them, are not updated (seed 000).
+        if (e.Type is BookingEvent.Completed or BookingEvent.NoShow || e.Quiet)
         {
             return;
         }

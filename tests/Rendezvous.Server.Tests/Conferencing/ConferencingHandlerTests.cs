@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using Rendezvous.Data.Conferencing;
 using Rendezvous.Domain;
+using Rendezvous.Domain.Bookings;
 using Rendezvous.Server.Infrastructure;
 using Rendezvous.Server.Tests.Infrastructure;
 using Shouldly;
@@ -95,6 +96,31 @@ public sealed class ConferencingHandlerTests(ConferencingApp app) : IClassFixtur
         meeting.Deleted.ShouldBeTrue();
         (await RowAsync(bookingId))!.Deleted.ShouldBeTrue();
         Fake.MeetingsOf("zoom", ada.FakeUser).ShouldBeEmpty();
+    }
+
+    [DbFact]
+    public async Task A_quiet_move_from_the_hosts_calendar_applied_at_its_reminder_leaves_the_meeting_alone()
+    {
+        var ada = await HostAsync("Ada", "zoom");
+        var bookingId = await BookAsync(ada, "2027-03-22T10:00:00Z");
+        await DrainAsync(bookingId);
+        var meeting = Fake.MeetingsOf("zoom", ada.FakeUser).ShouldHaveSingleItem();
+
+        // What the reminder sender does with a move made in the host's calendar while "changing the time updates the
+        // booking" is off: the booking takes the new time quietly, and integrations are not updated (seed 000).
+        var id = new BookingId(Guid.Parse(bookingId));
+        await app.WithDbAsync(async db =>
+        {
+            var booking = await db.Bookings.IgnoreQueryFilters().SingleAsync(b => b.Id == id);
+            booking.Reschedule(Instant.FromUtc(2027, 3, 22, 13, 0), Actor.FromCalendar(booking.OwnerId), "Moved in the host's calendar (applied at the reminder)",
+                app.Clock.GetCurrentInstant(), quiet: true).IsSuccess.ShouldBeTrue();
+            return await db.SaveChangesAsync();
+        });
+        await DrainAsync(bookingId);
+
+        (meeting.Start, meeting.Duration).ShouldBe(("2027-03-22T10:00:00Z", 30));
+        Fake.MeetingsOf("zoom", ada.FakeUser).ShouldHaveSingleItem();
+        (await RowAsync(bookingId))!.MeetingId.ShouldBe(meeting.Id);
     }
 
     [DbFact]

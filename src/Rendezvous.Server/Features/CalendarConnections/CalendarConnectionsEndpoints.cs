@@ -42,7 +42,9 @@ public sealed record CalendarConnectionResponse(
     string CreatedAt,
     string Provider,
     bool Synced,
-    bool IsBookingConnection);
+    bool IsBookingConnection,
+    string? LastWriteError = null,
+    string? LastWriteFailureAt = null);
 
 /// <summary>
 /// Calendar connections: a user may have several (say Microsoft 365 and a CalDAV server), each with a booking calendar
@@ -89,7 +91,8 @@ public static class CalendarConnectionsEndpoints
         c.Id.ToString(), c.UserId.ToString(), "caldav", c.ServerUrl, c.Username, c.BookingCalendarUrl, [.. c.AdditionalCalendarUrls],
         c.CancelBookingOnDelete, c.UpdateBookingOnMove, c.Health.ToString().ToLowerInvariant(), c.CanAcceptBookings, c.ConsecutiveFailures,
         c.LastError, c.LastSuccessAt is { } s ? ApiFormat.Format(s) : null, c.LastFailureAt is { } f ? ApiFormat.Format(f) : null,
-        ApiFormat.Format(c.CreatedAt), ProviderName(c.Provider), c.IsSynced, c.IsBookingConnection);
+        ApiFormat.Format(c.CreatedAt), ProviderName(c.Provider), c.IsSynced, c.IsBookingConnection, c.LastWriteError,
+        c.LastWriteFailureAt is { } w ? ApiFormat.Format(w) : null);
 
     private static async Task<Results<Created<CalendarConnectionResponse>, ProblemHttpResult>> CreateAsync(
         CalendarConnectionRequest request, CalendarConnectionService connections, HttpContext http, CancellationToken ct)

@@ -52,6 +52,7 @@ public sealed partial class CalendarSyncEngine(
         try
         {
             session = providers.Open(connection)!;
+            await ForgetRemovedCalendarsAsync(connection, ct);
             var fullSyncDue = await IsFullSyncDueAsync(connection.Id, ct);
             foreach (var calendarId in connection.AllCalendarUrls)
             {
@@ -94,6 +95,22 @@ public sealed partial class CalendarSyncEngine(
         }
     }
 
+    /// <summary>
+    /// Drops what was known about calendars the connection no longer has (the user picked other ones, or the server's
+    /// address changed). Items are stored per connection and item id, so a calendar that comes back under another id
+    /// would otherwise collide with its own old rows and fail every round.
+    /// </summary>
+    private async Task ForgetRemovedCalendarsAsync(CalendarConnection connection, CancellationToken ct)
+    {
+        var current = connection.AllCalendarUrls.ToArray();
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            DELETE FROM busy_blocks WHERE connection_id = {connection.Id} AND item_href IN (
+                SELECT href FROM calendar_items WHERE connection_id = {connection.Id} AND calendar_url <> ALL({current}));
+            DELETE FROM calendar_items WHERE connection_id = {connection.Id} AND calendar_url <> ALL({current});
+            DELETE FROM calendar_sync_states WHERE connection_id = {connection.Id} AND calendar_url <> ALL({current});
+            """, ct);
+    }
+
     private async Task<bool> IsFullSyncDueAsync(Guid connectionId, CancellationToken ct)
     {
         var due = await db.Database.SqlQuery<Instant?>($"SELECT full_sync_due_at AS \"Value\" FROM calendar_connections WHERE id = {connectionId}").ToListAsync(ct);
@@ -111,6 +128,11 @@ public sealed partial class CalendarSyncEngine(
         }
 
         var known = await db.CalendarItems.Where(i => i.ConnectionId == connection.Id && i.CalendarUrl == calendarId).ToDictionaryAsync(i => i.Href, ct);
+        // Only the booking calendar of the user's booking connection counts for moves and deletions; everything else is busy time.
+        var isBookingCalendar = connection.IsBookingConnection && calendarId == connection.BookingCalendarUrl;
+        // Read before the provider is asked, so every write counted here was already stored when the service answered:
+        // a write landing during the round is never taken for a deletion.
+        var unseenWrites = isBookingCalendar ? await UnseenWritesAsync(provider, connection.Id, calendarId, known, ct) : [];
         var now = clock.GetCurrentInstant();
         var query = new ChangeQuery(full ? null : state.SyncToken, known.ToDictionary(kv => kv.Key, kv => kv.Value.ETag, StringComparer.Ordinal),
             now - Duration.FromDays(1), now + Duration.FromDays(options.Value.BusyHorizonDays), userZone);
@@ -134,8 +156,7 @@ public sealed partial class CalendarSyncEngine(
             deleted.AddRange(known.Keys.Where(id => !present.Contains(id)));
         }
 
-        // Only the booking calendar of the user's booking connection counts for moves and deletions; everything else is busy time.
-        var isBookingCalendar = connection.IsBookingConnection && calendarId == connection.BookingCalendarUrl;
+        deleted.AddRange(GoneBeforeSeen(provider, unseenWrites, changes));
         foreach (var item in changes.Changed)
         {
             await ApplyItemAsync(connection, calendarId, isBookingCalendar, item, known, tally, ct);
@@ -143,7 +164,7 @@ public sealed partial class CalendarSyncEngine(
 
         foreach (var itemId in deleted.Distinct(StringComparer.Ordinal))
         {
-            await ApplyDeletionAsync(connection, isBookingCalendar, itemId, known, tally, ct);
+            await ApplyDeletionAsync(connection, isBookingCalendar, itemId, known, unseenWrites, tally, ct);
         }
 
         state.LastSyncedAt = clock.GetCurrentInstant();
@@ -220,12 +241,19 @@ public sealed partial class CalendarSyncEngine(
     }
 
     private async Task ApplyDeletionAsync(CalendarConnection connection, bool isBookingCalendar, string itemId, Dictionary<string, CalendarItem> known,
-        Tally tally, CancellationToken ct)
+        IReadOnlyDictionary<string, BookingId> unseenWrites, Tally tally, CancellationToken ct)
     {
         await ReplaceBusyAsync(connection, itemId, [], ct);
         if (!known.TryGetValue(itemId, out var item))
         {
-            // Listed as gone but never seen (Radicale does this on a first sync): nothing to undo.
+            if (unseenWrites.TryGetValue(itemId, out var writtenBooking))
+            {
+                // Our own event, deleted before any sync round had seen it: a deletion all the same.
+                tally.Deleted++;
+                await ApplyBookingChangeAsync(connection, writtenBooking, null, null, tally, ct);
+            }
+
+            // Otherwise listed as gone but never seen (Radicale does this on a first sync): nothing to undo.
             return;
         }
 
@@ -236,6 +264,43 @@ public sealed partial class CalendarSyncEngine(
         {
             await ApplyBookingChangeAsync(connection, bookingId, null, null, tally, ct);
         }
+    }
+
+    /// <summary>
+    /// Booking events we wrote into this calendar that no sync round has seen yet (item id to booking). They count as
+    /// known, for every provider: a host may delete or move one within a second of its appearing, before the next round,
+    /// and a service may then report nothing at all for an item created and deleted between two cursors (Xandikos does).
+    /// </summary>
+    private async Task<Dictionary<string, BookingId>> UnseenWritesAsync(ICalendarProvider provider, Guid connectionId, string calendarId,
+        Dictionary<string, CalendarItem> known, CancellationToken ct)
+    {
+        var written = await db.BookingEventLinks.AsNoTracking()
+            .Where(l => l.ConnectionId == connectionId && l.CalendarUrl == calendarId && !l.Deleted && l.ETag != null && l.Href != "")
+            .Select(l => new { l.Href, l.BookingId })
+            .ToListAsync(ct);
+        var seen = known.Keys.ToHashSet(provider.ItemIds);
+        var unseen = new Dictionary<string, BookingId>(provider.ItemIds);
+        foreach (var link in written.Where(l => !seen.Contains(l.Href)))
+        {
+            unseen[link.Href] = link.BookingId;
+        }
+
+        return unseen;
+    }
+
+    /// <summary>
+    /// Unseen writes the provider did not report as present: they are gone. Whatever the answer was (a full listing or
+    /// an incremental one), an item that exists and that we have not seen is always among the changes.
+    /// </summary>
+    private static List<string> GoneBeforeSeen(ICalendarProvider provider, Dictionary<string, BookingId> unseenWrites, CalendarChanges changes)
+    {
+        if (unseenWrites.Count == 0)
+        {
+            return [];
+        }
+
+        var present = changes.Changed.Select(c => c.ItemId).Concat(changes.Deleted).Concat(changes.Listed ?? []).ToHashSet(provider.ItemIds);
+        return [.. unseenWrites.Keys.Where(id => !present.Contains(id))];
     }
 
     private async Task ApplyBookingChangeAsync(CalendarConnection connection, BookingId bookingId, string? etag, ObservedEvent? current,
@@ -277,9 +342,8 @@ public sealed partial class CalendarSyncEngine(
                 }
                 else
                 {
-                    // Refused (the time is taken): remember this version so the refusal is not repeated every round.
                     link = await db.BookingEventLinks.FirstAsync(l => l.BookingId == bookingId && l.UserId == connection.UserId, ct);
-                    link.ETag = etag;
+                    PutBackRefusedMove(link, etag, newStart, booking, now);
                 }
 
                 break;
@@ -301,6 +365,19 @@ public sealed partial class CalendarSyncEngine(
 
         link.UpdatedAt = now;
         await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>
+    /// A move the database refused (the host holds that time already) leaves the event at the wrong time in the calendar:
+    /// record what the calendar now shows (this version, at <paramref name="shownStart"/>), so the refusal is not repeated
+    /// every round and the writer, asked to restore it, sees that the event differs from the booking and writes it back.
+    /// </summary>
+    private void PutBackRefusedMove(BookingEventLink link, string? etag, Instant shownStart, Booking booking, Instant now)
+    {
+        link.ETag = etag;
+        link.WrittenStart = shownStart;
+        link.WrittenEnd = shownStart + (booking.End - booking.Start);
+        CalendarWriter.EnqueueRestore(db, booking.OrganizationId, booking.Id, now);
     }
 
     private async Task<bool> TryRescheduleAsync(Booking booking, Instant newStart, Actor actor, Instant now, CancellationToken ct)

@@ -23,25 +23,52 @@ namespace Rendezvous.Server.Features.CalendarSync;
 /// </summary>
 public sealed partial class CalendarWriter(IServiceScopeFactory scopes, CalendarProviders providers, IClock clock, ILogger<CalendarWriter> logger) : IOutboxHandler
 {
+    /// <summary>
+    /// Asks for the booking to be written again as it is, for this handler only: a change made in the calendar was refused
+    /// (the new time is taken), so the event must go back to the booking's time. Nothing else reacts to it.
+    /// </summary>
+    public const string RestoreType = "calendar.restore";
+
     public string Name => "calendar-writer";
 
     /// <summary>The event describes the meeting, so the meeting is made first.</summary>
     public IReadOnlyCollection<string> RunsAfter => ["conferencing"];
 
-    public bool Handles(string type) => type.StartsWith("booking.", StringComparison.Ordinal);
+    public bool Handles(string type) => type.StartsWith("booking.", StringComparison.Ordinal) || type == RestoreType;
+
+    /// <summary>Queues <see cref="RestoreType"/> for <paramref name="bookingId"/>, saved with the caller's next SaveChanges.</summary>
+    public static void EnqueueRestore(RendezvousDbContext db, Domain.OrganizationId organizationId, Domain.BookingId bookingId, Instant now) =>
+        db.OutboxMessages.Add(new OutboxMessage
+        {
+            OrganizationId = organizationId,
+            Type = RestoreType,
+            Payload = JsonSerializer.Serialize(new RestoreRequest(bookingId), JsonDefaults.Options),
+            CreatedAt = now,
+            AvailableAt = now,
+        });
 
     public async Task HandleAsync(OutboxEnvelope message, CancellationToken cancellationToken)
     {
-        var e = JsonSerializer.Deserialize<BookingEvent>(message.Payload, JsonDefaults.Options)!;
-        // Completion and no-shows change nothing in a calendar.
-        if (e.Type is BookingEvent.Completed or BookingEvent.NoShow)
+        Domain.BookingId bookingId;
+        if (message.Type == RestoreType)
         {
-            return;
+            bookingId = JsonSerializer.Deserialize<RestoreRequest>(message.Payload, JsonDefaults.Options)!.BookingId;
+        }
+        else
+        {
+            var e = JsonSerializer.Deserialize<BookingEvent>(message.Payload, JsonDefaults.Options)!;
+            // Completion and no-shows change nothing in a calendar.
+            if (e.Type is BookingEvent.Completed or BookingEvent.NoShow)
+            {
+                return;
+            }
+
+            bookingId = e.BookingId;
         }
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == e.BookingId, cancellationToken);
+        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == bookingId, cancellationToken);
         if (booking is null)
         {
             return;
@@ -72,8 +99,9 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
             }
             catch (CalendarProviderException ex)
             {
-                LogWriteFailed(logger, ex, booking.Id.ToString(), link.ConnectionId);
+                LogWriteFailed(logger, ex, booking.Id.ToString(), link.ConnectionId, ex.Message);
                 failures.Add($"{link.ConnectionId}: {ex.Message}");
+                await RecordWriteFailureAsync(link.ConnectionId, ex.Message, cancellationToken);
             }
         }
 
@@ -96,12 +124,15 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
                     link = await WriteAsync(connection, link, booking, page.Title, page.Description, location, owner, customer, db, cancellationToken);
                 }
 
+                connection.RecordWriteSuccess();
                 await db.SaveChangesAsync(cancellationToken);
             }
-            catch (CalendarProviderException ex)
+            catch (Exception ex) when (ex is CalendarProviderException or ArgumentException)
             {
-                LogWriteFailed(logger, ex, booking.Id.ToString(), connection.Id);
+                // Logged with the service's answer (it is in the message) and shown in the connection's health.
+                LogWriteFailed(logger, ex, booking.Id.ToString(), connection.Id, ex.Message);
                 failures.Add($"{connection.Id}: {ex.Message}");
+                await RecordWriteFailureAsync(connection.Id, ex.Message, cancellationToken);
             }
         }
 
@@ -207,6 +238,23 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
         link.UpdatedAt = clock.GetCurrentInstant();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing booking {BookingId} to calendar connection {ConnectionId} failed")]
-    private static partial void LogWriteFailed(ILogger logger, Exception exception, string bookingId, Guid connectionId);
+    /// <summary>Shows a failed write in the connection's health, from a context of its own (the writer's may hold half-done changes).</summary>
+    private async Task RecordWriteFailureAsync(Guid connectionId, string error, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+        var connection = await db.CalendarConnections.IgnoreQueryFilters().FirstOrDefaultAsync(c => c.Id == connectionId, ct);
+        if (connection is null)
+        {
+            return;
+        }
+
+        connection.RecordWriteFailure(error, clock.GetCurrentInstant());
+        await db.SaveChangesAsync(ct);
+    }
+
+    private sealed record RestoreRequest(Domain.BookingId BookingId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing booking {BookingId} to calendar connection {ConnectionId} failed: {Reason}")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, string bookingId, Guid connectionId, string reason);
 }

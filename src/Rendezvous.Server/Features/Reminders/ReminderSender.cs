@@ -204,8 +204,13 @@ public sealed partial class ReminderSender(
             await tx.RollbackAsync(ct);
             LogMoveRefused(logger, bookingId.ToString());
             db.ChangeTracker.Clear();
+            // The event stays where the host put it unless written back: record what the calendar shows and ask the
+            // calendar writer to put it at the booking's time again.
+            var shownEnd = newStart + (booking.End - booking.Start);
             await db.Database.ExecuteSqlInterpolatedAsync(
-                $"UPDATE booking_event_links SET pending_start = NULL WHERE booking_id = {bookingId.Value} AND user_id = {link.UserId.Value}", ct);
+                $"UPDATE booking_event_links SET pending_start = NULL, written_start = {newStart}, written_end = {shownEnd} WHERE booking_id = {bookingId.Value} AND user_id = {link.UserId.Value}", ct);
+            Features.CalendarSync.CalendarWriter.EnqueueRestore(db, booking.OrganizationId, bookingId, clock.GetCurrentInstant());
+            await db.SaveChangesAsync(ct);
             return false;
         }
 
