@@ -49,6 +49,9 @@ public sealed class GoogleCalendarProvider : ICalendarProvider, IDisposable
 
     public bool SupportsPush => true;
 
+    /// <summary>Google event ids are compared exactly, as the API returns them.</summary>
+    public IEqualityComparer<string> ItemIds => StringComparer.Ordinal;
+
     /// <summary>
     /// Google counts every request against per-user and per-project quotas, and push tells us of changes at once: a
     /// connection is polled far less often than a CalDAV one; the poll only catches notifications that never came.

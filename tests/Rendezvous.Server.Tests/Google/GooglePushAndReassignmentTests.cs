@@ -75,7 +75,7 @@ public sealed class GooglePushAndReassignmentTests(GoogleSyncApp app) : IClassFi
         }
         finally
         {
-            app.Clock.Set(RendezvousApp.Start);
+            app.Clock.Reset(RendezvousApp.Start);
         }
     }
 
