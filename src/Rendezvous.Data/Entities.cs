@@ -92,25 +92,39 @@ public sealed class BusyBlock
     public string? ItemHref { get; init; }
 }
 
-/// <summary>Where one calendar of a connection stands in its incremental sync.</summary>
+/// <summary>Where one calendar of a connection stands in its incremental sync, whatever the provider.</summary>
 public sealed class CalendarSyncState
 {
     public required Guid ConnectionId { get; init; }
 
+    /// <summary>The calendar: its absolute URL for CalDAV, the provider's calendar id otherwise.</summary>
     public required string CalendarUrl { get; init; }
 
+    /// <summary>The provider's cursor: RFC 6578 sync token, Graph delta link, Google sync token.</summary>
     public string? SyncToken { get; set; }
+
+    /// <summary>The provider's own JSON about this calendar.</summary>
+    public string? ProviderState { get; set; }
+
+    /// <summary>The push subscription in place (Graph subscription id, Google channel id); null without push.</summary>
+    public string? PushChannelId { get; set; }
+
+    /// <summary>The secret notifications for <see cref="PushChannelId"/> must carry.</summary>
+    public string? PushToken { get; set; }
+
+    public Instant? PushExpiresAt { get; set; }
 
     public string? CTag { get; set; }
 
     public Instant? LastSyncedAt { get; set; }
 }
 
-/// <summary>An object seen in a connected calendar, with the ETag it had.</summary>
+/// <summary>An object seen in a connected calendar, with the version (ETag) it had.</summary>
 public sealed class CalendarItem
 {
     public required Guid ConnectionId { get; init; }
 
+    /// <summary>The provider's item id (the object's href for CalDAV).</summary>
     public required string Href { get; init; }
 
     public required string CalendarUrl { get; set; }
@@ -132,10 +146,13 @@ public sealed class BookingEventLink
 
     public required Guid ConnectionId { get; set; }
 
+    /// <summary>The calendar written to: its URL for CalDAV, the provider's calendar id otherwise.</summary>
     public required string CalendarUrl { get; set; }
 
+    /// <summary>The provider's item id of the event (the object's href for CalDAV).</summary>
     public required string Href { get; set; }
 
+    /// <summary>The version our last write left (ETag); the sync recognises it as our own write.</summary>
     public string? ETag { get; set; }
 
     /// <summary>SEQUENCE of the last write; increases with every change of time or status.</summary>

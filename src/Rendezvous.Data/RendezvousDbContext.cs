@@ -213,6 +213,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
             e.Property(c => c.Kind).HasConversion<string>();
             e.Property(c => c.Provider).HasConversion<string>();
             e.Property(c => c.Health).HasConversion<string>();
+            e.Property(c => c.ProviderState).HasColumnType("jsonb");
             e.Ignore(c => c.IsSynced);
             e.Ignore(c => c.AllCalendarUrls);
             e.Ignore(c => c.CanAcceptBookings);
@@ -224,6 +225,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
             e.ToTable("calendar_sync_states");
             e.HasKey(x => new { x.ConnectionId, x.CalendarUrl });
             e.Property(x => x.CTag).HasColumnName("ctag");
+            e.Property(x => x.ProviderState).HasColumnType("jsonb");
         });
 
         modelBuilder.Entity<CalendarItem>(e =>

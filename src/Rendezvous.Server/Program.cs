@@ -107,8 +107,7 @@ builder.Services.AddSingleton<OutboxSignal>();
 builder.Services.AddHostedService<OutboxDispatcher>();
 builder.Services.AddHostedService<BookingCompleter>();
 builder.Services.Configure<CalendarSyncOptions>(builder.Configuration.GetSection("Rendezvous:CalendarSync"));
-builder.Services.AddSingleton<CalendarHttpHandlerFactory>();
-builder.Services.AddSingleton<CalendarClients>();
+CalendarProviders.AddCalendarProviders(builder.Services);
 builder.Services.AddScoped<CalendarSyncEngine>();
 // Conferencing first: the meeting link exists by the time the calendar writer and notifications describe the booking.
 builder.Services.AddConferencing(builder.Configuration);
@@ -167,6 +166,7 @@ api.MapBookingPages();
 api.MapSlots();
 api.MapBookings();
 api.MapCalendarConnections();
+api.MapCalendarPush();
 api.MapSelfService();
 api.MapPortal();
 app.MapSelfServiceFiles();

@@ -6,6 +6,17 @@ namespace Rendezvous.Calendars.Sync;
 /// <summary>What we last wrote for a booking into one user's calendar.</summary>
 public sealed record WrittenEvent(Instant Start, Instant End, string? ETag);
 
+/// <summary>
+/// A booking event as a calendar holds it now, whatever the provider: when it starts and whether it was cancelled.
+/// Null <paramref name="Start"/> when the event has no readable start.
+/// </summary>
+public sealed record ObservedEvent(Instant? Start, bool Cancelled)
+{
+    /// <summary>Reads an iCalendar event; floating and all-day times are read in <paramref name="zone"/>.</summary>
+    public static ObservedEvent From(CalendarEvent calendarEvent, DateTimeZone zone) =>
+        new(calendarEvent.Start?.ToInstant(zone), calendarEvent.Status == EventStatus.Cancelled);
+}
+
 /// <summary>What happened to a booking's event in a calendar since we last wrote it.</summary>
 public enum ExternalChange
 {
@@ -39,15 +50,22 @@ public static class SyncDecisions
     /// deleted; <paramref name="etag"/> is its ETag as listed by the server. Floating and all-day times are read in
     /// <paramref name="userZone"/>.
     /// </summary>
-    public static ExternalChange Classify(WrittenEvent written, string? etag, CalendarEvent? current, DateTimeZone userZone, out Instant newStart)
+    public static ExternalChange Classify(WrittenEvent written, string? etag, CalendarEvent? current, DateTimeZone userZone, out Instant newStart) =>
+        Classify(written, etag, current is null ? null : ObservedEvent.From(current, userZone), out newStart);
+
+    /// <summary>
+    /// Classifies what a calendar of any provider now holds for a booking event. <paramref name="current"/> is null when
+    /// the item was deleted; <paramref name="version"/> is its version (ETag, change key) as the provider reported it.
+    /// </summary>
+    public static ExternalChange Classify(WrittenEvent written, string? version, ObservedEvent? current, out Instant newStart)
     {
         newStart = written.Start;
-        if (current is null || current.Status == EventStatus.Cancelled)
+        if (current is null || current.Cancelled)
         {
             return ExternalChange.Deleted;
         }
 
-        if (etag is not null && written.ETag is not null && etag == written.ETag)
+        if (version is not null && written.ETag is not null && version == written.ETag)
         {
             return ExternalChange.Echo;
         }
@@ -57,7 +75,7 @@ public static class SyncDecisions
             return ExternalChange.OtherEdit;
         }
 
-        newStart = start.ToInstant(userZone);
+        newStart = start;
         return newStart == written.Start ? ExternalChange.OtherEdit : ExternalChange.Moved;
     }
 

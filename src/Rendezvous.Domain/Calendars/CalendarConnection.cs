@@ -113,6 +113,15 @@ public sealed class CalendarConnection
     /// <summary>"Changing the time in my calendar updates the booking."</summary>
     public bool UpdateBookingOnMove { get; private set; }
 
+    /// <summary>
+    /// True for the one connection of the user whose booking calendar receives bookings (and whose moves and deletions
+    /// of booking events count). The user's other connections are read for busy time only.
+    /// </summary>
+    public bool IsBookingConnection { get; private set; } = true;
+
+    /// <summary>The provider's own JSON about the account (e.g. a cached access token); never returned by the API.</summary>
+    public string? ProviderState { get; private set; }
+
     public ConnectionHealth Health { get; private set; }
 
     public int ConsecutiveFailures { get; private set; }
@@ -146,6 +155,16 @@ public sealed class CalendarConnection
         UpdateBookingOnMove = updateBookingOnMove;
         // New settings deserve a fresh look at once.
         NextSyncAt = now;
+    }
+
+    /// <summary>Marks whether this connection receives the user's bookings (the API keeps exactly one marked per user).</summary>
+    public void SetBookingConnection(bool value) => IsBookingConnection = value;
+
+    /// <summary>Stores what a provider changed about the account: a rotated secret (already encrypted) or its state.</summary>
+    public void UpdateAccount(string? protectedSecret, string? providerState)
+    {
+        ProtectedPassword = protectedSecret ?? ProtectedPassword;
+        ProviderState = providerState ?? ProviderState;
     }
 
     /// <summary>Records which calendar service the connection belongs to.</summary>

@@ -1,10 +1,10 @@
 using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Npgsql;
-using Rendezvous.Calendars.CalDav;
-using Rendezvous.Calendars.ICalendar;
+using Rendezvous.Calendars.Providers;
 using Rendezvous.Calendars.Sync;
 using Rendezvous.Data;
 using Rendezvous.Domain;
@@ -17,12 +17,12 @@ namespace Rendezvous.Server.Features.CalendarSync;
 public sealed record SyncReport(int Changed, int Deleted, int BadItems, int Canceled, int Rescheduled, int Deferred, bool Failed, string? Error);
 
 /// <summary>
-/// Inbound sync of one connection: for each of its calendars, find what changed since the last round (RFC 6578
-/// sync-collection, or a ctag and ETag listing where the server lacks it), keep busy time current, and turn deletions
-/// and moves of our own booking events in the booking calendar into booking commands, as the toggles say.
+/// Inbound sync of one connection, for every provider: for each of its calendars, ask the provider what changed since
+/// the stored cursor, keep busy time current, and turn deletions and moves of our own booking events in the booking
+/// calendar into booking commands, as the toggles say (<see cref="SyncDecisions"/>, the one place of those rules).
 /// </summary>
 public sealed partial class CalendarSyncEngine(
-    RendezvousDbContext db, CalendarClients clients, IClock clock, IOptions<CalendarSyncOptions> options, ILogger<CalendarSyncEngine> logger)
+    RendezvousDbContext db, CalendarProviders providers, IClock clock, IOptions<CalendarSyncOptions> options, ILogger<CalendarSyncEngine> logger)
 {
     private static readonly Meter Meter = new("Rendezvous.CalendarSync");
     private static readonly Counter<long> BadItemsCounter = Meter.CreateCounter<long>("rendezvous.calendar_sync.bad_items");
@@ -36,24 +36,26 @@ public sealed partial class CalendarSyncEngine(
             return new SyncReport(0, 0, 0, 0, 0, 0, false, "gone");
         }
 
-        if (!connection.IsSynced)
+        if (providers.Find(connection.Provider) is not { } provider)
         {
-            // Recorded for the reassignment rules only; there is no connector for this provider yet.
+            // Recorded for the reassignment rules only; there is no provider for this service.
             return new SyncReport(0, 0, 0, 0, 0, 0, false, "not synced");
         }
 
         db.TenantId = connection.OrganizationId;
         var user = await db.Users.AsNoTracking().FirstAsync(u => u.Id == connection.UserId, ct);
         var userZone = TimeZones.Find(user.TimeZoneId) ?? DateTimeZone.Utc;
-        var interval = Duration.FromTimeSpan(options.Value.Interval);
+        var interval = Duration.FromTimeSpan(provider.PollInterval ?? options.Value.Interval);
+        var roundStart = clock.GetCurrentInstant();
         var total = new Tally();
+        ICalendarSession? session = null;
         try
         {
-            using var client = clients.For(connection);
+            session = providers.Open(connection)!;
             var fullSyncDue = await IsFullSyncDueAsync(connection.Id, ct);
-            foreach (var calendarUrl in connection.AllCalendarUrls)
+            foreach (var calendarId in connection.AllCalendarUrls)
             {
-                await SyncCalendarAsync(client, connection, calendarUrl, userZone, fullSyncDue, total, ct);
+                await SyncCalendarAsync(session, provider, connection, calendarId, userZone, fullSyncDue, total, ct);
             }
 
             if (fullSyncDue)
@@ -62,20 +64,33 @@ public sealed partial class CalendarSyncEngine(
                     $"UPDATE calendar_connections SET full_sync_due_at = {(clock.GetCurrentInstant() + Duration.FromTimeSpan(options.Value.FullSyncInterval)).ToDateTimeUtc()} WHERE id = {connection.Id}", ct);
             }
 
+            providers.Keep(connection, session);
             connection.RecordSuccess(clock.GetCurrentInstant(), interval);
             await db.SaveChangesAsync(ct);
+            // A push that arrived while this round ran may describe a change the round did not see: look again at once.
+            await db.Database.ExecuteSqlInterpolatedAsync(
+                $"UPDATE calendar_connections SET next_sync_at = {clock.GetCurrentInstant().ToDateTimeUtc()} WHERE id = {connection.Id} AND woken_at >= {roundStart.ToDateTimeUtc()}", ct);
             return total.Report(false, null);
         }
-        catch (Exception ex) when (ex is CalDavException or HttpRequestException or TimeoutException
+        catch (Exception ex) when (ex is CalendarProviderException or HttpRequestException or TimeoutException
                                        || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
             FailuresCounter.Add(1);
             LogConnectionFailed(logger, ex, connection.Id, ex.Message);
             db.ChangeTracker.Clear();
             var fresh = await db.CalendarConnections.IgnoreQueryFilters().FirstAsync(c => c.Id == connectionId, ct);
+            if (session is not null)
+            {
+                providers.Keep(fresh, session);
+            }
+
             fresh.RecordFailure(Describe(ex), clock.GetCurrentInstant(), interval);
             await db.SaveChangesAsync(ct);
             return total.Report(true, ex.Message);
+        }
+        finally
+        {
+            session?.Dispose();
         }
     }
 
@@ -85,126 +100,129 @@ public sealed partial class CalendarSyncEngine(
         return due.Count == 0 || due[0] is not { } at || Instant.FromDateTimeUtc(DateTime.SpecifyKind(at, DateTimeKind.Utc)) <= clock.GetCurrentInstant();
     }
 
-    private async Task SyncCalendarAsync(CalDavClient client, CalendarConnection connection, string calendarUrl, DateTimeZone userZone,
-        bool full, Tally tally, CancellationToken ct)
+    private async Task SyncCalendarAsync(ICalendarSession session, ICalendarProvider provider, CalendarConnection connection, string calendarId,
+        DateTimeZone userZone, bool full, Tally tally, CancellationToken ct)
     {
-        var calendarHref = CalendarClients.HrefOf(calendarUrl);
-        var state = await db.CalendarSyncStates.FirstOrDefaultAsync(s => s.ConnectionId == connection.Id && s.CalendarUrl == calendarUrl, ct);
+        var state = await db.CalendarSyncStates.FirstOrDefaultAsync(s => s.ConnectionId == connection.Id && s.CalendarUrl == calendarId, ct);
         if (state is null)
         {
-            state = new CalendarSyncState { ConnectionId = connection.Id, CalendarUrl = calendarUrl };
+            state = new CalendarSyncState { ConnectionId = connection.Id, CalendarUrl = calendarId };
             db.CalendarSyncStates.Add(state);
         }
 
-        var known = await db.CalendarItems.Where(i => i.ConnectionId == connection.Id && i.CalendarUrl == calendarUrl).ToDictionaryAsync(i => i.Href, ct);
-        IReadOnlyList<ObjectVersion> changed;
-        IReadOnlyList<string> deleted;
-
-        var result = await client.SyncCollectionAsync(calendarHref, full ? null : state.SyncToken, ct);
-        if (result.Outcome == SyncOutcome.InvalidToken)
+        var known = await db.CalendarItems.Where(i => i.ConnectionId == connection.Id && i.CalendarUrl == calendarId).ToDictionaryAsync(i => i.Href, ct);
+        var now = clock.GetCurrentInstant();
+        var query = new ChangeQuery(full ? null : state.SyncToken, known.ToDictionary(kv => kv.Key, kv => kv.Value.ETag, StringComparer.Ordinal),
+            now - Duration.FromDays(1), now + Duration.FromDays(options.Value.BusyHorizonDays), userZone);
+        var changes = await session.GetChangesAsync(calendarId, query, ct);
+        if (changes.Outcome == ChangesOutcome.CursorInvalid && query.Cursor is not null)
         {
-            // The server forgot our token: list everything again and work out deletions ourselves, so nothing is lost.
-            result = await client.SyncCollectionAsync(calendarHref, null, ct);
+            // The service forgot our cursor: list everything again and work out deletions ourselves, so nothing is lost.
+            changes = await session.GetChangesAsync(calendarId, query with { Cursor = null }, ct);
         }
 
-        if (result.Outcome == SyncOutcome.Completed)
+        if (changes.Outcome == ChangesOutcome.CursorInvalid)
         {
-            changed = result.Changed;
-            deleted = result.Deleted;
-            if (result.IsInitial)
-            {
-                var listed = changed.Select(c => c.Href).ToHashSet(StringComparer.Ordinal);
-                deleted = [.. deleted, .. known.Keys.Where(h => !listed.Contains(h))];
-            }
-
-            state.SyncToken = result.SyncToken;
-        }
-        else
-        {
-            // No sync-collection: compare the collection's ETags with what we know.
-            var listing = await client.ListObjectsAsync(calendarHref, ct);
-            var diff = CollectionDiff.Compare(known.ToDictionary(kv => kv.Key, kv => kv.Value.ETag, StringComparer.Ordinal), listing);
-            changed = [.. diff.Added, .. diff.Changed];
-            deleted = diff.Removed;
-            state.SyncToken = null;
+            throw new CalendarProviderException(CalendarFailure.Protocol, $"The calendar service refused to list {calendarId} in full.");
         }
 
-        var toFetch = changed.Where(c => !known.TryGetValue(c.Href, out var item) || item.ETag is null || item.ETag != c.ETag || c.ETag is null)
-            .Select(c => c.Href).Distinct(StringComparer.Ordinal).ToList();
-        var isBookingCalendar = calendarUrl == connection.BookingCalendarUrl;
-
-        if (toFetch.Count > 0)
+        state.SyncToken = changes.Cursor;
+        var deleted = changes.Deleted.ToList();
+        if (changes.Listed is { } listed)
         {
-            var fetched = await client.MultigetAsync(calendarHref, toFetch, ct);
-            foreach (var obj in fetched.Objects)
-            {
-                await ApplyObjectAsync(connection, calendarUrl, isBookingCalendar, obj, known, userZone, tally, ct);
-            }
-
-            foreach (var missing in fetched.Missing)
-            {
-                deleted = [.. deleted, missing];
-            }
+            var present = listed as IReadOnlySet<string> ?? listed.ToHashSet(StringComparer.Ordinal);
+            deleted.AddRange(known.Keys.Where(id => !present.Contains(id)));
         }
 
-        foreach (var href in deleted.Distinct(StringComparer.Ordinal))
+        var isBookingCalendar = calendarId == connection.BookingCalendarUrl;
+        foreach (var item in changes.Changed)
         {
-            await ApplyDeletionAsync(connection, isBookingCalendar, href, known, userZone, tally, ct);
+            await ApplyItemAsync(connection, calendarId, isBookingCalendar, item, known, tally, ct);
+        }
+
+        foreach (var itemId in deleted.Distinct(StringComparer.Ordinal))
+        {
+            await ApplyDeletionAsync(connection, isBookingCalendar, itemId, known, tally, ct);
         }
 
         state.LastSyncedAt = clock.GetCurrentInstant();
+        await KeepPushAsync(session, provider, state, ct);
         await db.SaveChangesAsync(ct);
     }
 
-    private async Task ApplyObjectAsync(CalendarConnection connection, string calendarUrl, bool isBookingCalendar, CalendarObject obj,
-        Dictionary<string, CalendarItem> known, DateTimeZone userZone, Tally tally, CancellationToken ct)
+    /// <summary>Makes or renews the calendar's push subscription, when the provider has push and we have a public URL.</summary>
+    private async Task KeepPushAsync(ICalendarSession session, ICalendarProvider provider, CalendarSyncState state, CancellationToken ct)
     {
-        tally.Changed++;
-        if (!known.TryGetValue(obj.Href, out var item))
+        var now = clock.GetCurrentInstant();
+        if (!provider.SupportsPush || options.Value.PushBaseUrl is not { } baseUrl
+            || (state.PushChannelId is not null && state.PushExpiresAt > now + Duration.FromTimeSpan(options.Value.PushRenewBefore)))
         {
-            item = new CalendarItem { ConnectionId = connection.Id, Href = obj.Href, CalendarUrl = calendarUrl };
-            db.CalendarItems.Add(item);
-            known[obj.Href] = item;
-        }
-
-        item.ETag = obj.ETag;
-        await ReplaceBusyAsync(connection, obj.Href, [], ct);
-
-        if (!ICalendarReader.TryParse(obj.CalendarData, out var document) || document.Events.Count == 0)
-        {
-            // A bad item is logged, counted and skipped; its ETag is kept so it is not fetched again until it changes.
-            tally.BadItems++;
-            BadItemsCounter.Add(1);
-            LogBadItem(logger, connection.Id, obj.Href);
-            item.Uid = null;
-            item.BookingId = null;
             return;
         }
 
-        var master = document.Events.FirstOrDefault(e => e.RecurrenceId is null) ?? document.Events[0];
-        item.Uid = master.Uid;
-        item.BookingId = BookingCalendarEvent.TryGetBookingId(master);
+        state.PushToken ??= RandomNumberGenerator.GetHexString(40, lowercase: true);
+        var current = state.PushChannelId is { } channel && state.PushExpiresAt is { } expires ? new PushSubscription(channel, expires, state.ProviderState) : null;
+        try
+        {
+            var subscription = await session.EnsurePushAsync(state.CalendarUrl, current,
+                new PushTarget(new Uri(baseUrl, $"api/v1/calendar-push/{provider.Name}"), state.PushToken), ct);
+            state.PushChannelId = subscription?.ChannelId;
+            state.PushExpiresAt = subscription?.ExpiresAt;
+            state.ProviderState = subscription?.State;
+        }
+        catch (CalendarProviderException ex)
+        {
+            // Polling still finds every change; push only makes it sooner. Tried again next round.
+            LogPushFailed(logger, ex, state.ConnectionId, ex.Message);
+        }
+    }
+
+    private async Task ApplyItemAsync(CalendarConnection connection, string calendarId, bool isBookingCalendar, ProviderItem item,
+        Dictionary<string, CalendarItem> known, Tally tally, CancellationToken ct)
+    {
+        tally.Changed++;
+        if (!known.TryGetValue(item.ItemId, out var row))
+        {
+            row = new CalendarItem { ConnectionId = connection.Id, Href = item.ItemId, CalendarUrl = calendarId };
+            db.CalendarItems.Add(row);
+            known[item.ItemId] = row;
+        }
+
+        row.ETag = item.Version;
+        await ReplaceBusyAsync(connection, item.ItemId, [], ct);
+
+        if (item.Unreadable)
+        {
+            // A bad item is logged, counted and skipped; its version is kept so it is not read again until it changes.
+            tally.BadItems++;
+            BadItemsCounter.Add(1);
+            LogBadItem(logger, connection.Id, item.ItemId);
+            row.Uid = null;
+            row.BookingId = null;
+            return;
+        }
+
+        row.Uid = item.Uid;
+        row.BookingId = item.BookingId;
         if (item.BookingId is { } bookingId)
         {
             // Our own events are already held as bookings; they are never counted as busy time twice.
             if (isBookingCalendar)
             {
-                await ApplyBookingChangeAsync(connection, bookingId, obj.ETag, master, userZone, tally, ct);
+                await ApplyBookingChangeAsync(connection, bookingId, item.Version, item.Event ?? new ObservedEvent(null, false), tally, ct);
             }
 
             return;
         }
 
-        var now = clock.GetCurrentInstant();
-        var busy = BusyTime.Compute(document, now - Duration.FromDays(1), now + Duration.FromDays(options.Value.BusyHorizonDays), userZone);
-        await ReplaceBusyAsync(connection, obj.Href, busy.Intervals, ct);
+        await ReplaceBusyAsync(connection, item.ItemId, item.Busy, ct);
     }
 
-    private async Task ApplyDeletionAsync(CalendarConnection connection, bool isBookingCalendar, string href, Dictionary<string, CalendarItem> known,
-        DateTimeZone userZone, Tally tally, CancellationToken ct)
+    private async Task ApplyDeletionAsync(CalendarConnection connection, bool isBookingCalendar, string itemId, Dictionary<string, CalendarItem> known,
+        Tally tally, CancellationToken ct)
     {
-        await ReplaceBusyAsync(connection, href, [], ct);
-        if (!known.TryGetValue(href, out var item))
+        await ReplaceBusyAsync(connection, itemId, [], ct);
+        if (!known.TryGetValue(itemId, out var item))
         {
             // Listed as gone but never seen (Radicale does this on a first sync): nothing to undo.
             return;
@@ -212,15 +230,15 @@ public sealed partial class CalendarSyncEngine(
 
         tally.Deleted++;
         db.CalendarItems.Remove(item);
-        known.Remove(href);
+        known.Remove(itemId);
         if (item.BookingId is { } bookingId && isBookingCalendar)
         {
-            await ApplyBookingChangeAsync(connection, bookingId, null, null, userZone, tally, ct);
+            await ApplyBookingChangeAsync(connection, bookingId, null, null, tally, ct);
         }
     }
 
-    private async Task ApplyBookingChangeAsync(CalendarConnection connection, BookingId bookingId, string? etag, CalendarEvent? current,
-        DateTimeZone userZone, Tally tally, CancellationToken ct)
+    private async Task ApplyBookingChangeAsync(CalendarConnection connection, BookingId bookingId, string? etag, ObservedEvent? current,
+        Tally tally, CancellationToken ct)
     {
         var link = await db.BookingEventLinks.FirstOrDefaultAsync(l => l.BookingId == bookingId && l.UserId == connection.UserId, ct);
         var booking = await db.Bookings.FirstOrDefaultAsync(b => b.Id == bookingId, ct);
@@ -230,7 +248,7 @@ public sealed partial class CalendarSyncEngine(
         }
 
         // Compare with the booking as it is now, so a write of ours that is still being recorded never looks like a move.
-        var change = SyncDecisions.Classify(new WrittenEvent(booking.Start, booking.End, link.ETag), etag, current, userZone, out var newStart);
+        var change = SyncDecisions.Classify(new WrittenEvent(booking.Start, booking.End, link.ETag), etag, current, out var newStart);
         if (change == ExternalChange.Deleted && (link.Deleted || booking.Status == BookingStatus.Canceled))
         {
             return;
@@ -336,9 +354,10 @@ public sealed partial class CalendarSyncEngine(
 
     private static string Describe(Exception ex) => ex switch
     {
-        CalDavAccessDeniedException => "The calendar server refused the user name or password (check the app password).",
-        CalDavNotFoundException => "A calendar was not found on the server: " + ex.Message,
-        CalDavTransientException => "The calendar server is not answering: " + ex.Message,
+        CalendarProviderException { Failure: CalendarFailure.AccessDenied } =>
+            "The calendar server refused the sign-in (check the user name and app password, or connect the account again).",
+        CalendarProviderException { Failure: CalendarFailure.NotFound } => "A calendar was not found on the server: " + ex.Message,
+        CalendarProviderException { Failure: CalendarFailure.Unavailable } => "The calendar server is not answering: " + ex.Message,
         _ => ex.Message,
     };
 
@@ -357,8 +376,11 @@ public sealed partial class CalendarSyncEngine(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Calendar connection {ConnectionId} failed to sync: {Reason}")]
     private static partial void LogConnectionFailed(ILogger logger, Exception exception, Guid connectionId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped an unreadable calendar object {Href} of connection {ConnectionId}")]
-    private static partial void LogBadItem(ILogger logger, Guid connectionId, string href);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Keeping the push subscription of calendar connection {ConnectionId} failed: {Reason}")]
+    private static partial void LogPushFailed(ILogger logger, Exception exception, Guid connectionId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped an unreadable calendar item {ItemId} of connection {ConnectionId}")]
+    private static partial void LogBadItem(ILogger logger, Guid connectionId, string itemId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Moving booking {BookingId} to {Start} from the calendar was refused: the time is taken")]
     private static partial void LogMoveRefused(ILogger logger, string bookingId, string start);

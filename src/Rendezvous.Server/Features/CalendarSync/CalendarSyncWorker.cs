@@ -2,30 +2,36 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Rendezvous.Data;
+using Rendezvous.Domain.Calendars;
 
 namespace Rendezvous.Server.Features.CalendarSync;
 
 /// <summary>
 /// Claims due connections with a lease (FOR UPDATE SKIP LOCKED), so any number of server processes share the work
 /// and each calendar is polled by one process at a time; syncs them a few at a time; never lets one connection's
-/// trouble stop the others.
+/// trouble stop the others. A push wake-up (<see cref="CalendarSyncWakeups"/>) makes it claim at once.
 /// </summary>
-public sealed partial class CalendarSyncWorker(IServiceScopeFactory scopes, IClock clock, IOptions<CalendarSyncOptions> options, ILogger<CalendarSyncWorker> logger)
+public sealed partial class CalendarSyncWorker(IServiceScopeFactory scopes, IClock clock, IOptions<CalendarSyncOptions> options,
+    CalendarProviders providers, CalendarSyncWakeups wakeups, ILogger<CalendarSyncWorker> logger)
     : BackgroundService
 {
-    /// <summary>Claims up to <paramref name="max"/> due connections for this process.</summary>
-    public static async Task<IReadOnlyList<Guid>> ClaimAsync(RendezvousDbContext db, Instant now, Duration lease, int max, CancellationToken ct) =>
-        await db.Database.SqlQuery<Guid>($"""
+    /// <summary>Claims up to <paramref name="max"/> due connections of the <paramref name="synced"/> providers for this process.</summary>
+    public static async Task<IReadOnlyList<Guid>> ClaimAsync(RendezvousDbContext db, IEnumerable<CalendarProvider> synced, Instant now, Duration lease,
+        int max, CancellationToken ct)
+    {
+        var kinds = synced.Select(p => p.ToString()).ToArray();
+        return await db.Database.SqlQuery<Guid>($"""
             UPDATE calendar_connections SET lease_until = {(now + lease).ToDateTimeUtc()}
             WHERE id IN (
                 SELECT id FROM calendar_connections
                 WHERE next_sync_at <= {now.ToDateTimeUtc()} AND (lease_until IS NULL OR lease_until < {now.ToDateTimeUtc()})
-                  AND provider IN ('CalDav', 'ICloud')
+                  AND provider = ANY({kinds})
                 ORDER BY next_sync_at
                 LIMIT {max}
                 FOR UPDATE SKIP LOCKED)
             RETURNING id AS "Value"
             """).ToListAsync(ct);
+    }
 
     public static Task ReleaseAsync(RendezvousDbContext db, Guid id, CancellationToken ct) =>
         db.Database.ExecuteSqlInterpolatedAsync($"UPDATE calendar_connections SET lease_until = NULL WHERE id = {id}", ct);
@@ -49,11 +55,11 @@ public sealed partial class CalendarSyncWorker(IServiceScopeFactory scopes, IClo
                 {
                     await using var scope = scopes.CreateAsyncScope();
                     var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-                    var claimed = await ClaimAsync(db, clock.GetCurrentInstant(), Duration.FromTimeSpan(o.Lease), free, stoppingToken);
+                    var claimed = await ClaimAsync(db, providers.Synced, clock.GetCurrentInstant(), Duration.FromTimeSpan(o.Lease), free, stoppingToken);
                     running.AddRange(claimed.Select(id => SyncOneAsync(id, stoppingToken)));
                 }
 
-                await Task.Delay(TimeSpan.FromMilliseconds(100), stoppingToken);
+                await wakeups.WaitAsync(TimeSpan.FromMilliseconds(100), stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

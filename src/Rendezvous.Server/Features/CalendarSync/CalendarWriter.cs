@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using NodaTime;
-using Rendezvous.Calendars.CalDav;
+using Rendezvous.Calendars.Providers;
 using Rendezvous.Calendars.Sync;
 using Rendezvous.Data;
 using Rendezvous.Data.Outbox;
@@ -13,14 +13,14 @@ using Rendezvous.Server.Features.Conferencing;
 namespace Rendezvous.Server.Features.CalendarSync;
 
 /// <summary>
-/// Writes bookings into their hosts' booking calendars (every panel member's), from the outbox. It always writes the
-/// booking's current state, so it does not matter which event triggered it or how often it runs: the object name comes
-/// from the booking id, creation uses If-None-Match and updates If-Match, and canceled bookings are deleted.
-/// The ETag of each write is kept, so the sync worker recognises our own writes when they come back. When a booking has
-/// been reassigned, its event is deleted from the calendars of users who no longer host it and written to the new
-/// host's. Connections of providers that are not synced yet (Google, Exchange, ...) are left alone.
+/// Writes bookings into their hosts' booking calendars (every panel member's), from the outbox, through each
+/// connection's provider. It always writes the booking's current state, so it does not matter which event triggered it
+/// or how often it runs: providers create idempotently per booking and update conditionally, and canceled bookings are
+/// deleted. The version of each write is kept, so the sync worker recognises our own writes when they come back. When a
+/// booking has been reassigned, its event is deleted from the calendars of users who no longer host it and written to
+/// the new host's. Connections of providers that are not synced (no provider registered) are left alone.
 /// </summary>
-public sealed partial class CalendarWriter(IServiceScopeFactory scopes, CalendarClients clients, IClock clock, ILogger<CalendarWriter> logger) : IOutboxHandler
+public sealed partial class CalendarWriter(IServiceScopeFactory scopes, CalendarProviders providers, IClock clock, ILogger<CalendarWriter> logger) : IOutboxHandler
 {
     public string Name => "calendar-writer";
 
@@ -44,8 +44,9 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
         }
 
         var hostIds = booking.Hosts.Select(h => h.UserId).ToList();
+        var synced = providers.Synced.ToList();
         var connections = await db.CalendarConnections.IgnoreQueryFilters()
-            .Where(c => hostIds.Contains(c.UserId) && (c.Provider == CalendarProvider.CalDav || c.Provider == CalendarProvider.ICloud))
+            .Where(c => hostIds.Contains(c.UserId) && synced.Contains(c.Provider))
             .ToListAsync(cancellationToken);
         // Users who no longer host the booking (it was reassigned) still have its event: it leaves their calendars.
         var formerLinks = await db.BookingEventLinks
@@ -62,19 +63,10 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
             var former = await db.CalendarConnections.IgnoreQueryFilters().FirstOrDefaultAsync(c => c.Id == link.ConnectionId, cancellationToken);
             try
             {
-                if (former is not null)
-                {
-                    using var client = clients.For(former);
-                    await DeleteAsync(client, link, cancellationToken);
-                }
-                else
-                {
-                    link.Deleted = true;
-                }
-
+                await DeleteAsync(former, link, cancellationToken);
                 await db.SaveChangesAsync(cancellationToken);
             }
-            catch (CalDavException ex)
+            catch (CalendarProviderException ex)
             {
                 LogWriteFailed(logger, ex, booking.Id.ToString(), link.ConnectionId);
                 failures.Add($"{link.ConnectionId}: {ex.Message}");
@@ -91,19 +83,18 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
             var link = await db.BookingEventLinks.FirstOrDefaultAsync(l => l.BookingId == booking.Id && l.UserId == connection.UserId, cancellationToken);
             try
             {
-                using var client = clients.For(connection);
                 if (booking.Status == BookingStatus.Canceled)
                 {
-                    await DeleteAsync(client, link, cancellationToken);
+                    await DeleteAsync(link is null ? null : await ConnectionOfAsync(link, connection, db, cancellationToken), link, cancellationToken);
                 }
                 else
                 {
-                    link = await WriteAsync(client, connection, link, booking, page.Title, page.Description, location, owner, customer, db, cancellationToken);
+                    link = await WriteAsync(connection, link, booking, page.Title, page.Description, location, owner, customer, db, cancellationToken);
                 }
 
                 await db.SaveChangesAsync(cancellationToken);
             }
-            catch (CalDavException ex)
+            catch (CalendarProviderException ex)
             {
                 LogWriteFailed(logger, ex, booking.Id.ToString(), connection.Id);
                 failures.Add($"{connection.Id}: {ex.Message}");
@@ -117,12 +108,22 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
         }
     }
 
-    private async Task<BookingEventLink> WriteAsync(CalDavClient client, CalendarConnection connection, BookingEventLink? link, Booking booking,
+    private static async Task<CalendarConnection?> ConnectionOfAsync(BookingEventLink link, CalendarConnection current, RendezvousDbContext db,
+        CancellationToken ct) =>
+        link.ConnectionId == current.Id ? current : await db.CalendarConnections.IgnoreQueryFilters().FirstOrDefaultAsync(c => c.Id == link.ConnectionId, ct);
+
+    private async Task<BookingEventLink> WriteAsync(CalendarConnection connection, BookingEventLink? link, Booking booking,
         string title, string? description, string? location, Domain.Organizations.User owner, Domain.Organizations.Customer customer,
         RendezvousDbContext db, CancellationToken ct)
     {
         var now = clock.GetCurrentInstant();
         var tentative = booking.Status is BookingStatus.Requested or BookingStatus.AwaitingPayment;
+        if (link is not null && !link.Deleted && (link.ConnectionId != connection.Id || link.CalendarUrl != connection.BookingCalendarUrl))
+        {
+            // The user's booking calendar changed since our last write: the event leaves the old calendar for the new one.
+            await DeleteAsync(await ConnectionOfAsync(link, connection, db, ct), link, ct);
+        }
+
         if (link is null)
         {
             link = new BookingEventLink
@@ -131,49 +132,42 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
                 UserId = connection.UserId,
                 ConnectionId = connection.Id,
                 CalendarUrl = connection.BookingCalendarUrl,
-                Href = CalDavHref.Combine(CalendarClients.HrefOf(connection.BookingCalendarUrl), BookingCalendarEvent.ResourceNameOf(booking.Id)),
+                Href = "",
                 Sequence = -1,
                 UpdatedAt = now,
             };
             db.BookingEventLinks.Add(link);
         }
-        else if (!link.Deleted && link.WrittenStart == booking.Start && link.WrittenEnd == booking.End && link.ETag is not null
-            && link.CalendarUrl == connection.BookingCalendarUrl)
+        else if (!link.Deleted && link.WrittenStart == booking.Start && link.WrittenEnd == booking.End && link.ETag is not null)
         {
             // Already in the calendar as it is now (a retry, or an event that changes nothing there).
             return link;
         }
 
+        // Written here before: the same item, conditionally on our last version unless it was deleted since.
+        var previous = link.Href.Length > 0 && link.ConnectionId == connection.Id && link.CalendarUrl == connection.BookingCalendarUrl
+            ? new WrittenItem(link.Href, link.Deleted ? null : link.ETag)
+            : null;
         var sequence = link.Sequence + 1;
-        var text = BookingCalendarEvent.Write(new BookingEventContent(booking.Id, $"{title}: {customer.Name}", description, location,
-            booking.Start, booking.End, tentative, owner.Name, owner.Email, customer.Name, customer.Email, sequence, now));
+        var content = new BookingEventContent(booking.Id, $"{title}: {customer.Name}", description, location,
+            booking.Start, booking.End, tentative, owner.Name, owner.Email, customer.Name, customer.Email, sequence, now);
 
-        WriteResult result;
-        if (link.ETag is null || link.Deleted)
+        using var session = providers.Open(connection)
+            ?? throw new InvalidOperationException($"Calendar connection {connection.Id} has no provider.");
+        WrittenItem written;
+        try
         {
-            result = await client.CreateObjectAsync(link.Href, text, ct);
-            if (result.Outcome == WriteOutcome.PreconditionFailed)
-            {
-                // It exists already: an earlier attempt wrote it but did not live to record the ETag.
-                result = await OverwriteAsync(client, link.Href, text, ct);
-            }
+            written = await session.UpsertBookingEventAsync(connection.BookingCalendarUrl, content, previous, ct);
         }
-        else
+        finally
         {
-            result = await client.UpdateObjectAsync(link.Href, text, link.ETag, ct);
-            if (result.Outcome is WriteOutcome.PreconditionFailed or WriteOutcome.NotFound)
-            {
-                // Changed (or removed) in the calendar since our last write: the booking is the source of truth.
-                result = await OverwriteAsync(client, link.Href, text, ct);
-            }
+            providers.Keep(connection, session);
         }
 
-        if (!result.Succeeded)
-        {
-            throw new CalDavProtocolException($"Writing {link.Href} ended as {result.Outcome}.");
-        }
-
-        link.ETag = result.ETag ?? await client.GetETagAsync(link.Href, ct);
+        link.ConnectionId = connection.Id;
+        link.CalendarUrl = connection.BookingCalendarUrl;
+        link.Href = written.ItemId;
+        link.ETag = written.Version;
         link.Sequence = sequence;
         link.WrittenStart = booking.Start;
         link.WrittenEnd = booking.End;
@@ -182,23 +176,27 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
         return link;
     }
 
-    private static async Task<WriteResult> OverwriteAsync(CalDavClient client, string href, string text, CancellationToken ct)
-    {
-        var etag = await client.GetETagAsync(href, ct);
-        return etag is null ? await client.CreateObjectAsync(href, text, ct) : await client.UpdateObjectAsync(href, text, etag, ct);
-    }
-
-    private async Task DeleteAsync(CalDavClient client, BookingEventLink? link, CancellationToken ct)
+    /// <summary>Deletes a booking's event from the connection it was written to; with the connection gone there is nothing to delete.</summary>
+    private async Task DeleteAsync(CalendarConnection? connection, BookingEventLink? link, CancellationToken ct)
     {
         if (link is null || link.Deleted)
         {
             return;
         }
 
-        var result = await client.DeleteAsync(link.Href, link.ETag, ct);
-        if (result.Outcome == WriteOutcome.PreconditionFailed)
+        if (connection is not null && link.Href.Length > 0 && providers.Open(connection) is { } session)
         {
-            result = await client.DeleteAsync(link.Href, null, ct);
+            using (session)
+            {
+                try
+                {
+                    await session.DeleteBookingEventAsync(link.CalendarUrl, new WrittenItem(link.Href, link.ETag), ct);
+                }
+                finally
+                {
+                    providers.Keep(connection, session);
+                }
+            }
         }
 
         link.Deleted = true;

@@ -1,0 +1,115 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using NodaTime;
+using Rendezvous.Data;
+
+namespace Rendezvous.Server.Features.CalendarSync;
+
+/// <summary>
+/// Wakes the sync of a connection now instead of at its next poll, when a calendar service says something changed.
+/// The wake-up is written to the database (so whichever process holds or next claims the connection sees it) and
+/// signalled to this process's worker, which then claims at once.
+/// </summary>
+public sealed class CalendarSyncWakeups(IServiceScopeFactory scopes, IClock clock)
+{
+    private readonly SemaphoreSlim _signal = new(0);
+
+    public async Task WakeAsync(Guid connectionId, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+        var now = clock.GetCurrentInstant().ToDateTimeUtc();
+        // woken_at survives a round that is running right now: the engine looks again at once after it. A connection
+        // in backoff stays in backoff, so a flood of notifications cannot hammer a failing service.
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE calendar_connections
+            SET woken_at = {now}, next_sync_at = CASE WHEN consecutive_failures = 0 AND next_sync_at > {now} THEN {now} ELSE next_sync_at END
+            WHERE id = {connectionId}
+            """, ct);
+        Signal();
+    }
+
+    /// <summary>Wakes the connection whose calendar holds the push subscription <paramref name="channelId"/>, when
+    /// <paramref name="token"/> is the secret it was made with. Returns false for unknown channels or wrong tokens.</summary>
+    public async Task<bool> WakeChannelAsync(string channelId, string? token, CancellationToken ct)
+    {
+        Guid? connectionId;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+            var state = await db.CalendarSyncStates.AsNoTracking().FirstOrDefaultAsync(s => s.PushChannelId == channelId, ct);
+            connectionId = state is { PushToken: { } expected } && token is not null
+                && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(token))
+                    ? state.ConnectionId
+                    : null;
+        }
+
+        if (connectionId is not { } id)
+        {
+            return false;
+        }
+
+        await WakeAsync(id, ct);
+        return true;
+    }
+
+    internal void Signal()
+    {
+        if (_signal.CurrentCount == 0)
+        {
+            _signal.Release();
+        }
+    }
+
+    /// <summary>Waits for a wake-up, or <paramref name="timeout"/>, whichever comes first.</summary>
+    internal Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
+}
+
+/// <summary>One notification as a provider's push receiver read it.</summary>
+/// <param name="ChannelId">The subscription it is about (Graph subscription id, Google channel id).</param>
+/// <param name="Token">The secret it carried (Graph clientState, Google X-Goog-Channel-Token).</param>
+public sealed record PushPing(string ChannelId, string? Token);
+
+/// <summary>What a push receiver made of a request: the answer the service expects, and the notifications in it.</summary>
+public sealed record PushReceipt(IResult Response, IReadOnlyList<PushPing> Pings);
+
+/// <summary>
+/// Reads a provider's push notification requests (<c>POST /api/v1/calendar-push/{name}</c>): answers the service's
+/// handshakes (e.g. Graph's validationToken) and lists the subscriptions notified. Registered as a singleton per provider
+/// that supports push; <see cref="Name"/> matches its <see cref="Calendars.Providers.ICalendarProvider.Name"/>.
+/// </summary>
+public interface ICalendarPushReceiver
+{
+    string Name { get; }
+
+    Task<PushReceipt> ReceiveAsync(HttpRequest request, CancellationToken ct);
+}
+
+public static class CalendarPushEndpoints
+{
+    public static void MapCalendarPush(this IEndpointRouteBuilder api) =>
+        api.MapPost("/calendar-push/{provider}", ReceiveAsync).WithTags("Calendar connections").AllowAnonymous().ExcludeFromDescription();
+
+    /// <summary>
+    /// Anonymous by necessity (the calendar service calls it): a notification only wakes a sync, and only when it names a
+    /// subscription we made and carries that subscription's secret. It never carries data we act on.
+    /// </summary>
+    private static async Task<IResult> ReceiveAsync(string provider, HttpRequest request, IEnumerable<ICalendarPushReceiver> receivers,
+        CalendarSyncWakeups wakeups, CancellationToken ct)
+    {
+        var receiver = receivers.FirstOrDefault(r => string.Equals(r.Name, provider, StringComparison.OrdinalIgnoreCase));
+        if (receiver is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        var receipt = await receiver.ReceiveAsync(request, ct);
+        foreach (var ping in receipt.Pings.DistinctBy(p => p.ChannelId))
+        {
+            await wakeups.WakeChannelAsync(ping.ChannelId, ping.Token, ct);
+        }
+
+        return receipt.Response;
+    }
+}
