@@ -44,5 +44,11 @@ public sealed class GraphOptions
     /// <summary>Events per delta page asked for (<c>Prefer: odata.maxpagesize</c>); the service may send fewer.</summary>
     public int PageSize { get; set; } = 100;
 
+    /// <summary>How often a healthy connection is polled; change notifications wake it sooner.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long each change-notification subscription is asked for (Outlook events allow at most 7 days).</summary>
+    public TimeSpan SubscriptionLifetime { get; set; } = TimeSpan.FromDays(3);
+
     public Uri Authority => new(AuthorityHost, Tenant.Trim('/') + "/");
 }

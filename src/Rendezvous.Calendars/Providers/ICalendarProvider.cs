@@ -91,6 +91,9 @@ public interface ICalendarSession : IDisposable
     /// place. Providers without push return null.
     /// </summary>
     Task<PushSubscription?> EnsurePushAsync(string calendarId, PushSubscription? current, PushTarget target, CancellationToken ct);
+
+    /// <summary>Ends a push subscription (the connection is being removed). A subscription already gone is fine.</summary>
+    Task StopPushAsync(PushSubscription subscription, CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>A booking event as we last wrote it into a calendar.</summary>
@@ -178,6 +181,8 @@ public enum CalendarFailure
 {
     /// <summary>Credentials refused or revoked (401/403, an OAuth grant withdrawn).</summary>
     AccessDenied,
+    /// <summary>The user's OAuth grant was withdrawn or expired (invalid_grant): only connecting again helps.</summary>
+    ReconnectRequired,
     /// <summary>A calendar (or the account) is not there.</summary>
     NotFound,
     /// <summary>The service is down, slow or throttling; it will be retried.</summary>

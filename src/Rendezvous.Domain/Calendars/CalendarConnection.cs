@@ -90,11 +90,24 @@ public sealed class CalendarConnection
     /// <summary>The calendar service behind the connection; <see cref="CalendarProvider.CalDav"/> unless the user said otherwise.</summary>
     public CalendarProvider Provider { get; private set; } = CalendarProvider.CalDav;
 
-    /// <summary>True when the connection is synced (CalDAV and iCloud); other providers are recorded only, for now.</summary>
-    public bool IsSynced => IsSyncedProvider(Provider);
+    /// <summary>
+    /// True when the connection is synced: CalDAV, iCloud, and Microsoft 365 / Outlook once signed in. Other providers, and
+    /// OAuth providers recorded through the API without signing in, are recorded only (for the reassignment rules).
+    /// </summary>
+    public bool IsSynced => IsSyncedProvider(Provider) && ProtectedPassword.Length > 0;
 
     /// <summary>Whether connections of <paramref name="provider"/> are synced today.</summary>
-    public static bool IsSyncedProvider(CalendarProvider provider) => provider is CalendarProvider.CalDav or CalendarProvider.ICloud;
+    public static bool IsSyncedProvider(CalendarProvider provider) =>
+        provider is CalendarProvider.CalDav or CalendarProvider.ICloud or CalendarProvider.Office365 or CalendarProvider.Outlook;
+
+    /// <summary>Connections of these providers are made by signing in (OAuth), not with a server, user name and password.</summary>
+    public static bool IsOAuthProvider(CalendarProvider provider) => provider is CalendarProvider.Office365 or CalendarProvider.Outlook;
+
+    /// <summary>How <see cref="LastError"/> starts when only connecting the account again helps (consent withdrawn).</summary>
+    public const string NeedsReconnectingPrefix = "Needs reconnecting: ";
+
+    /// <summary>True when the last failure was a withdrawn or expired sign-in; syncing resumes only after reconnecting.</summary>
+    public bool NeedsReconnecting => LastError?.StartsWith(NeedsReconnectingPrefix, StringComparison.Ordinal) == true;
 
     public string ServerUrl { get; private set; }
 

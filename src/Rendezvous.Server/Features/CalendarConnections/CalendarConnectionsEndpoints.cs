@@ -4,6 +4,7 @@ using NodaTime;
 using Rendezvous.Data;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Calendars;
+using Rendezvous.Server.Features.CalendarSync;
 using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Infrastructure;
 
@@ -40,7 +41,8 @@ public sealed record CalendarConnectionResponse(
     string? LastFailureAt,
     string CreatedAt,
     string Provider,
-    bool Synced);
+    bool Synced,
+    bool NeedsReconnecting = false);
 
 /// <summary>
 /// Calendar connections: one per user, holding the booking calendar and any additional calendars read for busy time.
@@ -80,7 +82,7 @@ public static class CalendarConnectionsEndpoints
         c.Id.ToString(), c.UserId.ToString(), "caldav", c.ServerUrl, c.Username, c.BookingCalendarUrl, [.. c.AdditionalCalendarUrls],
         c.CancelBookingOnDelete, c.UpdateBookingOnMove, c.Health.ToString().ToLowerInvariant(), c.CanAcceptBookings, c.ConsecutiveFailures,
         c.LastError, c.LastSuccessAt is { } s ? ApiFormat.Format(s) : null, c.LastFailureAt is { } f ? ApiFormat.Format(f) : null,
-        ApiFormat.Format(c.CreatedAt), ProviderName(c.Provider), c.IsSynced);
+        ApiFormat.Format(c.CreatedAt), ProviderName(c.Provider), c.IsSynced, c.NeedsReconnecting);
 
     private static async Task<Results<Created<CalendarConnectionResponse>, ProblemHttpResult>> CreateAsync(
         CalendarConnectionRequest request, RendezvousDbContext db, Secrets secrets, IClock clock, HttpContext http, CancellationToken ct)
@@ -151,7 +153,8 @@ public static class CalendarConnectionsEndpoints
         return TypedResults.Ok(ToResponse(connection));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, RendezvousDbContext db, CalendarProviders providers,
+        ILoggerFactory logs, HttpContext http, CancellationToken ct)
     {
         var found = await FindAsync(id, db, CurrentUser.From(http.User), ct);
         if (!found.IsSuccess)
@@ -159,9 +162,40 @@ public static class CalendarConnectionsEndpoints
             return Problems.From(found.Error!);
         }
 
+        await StopPushAsync(found.Value, db, providers, logs.CreateLogger(typeof(CalendarConnectionsEndpoints)), ct);
+
         db.CalendarConnections.Remove(found.Value);
         await db.SaveChangesAsync(ct);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>Ends the connection's push subscriptions; one that cannot be ended simply expires on the service's side.</summary>
+    private static async Task StopPushAsync(CalendarConnection connection, RendezvousDbContext db, CalendarProviders providers, ILogger logger,
+        CancellationToken ct)
+    {
+        var channels = await db.CalendarSyncStates.AsNoTracking()
+            .Where(s => s.ConnectionId == connection.Id && s.PushChannelId != null && s.PushExpiresAt != null).ToListAsync(ct);
+        if (channels.Count == 0 || !connection.IsSynced || providers.Open(connection) is not { } session)
+        {
+            return;
+        }
+
+        using (session)
+        {
+            foreach (var state in channels)
+            {
+                try
+                {
+                    await session.StopPushAsync(new Calendars.Providers.PushSubscription(state.PushChannelId!, state.PushExpiresAt!.Value, state.ProviderState), ct);
+                }
+                catch (Calendars.Providers.CalendarProviderException ex)
+                {
+#pragma warning disable CA1848, CA1873 // One line on a rare path.
+                    logger.LogWarning(ex, "Ending push subscription {Channel} of calendar connection {ConnectionId} failed", state.PushChannelId, connection.Id);
+#pragma warning restore CA1848, CA1873
+                }
+            }
+        }
     }
 
     private static Task<Result<CalendarConnection>> FindAsync(string id, RendezvousDbContext db, CurrentUser me, CancellationToken ct) =>
@@ -197,6 +231,11 @@ public static class CalendarConnectionsEndpoints
         if (r.Provider is not null && !Providers.TryGetValue(r.Provider, out provider))
         {
             errors.Add(new("provider", "must be caldav, icloud, google, exchange, office365 or outlook"));
+        }
+
+        if (CalendarConnection.IsOAuthProvider(provider) && errors.Count == 0)
+        {
+            return ValidateOAuth(r, existing, me, userId, provider);
         }
 
         // Providers that are not synced yet are recorded without server details unless some are given.
@@ -265,6 +304,69 @@ public static class CalendarConnectionsEndpoints
         }
 
         return new Valid(userId, url?.ToString() ?? "", username, string.IsNullOrEmpty(r.Password) ? null : r.Password, booking ?? "", additional, provider);
+    }
+
+    /// <summary>
+    /// Microsoft 365 / Outlook connections are made by signing in (<c>GET /calendar-connections/microsoft/authorize</c>);
+    /// through this API they are only recorded (for the reassignment rules) or, once signed in, given their calendars by
+    /// the service's calendar ids and their toggles. The account and its secret never come through here.
+    /// </summary>
+    private static Result<Valid> ValidateOAuth(CalendarConnectionRequest r, CalendarConnection? existing, CurrentUser me, UserId userId,
+        CalendarProvider provider)
+    {
+        var errors = new List<FieldError>();
+        if (r.Password is not null || r.Url is not null || r.Username is not null)
+        {
+            errors.Add(new("password", "Microsoft calendars are connected by signing in: GET /api/v1/calendar-connections/microsoft/authorize"));
+        }
+
+        var signedIn = existing is { IsSynced: true };
+        string? booking = existing?.BookingCalendarUrl;
+        if (r.BookingCalendarUrl is not null)
+        {
+            if (!signedIn || !ApiFormat.TryText(r.BookingCalendarUrl, 2000, out var id))
+            {
+                errors.Add(new("bookingCalendarUrl", signedIn ? "must be a calendar id of the account" : "can be chosen after signing in"));
+            }
+            else
+            {
+                booking = id;
+            }
+        }
+
+        var additional = existing?.AdditionalCalendarUrls.ToList() ?? [];
+        if (r.AdditionalCalendarUrls is { } list)
+        {
+            additional = [];
+            if (!signedIn || list.Count > MaxAdditionalCalendars)
+            {
+                errors.Add(new("additionalCalendarUrls", signedIn ? $"at most {MaxAdditionalCalendars} calendars" : "can be chosen after signing in"));
+            }
+
+            for (var i = 0; i < list.Count && signedIn; i++)
+            {
+                if (!ApiFormat.TryText(list[i], 2000, out var id))
+                {
+                    errors.Add(new($"additionalCalendarUrls[{i}]", "must be a calendar id of the account"));
+                }
+                else if (id != booking && !additional.Contains(id))
+                {
+                    additional.Add(id);
+                }
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return DomainError.Validation(errors);
+        }
+
+        if (!me.IsAdministrator && userId != me.Id)
+        {
+            return new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only connect their own calendar.");
+        }
+
+        return new Valid(userId, existing?.ServerUrl ?? "", existing?.Username ?? "", null, booking ?? "", additional, provider);
     }
 
     private static Uri? AbsoluteHttp(string? text) =>

@@ -36,7 +36,7 @@ public sealed partial class CalendarSyncEngine(
             return new SyncReport(0, 0, 0, 0, 0, 0, false, "gone");
         }
 
-        if (providers.Find(connection.Provider) is not { } provider)
+        if (providers.Find(connection.Provider) is not { } provider || !connection.IsSynced)
         {
             // Recorded for the reassignment rules only; there is no provider for this service.
             return new SyncReport(0, 0, 0, 0, 0, 0, false, "not synced");
@@ -356,6 +356,8 @@ public sealed partial class CalendarSyncEngine(
     {
         CalendarProviderException { Failure: CalendarFailure.AccessDenied } =>
             "The calendar server refused the sign-in (check the user name and app password, or connect the account again).",
+        CalendarProviderException { Failure: CalendarFailure.ReconnectRequired } =>
+            CalendarConnection.NeedsReconnectingPrefix + ex.Message,
         CalendarProviderException { Failure: CalendarFailure.NotFound } => "A calendar was not found on the server: " + ex.Message,
         CalendarProviderException { Failure: CalendarFailure.Unavailable } => "The calendar server is not answering: " + ex.Message,
         _ => ex.Message,

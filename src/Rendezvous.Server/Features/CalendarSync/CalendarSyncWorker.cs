@@ -26,6 +26,8 @@ public sealed partial class CalendarSyncWorker(IServiceScopeFactory scopes, IClo
                 SELECT id FROM calendar_connections
                 WHERE next_sync_at <= {now.ToDateTimeUtc()} AND (lease_until IS NULL OR lease_until < {now.ToDateTimeUtc()})
                   AND provider = ANY({kinds})
+                  -- A connection recorded without credentials (an OAuth provider before sign-in) has nothing to sync.
+                  AND protected_password <> ''
                 ORDER BY next_sync_at
                 LIMIT {max}
                 FOR UPDATE SKIP LOCKED)
