@@ -51,6 +51,8 @@ public sealed partial class GraphEmulator
         });
 
         graph.MapGet("/me/calendars/{calendarId}/calendarView/delta", DeltaAsync);
+        // The SDK writes the function call with parentheses (OData), as Graph accepts both.
+        graph.MapGet("/me/calendars/{calendarId}/calendarView/delta()", DeltaAsync);
         graph.MapPost("/me/calendars/{calendarId}/events", CreateEventAsync);
         graph.MapGet("/me/events/{eventId}", GetEventAsync);
         graph.MapGet("/me/calendars/{calendarId}/events/{eventId}", GetEventAsync);
