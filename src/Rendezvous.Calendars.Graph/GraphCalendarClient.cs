@@ -53,7 +53,7 @@ public sealed class GraphCalendarClient : IDisposable
         _options = options;
         _tokens = new TokenProvider(tokens, options.GraphBaseUrl);
         var handlers = GraphClientFactory.CreateDefaultHandlers().Where(h => h is not RetryHandler).ToList();
-        handlers.Add(new GraphRetryHandler(options));
+        handlers.Add(new GraphRetryHandler(options, tokens));
         var pipeline = GraphClientFactory.CreatePipeline(handlers, new NonDisposingHandler(transport));
         _http = new HttpClient(pipeline) { Timeout = Timeout.InfiniteTimeSpan };
         _graph = new GraphServiceClient(_http, new BaseBearerTokenAuthenticationProvider(_tokens), options.GraphBaseUrl.ToString().TrimEnd('/'));
@@ -269,36 +269,28 @@ public sealed class GraphCalendarClient : IDisposable
         ex.ResponseStatusCode == (int)HttpStatusCode.Gone
         || (ex is ODataError { Error.Code: "syncStateNotFound" or "syncStateInvalid" or "resyncRequired" });
 
-    /// <summary>Runs a call; a 401 is retried once with a freshly refreshed token; failures become <see cref="GraphException"/>.</summary>
+    /// <summary>Runs a call; failures become <see cref="GraphException"/> (a 401 was already retried once with a refreshed token).</summary>
     private async Task<T> CallAsync<T>(Func<Task<T>> call, string what, CancellationToken ct)
     {
-        for (var attempt = 0; ; attempt++)
+        try
         {
-            try
-            {
-                return await call();
-            }
-            catch (ApiException ex) when (ex.ResponseStatusCode == (int)HttpStatusCode.Unauthorized && attempt == 0)
-            {
-                // The access token was refused before its time (revoked sessions, policy changes): refresh once and retry.
-                _tokens.ForceRefresh = true;
-            }
-            catch (ApiException ex)
-            {
-                throw Map(ex, what);
-            }
-            catch (TimeoutException ex)
-            {
-                throw new GraphException(GraphErrorKind.Unavailable, null, "timeout", $"Microsoft Graph timed out while {what}.", ex);
-            }
-            catch (HttpRequestException ex)
-            {
-                throw new GraphException(GraphErrorKind.Unavailable, null, "network", $"Microsoft Graph could not be reached while {what}: {ex.Message}", ex);
-            }
-            catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
-            {
-                throw new GraphException(GraphErrorKind.Unavailable, null, "timeout", $"Microsoft Graph timed out while {what}.", ex);
-            }
+            return await call();
+        }
+        catch (ApiException ex)
+        {
+            throw Map(ex, what);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new GraphException(GraphErrorKind.Unavailable, null, "timeout", $"Microsoft Graph timed out while {what}.", ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new GraphException(GraphErrorKind.Unavailable, null, "network", $"Microsoft Graph could not be reached while {what}: {ex.Message}", ex);
+        }
+        catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
+        {
+            throw new GraphException(GraphErrorKind.Unavailable, null, "timeout", $"Microsoft Graph timed out while {what}.", ex);
         }
     }
 
@@ -328,8 +320,6 @@ public sealed class GraphCalendarClient : IDisposable
     /// <summary>Hands the SDK a bearer token, only for the configured Graph host (never to a host a link points elsewhere).</summary>
     private sealed class TokenProvider(IGraphTokenSource source, Uri graphBase) : IAccessTokenProvider
     {
-        public bool ForceRefresh { get; set; }
-
         public AllowedHostsValidator AllowedHostsValidator { get; } = new([graphBase.Host]);
 
         public async Task<string> GetAuthorizationTokenAsync(Uri uri, Dictionary<string, object>? additionalAuthenticationContext = null,
@@ -340,9 +330,7 @@ public sealed class GraphCalendarClient : IDisposable
                 return "";
             }
 
-            var force = ForceRefresh;
-            ForceRefresh = false;
-            return await source.GetAccessTokenAsync(force, cancellationToken);
+            return await source.GetAccessTokenAsync(false, cancellationToken);
         }
     }
 

@@ -149,15 +149,18 @@ public sealed class GraphCalendarSession : ICalendarSession
     public Task<WrittenItem> UpsertBookingEventAsync(string calendarId, BookingEventContent content, WrittenItem? previous, CancellationToken ct) =>
         Guard(async () =>
         {
-            var body = GraphEvents.Build(content);
+            // A fresh model for every request: the SDK's backing store sends only what changed since the model was last
+            // serialized, so a model sent twice would arrive empty the second time.
             if (previous is { Version: { } version, ItemId.Length: > 0 })
             {
-                var write = await _client.UpdateEventAsync(previous.ItemId, body, version, ct);
+                var write = await _client.UpdateEventAsync(previous.ItemId, GraphEvents.Build(content), version, ct);
                 if (write.Outcome == GraphWriteOutcome.PreconditionFailed)
                 {
                     // Changed in Outlook since our last write: the booking is the source of truth, so write it over the change.
                     var current = await _client.GetEventAsync(previous.ItemId, ct);
-                    write = current is null ? new GraphWrite(GraphWriteOutcome.NotFound, null) : await _client.UpdateEventAsync(previous.ItemId, body, current.ChangeKey, ct);
+                    write = current is null
+                        ? new GraphWrite(GraphWriteOutcome.NotFound, null)
+                        : await _client.UpdateEventAsync(previous.ItemId, GraphEvents.Build(content), current.ChangeKey, ct);
                 }
 
                 if (write is { Outcome: GraphWriteOutcome.Written, Event: { Id: { } id, ChangeKey: { } changeKey } })
@@ -173,6 +176,7 @@ public sealed class GraphCalendarSession : ICalendarSession
                 // Gone from the calendar: write it again as a new event.
             }
 
+            var body = GraphEvents.Build(content);
             body.TransactionId = GraphCalendarProvider.TransactionIdOf(content.BookingId, content.Sequence);
             var created = await _client.CreateEventAsync(calendarId, body, ct);
             return new WrittenItem(created.Id ?? throw new CalendarProviderException(CalendarFailure.Protocol, "A created event has no id."), created.ChangeKey);

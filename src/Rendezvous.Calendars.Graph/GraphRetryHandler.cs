@@ -8,16 +8,24 @@ namespace Rendezvous.Calendars.Graph;
 /// (https://learn.microsoft.com/en-us/graph/throttling); without one the backoff doubles from
 /// <see cref="GraphOptions.RetryBaseDelay"/> with full jitter. Requests are cloned for each attempt, so POSTs are safe to
 /// resend: every create we send carries a transactionId, which makes a repeated create return the first event.
-/// It replaces the Graph SDK's own retry handler, which has neither jitter nor a per-attempt timeout.
+/// It replaces the Graph SDK's own retry handler, which has neither jitter nor a per-attempt timeout. A 401 is answered
+/// once by refreshing the access token (<paramref name="tokens"/>, forced) and sending the same bytes again: access tokens
+/// can be revoked before their expiry.
 /// </summary>
-public sealed class GraphRetryHandler(GraphOptions options) : DelegatingHandler
+public sealed class GraphRetryHandler(GraphOptions options, IGraphTokenSource? tokens = null) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var body = request.Content is null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken);
+        var refreshed = false;
         for (var attempt = 0; ; attempt++)
         {
             using var attemptRequest = Clone(request, body);
+            if (refreshed)
+            {
+                attemptRequest.Headers.Authorization = request.Headers.Authorization;
+            }
+
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(options.RequestTimeout);
             HttpResponseMessage response;
@@ -38,6 +46,19 @@ public sealed class GraphRetryHandler(GraphOptions options) : DelegatingHandler
             catch (HttpRequestException) when (attempt < options.MaxRetries)
             {
                 await Task.Delay(Backoff(attempt), cancellationToken);
+                continue;
+            }
+
+            if (response.StatusCode == HttpStatusCode.Unauthorized && !refreshed && tokens is not null
+                && request.Headers.Authorization is { Scheme: "Bearer" }
+                && request.RequestUri?.Host == options.GraphBaseUrl.Host && request.RequestUri.Port == options.GraphBaseUrl.Port)
+            {
+                // The token was refused before its time (revoked sessions, policy changes): refresh once and send again.
+                response.Dispose();
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
+                    await tokens.GetAccessTokenAsync(forceRefresh: true, cancellationToken));
+                refreshed = true;
+                attempt--;
                 continue;
             }
 

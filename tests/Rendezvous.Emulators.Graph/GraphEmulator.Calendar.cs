@@ -412,8 +412,10 @@ public sealed partial class GraphEmulator
             return;
         }
 
-        var body = JsonNode.Parse(await new StreamReader(context.Request.Body).ReadToEndAsync()) as JsonObject ?? [];
+        var text = await new StreamReader(context.Request.Body).ReadToEndAsync();
         var ifMatch = context.Request.Headers.IfMatch.ToString();
+        Writes.Enqueue($"PATCH {eventId} If-Match={ifMatch} {text}");
+        var body = JsonNode.Parse(text) as JsonObject ?? [];
         JsonObject json;
         lock (Gate)
         {

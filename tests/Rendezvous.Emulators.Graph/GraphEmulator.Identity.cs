@@ -110,7 +110,7 @@ public sealed partial class GraphEmulator
     {
         ["error"] = error,
         ["error_description"] = description,
-        ["error_codes"] = new JsonArray(int.Parse(description[5..description.IndexOf(':', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture)),
+        ["error_codes"] = new JsonArray(int.Parse(description[6..description.IndexOf(':', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture)),
         ["trace_id"] = Guid.NewGuid().ToString(),
         ["correlation_id"] = Guid.NewGuid().ToString(),
         ["suberror"] = error == "invalid_grant" ? "bad_token" : null,

@@ -73,6 +73,9 @@ public sealed partial class GraphEmulator : IAsyncDisposable
     /// <summary>Every request the emulator served, as "METHOD path" (for assertions about what a client did).</summary>
     public ConcurrentQueue<string> Requests { get; } = new();
 
+    /// <summary>The event updates received, as "PATCH {id} If-Match={header} {body}".</summary>
+    public ConcurrentQueue<string> Writes { get; } = new();
+
     public IReadOnlyList<EmulatedSubscription> Subscriptions => [.. _subscriptions.Values];
 
     public IReadOnlyList<DeliveredNotification> Delivered

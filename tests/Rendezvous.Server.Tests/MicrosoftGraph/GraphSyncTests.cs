@@ -237,7 +237,7 @@ public sealed class GraphSyncTests(GraphSyncApp app) : IClassFixture<GraphSyncAp
         string family = "";
         var host = await HostAsync(true, true, additional: m => [family = m.AddCalendar("Family")]);
         // Mondays 15:00-16:00 in the family calendar, ten weeks; a free reminder; a tentative hold; a cancelled meeting.
-        await host.Mailbox.CreateAsync(family, "School run", At(1, 15), At(1, 16), recurrence: new EmulatedRecurrence("weekly", 1, 10, null));
+        await host.Mailbox.CreateAsync(family, "School run", At(1, 15), At(1, 16), recurrence: new EmulatedRecurrence("weekly", 1, 5, null));
         await host.Mailbox.CreateAsync(family, "Free reminder", At(2, 9), At(2, 10), showAs: "free");
         await host.Mailbox.CreateAsync(host.Calendar, "Maybe lunch", At(3, 12), At(3, 13), showAs: "tentative");
         var cancelled = await host.Mailbox.CreateAsync(host.Calendar, "Called off", At(4, 9), At(4, 10));
@@ -255,8 +255,8 @@ public sealed class GraphSyncTests(GraphSyncApp app) : IClassFixture<GraphSyncAp
 
         (await StartsAsync(host, "2027-03-08")).ShouldNotContain("2027-03-08T15:00:00Z");
         (await StartsAsync(host, "2027-03-08")).ShouldNotContain("2027-03-08T15:30:00Z");
-        (await StartsAsync(host, "2027-04-26")).ShouldNotContain("2027-04-26T15:00:00Z");
-        (await StartsAsync(host, "2027-05-10")).ShouldContain("2027-05-10T15:00:00Z");
+        (await StartsAsync(host, "2027-03-29")).ShouldNotContain("2027-03-29T15:00:00Z");
+        (await StartsAsync(host, "2027-04-05")).ShouldContain("2027-04-05T15:00:00Z");
         (await StartsAsync(host, "2027-03-02")).ShouldContain("2027-03-02T09:00:00Z");
         (await StartsAsync(host, "2027-03-03")).ShouldNotContain("2027-03-03T12:00:00Z");
         (await StartsAsync(host, "2027-03-04")).ShouldContain("2027-03-04T09:00:00Z");
@@ -316,7 +316,7 @@ public sealed class GraphSyncTests(GraphSyncApp app) : IClassFixture<GraphSyncAp
         await revoked.Mailbox.DeleteAsync(ev.Id);
         (await app.SyncAsync(revoked.ConnectionId)).Failed.ShouldBeTrue();
         var state = await (await revoked.Client.GetAsync($"/api/v1/calendar-connections/{revoked.ConnectionId}")).ExpectAsync(200);
-        state["needsReconnecting"]!.GetValue<bool>().ShouldBeTrue();
+        state["needsReconnecting"]!.GetValue<bool>().ShouldBeTrue(state.ToJsonString());
         state["health"]!.GetValue<string>().ShouldBe("failing");
         state["lastError"]!.GetValue<string>().ShouldStartWith("Needs reconnecting");
         (await BookingAsync(revoked, bookingId))["status"]!.GetValue<string>().ShouldBe("scheduled");
@@ -402,7 +402,7 @@ public sealed class GraphSyncTests(GraphSyncApp app) : IClassFixture<GraphSyncAp
         await (await host.Client.PostJsonAsync($"/api/v1/bookings/{id}/reschedule", new { start = "2027-03-16T11:00:00Z" })).ExpectAsync(200);
         await app.DrainOutboxAsync();
         var now = OurEvent(host, id);
-        now.Start.ShouldBe(At(16, 11));
+        now.Start.ShouldBe(At(16, 11), string.Join("\n", Emulator.Writes.TakeLast(2)));
         host.Mailbox.EventsIn(host.Calendar).Count.ShouldBe(1);
         Emulator.Requests.Count(r => r.StartsWith("PATCH /v1.0/me/events/" + ev.Id, StringComparison.Ordinal)).ShouldBe(2);
         var report = await app.SyncAsync(host.ConnectionId);
