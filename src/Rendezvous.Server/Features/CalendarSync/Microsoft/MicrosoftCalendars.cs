@@ -86,10 +86,16 @@ public static class MicrosoftCalendars
             return Problems.From(new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only connect their own calendar."));
         }
 
-        var web = returnTo == "web" ? "web" : "api";
-        var state = States(protection).Protect(string.Join('|', target.Value.ToString("N"), me.OrganizationId.Value.ToString("N"), web,
+        return TypedResults.Redirect(AuthorizationUrl(provider, protection, clock, target, me.OrganizationId, returnTo == "web").ToString());
+    }
+
+    /// <summary>Microsoft's sign-in page for connecting <paramref name="userId"/>'s calendar; the callback returns to the web app or the API.</summary>
+    public static Uri AuthorizationUrl(GraphCalendarProvider provider, IDataProtectionProvider protection, IClock clock, UserId userId,
+        OrganizationId organizationId, bool web)
+    {
+        var state = States(protection).Protect(string.Join('|', userId.Value.ToString("N"), organizationId.Value.ToString("N"), web ? "web" : "api",
             (clock.GetCurrentInstant() + Duration.FromMinutes(15)).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)));
-        return TypedResults.Redirect(provider.Authenticator.AuthorizationUrl(state, null).ToString());
+        return provider.Authenticator.AuthorizationUrl(state, null);
     }
 
     /// <summary>
@@ -109,9 +115,10 @@ public static class MicrosoftCalendars
         }
 
         var web = parts[2] == "web";
+        var userId = new UserId(userGuid);
         if (error is not null || string.IsNullOrEmpty(code))
         {
-            return Done(web, null, "Microsoft sign-in was not completed (" + (error ?? "no code") + ").");
+            return Done(web, userId, null, "Microsoft sign-in was not completed (" + (error ?? "no code") + ").");
         }
 
         GraphGrant grant;
@@ -127,10 +134,9 @@ public static class MicrosoftCalendars
         }
         catch (Exception ex) when (ex is GraphException or CalendarProviderException)
         {
-            return Done(web, null, "Connecting Microsoft failed: " + ex.Message);
+            return Done(web, userId, null, "Connecting Microsoft failed: " + ex.Message);
         }
 
-        var userId = new UserId(userGuid);
         var organizationId = new OrganizationId(orgGuid);
         var now = clock.GetCurrentInstant();
         var existing = await db.CalendarConnections.IgnoreQueryFilters()
@@ -141,7 +147,7 @@ public static class MicrosoftCalendars
         {
             if (existing.Count > 0)
             {
-                return Done(web, null, "This user already has a calendar connection; delete it before connecting Microsoft 365.");
+                return Done(web, userId, null, "This user already has a calendar connection; disconnect it before connecting Microsoft 365.");
             }
 
             connection = new CalendarConnection(Guid.CreateVersion7(), organizationId, userId, CalendarKind.CalDav,
@@ -159,11 +165,11 @@ public static class MicrosoftCalendars
         }
 
         await db.SaveChangesAsync(ct);
-        return Done(web, connection.Id, null);
+        return Done(web, userId, connection.Id, null);
     }
 
-    private static IResult Done(bool web, Guid? connectionId, string? error) => web
-        ? Results.Redirect(error is null ? "/app/connection?connected=microsoft" : "/app/connection?error=" + Uri.EscapeDataString(error))
+    private static IResult Done(bool web, UserId userId, Guid? connectionId, string? error) => web
+        ? Results.Redirect($"/app/calendar-connection?user={userId}" + (error is null ? "&connected=microsoft" : "&error=" + Uri.EscapeDataString(error)))
         : error is null
             ? Results.Redirect($"/api/v1/calendar-connections/{connectionId}")
             : Problems.From(new DomainError(ErrorKind.Conflict, "microsoft_connect_failed", error));
