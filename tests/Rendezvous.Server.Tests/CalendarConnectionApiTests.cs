@@ -50,7 +50,8 @@ public sealed class CalendarConnectionApiTests(RendezvousApp app) : IClassFixtur
         var kept = await app.WithDbAsync(db => db.CalendarConnections.SingleAsync(c => c.Id == id));
         app.Services.GetRequiredService<Secrets>().UnprotectCalendarPassword(kept.ProtectedPassword).ShouldBe("s3cret-app-password");
 
-        (await (await admin.PostJsonAsync("/api/v1/calendar-connections", new { userId, url = "http://127.0.0.1:5232/", username = "x", password = "y", bookingCalendarUrl = "/x/" })).ExpectAsync(409))
+        // The same account twice is refused; another account is a further connection (see the next test).
+        (await (await admin.PostJsonAsync("/api/v1/calendar-connections", new { userId, url = "http://127.0.0.1:5232/", username = "cal", password = "y", bookingCalendarUrl = "/x/" })).ExpectAsync(409))
             ["code"]!.GetValue<string>().ShouldBe("already_connected");
 
         (await admin.DeleteAsync($"/api/v1/calendar-connections/{id}")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
@@ -91,5 +92,49 @@ public sealed class CalendarConnectionApiTests(RendezvousApp app) : IClassFixtur
         (await (await bob.GetAsync("/api/v1/calendar-connections")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
         (await (await admin.GetAsync("/api/v1/calendar-connections")).ExpectAsync(200)).AsArray()
             .Select(c => c!["id"]!.GetValue<string>()).ShouldContain(own["id"]!.GetValue<string>());
+    }
+
+    [DbFact]
+    public async Task A_user_may_have_several_connections_and_exactly_one_receives_bookings()
+    {
+        var admin = app.Client();
+        var userId = await Scenario.CreateUserAsync(admin, "Many Calendars");
+        async Task<string> ConnectAsync(string username, bool? booking) =>
+            (await (await admin.PostJsonAsync("/api/v1/calendar-connections", new
+            {
+                userId, url = "http://127.0.0.1:5232/", username, password = "pw", bookingCalendarUrl = $"/{username}/work/", isBookingConnection = booking,
+            })).ExpectAsync(201))["id"]!.GetValue<string>();
+        async Task<string[]> BookingConnectionsAsync() =>
+            [.. (await (await admin.GetAsync("/api/v1/calendar-connections")).ExpectAsync(200)).AsArray()
+                .Where(c => c!["userId"]!.GetValue<string>() == userId && c["isBookingConnection"]!.GetValue<bool>())
+                .Select(c => c!["id"]!.GetValue<string>())];
+
+        var first = await ConnectAsync("one", null);
+        var second = await ConnectAsync("two", null);
+        (await BookingConnectionsAsync()).ShouldBe([first]);
+
+        var third = await ConnectAsync("three", true);
+        (await BookingConnectionsAsync()).ShouldBe([third]);
+
+        (await (await admin.PutJsonAsync($"/api/v1/calendar-connections/{first}", new
+        {
+            url = "http://127.0.0.1:5232/", username = "one", bookingCalendarUrl = "/one/work/", isBookingConnection = true,
+        })).ExpectAsync(200))["isBookingConnection"]!.GetValue<bool>().ShouldBeTrue();
+        (await BookingConnectionsAsync()).ShouldBe([first]);
+
+        // Unmarking the booking connection would leave the user's bookings nowhere: mark another one instead.
+        (await (await admin.PutJsonAsync($"/api/v1/calendar-connections/{first}", new
+        {
+            url = "http://127.0.0.1:5232/", username = "one", bookingCalendarUrl = "/one/work/", isBookingConnection = false,
+        })).ExpectAsync(400)).ToJsonString().ShouldContain("isBookingConnection");
+
+        // Deleting it hands the bookings to the oldest remaining connection.
+        (await admin.DeleteAsync($"/api/v1/calendar-connections/{first}")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
+        (await BookingConnectionsAsync()).ShouldBe([second]);
+
+        // The database holds the rule too, whatever the code does.
+        var violation = await Should.ThrowAsync<Npgsql.PostgresException>(() => app.WithDbAsync(db =>
+            db.Database.ExecuteSqlAsync($"UPDATE calendar_connections SET is_booking_connection = true WHERE id = {Guid.Parse(third)}")));
+        violation.SqlState.ShouldBe(Npgsql.PostgresErrorCodes.UniqueViolation);
     }
 }

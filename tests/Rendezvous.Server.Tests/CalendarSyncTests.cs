@@ -513,4 +513,61 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         var report = await SyncAsync(host.ConnectionId);
         (report.Canceled + report.Rescheduled + report.Deferred).ShouldBe(0);
     }
+
+    [SyncFact]
+    public async Task A_second_connection_is_busy_time_only_until_it_becomes_the_booking_connection()
+    {
+        var host = await HostWithCalendarAsync(cancelOnDelete: true, updateOnMove: true);
+        var other = await Radicale.NewCalendarAsync("other");
+        using (var client = Radicale.Client())
+        {
+            await client.CreateObjectAsync(new Uri(other).AbsolutePath + "dentist.ics",
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nBEGIN:VEVENT\r\nUID:dentist\r\nDTSTAMP:20270101T000000Z\r\n" +
+                "DTSTART:20270316T130000Z\r\nDTEND:20270316T140000Z\r\nSUMMARY:Dentist\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+        }
+
+        // A second account (the test server under another name): its calendars are busy time, bookings are not written there.
+        var secondUrl = Radicale.Url!.Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
+        var second = await (await host.Client.PostJsonAsync("/api/v1/calendar-connections", new
+        {
+            url = secondUrl, username = Radicale.User, password = Radicale.Password, bookingCalendarUrl = other,
+            cancelBookingOnDelete = true, updateBookingOnMove = true,
+        })).ExpectAsync(201);
+        second["isBookingConnection"]!.GetValue<bool>().ShouldBeFalse();
+        var secondId = second["id"]!.GetValue<string>();
+        (await SyncAsync(secondId)).Failed.ShouldBeFalse();
+        var slots = await (await app.Anonymous().GetAsync($"/api/v1/booking-pages/{host.Slug}/slots?from=2027-03-16&to=2027-03-16&timeZone=UTC")).ExpectAsync(200);
+        var starts = slots["slots"]!.AsArray().Select(x => x!["start"]!.GetValue<string>()).ToList();
+        starts.ShouldNotContain("2027-03-16T13:00:00Z");
+        starts.ShouldContain("2027-03-16T11:00:00Z");
+
+        var (id, _) = await BookAndSyncAsync(host, "2027-03-16T09:00:00Z");
+        (await ObjectsAsync(other)).ShouldHaveSingleItem().CalendarData.ShouldContain("UID:dentist");
+
+        // The second becomes the booking connection; the first is unmarked.
+        var marked = await (await host.Client.PutJsonAsync($"/api/v1/calendar-connections/{secondId}", new
+        {
+            url = secondUrl, username = Radicale.User, bookingCalendarUrl = other, isBookingConnection = true,
+        })).ExpectAsync(200);
+        marked["isBookingConnection"]!.GetValue<bool>().ShouldBeTrue();
+        (await (await host.Client.GetAsync($"/api/v1/calendar-connections/{host.ConnectionId}")).ExpectAsync(200))
+            ["isBookingConnection"]!.GetValue<bool>().ShouldBeFalse();
+
+        // The booking's next change moves its event from the old booking calendar to the new one.
+        await (await host.Client.PostJsonAsync($"/api/v1/bookings/{id}/reschedule", new { start = "2027-03-16T11:00:00Z" })).ExpectAsync(200);
+        await DrainOutboxAsync();
+        (await ObjectsAsync(host.BookingCalendar)).ShouldBeEmpty();
+        var ours = (await ObjectsAsync(other)).Single(o => !o.CalendarData.Contains("UID:dentist", StringComparison.Ordinal));
+        (await SyncAsync(host.ConnectionId)).Canceled.ShouldBe(0);
+        (await SyncAsync(secondId)).Rescheduled.ShouldBe(0);
+
+        // Now a deletion in the new booking calendar is the one that cancels.
+        using (var client = Radicale.Client())
+        {
+            await client.DeleteAsync(ours.Href, ours.ETag);
+        }
+
+        (await SyncAsync(secondId)).Canceled.ShouldBe(1);
+        (await BookingAsync(host, id))["status"]!.GetValue<string>().ShouldBe("canceled");
+    }
 }

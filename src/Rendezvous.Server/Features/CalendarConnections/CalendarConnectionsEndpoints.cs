@@ -20,7 +20,8 @@ public sealed record CalendarConnectionRequest(
     IReadOnlyList<string>? AdditionalCalendarUrls,
     bool? CancelBookingOnDelete,
     bool? UpdateBookingOnMove,
-    string? Provider = null);
+    string? Provider = null,
+    bool? IsBookingConnection = null);
 
 /// <summary>A connection as the API shows it. The password is never returned.</summary>
 public sealed record CalendarConnectionResponse(
@@ -42,10 +43,15 @@ public sealed record CalendarConnectionResponse(
     string CreatedAt,
     string Provider,
     bool Synced,
+    bool IsBookingConnection,
     bool NeedsReconnecting = false);
 
 /// <summary>
-/// Calendar connections: one per user, holding the booking calendar and any additional calendars read for busy time.
+/// Calendar connections: a user may have several (say Microsoft 365 and a CalDAV server), each with a booking calendar
+/// and any additional calendars. Every calendar of every connection counts as busy time; exactly one connection of the
+/// user is the <em>booking connection</em>, whose booking calendar receives the bookings (its moves and deletions are the
+/// ones that count). The first connection becomes it; marking another unmarks the old one; deleting it promotes the
+/// oldest remaining one. The database allows at most one per user (a partial unique index).
 /// Members manage their own; administrators see and manage everyone's. <c>provider</c> names the calendar service
 /// (<c>caldav</c>, the default, <c>icloud</c>, <c>google</c>, <c>exchange</c>, <c>office365</c>, <c>outlook</c>); only CalDAV
 /// and iCloud connections are synced today (the kind is "caldav" for both). The others are recorded, so the reassignment
@@ -54,6 +60,9 @@ public sealed record CalendarConnectionResponse(
 public static class CalendarConnectionsEndpoints
 {
     public const int MaxAdditionalCalendars = 20;
+
+    /// <summary>Connections one user may have.</summary>
+    public const int MaxConnectionsPerUser = 10;
 
     private static readonly Dictionary<string, CalendarProvider> Providers = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -82,7 +91,7 @@ public static class CalendarConnectionsEndpoints
         c.Id.ToString(), c.UserId.ToString(), "caldav", c.ServerUrl, c.Username, c.BookingCalendarUrl, [.. c.AdditionalCalendarUrls],
         c.CancelBookingOnDelete, c.UpdateBookingOnMove, c.Health.ToString().ToLowerInvariant(), c.CanAcceptBookings, c.ConsecutiveFailures,
         c.LastError, c.LastSuccessAt is { } s ? ApiFormat.Format(s) : null, c.LastFailureAt is { } f ? ApiFormat.Format(f) : null,
-        ApiFormat.Format(c.CreatedAt), ProviderName(c.Provider), c.IsSynced, c.NeedsReconnecting);
+        ApiFormat.Format(c.CreatedAt), ProviderName(c.Provider), c.IsSynced, c.IsBookingConnection, c.NeedsReconnecting);
 
     private static async Task<Results<Created<CalendarConnectionResponse>, ProblemHttpResult>> CreateAsync(
         CalendarConnectionRequest request, RendezvousDbContext db, Secrets secrets, IClock clock, HttpContext http, CancellationToken ct)
@@ -95,19 +104,82 @@ public static class CalendarConnectionsEndpoints
         }
 
         var v = input.Value;
-        if (await db.CalendarConnections.AnyAsync(c => c.UserId == v.UserId, ct))
+        var existing = await db.CalendarConnections.Where(c => c.UserId == v.UserId).ToListAsync(ct);
+        if (existing.Any(c => c.Provider == v.Provider && c.ServerUrl == v.Url && string.Equals(c.Username, v.Username, StringComparison.OrdinalIgnoreCase)))
         {
             return Problems.From(DomainError.Conflict("already_connected",
-                "This user already has a calendar connection; add calendars to it or delete it first."));
+                "This account is already connected for this user; add calendars to that connection instead."));
+        }
+
+        if (existing.Count >= MaxConnectionsPerUser)
+        {
+            return Problems.From(DomainError.Conflict("too_many_connections", $"A user may have at most {MaxConnectionsPerUser} calendar connections."));
         }
 
         var connection = new CalendarConnection(Guid.CreateVersion7(), me.OrganizationId, v.UserId, CalendarKind.CalDav, v.Url, v.Username,
             v.Password is null ? "" : secrets.ProtectCalendarPassword(v.Password), v.BookingCalendarUrl, v.Additional, request.CancelBookingOnDelete ?? false,
             request.UpdateBookingOnMove ?? false, clock.GetCurrentInstant());
         connection.SetProvider(v.Provider);
+        // The first connection receives the bookings; a later one only when asked to.
+        var makeBooking = existing.Count == 0 || request.IsBookingConnection == true;
+        connection.SetBookingConnection(false);
         db.CalendarConnections.Add(connection);
-        await db.SaveChangesAsync(ct);
+        var saved = await SaveAsBookingConnectionAsync(db, connection, makeBooking, ct);
+        if (saved is not null)
+        {
+            return Problems.From(saved);
+        }
+
         return TypedResults.Created($"/api/v1/calendar-connections/{connection.Id}", ToResponse(connection));
+    }
+
+    /// <summary>
+    /// Saves the pending changes and, when <paramref name="makeBooking"/>, makes <paramref name="connection"/> the user's
+    /// booking connection, unmarking the previous one first (the unique index is checked per statement). Returns a
+    /// conflict when a concurrent request marked another one meanwhile.
+    /// </summary>
+    public static async Task<DomainError?> SaveAsBookingConnectionAsync(RendezvousDbContext db, CalendarConnection connection, bool makeBooking,
+        CancellationToken ct)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            if (makeBooking && !connection.IsBookingConnection)
+            {
+                await db.CalendarConnections.IgnoreQueryFilters()
+                    .Where(c => c.UserId == connection.UserId && c.Id != connection.Id && c.IsBookingConnection)
+                    .ExecuteUpdateAsync(u => u.SetProperty(c => c.IsBookingConnection, false), ct);
+                connection.SetBookingConnection(true);
+                // A new booking calendar: bookings are written there on their next change, and it syncs at once.
+                await db.SaveChangesAsync(ct);
+            }
+
+            await tx.CommitAsync(ct);
+            return null;
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation })
+        {
+            await tx.RollbackAsync(ct);
+            return DomainError.Conflict("booking_connection_changed", "Another request changed this user's booking connection at the same time; try again.");
+        }
+    }
+
+    /// <summary>Deletes a connection; when it was the booking connection, the oldest remaining one takes over.</summary>
+    public static async Task DeleteConnectionAsync(RendezvousDbContext db, CalendarConnection connection, CancellationToken ct)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        db.CalendarConnections.Remove(connection);
+        await db.SaveChangesAsync(ct);
+        if (connection.IsBookingConnection)
+        {
+            var next = await db.CalendarConnections.IgnoreQueryFilters()
+                .Where(c => c.UserId == connection.UserId).OrderBy(c => c.CreatedAt).ThenBy(c => c.Id).FirstOrDefaultAsync(ct);
+            next?.SetBookingConnection(true);
+            await db.SaveChangesAsync(ct);
+        }
+
+        await tx.CommitAsync(ct);
     }
 
     private static async Task<Ok<CalendarConnectionResponse[]>> ListAsync(RendezvousDbContext db, HttpContext http, CancellationToken ct)
@@ -145,11 +217,22 @@ public static class CalendarConnectionsEndpoints
         }
 
         var v = input.Value;
+        if (request.IsBookingConnection == false && connection.IsBookingConnection)
+        {
+            return Problems.From(DomainError.Validation("isBookingConnection",
+                "bookings go to exactly one connection: mark another connection as the booking connection instead"));
+        }
+
         connection.Update(v.Url, v.Username, v.Password is null ? null : secrets.ProtectCalendarPassword(v.Password), v.BookingCalendarUrl,
             v.Additional, request.CancelBookingOnDelete ?? connection.CancelBookingOnDelete, request.UpdateBookingOnMove ?? connection.UpdateBookingOnMove,
             clock.GetCurrentInstant());
         connection.SetProvider(v.Provider);
-        await db.SaveChangesAsync(ct);
+        var saved = await SaveAsBookingConnectionAsync(db, connection, request.IsBookingConnection == true, ct);
+        if (saved is not null)
+        {
+            return Problems.From(saved);
+        }
+
         return TypedResults.Ok(ToResponse(connection));
     }
 
@@ -163,9 +246,7 @@ public static class CalendarConnectionsEndpoints
         }
 
         await StopPushAsync(found.Value, db, providers, logs.CreateLogger(typeof(CalendarConnectionsEndpoints)), ct);
-
-        db.CalendarConnections.Remove(found.Value);
-        await db.SaveChangesAsync(ct);
+        await DeleteConnectionAsync(db, found.Value, ct);
         return TypedResults.NoContent();
     }
 

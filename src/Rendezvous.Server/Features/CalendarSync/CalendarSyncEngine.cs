@@ -134,7 +134,8 @@ public sealed partial class CalendarSyncEngine(
             deleted.AddRange(known.Keys.Where(id => !present.Contains(id)));
         }
 
-        var isBookingCalendar = calendarId == connection.BookingCalendarUrl;
+        // Only the booking calendar of the user's booking connection counts for moves and deletions; everything else is busy time.
+        var isBookingCalendar = connection.IsBookingConnection && calendarId == connection.BookingCalendarUrl;
         foreach (var item in changes.Changed)
         {
             await ApplyItemAsync(connection, calendarId, isBookingCalendar, item, known, tally, ct);

@@ -46,7 +46,7 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
         var hostIds = booking.Hosts.Select(h => h.UserId).ToList();
         var synced = providers.Synced.ToList();
         var connections = await db.CalendarConnections.IgnoreQueryFilters()
-            .Where(c => hostIds.Contains(c.UserId) && synced.Contains(c.Provider) && c.ProtectedPassword != "")
+            .Where(c => hostIds.Contains(c.UserId) && c.IsBookingConnection && synced.Contains(c.Provider) && c.ProtectedPassword != "")
             .ToListAsync(cancellationToken);
         // Users who no longer host the booking (it was reassigned) still have its event: it leaves their calendars.
         var formerLinks = await db.BookingEventLinks

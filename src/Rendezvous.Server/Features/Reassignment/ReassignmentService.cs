@@ -62,7 +62,7 @@ public sealed class ReassignmentService(RendezvousDbContext db, IClock clock)
             var pages = await db.BookingPages.AsNoTracking().OrderBy(p => p.Title).ThenBy(p => p.Id).ToListAsync(ct);
             var userIds = pages.SelectMany(p => p.Hosts).Distinct().ToList();
             var connections = await db.CalendarConnections.AsNoTracking().Where(c => userIds.Contains(c.UserId)).ToListAsync(ct);
-            var byUser = connections.GroupBy(c => c.UserId).ToDictionary(g => g.Key, g => g.First());
+            var byUser = connections.GroupBy(c => c.UserId).ToDictionary(g => g.Key, g => g.OrderByDescending(c => c.IsBookingConnection).First());
             var owners = await db.Users.AsNoTracking().Where(u => userIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, ct);
             var busy = await BusyAsync(booking, pages.Select(p => p.OwnerId).Distinct().ToList(), ct);
             var source = LocationOf(page);
@@ -72,7 +72,7 @@ public sealed class ReassignmentService(RendezvousDbContext db, IClock clock)
                 var reasons = ReassignmentRules.CheckTarget(new ReassignmentTarget(
                     candidate.Settings.SchedulingOption,
                     owner?.Provider,
-                    candidate.Hosts.All(h => byUser.GetValueOrDefault(h)?.Health != ConnectionHealth.Error),
+                    candidate.Hosts.All(h => connections.All(c => c.UserId != h || c.Health != ConnectionHealth.Error)),
                     candidate.Id == booking.BookingPageId));
                 if (reasons.Count > 0)
                 {
@@ -132,7 +132,7 @@ public sealed class ReassignmentService(RendezvousDbContext db, IClock clock)
         var connections = await db.CalendarConnections.AsNoTracking().Where(c => hosts.Contains(c.UserId)).ToListAsync(ct);
         var targetRefusals = ReassignmentRules.CheckTarget(new ReassignmentTarget(
             target.Settings.SchedulingOption,
-            connections.FirstOrDefault(c => c.UserId == target.OwnerId)?.Provider,
+            connections.Where(c => c.UserId == target.OwnerId).OrderByDescending(c => c.IsBookingConnection).FirstOrDefault()?.Provider,
             connections.All(c => c.Health != ConnectionHealth.Error),
             target.Id == booking.BookingPageId));
         if (targetRefusals.Count > 0)
@@ -209,7 +209,7 @@ public sealed class ReassignmentService(RendezvousDbContext db, IClock clock)
     private async Task<IReadOnlyList<ReassignmentRefusal>> CheckBookingAsync(Booking booking, BookingPage page, CurrentUser me, CancellationToken ct)
     {
         var provider = await db.CalendarConnections.AsNoTracking()
-            .Where(c => c.UserId == page.OwnerId).Select(c => (CalendarProvider?)c.Provider).FirstOrDefaultAsync(ct);
+            .Where(c => c.UserId == page.OwnerId).OrderByDescending(c => c.IsBookingConnection).Select(c => (CalendarProvider?)c.Provider).FirstOrDefaultAsync(ct);
         return ReassignmentRules.CheckBooking(new ReassignmentSubject(
             booking.Status,
             page.Settings.SchedulingOption,

@@ -207,6 +207,7 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
                 v.Username, secrets.ProtectCalendarPassword(v.Password!), v.BookingCalendarUrl, v.Additional, CancelBookingOnDelete,
                 UpdateBookingOnMove, now);
             created.SetProvider(v.Provider);
+            created.SetBookingConnection(true);
             db.CalendarConnections.Add(created);
             Flash("The calendar is connected. Bookings will appear in it within a few seconds.");
         }
@@ -289,8 +290,7 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         await LoadAsync(ct);
         if (Connection is { } c)
         {
-            db.CalendarConnections.Remove(c);
-            await db.SaveChangesAsync(ct);
+            await CalendarConnectionsEndpoints.DeleteConnectionAsync(db, c, ct);
             Flash("The calendar is disconnected. Bookings already written to it stay there.");
         }
 
@@ -315,6 +315,8 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         }
 
         var whose = Whose.Id;
-        Connection = await db.CalendarConnections.FirstOrDefaultAsync(c => c.UserId == whose, ct);
+        // The page edits the booking connection; further connections are managed through the API.
+        Connection = await db.CalendarConnections.Where(c => c.UserId == whose).OrderByDescending(c => c.IsBookingConnection).ThenBy(c => c.CreatedAt)
+            .FirstOrDefaultAsync(ct);
     }
 }

@@ -141,25 +141,31 @@ public static class MicrosoftCalendars
         var now = clock.GetCurrentInstant();
         var existing = await db.CalendarConnections.IgnoreQueryFilters()
             .Where(c => c.UserId == userId && c.OrganizationId == organizationId).ToListAsync(ct);
-        var connection = existing.FirstOrDefault(c => c.Provider is CalendarProvider.Office365 or CalendarProvider.Outlook);
+        // The same Microsoft account signing in again is a reconnect; another account becomes another connection.
+        var connection = existing.FirstOrDefault(c => CalendarConnection.IsOAuthProvider(c.Provider)
+            && (string.Equals(c.Username, grant.Username, StringComparison.OrdinalIgnoreCase) || c.ProtectedPassword.Length == 0));
         var accountState = new GraphAccountState(grant.HomeAccountId).Write();
         if (connection is null)
         {
-            if (existing.Count > 0)
-            {
-                return Done(web, userId, null, "This user already has a calendar connection; disconnect it before connecting Microsoft 365.");
-            }
-
             connection = new CalendarConnection(Guid.CreateVersion7(), organizationId, userId, CalendarKind.CalDav,
                 provider.Authenticator.Options.GraphBaseUrl.ToString(), grant.Username, secrets.ProtectCalendarPassword(grant.TokenCache), bookingCalendar, [],
                 cancelBookingOnDelete: false, updateBookingOnMove: false, now);
             connection.SetProvider(CalendarProvider.Office365);
             connection.UpdateAccount(null, accountState);
+            // The user's first connection receives the bookings; otherwise this one adds busy time until marked.
+            connection.SetBookingConnection(!existing.Any(c => c.IsBookingConnection));
             db.CalendarConnections.Add(connection);
         }
         else
         {
-            // Reconnecting: the new sign-in replaces the old; the calendars and toggles stay as they were.
+            // Reconnecting (or signing in a connection recorded without one): the new sign-in replaces the old; the
+            // calendars and toggles stay as they were.
+            if (connection.ProtectedPassword.Length == 0)
+            {
+                connection.Update(provider.Authenticator.Options.GraphBaseUrl.ToString(), grant.Username, null, bookingCalendar, [],
+                    connection.CancelBookingOnDelete, connection.UpdateBookingOnMove, now);
+            }
+
             connection.UpdateAccount(secrets.ProtectCalendarPassword(grant.TokenCache), accountState);
             connection.RecordSuccess(now, Duration.Zero);
         }
