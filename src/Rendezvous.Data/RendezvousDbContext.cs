@@ -214,6 +214,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
             e.Property(c => c.Health).HasConversion<string>();
             e.Property(c => c.ProviderState).HasColumnType("jsonb");
             e.Ignore(c => c.IsSynced);
+            e.Ignore(c => c.NeedsReconnecting);
             e.Ignore(c => c.AllCalendarUrls);
             e.Ignore(c => c.CanAcceptBookings);
             e.HasQueryFilter(c => TenantId == null || c.OrganizationId == TenantId);

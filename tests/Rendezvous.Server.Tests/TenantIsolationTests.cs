@@ -29,6 +29,9 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         // named in our encrypted state. Push notifications wake only the connection holding the channel and its token.
         "GET /api/v1/calendar-connections/google/authorize", "GET /api/v1/calendar-connections/google/callback",
         "GET /api/v1/calendar-connections/{id}/calendars", "POST /api/v1/calendar-push/{provider}",
+        // Microsoft connect: authorize looks the user up in the caller's organization only; the callback, like Google's,
+        // acts only for the organization and user named in our encrypted, signed state.
+        "GET /api/v1/calendar-connections/microsoft/authorize", "GET /api/v1/calendar-connections/microsoft/callback",
         // Public, behind signed single-booking links (SelfServiceTests):
         "GET /api/v1/self-service/{token}", "GET /api/v1/self-service/{token}/slots", "POST /api/v1/self-service/{token}/cancel",
         "POST /api/v1/self-service/{token}/reschedule",

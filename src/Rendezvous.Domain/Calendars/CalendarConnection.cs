@@ -91,14 +91,31 @@ public sealed class CalendarConnection
     public CalendarProvider Provider { get; private set; } = CalendarProvider.CalDav;
 
     /// <summary>
-    /// True when the connection is synced: CalDAV and iCloud, and Google once the account is connected through OAuth (a
-    /// Google connection recorded without a grant only informs the reassignment rules). Other providers are recorded only.
+    /// True when the connection is synced: CalDAV and iCloud, and Google, Microsoft 365 and Outlook once the account is
+    /// connected by signing in (OAuth). An OAuth connection recorded without a grant only informs the reassignment rules;
+    /// other providers are recorded only.
     /// </summary>
-    public bool IsSynced => IsSyncedProvider(Provider) && (Provider != CalendarProvider.Google || ProtectedPassword.Length > 0);
+    public bool IsSynced => IsSyncedProvider(Provider) && (!ConnectsBySigningIn(Provider) || ProtectedPassword.Length > 0);
 
     /// <summary>Whether connections of <paramref name="provider"/> can be synced today.</summary>
     public static bool IsSyncedProvider(CalendarProvider provider) =>
-        provider is CalendarProvider.CalDav or CalendarProvider.ICloud or CalendarProvider.Google;
+        provider is CalendarProvider.CalDav or CalendarProvider.ICloud or CalendarProvider.Google
+            or CalendarProvider.Office365 or CalendarProvider.Outlook;
+
+    /// <summary>Connections of these providers get their account by signing in (OAuth), not with a server and a password.</summary>
+    private static bool ConnectsBySigningIn(CalendarProvider provider) => provider == CalendarProvider.Google || IsOAuthProvider(provider);
+
+    /// <summary>
+    /// Microsoft 365 / Outlook: connected by signing in to a Microsoft account (Google has its own connect flow and
+    /// validation, so it is not included here).
+    /// </summary>
+    public static bool IsOAuthProvider(CalendarProvider provider) => provider is CalendarProvider.Office365 or CalendarProvider.Outlook;
+
+    /// <summary>How <see cref="LastError"/> starts when only connecting the account again helps (consent withdrawn).</summary>
+    public const string NeedsReconnectingPrefix = "Needs reconnecting: ";
+
+    /// <summary>True when the last failure was a withdrawn or expired sign-in; syncing resumes only after reconnecting.</summary>
+    public bool NeedsReconnecting => LastError?.StartsWith(NeedsReconnectingPrefix, StringComparison.Ordinal) == true;
 
     public string ServerUrl { get; private set; }
 

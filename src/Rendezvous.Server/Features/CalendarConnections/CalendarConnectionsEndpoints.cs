@@ -4,6 +4,7 @@ using NodaTime;
 using Rendezvous.Data;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Calendars;
+using Rendezvous.Server.Features.CalendarSync;
 using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Infrastructure;
 
@@ -44,7 +45,8 @@ public sealed record CalendarConnectionResponse(
     bool Synced,
     bool IsBookingConnection,
     string? LastWriteError = null,
-    string? LastWriteFailureAt = null);
+    string? LastWriteFailureAt = null,
+    bool NeedsReconnecting = false);
 
 /// <summary>
 /// Calendar connections: a user may have several (say Microsoft 365 and a CalDAV server), each with a booking calendar
@@ -92,7 +94,7 @@ public static class CalendarConnectionsEndpoints
         c.CancelBookingOnDelete, c.UpdateBookingOnMove, c.Health.ToString().ToLowerInvariant(), c.CanAcceptBookings, c.ConsecutiveFailures,
         c.LastError, c.LastSuccessAt is { } s ? ApiFormat.Format(s) : null, c.LastFailureAt is { } f ? ApiFormat.Format(f) : null,
         ApiFormat.Format(c.CreatedAt), ProviderName(c.Provider), c.IsSynced, c.IsBookingConnection, c.LastWriteError,
-        c.LastWriteFailureAt is { } w ? ApiFormat.Format(w) : null);
+        c.LastWriteFailureAt is { } w ? ApiFormat.Format(w) : null, c.NeedsReconnecting);
 
     private static async Task<Results<Created<CalendarConnectionResponse>, ProblemHttpResult>> CreateAsync(
         CalendarConnectionRequest request, CalendarConnectionService connections, HttpContext http, CancellationToken ct)
@@ -238,6 +240,11 @@ public static class CalendarConnectionsEndpoints
             return ValidateGoogle(r, existing, userId, me, errors);
         }
 
+        if (CalendarConnection.IsOAuthProvider(provider) && errors.Count == 0)
+        {
+            return ValidateOAuth(r, existing, me, userId, provider);
+        }
+
         // Providers that are not synced yet are recorded without server details unless some are given.
         var synced = CalendarConnection.IsSyncedProvider(provider);
         var detailsGiven = synced || r.Url is not null || r.Username is not null || r.BookingCalendarUrl is not null;
@@ -355,6 +362,69 @@ public static class CalendarConnectionsEndpoints
         }
 
         return new Valid(userId, existing?.ServerUrl ?? "", existing?.Username ?? "", null, booking, additional, CalendarProvider.Google);
+    }
+
+    /// <summary>
+    /// Microsoft 365 / Outlook connections are made by signing in (<c>GET /calendar-connections/microsoft/authorize</c>);
+    /// through this API they are only recorded (for the reassignment rules) or, once signed in, given their calendars by
+    /// the service's calendar ids and their toggles. The account and its secret never come through here.
+    /// </summary>
+    private static Result<Valid> ValidateOAuth(CalendarConnectionRequest r, CalendarConnection? existing, CurrentUser me, UserId userId,
+        CalendarProvider provider)
+    {
+        var errors = new List<FieldError>();
+        if (r.Password is not null || r.Url is not null || r.Username is not null)
+        {
+            errors.Add(new("password", "Microsoft calendars are connected by signing in: GET /api/v1/calendar-connections/microsoft/authorize"));
+        }
+
+        var signedIn = existing is { IsSynced: true };
+        string? booking = existing?.BookingCalendarUrl;
+        if (r.BookingCalendarUrl is not null)
+        {
+            if (!signedIn || !ApiFormat.TryText(r.BookingCalendarUrl, 2000, out var id))
+            {
+                errors.Add(new("bookingCalendarUrl", signedIn ? "must be a calendar id of the account" : "can be chosen after signing in"));
+            }
+            else
+            {
+                booking = id;
+            }
+        }
+
+        var additional = existing?.AdditionalCalendarUrls.ToList() ?? [];
+        if (r.AdditionalCalendarUrls is { } list)
+        {
+            additional = [];
+            if (!signedIn || list.Count > MaxAdditionalCalendars)
+            {
+                errors.Add(new("additionalCalendarUrls", signedIn ? $"at most {MaxAdditionalCalendars} calendars" : "can be chosen after signing in"));
+            }
+
+            for (var i = 0; i < list.Count && signedIn; i++)
+            {
+                if (!ApiFormat.TryText(list[i], 2000, out var id))
+                {
+                    errors.Add(new($"additionalCalendarUrls[{i}]", "must be a calendar id of the account"));
+                }
+                else if (id != booking && !additional.Contains(id))
+                {
+                    additional.Add(id);
+                }
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return DomainError.Validation(errors);
+        }
+
+        if (!me.IsAdministrator && userId != me.Id)
+        {
+            return new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only connect their own calendar.");
+        }
+
+        return new Valid(userId, existing?.ServerUrl ?? "", existing?.Username ?? "", null, booking ?? "", additional, provider);
     }
 
     private static Uri? AbsoluteHttp(string? text) =>

@@ -32,7 +32,15 @@ public sealed class CalendarSyncWakeups(IServiceScopeFactory scopes, IClock cloc
 
     /// <summary>Wakes the connection whose calendar holds the push subscription <paramref name="channelId"/>, when
     /// <paramref name="token"/> is the secret it was made with. Returns false for unknown channels or wrong tokens.</summary>
-    public async Task<bool> WakeChannelAsync(string channelId, string? token, CancellationToken ct)
+    public async Task<bool> WakeChannelAsync(string channelId, string? token, CancellationToken ct) =>
+        await WakeChannelAsync(channelId, token, PushLifecycle.Changed, ct);
+
+    /// <summary>
+    /// As <see cref="WakeChannelAsync(string, string?, CancellationToken)"/>, and first acts on a lifecycle signal: a
+    /// subscription that needs renewing is marked as expiring now (the round renews it), one the service removed is
+    /// forgotten (the round makes a new one); missed notifications need nothing more than the sync itself.
+    /// </summary>
+    public async Task<bool> WakeChannelAsync(string channelId, string? token, PushLifecycle lifecycle, CancellationToken ct)
     {
         Guid? connectionId;
         await using (var scope = scopes.CreateAsyncScope())
@@ -48,6 +56,17 @@ public sealed class CalendarSyncWakeups(IServiceScopeFactory scopes, IClock cloc
         if (connectionId is not { } id)
         {
             return false;
+        }
+
+        if (lifecycle is PushLifecycle.RenewNow or PushLifecycle.Removed)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+            var now = clock.GetCurrentInstant();
+            await (lifecycle == PushLifecycle.RenewNow
+                ? db.Database.ExecuteSqlInterpolatedAsync($"UPDATE calendar_sync_states SET push_expires_at = {now} WHERE push_channel_id = {channelId}", ct)
+                : db.Database.ExecuteSqlInterpolatedAsync(
+                    $"UPDATE calendar_sync_states SET push_channel_id = NULL, push_expires_at = NULL WHERE push_channel_id = {channelId}", ct));
         }
 
         await WakeAsync(id, ct);
@@ -69,7 +88,19 @@ public sealed class CalendarSyncWakeups(IServiceScopeFactory scopes, IClock cloc
 /// <summary>One notification as a provider's push receiver read it.</summary>
 /// <param name="ChannelId">The subscription it is about (Graph subscription id, Google channel id).</param>
 /// <param name="Token">The secret it carried (Graph clientState, Google X-Goog-Channel-Token).</param>
-public sealed record PushPing(string ChannelId, string? Token);
+/// <param name="Lifecycle">What the notification says about the subscription itself (most say only "something changed").</param>
+public sealed record PushPing(string ChannelId, string? Token, PushLifecycle Lifecycle = PushLifecycle.Changed);
+
+/// <summary>What a push notification means for its subscription.</summary>
+public enum PushLifecycle
+{
+    /// <summary>Something changed in the calendar (or notifications were missed): sync now.</summary>
+    Changed,
+    /// <summary>The service wants the subscription renewed or reauthorized soon (Graph reauthorizationRequired).</summary>
+    RenewNow,
+    /// <summary>The service dropped the subscription (Graph subscriptionRemoved): make a new one.</summary>
+    Removed,
+}
 
 /// <summary>What a push receiver made of a request: the answer the service expects, and the notifications in it.</summary>
 public sealed record PushReceipt(IResult Response, IReadOnlyList<PushPing> Pings);
@@ -105,9 +136,9 @@ public static class CalendarPushEndpoints
         }
 
         var receipt = await receiver.ReceiveAsync(request, ct);
-        foreach (var ping in receipt.Pings.DistinctBy(p => p.ChannelId))
+        foreach (var ping in receipt.Pings.DistinctBy(p => (p.ChannelId, p.Lifecycle)))
         {
-            await wakeups.WakeChannelAsync(ping.ChannelId, ping.Token, ct);
+            await wakeups.WakeChannelAsync(ping.ChannelId, ping.Token, ping.Lifecycle, ct);
         }
 
         return receipt.Response;

@@ -435,7 +435,7 @@ public sealed partial class CalendarSyncEngine(
         CalendarProviderException { Failure: CalendarFailure.AccessDenied } =>
             "The calendar server refused the sign-in (check the user name and app password, or connect the account again).",
         CalendarProviderException { Failure: CalendarFailure.ReconnectRequired } =>
-            "Needs reconnecting: the account no longer lets Rendezvous reach its calendar (access was removed or expired). Connect it again.",
+            CalendarConnection.NeedsReconnectingPrefix + "the account no longer lets Rendezvous reach its calendar (access was removed or expired). Connect it again.",
         CalendarProviderException { Failure: CalendarFailure.NotFound } => "A calendar was not found on the server: " + ex.Message,
         CalendarProviderException { Failure: CalendarFailure.Unavailable } => "The calendar server is not answering: " + ex.Message,
         _ => ex.Message,

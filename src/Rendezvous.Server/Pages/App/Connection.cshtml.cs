@@ -237,8 +237,12 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
             }
         }
 
-        var request = new CalendarConnectionRequest(Whose.Id.ToString(), "caldav", ServerUrl, Username, password, BookingCalendarUrl,
-            AdditionalCalendarUrls, CancelBookingOnDelete, UpdateBookingOnMove, Provider is "icloud" or "google" ? Provider : "caldav");
+        var oauth = Connection is { } existing && CalendarConnection.IsOAuthProvider(existing.Provider);
+        var request = oauth
+            ? new CalendarConnectionRequest(Whose.Id.ToString(), null, null, null, null, BookingCalendarUrl, AdditionalCalendarUrls,
+                CancelBookingOnDelete, UpdateBookingOnMove, CalendarConnectionsEndpoints.ProviderName(Connection!.Provider))
+            : new CalendarConnectionRequest(Whose.Id.ToString(), "caldav", ServerUrl, Username, password, BookingCalendarUrl,
+                AdditionalCalendarUrls, CancelBookingOnDelete, UpdateBookingOnMove, Provider is "icloud" or "google" ? Provider : "caldav");
         var saved = Connection is null
             ? await connections.CreateAsync(Me, request, ct)
             : await connections.UpdateAsync(Me, Connection, request, ct);
@@ -250,6 +254,52 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
 
         Flash(Connection is null ? "The calendar is connected. Bookings will appear in it within a few seconds." : "The calendars are saved.");
         return Go(SelfUrl());
+    }
+
+    /// <summary>Connects (or signs in again to) Microsoft 365 / Outlook.com: off to Microsoft's sign-in and consent page.</summary>
+    public async Task<IActionResult> OnPostMicrosoftAsync([FromServices] Rendezvous.Calendars.Graph.GraphCalendarProvider graph, CancellationToken ct)
+    {
+        await LoadAsync(ct);
+        if (!graph.Authenticator.IsConfigured)
+        {
+            FlashError(new DomainError(ErrorKind.Conflict, "microsoft_not_configured", "Microsoft 365 is not set up on this server yet; ask your administrator."));
+            return Go(SelfUrl());
+        }
+
+        return Redirect(Features.CalendarSync.Microsoft.MicrosoftCalendars.AuthorizationUrl(graph, protection, clock, Whose.Id, Me.OrganizationId, web: true).ToString());
+    }
+
+    /// <summary>The calendars of a connected Microsoft account, to choose the booking and additional calendars from.</summary>
+    public async Task<IActionResult> OnPostMicrosoftCalendarsAsync([FromServices] CalendarProviders providers, CancellationToken ct)
+    {
+        await LoadAsync(ct);
+        if (Connection is not { IsSynced: true } c || !CalendarConnection.IsOAuthProvider(c.Provider) || providers.Open(c) is not { } session)
+        {
+            return Go(SelfUrl());
+        }
+
+        try
+        {
+            using (session)
+            {
+                Found = [.. (await session.ListCalendarsAsync(ct)).Where(x => x.CanWrite || c.AdditionalCalendarUrls.Contains(x.Id))
+                    .Select(x => new DiscoveredCalendar(x.Id, x.Name))];
+                providers.Keep(c, session);
+                await db.SaveChangesAsync(ct);
+            }
+        }
+        catch (Rendezvous.Calendars.Providers.CalendarProviderException ex)
+        {
+            FlashError(new DomainError(ErrorKind.Conflict, "microsoft_failed", "Microsoft did not list the calendars: " + ex.Message));
+            return Go(SelfUrl());
+        }
+
+        Provider = CalendarConnectionsEndpoints.ProviderName(c.Provider);
+        BookingCalendarUrl = c.BookingCalendarUrl;
+        AdditionalCalendarUrls = [.. c.AdditionalCalendarUrls];
+        CancelBookingOnDelete = c.CancelBookingOnDelete;
+        UpdateBookingOnMove = c.UpdateBookingOnMove;
+        return Page();
     }
 
     /// <summary>The two sync toggles alone.</summary>
