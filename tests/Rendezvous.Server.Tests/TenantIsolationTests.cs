@@ -30,7 +30,8 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "GET /api/v1/calendar-connections/google/authorize", "GET /api/v1/calendar-connections/google/callback",
         "GET /api/v1/calendar-connections/{id}/calendars", "POST /api/v1/calendar-push/{provider}",
         // Microsoft connect: authorize looks the user up in the caller's organization only; the callback, like Google's,
-        // acts only for the organization and user named in our encrypted, signed state.
+        // acts only for the organization and user named in our encrypted, signed state (MicrosoftGraph/GraphSyncTests:
+        // The_callback_acts_only_on_a_state_this_server_signed_for_one_user_of_one_organization).
         "GET /api/v1/calendar-connections/microsoft/authorize", "GET /api/v1/calendar-connections/microsoft/callback",
         // Public, behind signed single-booking links (SelfServiceTests):
         "GET /api/v1/self-service/{token}", "GET /api/v1/self-service/{token}/slots", "POST /api/v1/self-service/{token}/cancel",

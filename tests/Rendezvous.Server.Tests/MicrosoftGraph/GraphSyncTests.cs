@@ -293,6 +293,32 @@ public sealed class GraphSyncTests(GraphSyncApp app) : IClassFixture<GraphSyncAp
     }
 
     [Fact]
+    public async Task The_callback_acts_only_on_a_state_this_server_signed_for_one_user_of_one_organization()
+    {
+        var admin = app.Client();
+        var userId = await Scenario.CreateUserAsync(admin, "Outlook Host", timeZone: "UTC");
+        var client = app.Client(await Scenario.CreateKeyAsync(admin, userId));
+        var start = await client.GetAsync($"/api/v1/calendar-connections/microsoft/authorize?userId={userId}");
+        start.StatusCode.ShouldBe(System.Net.HttpStatusCode.Redirect);
+        var state = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(start.Headers.Location!.Query)["state"].ToString();
+        state.ShouldNotBeNullOrEmpty();
+
+        // A state changed by one character, one made up, and none at all are refused before any code is redeemed.
+        var tampered = state[..^2] + (state[^2] == 'A' ? 'B' : 'A') + state[^1];
+        foreach (var forged in new[] { tampered, "made-up", "" })
+        {
+            var before = Emulator.TokenRequests;
+            (await (await app.Anonymous().GetAsync($"/api/v1/calendar-connections/microsoft/callback?code=stolen&state={Uri.EscapeDataString(forged)}"))
+                .ExpectAsync(400))["field"]!.GetValue<string>().ShouldBe("state");
+            Emulator.TokenRequests.ShouldBe(before);
+        }
+
+        // Another organization's administrator cannot start a sign-in for this user.
+        var other = app.Client(await app.CreateOrganizationAsync("initech-" + Guid.NewGuid().ToString("N")[..6]));
+        (await other.GetAsync($"/api/v1/calendar-connections/microsoft/authorize?userId={userId}")).IsSuccessStatusCode.ShouldBeFalse();
+    }
+
+    [Fact]
     public async Task An_expired_access_token_is_refreshed_without_the_user_noticing()
     {
         var host = await HostAsync(true, true);
