@@ -107,6 +107,22 @@ radicale_status() {
   curl -s -o /dev/null -w '%{http_code}' --max-time 5 -u "$2:$3" -X PROPFIND -H 'Depth: 0' "$1$2/" 2>/dev/null || true
 }
 
+# wait_until_up NAME PID LOGFILE CHECK...: waits up to 30 s for the command CHECK... to succeed while the process PID
+# (just started, writing LOGFILE) lives; dies with the log's tail when it exits or never answers.
+wait_until_up() {
+  local name="$1" pid="$2" logfile="$3" i; shift 3
+  for i in $(seq 1 60); do
+    "$@" && return 0
+    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$logfile" >&2; die "$name exited at start (log: $logfile)"; }
+    sleep 0.5
+  done
+  tail -n 30 "$logfile" >&2
+  die "$name did not answer (log: $logfile)"
+}
+
+# dav_answers URL USER PASSWORD: true when a PROPFIND on the user's principal answers 207.
+dav_answers() { [ "$(radicale_status "$1" "$2" "$3")" = 207 ]; }
+
 # ensure_radicale [PORT]: a private Radicale CalDAV server on 127.0.0.1:PORT (default 5232) with htpasswd auth,
 # owner-only rights and its collections in $STATE/radicale. Exports RENDEZVOUS_TEST_CALDAV_URL, _USER and _PASSWORD.
 # Debian's /usr/bin/radicale runs (not whichever python3 is first on PATH), as the calling user.
@@ -166,14 +182,7 @@ CONF
     setsid "${cmd[@]}" -C "$dir/config" >>"$logfile" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$pidfile"
-    local i
-    for i in $(seq 1 60); do
-      status=$(radicale_status "$url" "$user" "$password")
-      [ "$status" = 207 ] && break
-      kill -0 "$pid" 2>/dev/null || { tail -n 30 "$logfile" >&2; die "Radicale exited at start (log: $logfile)"; }
-      sleep 0.5
-    done
-    [ "$status" = 207 ] || { tail -n 30 "$logfile" >&2; die "Radicale did not answer on $url (last status $status)"; }
+    wait_until_up Radicale "$pid" "$logfile" dav_answers "$url" "$user" "$password"
   fi
   export RENDEZVOUS_TEST_CALDAV_URL="$url"
   export RENDEZVOUS_TEST_CALDAV_USER="$user"
@@ -207,14 +216,7 @@ ensure_xandikos() {
       >>"$logfile" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$pidfile"
-    local i
-    for i in $(seq 1 60); do
-      status=$(radicale_status "$url" "$user" "unused")
-      [ "$status" = 207 ] && break
-      kill -0 "$pid" 2>/dev/null || { tail -n 30 "$logfile" >&2; die "Xandikos exited at start (log: $logfile)"; }
-      sleep 0.5
-    done
-    [ "$status" = 207 ] || { tail -n 30 "$logfile" >&2; die "Xandikos did not answer on $url (last status $status)"; }
+    wait_until_up Xandikos "$pid" "$logfile" dav_answers "$url" "$user" "unused"
   fi
   export RENDEZVOUS_TEST_XANDIKOS_URL="$url"
   export RENDEZVOUS_TEST_XANDIKOS_USER="$user"
@@ -358,13 +360,7 @@ ensure_smtp() {
     setsid /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox "$dir" >>"$logfile" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$pidfile"
-    local i ok=""
-    for i in $(seq 1 60); do
-      if smtp_greets 127.0.0.1 "$port"; then ok=1; break; fi
-      kill -0 "$pid" 2>/dev/null || { tail -n 30 "$logfile" >&2; die "the SMTP server exited at start (log: $logfile)"; }
-      sleep 0.5
-    done
-    [ -n "$ok" ] || { tail -n 30 "$logfile" >&2; die "the SMTP server did not answer on 127.0.0.1:$port (log: $logfile)"; }
+    wait_until_up "the SMTP server on 127.0.0.1:$port" "$pid" "$logfile" smtp_greets 127.0.0.1 "$port"
   fi
   export RENDEZVOUS_TEST_SMTP_HOST=127.0.0.1
   export RENDEZVOUS_TEST_SMTP_PORT="$port"
@@ -429,14 +425,7 @@ _aiosmtpd_tls() {
   setsid /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$port" "$@" -c aiosmtpd.handlers.Mailbox "$dir" >>"$logfile" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$pidfile"
-  local i
-  for i in $(seq 1 60); do
-    "$check" "$port" && return 0
-    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$logfile" >&2; die "the $name SMTP server exited at start (log: $logfile)"; }
-    sleep 0.5
-  done
-  tail -n 30 "$logfile" >&2
-  die "the $name SMTP server did not answer on 127.0.0.1:$port (log: $logfile)"
+  wait_until_up "the $name SMTP server on 127.0.0.1:$port" "$pid" "$logfile" "$check" "$port"
 }
 
 # ensure_chromium: Debian's Chromium (and its driver, and a font) for the browser tests, started by Playwright from

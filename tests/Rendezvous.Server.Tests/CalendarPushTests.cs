@@ -45,7 +45,7 @@ public sealed class CalendarPushTests(CalendarPushApp app) : IClassFixture<Calen
             userId, url = "http://127.0.0.1:5232/", username = "push", password = "pw", bookingCalendarUrl = "/push/work/",
         })).ExpectAsync(201);
         var id = Guid.Parse(created["id"]!.GetValue<string>());
-        var later = (app.Clock.GetCurrentInstant() + Duration.FromHours(1)).ToDateTimeUtc();
+        var later = app.Clock.GetCurrentInstant() + Duration.FromHours(1);
         await app.WithDbAsync(async db =>
         {
             await db.Database.ExecuteSqlAsync($"UPDATE calendar_connections SET next_sync_at = {later} WHERE id = {id}");

@@ -106,6 +106,20 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
         return new Host(userId, client, slug, connection["id"]!.GetValue<string>(), calendar, server);
     }
 
+    /// <summary>Drains the outbox five minutes later, when a failed attempt's retry is due, then puts the clock back.</summary>
+    private async Task DrainOutboxWhenRetriesAreDueAsync()
+    {
+        app.Clock.Advance(Duration.FromMinutes(5));
+        try
+        {
+            await DrainOutboxAsync();
+        }
+        finally
+        {
+            app.Clock.Reset(RendezvousApp.Start);
+        }
+    }
+
     private async Task DrainOutboxAsync()
     {
         await app.WithScopeAsync(async sp =>
@@ -502,15 +516,7 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
 
         // The booking itself was never in doubt; the retry (when due) writes the event once.
         (await BookingAsync(host, id))["status"]!.GetValue<string>().ShouldBe("scheduled");
-        app.Clock.Advance(Duration.FromMinutes(5));
-        try
-        {
-            await DrainOutboxAsync();
-        }
-        finally
-        {
-            app.Clock.Reset(RendezvousApp.Start);
-        }
+        await DrainOutboxWhenRetriesAreDueAsync();
 
         (await ObjectsAsync(host)).Count.ShouldBe(1);
     }
@@ -714,15 +720,7 @@ public sealed class CalendarSyncTests(CalendarSyncApp app) : IClassFixture<Calen
             SpoilingHandlerFactory.Faults.TryRemove(fragment, out _);
         }
 
-        app.Clock.Advance(Duration.FromMinutes(5));
-        try
-        {
-            await DrainOutboxAsync();
-        }
-        finally
-        {
-            app.Clock.Reset(RendezvousApp.Start);
-        }
+        await DrainOutboxWhenRetriesAreDueAsync();
 
         (await ObjectsAsync(host)).Count.ShouldBe(1);
         var healed = await (await host.Client.GetAsync($"/api/v1/calendar-connections/{host.ConnectionId}")).ExpectAsync(200);

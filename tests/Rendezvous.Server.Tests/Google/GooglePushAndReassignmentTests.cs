@@ -20,7 +20,7 @@ public sealed class GooglePushAndReassignmentTests(GoogleSyncApp app) : IClassFi
 
     private Task PostponeAsync(GoogleHost host) =>
         app.WithDbAsync(db => db.Database.ExecuteSqlInterpolatedAsync(
-            $"UPDATE calendar_connections SET next_sync_at = {(app.Clock.GetCurrentInstant() + Duration.FromHours(1)).ToDateTimeUtc()} WHERE id = {Guid.Parse(host.ConnectionId)}"));
+            $"UPDATE calendar_connections SET next_sync_at = {app.Clock.GetCurrentInstant() + Duration.FromHours(1)} WHERE id = {Guid.Parse(host.ConnectionId)}"));
 
     [DbFact]
     public async Task A_change_in_google_wakes_the_connections_sync_at_once_and_a_wrong_token_wakes_nothing()
