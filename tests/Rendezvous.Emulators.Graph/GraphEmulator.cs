@@ -135,6 +135,9 @@ public sealed partial class GraphEmulator : IAsyncDisposable
 
     public EmulatedMailbox Mailbox(string email) => _mailboxes[email];
 
+    /// <summary>Every access and refresh token that is still valid, so a test can check none is stored in clear.</summary>
+    public IReadOnlyList<string> LiveTokens => [.. _accessTokens.Keys, .. _refreshTokens.Keys];
+
     /// <summary>Every access token issued so far is refused from now on (401, as if it had expired).</summary>
     public void ExpireAccessTokens() => _accessTokens.Clear();
 
