@@ -104,6 +104,7 @@ builder.Services.AddSingleton<SelfServiceLinks>();
 // Customer links in emails are the signed self-service links.
 builder.Services.TryAddSingleton<ISelfServiceLinks>(sp => sp.GetRequiredService<SelfServiceLinks>());
 builder.Services.AddScoped<SelfServiceService>();
+builder.Services.AddScoped<Rendezvous.Server.Features.Portal.PortalAccessService>();
 builder.Services.AddScoped<BookingService>();
 builder.Services.AddScoped<WebhookSubscriptions>();
 builder.Services.AddScoped<TeamMembers>();
@@ -126,6 +127,7 @@ builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
 builder.Services.AddHostedService<CalendarSyncWorker>();
 builder.Services.Configure<ReminderOptions>(builder.Configuration.GetSection("Rendezvous:Reminders"));
 builder.Services.AddSingleton<IOutboxHandler, ReminderPlanner>();
+builder.Services.AddSingleton<Rendezvous.Server.Features.CalendarSync.CalendarMoveAlerts>();
 builder.Services.AddSingleton<ReminderSender>();
 builder.Services.AddHostedService<ReminderWorker>();
 // One instance each, so tests can resolve a worker and drive it by hand while it idles.
@@ -183,6 +185,7 @@ Rendezvous.Server.Features.CalendarSync.Google.GoogleConnectEndpoints.MapGoogleC
 api.MapMicrosoftCalendars();
 api.MapSelfService();
 api.MapPortal();
+api.MapPortalAccess();
 app.MapSelfServiceFiles();
 app.MapWebApplication();
 api.MapWebhooks();

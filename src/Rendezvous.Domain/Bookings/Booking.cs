@@ -712,6 +712,17 @@ public sealed class Booking
         return Result.Success;
     }
 
+    /// <summary>
+    /// Records something that happened to the booking without changing it (its status, time and detailed status stay),
+    /// so the activity stream shows it: for example a move made in the host's calendar that could not be applied.
+    /// No event is raised.
+    /// </summary>
+    public void RecordNote(string text, Actor actor, Instant now)
+    {
+        UpdatedAt = now;
+        _history.Add(new BookingActivity(now, null, Status, Status, text, actor, null, Start, End));
+    }
+
     /// <summary>Forgets raised events once they are in the outbox.</summary>
     public void ClearPendingEvents() => _events.Clear();
 

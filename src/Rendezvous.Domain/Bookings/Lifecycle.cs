@@ -59,6 +59,14 @@ public sealed record Actor(ActorKind Kind, string? Id = null)
 
     /// <summary>Users (directly or through their calendar) and the system are not bound by customer policies.</summary>
     public bool IsCustomer => Kind == ActorKind.Customer;
+
+    /// <summary>
+    /// The reason a customer may see for a change made by <paramref name="kind"/>: only words a person wrote (a user in
+    /// Rendezvous, or the customer). Reasons Rendezvous records for itself ("Deleted in the host's calendar", a payment
+    /// window closing) are for staff; the customer sees no reason rather than an internal one.
+    /// </summary>
+    public static string? ReasonForCustomer(ActorKind kind, string? reason) =>
+        kind is ActorKind.User or ActorKind.Customer && !string.IsNullOrWhiteSpace(reason) ? reason : null;
 }
 
 /// <summary>

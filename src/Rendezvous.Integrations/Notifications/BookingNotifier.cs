@@ -254,9 +254,11 @@ public sealed partial class BookingNotifier(
             ["booking.duration"] = Describe(change.End - change.Start),
             ["booking.timeZone"] = zone.Id,
             ["booking.location"] = context.LocationFor(recipient.IsCustomer) ?? "",
-            ["booking.reason"] = change.Reason ?? "",
+            // Customers see only the reason a person gave; a reason Rendezvous recorded itself is for staff.
+            ["booking.reason"] = (recipient.IsCustomer ? change.CustomerReason : change.Reason) ?? "",
             ["booking.publicNotes"] = context.Booking.PublicNotes ?? "",
-            ["manageUrl"] = recipient.IsCustomer ? links.ManageUrl(context.Booking) : "",
+            // Customers get their self-service link; each host a signed staff link to reschedule or cancel (seed 003).
+            ["manageUrl"] = recipient.IsCustomer ? links.ManageUrl(context.Booking) : recipient.UserId is { } hostId ? links.StaffManageUrl(context.Booking, hostId) ?? "" : "",
             ["organization.name"] = context.Organization.Name,
         };
     }
@@ -296,7 +298,7 @@ public sealed partial class BookingNotifier(
             foreach (var host in context.Hosts.Where(h => h.Id != request.SkipHost))
             {
                 yield return new Recipient("host:" + host.Id, TemplateAudience.Host, host.Name, host.Email,
-                    TimeZones.Find(host.TimeZoneId) ?? DateTimeZone.Utc);
+                    TimeZones.Find(host.TimeZoneId) ?? DateTimeZone.Utc) { UserId = host.Id };
             }
         }
     }
@@ -336,6 +338,9 @@ public sealed partial class BookingNotifier(
 
     private sealed record Recipient(string Key, TemplateAudience Audience, string Name, string Email, DateTimeZone Zone)
     {
+        /// <summary>The host's user id (null for the customer).</summary>
+        public UserId? UserId { get; init; }
+
         public bool IsCustomer => Audience == TemplateAudience.Customer;
     }
 
@@ -352,12 +357,19 @@ public sealed partial class BookingNotifier(
 /// <summary>What an email describes: the times, reason and status of one change (or of the booking now), and its place in the booking's history.</summary>
 internal sealed record Change(Instant Start, Instant End, Instant? PreviousStart, string? Reason, BookingStatus Status, int Sequence, ITipMethod Method)
 {
+    /// <summary>The reason as the customer may see it: only one a person gave (<see cref="Actor.ReasonForCustomer"/>).</summary>
+    public string? CustomerReason { get; init; }
+
     public static Change Of(Booking booking, BookingEvent? e, NotificationKind kind)
     {
         var status = e?.Status ?? booking.Status;
         var cancel = kind is NotificationKind.Canceled or NotificationKind.RequestDeclined || status == BookingStatus.Canceled;
+        var latest = booking.History.Where(a => !string.IsNullOrWhiteSpace(a.Reason)).OrderBy(a => a.At).ThenBy(a => a.Id).LastOrDefault();
+        var customerReason = e is null
+            ? latest is null ? null : Actor.ReasonForCustomer(latest.ActorKind, latest.Reason)
+            : Actor.ReasonForCustomer(e.Actor.Kind, e.Reason);
         return new Change(e?.Start ?? booking.Start, e?.End ?? booking.End, e?.PreviousStart, e is null ? booking.LastReason : e.Reason, status,
-            SequenceOf(booking, e), cancel ? ITipMethod.Cancel : ITipMethod.Request);
+            SequenceOf(booking, e), cancel ? ITipMethod.Cancel : ITipMethod.Request) { CustomerReason = customerReason };
     }
 
     /// <summary>

@@ -93,7 +93,7 @@ public static class DefaultTemplates
         [(NotificationKind.Confirmation, TemplateAudience.Host)] = new(
             "New booking: {{booking.title}} with {{customer.name}}, {{booking.start}}",
             "{{customer.name}} booked {{booking.title}} with you.",
-            [When, Customer, Phone, Where], InviteAttached),
+            [When, Customer, Phone, Where], InviteAttached, ManageLink: true),
 
         [(NotificationKind.RequestReceived, TemplateAudience.Customer)] = new(
             "Request received: {{booking.title}} with {{host.name}}, {{booking.start}}",
@@ -111,7 +111,7 @@ public static class DefaultTemplates
         [(NotificationKind.RequestApproved, TemplateAudience.Host)] = new(
             "Approved: {{booking.title}} with {{customer.name}}, {{booking.start}}",
             "The request from {{customer.name}} for {{booking.title}} is approved.",
-            [When, Customer, Where], InviteAttached),
+            [When, Customer, Where], InviteAttached, ManageLink: true),
 
         [(NotificationKind.RequestDeclined, TemplateAudience.Customer)] = new(
             "Declined: {{booking.title}} with {{host.name}}, {{booking.start}}",
@@ -129,7 +129,7 @@ public static class DefaultTemplates
         [(NotificationKind.Rescheduled, TemplateAudience.Host)] = new(
             "Rescheduled: {{booking.title}} with {{customer.name}}, now {{booking.start}}",
             "{{booking.title}} with {{customer.name}} has a new time.",
-            [When, Previously, Customer, Where, Reason], "The updated calendar invitation is attached."),
+            [When, Previously, Customer, Where, Reason], "The updated calendar invitation is attached.", ManageLink: true),
 
         [(NotificationKind.Canceled, TemplateAudience.Customer)] = new(
             "Canceled: {{booking.title}} with {{host.name}}, {{booking.start}}",
@@ -147,7 +147,7 @@ public static class DefaultTemplates
         [(NotificationKind.Reminder, TemplateAudience.Host)] = new(
             "Reminder: {{booking.title}} with {{customer.name}}, {{booking.start}}",
             "This is a reminder of {{booking.title}} with {{customer.name}}.",
-            [When, Customer, Phone, Where]),
+            [When, Customer, Phone, Where], ManageLink: true),
 
         [(NotificationKind.FollowUp, TemplateAudience.Customer)] = new(
             "Thank you for meeting with {{host.name}}",
@@ -165,7 +165,7 @@ public static class DefaultTemplates
         [(NotificationKind.Reassigned, TemplateAudience.Host)] = new(
             "Assigned to you: {{booking.title}} with {{customer.name}}, {{booking.start}}",
             "{{booking.title}} with {{customer.name}} has been assigned to you.",
-            [When, Customer, Phone, Where], InviteAttached),
+            [When, Customer, Phone, Where], InviteAttached, ManageLink: true),
     };
 
     private static readonly Dictionary<(NotificationKind, TemplateAudience), TemplateSource> Sources =

@@ -25,7 +25,7 @@ public static class Placeholders
         ["booking.location"] = "where the meeting takes place",
         ["booking.reason"] = "the reason given with a cancellation, decline or reschedule",
         ["booking.publicNotes"] = "notes for the customer added by the team",
-        ["manageUrl"] = "the customer's link to reschedule or cancel (empty in emails to hosts)",
+        ["manageUrl"] = "the recipient's link to reschedule or cancel: the customer's own, or in emails to a host the host's signed staff link",
         ["organization.name"] = "the organization's name",
     };
 

@@ -29,6 +29,20 @@ public sealed class AvailabilityService(RendezvousDbContext db)
         """;
 
     /// <summary>
+    /// Calendar moves waiting for the booking's next reminder ("changing the time updates the booking" off, seed 000):
+    /// the host has put the meeting at the new time in their calendar, so that time is held for them until the move is
+    /// applied or written back, for every host of the booking.
+    /// </summary>
+    public const string PendingMovesSql = """
+        SELECT DISTINCT tstzrange(l.pending_start, l.pending_start + (b.end_at - b.start_at)) AS "During", b.id AS "BookingId"
+        FROM booking_event_links l
+        JOIN bookings b ON b.id = l.booking_id
+        JOIN booking_hosts h ON h.booking_id = b.id AND h.active
+        WHERE l.pending_start IS NOT NULL AND h.user_id = ANY(@hosts)
+          AND tstzrange(l.pending_start, l.pending_start + (b.end_at - b.start_at)) && @range
+        """;
+
+    /// <summary>
     /// Null when the page can take bookings; otherwise why not. A page cannot while any of its hosts' calendar connections
     /// is in error: we could not see their busy time, nor write the booking into their calendar.
     /// </summary>
@@ -90,6 +104,11 @@ public sealed class AvailabilityService(RendezvousDbContext db)
                 new Npgsql.NpgsqlParameter("range", range))
             .ToListAsync(ct);
 
+        var pending = await db.Database.SqlQueryRaw<PendingRow>(PendingMovesSql,
+                new Npgsql.NpgsqlParameter("hosts", hosts),
+                new Npgsql.NpgsqlParameter("range", range))
+            .ToListAsync(ct);
+
         var groupPrefix = settings.SchedulingOption == SchedulingOption.GroupSession ? page.Id + "@" : null;
         var busy = new List<BusyInterval>(holds.Count + blocks.Count);
         var seats = new Dictionary<Instant, HashSet<Guid>>();
@@ -126,6 +145,11 @@ public sealed class AvailabilityService(RendezvousDbContext db)
             busy.Add(new BusyInterval(block.During.Start, block.During.End));
         }
 
+        foreach (var move in pending.Where(m => ignoreBooking is not { } ignored || m.BookingId != ignored.Value))
+        {
+            busy.Add(new BusyInterval(move.During.Start, move.During.End));
+        }
+
         var meetingStarts = new List<Instant>();
         if (settings.MaxBookingsPerDay is not null || settings.MaxBookingsPerWeek is not null)
         {
@@ -156,4 +180,6 @@ public sealed class AvailabilityService(RendezvousDbContext db)
     private sealed record HoldRow(Interval During, string HoldKey, Guid BookingId, Guid BookingPageId);
 
     private sealed record BlockRow(Interval During);
+
+    private sealed record PendingRow(Interval During, Guid BookingId);
 }

@@ -250,7 +250,7 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
     /// Moves a booking on the customer's behalf: only to a time the page offers right now (the booking's own time does
     /// not count against it), and within the booking's reschedule policy.
     /// </summary>
-    public async Task<Result<Booking>> RescheduleAsCustomerAsync(BookingId id, string? start, CancellationToken ct)
+    public async Task<Result<Booking>> RescheduleAsCustomerAsync(BookingId id, string? start, string? reason, CancellationToken ct)
     {
         if (!ApiFormat.TryParseInstant(start, out var newStart))
         {
@@ -283,7 +283,8 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
             return DomainError.Conflict("slot_unavailable", $"{ApiFormat.Format(newStart, page.Settings.TimeZone)} is not available; please pick another time.");
         }
 
-        var result = booking.Reschedule(newStart, Actor.ForCustomer(booking.CustomerId), null, now);
+        // The customer's optional reason goes with the change: emails, webhooks and the CRM's reason field read it.
+        var result = booking.Reschedule(newStart, Actor.ForCustomer(booking.CustomerId), reason, now);
         if (!result.IsSuccess)
         {
             return result.Error!;

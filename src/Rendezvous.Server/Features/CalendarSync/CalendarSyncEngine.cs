@@ -353,6 +353,13 @@ public sealed partial class CalendarSyncEngine(
                 break;
         }
 
+        if (change == ExternalChange.OtherEdit && link.PendingStart is not null && newStart == booking.Start)
+        {
+            // The host put a deferred move back to the booking's time: nothing waits for the reminder any more, and the
+            // time it held is free again.
+            link.PendingStart = null;
+        }
+
         if (change == ExternalChange.Deleted)
         {
             link.Deleted = true;

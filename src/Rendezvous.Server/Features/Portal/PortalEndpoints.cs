@@ -115,8 +115,9 @@ public static class PortalEndpoints
 
         db.TenantId = organization.Id;
         var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.Email == email, ct);
-        if (customer is null)
+        if (customer is null || !await PortalAccessService.MayUsePortalAsync(db, customer, ct))
         {
+            // Unknown, or not granted access: the same silence either way.
             return;
         }
 
@@ -143,7 +144,7 @@ public static class PortalEndpoints
             """).ToListAsync(ct);
         var customer = used.Count == 1 ? await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(c => c.Id == new CustomerId(used[0]), ct) : null;
         var organization = customer is null ? null : await db.Organizations.AsNoTracking().FirstOrDefaultAsync(o => o.Id == customer.OrganizationId && o.Slug == org, ct);
-        if (customer is null || organization is null)
+        if (customer is null || organization is null || !await PortalAccessService.MayUsePortalAsync(db, customer, ct))
         {
             return false;
         }
@@ -181,7 +182,8 @@ public static class PortalEndpoints
             """).FirstOrDefaultAsync(ct);
         var customer = row is null ? null : await db.Customers.AsNoTracking().FirstAsync(c => c.Id == new CustomerId(row.Id), ct);
         if (customer is null || row!.Hash is null
-            || new PasswordHasher<Customer>().VerifyHashedPassword(customer, row.Hash, password) == PasswordVerificationResult.Failed)
+            || new PasswordHasher<Customer>().VerifyHashedPassword(customer, row.Hash, password) == PasswordVerificationResult.Failed
+            || !await PortalAccessService.MayUsePortalAsync(db, customer, ct))
         {
             return null;
         }
@@ -255,14 +257,16 @@ public static class PortalEndpoints
     }
 
     /// <summary>
-    /// The customer's appointments, upcoming first. Upcoming ones carry the same single-purpose tokens as the emailed
-    /// links, so cancelling and rescheduling go through the self-service paths.
+    /// The customer's appointments, upcoming first; for a contact of a company, the appointments of every contact of the
+    /// company (seed 003, "Contact/Company"). Upcoming ones carry the same single-purpose tokens as the emailed links, so
+    /// cancelling and rescheduling go through the self-service paths.
     /// </summary>
     public static async Task<PortalAppointment[]> ListAsync(Customer customer, RendezvousDbContext db, SelfServiceService selfService,
         SelfServiceLinks links, IClock clock, CancellationToken ct)
     {
         var now = clock.GetCurrentInstant();
-        var bookings = await db.Bookings.AsNoTracking().Where(b => b.CustomerId == customer.Id).OrderBy(b => b.Start).Take(200).ToListAsync(ct);
+        var circle = await PortalAccessService.CircleAsync(db, customer, ct);
+        var bookings = await db.Bookings.AsNoTracking().Where(b => circle.Contains(b.CustomerId)).OrderBy(b => b.Start).Take(200).ToListAsync(ct);
         var result = new List<PortalAppointment>();
         foreach (var booking in bookings.OrderByDescending(b => SelfServiceLinks.IsLive(b, now)).ThenBy(b => b.Start))
         {
@@ -278,9 +282,12 @@ public static class PortalEndpoints
                 var page = await db.BookingPages.AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
                 var host = await db.Users.AsNoTracking().FirstAsync(u => u.Id == booking.OwnerId, ct);
                 var zone = TimeZones.Find(customer.TimeZoneId) ?? page.Settings.TimeZone;
+                var contactName = booking.CustomerId == customer.Id
+                    ? customer.Name
+                    : (await db.Customers.AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct)).Name;
                 result.Add(new PortalAppointment(new SelfServiceView(
                     new SelfServiceBooking(booking.Id.ToString(), BookingLifecycle.ApiName(booking.Status), booking.DetailedStatus, page.Title, page.Location,
-                        ApiFormat.Format(booking.Start, zone), ApiFormat.Format(booking.End, zone), zone.Id, host.Name, host.Email, customer.Name),
+                        ApiFormat.Format(booking.Start, zone), ApiFormat.Format(booking.End, zone), zone.Id, host.Name, host.Email, contactName),
                     false, false, null, null, null, null), booking.Id.ToString(), false));
             }
         }
@@ -316,7 +323,8 @@ public static class PortalEndpoints
 
         db.TenantId = organization.Id;
         var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.Id == new CustomerId(customerId), ct);
-        return customer is null ? null : (customer, organization);
+        // Access is checked on every request, so revoking it (or closing the portal to granted contacts) takes effect at once.
+        return customer is null || !await PortalAccessService.MayUsePortalAsync(db, customer, ct) ? null : (customer, organization);
     }
 
     private static ProblemHttpResult NotSignedIn() =>

@@ -38,7 +38,8 @@ public sealed record ReminderRound(int Claimed, int Sent, int Skipped, int Faile
 /// every later one carry the new time.
 /// </summary>
 public sealed partial class ReminderSender(
-    IServiceScopeFactory scopes, IBookingNotifier notifier, IClock clock, IOptions<ReminderOptions> options, ILogger<ReminderSender> logger)
+    IServiceScopeFactory scopes, IBookingNotifier notifier, Features.CalendarSync.CalendarMoveAlerts alerts, IClock clock, IOptions<ReminderOptions> options,
+    ILogger<ReminderSender> logger)
 {
     public async Task<ReminderRound> SendDueAsync(CancellationToken ct)
     {
@@ -175,13 +176,16 @@ public sealed partial class ReminderSender(
 
     /// <summary>
     /// Applies a calendar move recorded while "changing the time updates the booking" was off. Quiet: integrations and
-    /// notifications ignore the event; the reminders follow the new time.
+    /// notifications ignore the event; the reminders follow the new time. When the move cannot be applied (another
+    /// booking took the time after all, or the booking can no longer move), nothing is dropped silently: the event in
+    /// the host's calendar is written back to the booking's time, the activity stream records why, and the host is told
+    /// by email.
     /// </summary>
     private async Task<bool> ApplyDeferredMoveAsync(BookingId bookingId, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var link = await db.BookingEventLinks.FirstOrDefaultAsync(l => l.BookingId == bookingId && l.PendingStart != null, ct);
+        var link = await db.BookingEventLinks.IgnoreQueryFilters().FirstOrDefaultAsync(l => l.BookingId == bookingId && l.PendingStart != null, ct);
         if (link is null)
         {
             return false;
@@ -189,39 +193,83 @@ public sealed partial class ReminderSender(
 
         var booking = await db.Bookings.IgnoreQueryFilters().FirstAsync(b => b.Id == bookingId, ct);
         var newStart = link.PendingStart!.Value;
+        var hostId = link.UserId;
         link.PendingStart = null;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await db.LockPageAsync(booking.BookingPageId, ct);
-        var moved = booking.Reschedule(newStart, Actor.FromCalendar(link.UserId), "Moved in the host's calendar (applied at the reminder)",
-            clock.GetCurrentInstant(), quiet: true).IsSuccess;
-        try
+        var now = clock.GetCurrentInstant();
+        var moved = booking.Reschedule(newStart, Actor.FromCalendar(hostId), "Moved in the host's calendar (applied at the reminder)",
+            now, quiet: true);
+        if (moved.IsSuccess)
         {
-            await db.SaveChangesAsync(ct);
-            await tx.CommitAsync(ct);
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                await tx.CommitAsync(ct);
+                // Plan the remaining reminders for the new time now; the outbox will do it again, harmlessly.
+                await ReminderPlanner.ReplanAsync(db, bookingId, clock.GetCurrentInstant(), ct);
+                return true;
+            }
+            catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.ExclusionViolation })
+            {
+                await tx.RollbackAsync(ct);
+                LogMoveRefused(logger, bookingId.ToString());
+                db.ChangeTracker.Clear();
+            }
         }
-        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.ExclusionViolation })
+        else
         {
             await tx.RollbackAsync(ct);
-            LogMoveRefused(logger, bookingId.ToString());
             db.ChangeTracker.Clear();
-            // The event stays where the host put it unless written back: record what the calendar shows and ask the
-            // calendar writer to put it at the booking's time again.
-            var shownEnd = newStart + (booking.End - booking.Start);
-            await db.Database.ExecuteSqlInterpolatedAsync(
-                $"UPDATE booking_event_links SET pending_start = NULL, written_start = {newStart}, written_end = {shownEnd} WHERE booking_id = {bookingId.Value} AND user_id = {link.UserId.Value}", ct);
-            Features.CalendarSync.CalendarWriter.EnqueueRestore(db, booking.OrganizationId, bookingId, clock.GetCurrentInstant());
-            await db.SaveChangesAsync(ct);
-            return false;
+            if (newStart == booking.Start)
+            {
+                // The host put the event back themselves: nothing is waiting any more.
+                await db.Database.ExecuteSqlInterpolatedAsync(
+                    $"UPDATE booking_event_links SET pending_start = NULL WHERE booking_id = {bookingId.Value} AND user_id = {hostId.Value}", ct);
+                return false;
+            }
         }
 
-        if (moved)
-        {
-            // Plan the remaining reminders for the new time now; the outbox will do it again, harmlessly.
-            await ReminderPlanner.ReplanAsync(db, bookingId, clock.GetCurrentInstant(), ct);
-        }
-
-        return moved;
+        await RefuseDeferredMoveAsync(db, bookingId, hostId, newStart, moved.IsSuccess ? CalendarMoveNotApplied : CalendarMoveNotAllowed, ct);
+        return false;
     }
+
+    /// <summary>
+    /// The deferred move cannot be applied: record what the calendar shows and ask the calendar writer to put the event
+    /// back at the booking's time; note it in the booking's history (the activity stream) and email the host.
+    /// </summary>
+    private async Task RefuseDeferredMoveAsync(RendezvousDbContext db, BookingId bookingId, UserId hostId, Instant shownStart, string note,
+        CancellationToken ct)
+    {
+        var booking = await db.Bookings.IgnoreQueryFilters().FirstAsync(b => b.Id == bookingId, ct);
+        var now = clock.GetCurrentInstant();
+        var shownEnd = shownStart + (booking.End - booking.Start);
+        await db.Database.ExecuteSqlInterpolatedAsync(
+            $"UPDATE booking_event_links SET pending_start = NULL, written_start = {shownStart}, written_end = {shownEnd} WHERE booking_id = {bookingId.Value} AND user_id = {hostId.Value}", ct);
+        var live = booking.Status is BookingStatus.Scheduled or BookingStatus.Rescheduled or BookingStatus.Requested;
+        if (live)
+        {
+            Features.CalendarSync.CalendarWriter.EnqueueRestore(db, booking.OrganizationId, bookingId, now);
+        }
+
+        booking.RecordNote(note, Actor.System, now);
+        await db.SaveChangesAsync(ct);
+
+        db.TenantId = booking.OrganizationId;
+        var host = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(u => u.Id == hostId, ct);
+        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
+        if (host is not null && live)
+        {
+            await alerts.SendMoveNotAppliedAsync(host, booking, page.Title, customer.Name, shownStart, ct);
+        }
+    }
+
+    /// <summary>The activity stream's line for a calendar move that could not be applied at the reminder.</summary>
+    public const string CalendarMoveNotApplied = "Calendar move not applied: the new time is taken; the event is put back at the booking's time";
+
+    /// <summary>The same, when the booking itself could no longer move (its status changed meanwhile).</summary>
+    public const string CalendarMoveNotAllowed = "Calendar move not applied: the booking can no longer be moved; the event is put back at the booking's time";
 
     private sealed record DueRow(Guid Id, Guid BookingId, string Kind, int Attempts, string? BookingStatus);
 

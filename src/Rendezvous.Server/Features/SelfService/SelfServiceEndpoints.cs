@@ -22,46 +22,115 @@ public sealed record SelfServiceBooking(
 /// </summary>
 public sealed record SelfServiceView(
     SelfServiceBooking Booking, bool CanCancel, bool CanReschedule, string? CancelMessage, string? RescheduleMessage,
-    string? CancelToken, string? RescheduleToken);
+    string? CancelToken, string? RescheduleToken)
+{
+    /// <summary>True for a host's link from their own email: the actions are the staff's, not bound by the customer's policies.</summary>
+    public bool Staff { get; init; }
+}
 
 public sealed record SelfServiceCancelRequest(string? Reason);
 
-public sealed record SelfServiceRescheduleRequest(string? Start);
+public sealed record SelfServiceRescheduleRequest(string? Start, string? Reason = null);
 
-/// <summary>The booking and page a valid link leads to, with the tenant set.</summary>
-public sealed record LinkTarget(Booking Booking, BookingPage Page, Customer Customer, User Host, LinkPurpose Purpose);
+/// <summary>
+/// The booking and page a valid link leads to, with the tenant set. <paramref name="Staff"/> is the user a host's link
+/// (from their own email) acts as; null for the customer's links.
+/// </summary>
+public sealed record LinkTarget(Booking Booking, BookingPage Page, Customer Customer, User Host, LinkPurpose Purpose, User? Staff = null);
 
-/// <summary>Reads links and says what the customer may do; shared by the JSON API and the pages.</summary>
-public sealed class SelfServiceService(RendezvousDbContext db, SelfServiceLinks links, IClock clock)
+/// <summary>Reads links and says what the customer (or, from a host's email, the host) may do; shared by the JSON API and the pages.</summary>
+public sealed class SelfServiceService(RendezvousDbContext db, SelfServiceLinks links, BookingService bookings, IClock clock)
 {
+    public const int MaxReason = 2000;
+
     public static DomainError Invalid { get; } = new(ErrorKind.NotFound, "link_invalid", "This link is no longer valid.");
 
     public async Task<Result<LinkTarget>> OpenAsync(string token, LinkPurpose required, CancellationToken ct)
     {
+        // A customer's link, or a host's link from their own email; both are dead in the same cases.
+        var customerLink = links.Read(token);
+        var staffLink = customerLink is null ? links.ReadStaff(token) : null;
+        var (bookingId, purpose) = customerLink ?? (staffLink is { } s ? (s.Booking, s.Purpose) : (default, LinkPurpose.View));
         // Any link shows the booking; acting needs a link made for that one action.
-        if (links.Read(token) is not { } read || (required != LinkPurpose.View && read.Purpose != required))
+        if ((customerLink is null && staffLink is null) || (required != LinkPurpose.View && purpose != required))
         {
             return Invalid;
         }
 
-        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == read.Booking, ct);
+        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == bookingId, ct);
         if (booking is null || !SelfServiceLinks.IsLive(booking, clock.GetCurrentInstant()))
         {
             return Invalid;
         }
 
         db.TenantId = booking.OrganizationId;
+        User? staff = null;
+        if (staffLink is { } link)
+        {
+            // The link acts as the user: it works only while they still may act on the booking (a host, or an
+            // administrator of its organization); a user who left or was taken off the booking holds a dead link.
+            staff = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == link.User, ct);
+            if (staff is null || (!staff.IsAdministrator && booking.Hosts.All(h => h.UserId != staff.Id)))
+            {
+                return Invalid;
+            }
+        }
+
         var page = await db.BookingPages.AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
         var customer = await db.Customers.AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
         var host = await db.Users.AsNoTracking().FirstAsync(u => u.Id == booking.OwnerId, ct);
-        return new LinkTarget(booking, page, customer, host, read.Purpose);
+        return new LinkTarget(booking, page, customer, host, purpose, staff);
     }
+
+    /// <summary>Cancels as the link's holder: the customer within the policy, or the host as staff.</summary>
+    public async Task<Result<Booking>> CancelAsync(LinkTarget t, string? reason, CancellationToken ct)
+    {
+        var clean = Clean(reason);
+        if (t.Staff is { } user)
+        {
+            var result = await bookings.ActAsync(t.Booking.Id.ToString(), BookingAction.Cancel, clean, AsCurrentUser(user), ct);
+            return result;
+        }
+
+        return await bookings.CancelAsCustomerAsync(t.Booking.Id, clean, ct);
+    }
+
+    /// <summary>Moves the booking as the link's holder, with an optional reason that reaches the emails, webhooks and CRM.</summary>
+    public async Task<Result<Booking>> RescheduleAsync(LinkTarget t, string? start, string? reason, CancellationToken ct)
+    {
+        var clean = Clean(reason);
+        return t.Staff is { } user
+            ? await bookings.RescheduleAsync(t.Booking.Id.ToString(), start, clean, AsCurrentUser(user), ct)
+            : await bookings.RescheduleAsCustomerAsync(t.Booking.Id, start, clean, ct);
+    }
+
+    /// <summary>An optional reason, trimmed; blank is none.</summary>
+    public static string? Clean(string? reason)
+    {
+        var clean = string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
+        return clean is { Length: > MaxReason } ? clean[..MaxReason] : clean;
+    }
+
+    private static CurrentUser AsCurrentUser(User user) => new(user.Id, user.OrganizationId, user.IsAdministrator);
 
     public SelfServiceView Describe(LinkTarget t)
     {
         var now = clock.GetCurrentInstant();
         var zone = TimeZones.Find(t.Customer.TimeZoneId) ?? t.Page.Settings.TimeZone;
         var b = t.Booking;
+        if (t.Staff is { } staff)
+        {
+            // A host acts as staff: the customer's policies do not bind them (README, "Who may act").
+            var staffCancel = BookingLifecycle.Next(b.Status, BookingAction.Cancel) is not null;
+            var staffMove = BookingLifecycle.Next(b.Status, BookingAction.Reschedule) is not null;
+            return new SelfServiceView(
+                new SelfServiceBooking(b.Id.ToString(), BookingLifecycle.ApiName(b.Status), b.DetailedStatus, t.Page.Title, t.Page.Location,
+                    ApiFormat.Format(b.Start, zone), ApiFormat.Format(b.End, zone), zone.Id, t.Host.Name, t.Host.Email, t.Customer.Name),
+                staffCancel, staffMove, null, null,
+                staffCancel ? links.CreateStaffToken(b.Id, staff.Id, LinkPurpose.Cancel) : null,
+                staffMove ? links.CreateStaffToken(b.Id, staff.Id, LinkPurpose.Reschedule) : null) { Staff = true };
+        }
+
         var contact = $"please contact {t.Host.Name} at {t.Host.Email}";
         var started = now >= b.Start;
         var canCancel = !started && b.CancellationPolicy.Allows(now, b.Start);
@@ -123,7 +192,7 @@ public static class SelfServiceEndpoints
     }
 
     private static async Task<Results<Ok<SelfServiceView>, ProblemHttpResult>> CancelAsync(
-        string token, SelfServiceCancelRequest? body, SelfServiceService service, BookingService bookings, CancellationToken ct)
+        string token, SelfServiceCancelRequest? body, SelfServiceService service, CancellationToken ct)
     {
         var target = await service.OpenAsync(token, LinkPurpose.Cancel, ct);
         if (!target.IsSuccess)
@@ -131,17 +200,17 @@ public static class SelfServiceEndpoints
             return Problems.From(target.Error!);
         }
 
-        if (body?.Reason is { Length: > 2000 })
+        if (body?.Reason is { Length: > SelfServiceService.MaxReason })
         {
             return Problems.Validation("reason", "must be at most 2000 characters");
         }
 
-        var result = await bookings.CancelAsCustomerAsync(target.Value.Booking.Id, body?.Reason, ct);
+        var result = await service.CancelAsync(target.Value, body?.Reason, ct);
         return result.IsSuccess ? TypedResults.Ok(service.Describe(target.Value with { Booking = result.Value })) : Problems.From(WithContact(result.Error!, target.Value));
     }
 
     private static async Task<Results<Ok<SelfServiceView>, ProblemHttpResult>> RescheduleAsync(
-        string token, SelfServiceRescheduleRequest body, SelfServiceService service, BookingService bookings, CancellationToken ct)
+        string token, SelfServiceRescheduleRequest body, SelfServiceService service, CancellationToken ct)
     {
         var target = await service.OpenAsync(token, LinkPurpose.Reschedule, ct);
         if (!target.IsSuccess)
@@ -149,7 +218,12 @@ public static class SelfServiceEndpoints
             return Problems.From(target.Error!);
         }
 
-        var result = await bookings.RescheduleAsCustomerAsync(target.Value.Booking.Id, body.Start, ct);
+        if (body.Reason is { Length: > SelfServiceService.MaxReason })
+        {
+            return Problems.Validation("reason", "must be at most 2000 characters");
+        }
+
+        var result = await service.RescheduleAsync(target.Value, body.Start, body.Reason, ct);
         return result.IsSuccess ? TypedResults.Ok(service.Describe(target.Value with { Booking = result.Value })) : Problems.From(WithContact(result.Error!, target.Value));
     }
 

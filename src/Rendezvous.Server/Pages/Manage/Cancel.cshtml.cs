@@ -1,15 +1,14 @@
 using Microsoft.AspNetCore.Mvc;
 using Rendezvous.Data;
-using Rendezvous.Server.Features.Bookings;
 using Rendezvous.Server.Features.SelfService;
 using Rendezvous.Server.Infrastructure;
 
 namespace Rendezvous.Server.Pages.Manage;
 
 /// <summary>Cancel behind a cancel link: a confirmation step with an optional reason, then the cancellation within policy.</summary>
-public sealed class CancelModel(RendezvousDbContext db, SelfServiceService selfService, BookingService bookings) : ManagePageModel(db, selfService)
+public sealed class CancelModel(RendezvousDbContext db, SelfServiceService selfService) : ManagePageModel(db, selfService)
 {
-    public const int MaxReason = 2000;
+    public const int MaxReason = SelfServiceService.MaxReason;
 
     /// <summary>Set once the appointment is canceled.</summary>
     public bool Done { get; private set; }
@@ -23,7 +22,7 @@ public sealed class CancelModel(RendezvousDbContext db, SelfServiceService selfS
             return missing;
         }
 
-        ViewData["Title"] = View.CanCancel ? "Cancel this appointment?" : "This appointment cannot be canceled online";
+        ViewData["Title"] = View.CanCancel ? (IsStaff ? "Cancel this booking?" : "Cancel this appointment?") : "This appointment cannot be canceled online";
         return Page();
     }
 
@@ -34,13 +33,7 @@ public sealed class CancelModel(RendezvousDbContext db, SelfServiceService selfS
             return missing;
         }
 
-        var clean = string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
-        if (clean is { Length: > MaxReason })
-        {
-            clean = clean[..MaxReason];
-        }
-
-        var result = await bookings.CancelAsCustomerAsync(Target.Booking.Id, clean, ct);
+        var result = await SelfService.CancelAsync(Target, reason, ct);
         if (!result.IsSuccess)
         {
             Problem = SelfServiceEndpoints.WithContact(result.Error!, Target).Message;
@@ -51,7 +44,7 @@ public sealed class CancelModel(RendezvousDbContext db, SelfServiceService selfS
 
         Refresh(Target with { Booking = result.Value });
         Done = true;
-        ViewData["Title"] = "Your appointment is canceled";
+        ViewData["Title"] = IsStaff ? "The booking is canceled" : "Your appointment is canceled";
         return Page();
     }
 }

@@ -14,7 +14,7 @@ public sealed class IndexModel(RendezvousDbContext db, SelfServiceService selfSe
             return missing;
         }
 
-        ViewData["Title"] = "Your appointment";
+        ViewData["Title"] = IsStaff ? $"{Target.Page.Title} with {Target.Customer.Name}" : "Your appointment";
         return Page();
     }
 }

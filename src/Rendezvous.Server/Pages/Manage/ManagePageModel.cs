@@ -29,6 +29,9 @@ public abstract class ManagePageModel(RendezvousDbContext db, SelfServiceService
 
     public string PagePath => $"/{Organization.Slug}/{Target.Page.Slug}";
 
+    /// <summary>True when a host opened their own link (from their email): the page acts as that user.</summary>
+    public bool IsStaff => Target.Staff is not null;
+
     protected SelfServiceService SelfService => selfService;
 
     protected RendezvousDbContext Db => db;

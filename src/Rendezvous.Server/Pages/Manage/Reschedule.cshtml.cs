@@ -14,7 +14,7 @@ namespace Rendezvous.Server.Pages.Manage;
 /// Reschedule behind a reschedule link: the same month-and-day picker as the booking page, from live availability with
 /// the appointment's own time not counting against it; then a confirmation step; then the move, within policy.
 /// </summary>
-public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService selfService, BookingService bookings, SlotPickerBuilder picker,
+public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService selfService, SlotPickerBuilder picker,
     AvailabilityService availability, IClock clock) : ManagePageModel(db, selfService)
 {
     public SlotPickerModel? Picker { get; private set; }
@@ -38,7 +38,7 @@ public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService s
         }
 
         Zone = VisitorZone(tz, CustomerZone);
-        ViewData["Title"] = View.CanReschedule ? "Reschedule your appointment" : "This appointment cannot be rescheduled online";
+        ViewData["Title"] = View.CanReschedule ? (IsStaff ? "Reschedule this booking" : "Reschedule your appointment") : "This appointment cannot be rescheduled online";
         if (!View.CanReschedule)
         {
             return Page();
@@ -54,7 +54,7 @@ public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService s
             && await availability.FindSlotAsync(Target.Page, chosen, clock.GetCurrentInstant(), Target.Booking.Id, ct) is not null)
         {
             Chosen = chosen;
-            ViewData["Title"] = "Move your appointment?";
+            ViewData["Title"] = IsStaff ? "Move this booking?" : "Move your appointment?";
             return Page();
         }
 
@@ -63,7 +63,10 @@ public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService s
         return Page();
     }
 
-    public async Task<IActionResult> OnPostAsync(string token, [FromForm] string? start, [FromForm] string? tz, CancellationToken ct)
+    /// <summary>The optional reason typed on the confirmation step (kept when the step is shown again).</summary>
+    public string? Reason { get; private set; }
+
+    public async Task<IActionResult> OnPostAsync(string token, [FromForm] string? start, [FromForm] string? tz, [FromForm] string? reason, CancellationToken ct)
     {
         if (await OpenAsync(token, LinkPurpose.Reschedule, ct) is { } missing)
         {
@@ -71,12 +74,13 @@ public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService s
         }
 
         Zone = VisitorZone(tz, CustomerZone);
-        var result = await bookings.RescheduleAsCustomerAsync(Target.Booking.Id, start, ct);
+        Reason = reason;
+        var result = await SelfService.RescheduleAsync(Target, start, reason, ct);
         if (result.IsSuccess)
         {
             Refresh(Target with { Booking = result.Value });
             Done = true;
-            ViewData["Title"] = "Your appointment is moved";
+            ViewData["Title"] = IsStaff ? "The booking is moved" : "Your appointment is moved";
             return Page();
         }
 
