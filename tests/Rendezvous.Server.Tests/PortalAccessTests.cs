@@ -83,6 +83,37 @@ public sealed class PortalAccessTests(PortalApp app) : IClassFixture<PortalApp>
     }
 
     [DbFact]
+    public async Task Another_organization_can_neither_see_nor_change_acmes_contacts_companies_or_portal_setting()
+    {
+        var slug = await Scenario.CreatePageAsync(app.Client());
+        var email = NewEmail("isolated");
+        await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-18T10:00:00Z", new { name = "Iso Contact", email });
+        var contactId = await ContactIdAsync(email);
+        var companyId = (await (await app.Client().PostJsonAsync("/api/v1/companies", new { name = "Acme Partners " + Guid.NewGuid().ToString("N")[..6] }))
+            .ExpectAsync(201))["id"]!.GetValue<string>();
+        var other = app.Client(await app.CreateOrganizationAsync("umbrella-" + Guid.NewGuid().ToString("N")[..6]));
+
+        (await (await other.GetAsync("/api/v1/customers")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+        (await (await other.GetAsync("/api/v1/companies")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+        await (await other.GetAsync($"/api/v1/customers/{contactId}")).ExpectAsync(404);
+        await (await other.PutJsonAsync($"/api/v1/customers/{contactId}", new { portalAccess = true })).ExpectAsync(404);
+        await (await other.GetAsync($"/api/v1/companies/{companyId}")).ExpectAsync(404);
+        await (await other.PutJsonAsync($"/api/v1/companies/{companyId}", new { portalAccess = true })).ExpectAsync(404);
+        await (await other.DeleteAsync($"/api/v1/companies/{companyId}")).ExpectAsync(404);
+        // Nor put Acme's contact into its own company.
+        var theirs = (await (await other.PostJsonAsync("/api/v1/companies", new { name = "Umbrella" })).ExpectAsync(201))["id"]!.GetValue<string>();
+        (await (await app.Client().PutJsonAsync($"/api/v1/customers/{contactId}", new { companyId = theirs })).ExpectAsync(400))["field"]!.GetValue<string>().ShouldBe("companyId");
+        (await (await other.PutJsonAsync("/api/v1/portal-settings", new { mode = "granted" })).ExpectAsync(200))["mode"]!.GetValue<string>().ShouldBe("granted");
+
+        // Acme is untouched.
+        (await (await app.Client().GetAsync("/api/v1/portal-settings")).ExpectAsync(200))["mode"]!.GetValue<string>().ShouldBe("open");
+        var contact = await (await app.Client().GetAsync($"/api/v1/customers/{contactId}")).ExpectAsync(200);
+        contact["portalAccess"]!.GetValue<bool>().ShouldBeFalse();
+        contact["companyId"].ShouldBeNull();
+        (await (await app.Client().GetAsync($"/api/v1/companies/{companyId}")).ExpectAsync(200))["portalAccess"]!.GetValue<bool>().ShouldBeFalse();
+    }
+
+    [DbFact]
     public async Task A_company_groups_contacts_who_see_and_manage_its_appointments_and_its_grant_covers_each_contact()
     {
         var slug = await Scenario.CreatePageAsync(app.Client());

@@ -42,6 +42,10 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "POST /api/v1/webhooks", "GET /api/v1/webhooks", "GET /api/v1/webhooks/{id}", "PUT /api/v1/webhooks/{id}",
         "DELETE /api/v1/webhooks/{id}", "POST /api/v1/webhooks/{id}/rotate-secret", "GET /api/v1/webhooks/{id}/deliveries",
         "POST /api/v1/webhooks/deliveries/{deliveryId}/replay",
+        // Portal access: every query and change is bound to the caller's organization (PortalAccessTests):
+        "GET /api/v1/portal-settings", "PUT /api/v1/portal-settings", "GET /api/v1/customers", "GET /api/v1/customers/{id}",
+        "PUT /api/v1/customers/{id}", "GET /api/v1/companies", "POST /api/v1/companies", "GET /api/v1/companies/{id}",
+        "PUT /api/v1/companies/{id}", "DELETE /api/v1/companies/{id}",
         // Checked in Notifications/EmailTemplateApiTests:
         "GET /api/v1/email-templates", "GET /api/v1/email-templates/{kind}", "PUT /api/v1/email-templates/{kind}", "DELETE /api/v1/email-templates/{kind}",
         // CRM connections per booking page, and the OAuth flow that connects them (checked below):
@@ -58,9 +62,9 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         // The web application. Staff pages (Web/WebTenantIsolationTests); public pages behind a page's own address or a
         // signed link (Web/PublicPagesTests, SelfServiceTests); the portal (PortalTests).
         "ANY /", "ANY /app", "ANY /app/sign-in", "ANY /app/sign-out", "ANY /app/denied", "ANY /app/activity", "ANY /app/calendar",
-        "ANY /app/bookings/{id}", "ANY /app/bookings/{id}/reschedule", "ANY /app/bookings/{id}/reassign", "ANY /app/pages", "ANY /app/pages/{id}", "ANY /app/calendar-connection",
+        "ANY /app/bookings/{id}", "ANY /app/bookings/{id}/reschedule", "ANY /app/bookings/{id}/reassign", "ANY /app/bookings/{id}/cancel", "ANY /app/pages", "ANY /app/pages/{id}", "ANY /app/calendar-connection",
         "ANY /app/profile", "ANY /app/admin/users", "ANY /app/admin/users/{id}", "ANY /app/admin/templates",
-        "ANY /app/admin/templates/{kind}/{audience}", "ANY /app/admin/webhooks", "ANY /app/admin/webhooks/{id}",
+        "ANY /app/admin/templates/{kind}/{audience}", "ANY /app/admin/webhooks", "ANY /app/admin/webhooks/{id}", "ANY /app/admin/customers",
         "ANY /{org}/{slug}", "ANY /{org}/{slug}/book", "ANY /{org}/{slug}/booked/{token}",
         "ANY /manage/{token}", "ANY /manage/{token}/cancel", "ANY /manage/{token}/reschedule", "GET /manage/{token}/event.ics",
         "ANY /portal/{org}", "ANY /portal/{org}/sign-in/{token}",

@@ -132,11 +132,13 @@ public sealed class EmailNotificationTests(EmailApp app) : IClassFixture<EmailAp
         calendar.ShouldContain("DTSTART:20270315T140000Z");
         message.Single("application/ics").Text.ShouldBe(calendar);
 
-        // The host hears in their own zone, without the customer's manage link.
+        // The host hears in their own zone, with their own staff link rather than the customer's manage link (seed 003).
         var note = SmtpServer.MessagesTo(s.HostEmail).ShouldHaveSingleItem();
         note.Header("Subject").ShouldBe("New booking: Intro call with Grace & <Hopper>, Monday, 15 March 2027, 14:00 (Europe/London)");
         note.Single("text/plain").Text.ShouldContain($"Customer: Grace & <Hopper> ({email})");
-        note.Single("text/plain").Text.ShouldNotContain("/manage/");
+        ManageLinkIn(note.Single("text/plain").Text).ShouldBeNull();
+        var hostToken = System.Text.RegularExpressions.Regex.Match(note.Single("text/plain").Text, "/manage/([A-Za-z0-9_-]+)").Groups[1].Value;
+        app.Services.GetRequiredService<Features.SelfService.SelfServiceLinks>().ReadStaff(hostToken)!.Value.User.ToString().ShouldBe(s.HostId);
         note.Header("Reply-To")!.ShouldContain(email);
     }
 

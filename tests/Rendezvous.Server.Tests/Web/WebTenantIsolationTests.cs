@@ -38,6 +38,7 @@ public sealed class WebTenantIsolationTests(RendezvousApp app) : IClassFixture<R
         (await web.GetAsync($"/app/bookings/{bookingId}?handler=Pane")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await web.GetAsync($"/app/bookings/{bookingId}/reschedule")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await web.GetAsync($"/app/bookings/{bookingId}/reassign")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await web.GetAsync($"/app/bookings/{bookingId}/cancel")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await web.GetAsync($"/app/pages/{pageId}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await web.GetAsync($"/app/admin/users/{acmeUser}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await web.GetAsync($"/app/admin/webhooks/{hookId}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
@@ -54,6 +55,8 @@ public sealed class WebTenantIsolationTests(RendezvousApp app) : IClassFixture<R
         web.LastHtml.ShouldNotContain("Acme Host");
         await web.GetAsync("/app/admin/webhooks");
         web.LastHtml.ShouldNotContain("acme-web");
+        await web.GetAsync("/app/admin/customers?search=Zed");
+        web.LastHtml.ShouldNotContain("Acme Customer Zed");
         await web.GetAsync("/app/calendar-connection?user=" + acmeUser);
         web.LastHtml.ShouldNotContain("acme-secret-user");
 
@@ -66,6 +69,7 @@ public sealed class WebTenantIsolationTests(RendezvousApp app) : IClassFixture<R
 
         await web.PostAsync($"/app/bookings/{bookingId}/reschedule", [new("Start", "2027-03-22T11:00:00Z")], tokenFrom: "/app/activity");
         await web.PostAsync($"/app/bookings/{bookingId}/reassign", [new("TargetPageId", pageId)], tokenFrom: "/app/activity");
+        await web.PostAsync($"/app/bookings/{bookingId}/cancel", [new("Reason", "not yours")], tokenFrom: "/app/activity");
         var after = await (await acme.GetAsync($"/api/v1/bookings/{bookingId}")).ExpectAsync(200);
         after["status"]!.GetValue<string>().ShouldBe("scheduled");
         after["history"]!.AsArray().Count.ShouldBe(1);
