@@ -148,6 +148,9 @@ public sealed class PortalAccessTests(PortalApp app) : IClassFixture<PortalApp>
             var appointments = (await (await browser.GetAsync("/api/v1/portal/acme/appointments")).ExpectAsync(200)).AsArray();
             appointments.Select(a => a!["view"]!["booking"]!["customerName"]!.GetValue<string>()).Order().ShouldBe(["Alice", "Bob"]);
             (await SignInAsync(outsider)).ShouldBeNull();
+            var portalPage = await (await browser.GetAsync("/portal/acme")).Content.ReadAsStringAsync();
+            portalPage.ShouldContain("For Bob");
+            portalPage.ShouldNotContain("Olga");
 
             // Alice cancels Bob's appointment from the company's portal, through the same self-service path.
             var bobs = appointments.Single(a => a!["bookingId"]!.GetValue<string>() == bobsBooking)!;
