@@ -116,8 +116,8 @@ public sealed class ConnectionsTests(RendezvousServer server)
 
         // Connecting another one is offered for every service.
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Connect another calendar" })).ToBeVisibleAsync();
-        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Connect Google Calendar" })).ToBeVisibleAsync();
-        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Connect Microsoft 365" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Connect Google Calendar", Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Connect Microsoft 365", Exact = true })).ToBeVisibleAsync();
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Find my calendars" })).ToBeVisibleAsync();
         await Screens.SaveAsync(page, "calendar-connections");
     }
