@@ -122,7 +122,8 @@ public sealed class StaffTests(RendezvousServer server)
         await Expect(page.GetByLabel("Changing the time in my calendar updates the booking")).Not.ToBeCheckedAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Connect" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("The calendar is connected.");
-        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Health" })).ToBeVisibleAsync();
+        await Expect(page.Locator("li[data-connection]").GetByRole(AriaRole.Heading)).ToContainTextAsync("Booking connection");
+        await Expect(page.Locator("li[data-connection] .badge.healthy")).ToBeVisibleAsync();
 
         await page.GetByLabel("Deleting an event in my calendar cancels the booking").CheckAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Save sync settings" }).ClickAsync();

@@ -36,15 +36,18 @@ public sealed class GoogleConnectionPageTests(GoogleSyncApp app) : IClassFixture
         back.Headers.Location!.ToString().ShouldBe("/app/calendar-connection?google=connected");
 
         await web.GetAsync("/app/calendar-connection");
-        web.LastHtml.ShouldContain("Connect Google Calendar again");
+        web.LastHtml.ShouldContain("Reconnect Google Calendar");
         web.LastHtml.ShouldContain(account);
         web.LastHtml.ShouldContain("Healthy");
+        var connectionId = (await (await admin.GetAsync("/api/v1/calendar-connections")).ExpectAsync(200)).AsArray()
+            .Single(c => c!["userId"]!.GetValue<string>() == id)!["id"]!.GetValue<string>();
 
-        // Change calendars lists the account's calendars; saving makes "Work" the booking calendar.
-        await web.PostAsync("/app/calendar-connection?handler=Discover", []);
+        // "Choose calendars" lists the account's calendars; saving makes "Work" the booking calendar.
+        await web.PostAsync("/app/calendar-connection?handler=Discover", [new("connection", connectionId)]);
         web.LastHtml.ShouldContain("Work");
         var saved = await web.PostAsync("/app/calendar-connection?handler=Save",
-            [new("Provider", "google"), new("BookingCalendarUrl", work), new("AdditionalCalendarUrls", account), new("CancelBookingOnDelete", "true")]);
+            [new("connection", connectionId), new("Provider", "google"), new("BookingCalendarUrl", work), new("AdditionalCalendarUrls", account),
+                new("CancelBookingOnDelete", "true")]);
         saved.StatusCode.ShouldBe(HttpStatusCode.Redirect);
         var connections = await (await admin.GetAsync("/api/v1/calendar-connections")).ExpectAsync(200);
         var mine = connections.AsArray().Single(c => c!["userId"]!.GetValue<string>() == id)!;

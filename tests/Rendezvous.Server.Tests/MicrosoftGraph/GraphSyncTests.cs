@@ -496,4 +496,31 @@ public sealed class GraphSyncTests(GraphSyncApp app) : IClassFixture<GraphSyncAp
         Emulator.Subscriptions.ShouldNotContain(s => s.MailboxEmail == host.Mailbox.Email);
         _ = id;
     }
+
+    [Fact]
+    public async Task A_connection_deleted_while_its_round_waits_for_graph_ends_the_round_without_a_failure()
+    {
+        var host = await HostAsync(true, true);
+        var (id, _) = await BookAndSyncAsync(host, "2027-03-02T10:00:00Z");
+        // Graph answers too late for every attempt of the round (the app allows 2 s per request and 2 retries), so the
+        // round is still waiting when the user disconnects, whatever the machine's speed.
+        var slow = new EmulatedFault { PathContains = host.Calendar + "/calendarView/delta", Method = "GET", Delay = TimeSpan.FromSeconds(2.5), Times = 3 };
+        Emulator.Faults.Enqueue(slow);
+
+        var round = app.SyncAsync(host.ConnectionId);
+        for (var i = 0; i < 500 && slow.Hits == 0; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        slow.Hits.ShouldBeGreaterThan(0);
+        await (await host.Client.DeleteAsync($"/api/v1/calendar-connections/{host.ConnectionId}")).ExpectAsync(204);
+        var report = await round;
+
+        // The failed round finds no connection to record its failure on: it ends there instead of crashing the worker.
+        report.Failed.ShouldBeFalse();
+        report.Error.ShouldBe("gone");
+        (await app.WithDbAsync(db => db.CalendarConnections.IgnoreQueryFilters().CountAsync(c => c.Id == Guid.Parse(host.ConnectionId)))).ShouldBe(0);
+        (await BookingAsync(host, id))["status"]!.GetValue<string>().ShouldBe("scheduled");
+    }
 }

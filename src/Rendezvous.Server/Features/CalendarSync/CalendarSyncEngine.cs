@@ -73,13 +73,31 @@ public sealed partial class CalendarSyncEngine(
                 $"UPDATE calendar_connections SET next_sync_at = {clock.GetCurrentInstant()} WHERE id = {connection.Id} AND woken_at >= {roundStart}", ct);
             return total.Report(false, null);
         }
+        catch (Exception ex) when (ex is DbUpdateException or Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.ForeignKeyViolation })
+        {
+            // The user disconnected the calendar while this round was under way: what the round read has nowhere to go,
+            // and that is no failure. Anything else is unexpected and goes up.
+            db.ChangeTracker.Clear();
+            if (await db.CalendarConnections.IgnoreQueryFilters().AnyAsync(c => c.Id == connectionId, ct))
+            {
+                throw;
+            }
+
+            LogDeletedDuringRound(logger, connectionId);
+            return new SyncReport(0, 0, 0, 0, 0, 0, false, "gone");
+        }
         catch (Exception ex) when (ex is CalendarProviderException or HttpRequestException or TimeoutException
                                        || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
             FailuresCounter.Add(1);
             LogConnectionFailed(logger, ex, connection.Id, ex.Message);
             db.ChangeTracker.Clear();
-            var fresh = await db.CalendarConnections.IgnoreQueryFilters().FirstAsync(c => c.Id == connectionId, ct);
+            if (await db.CalendarConnections.IgnoreQueryFilters().FirstOrDefaultAsync(c => c.Id == connectionId, ct) is not { } fresh)
+            {
+                LogDeletedDuringRound(logger, connectionId);
+                return new SyncReport(0, 0, 0, 0, 0, 0, false, "gone");
+            }
+
             if (session is not null)
             {
                 providers.Keep(fresh, session);
@@ -459,6 +477,9 @@ public sealed partial class CalendarSyncEngine(
 
         public SyncReport Report(bool failed, string? error) => new(Changed, Deleted, BadItems, Canceled, Rescheduled, Deferred, failed, error);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Calendar connection {ConnectionId} was deleted during its sync round; the round is dropped")]
+    private static partial void LogDeletedDuringRound(ILogger logger, Guid connectionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Calendar connection {ConnectionId} failed to sync: {Reason}")]
     private static partial void LogConnectionFailed(ILogger logger, Exception exception, Guid connectionId, string reason);

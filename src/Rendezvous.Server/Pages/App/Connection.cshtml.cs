@@ -18,17 +18,26 @@ namespace Rendezvous.Server.Pages.App;
 public sealed record DiscoveredCalendar(string Url, string Name);
 
 /// <summary>
-/// The calendar connection: enter the CalDAV server, user and password; the calendars are found with CalDAV discovery;
-/// choose the booking calendar and any additional ones; set the two sync toggles (off by default); see the health.
-/// Between discovery and saving, the password travels in the form encrypted with Data Protection for 20 minutes, never
-/// in clear.
+/// Calendar connections: every connection of the user (CalDAV, Google, Microsoft 365), each with its account, calendars,
+/// whether it is the booking connection, and its health; connect another one, choose the booking connection, choose the
+/// calendars, reconnect, disconnect. Administrators look at any team member's. Writes go through
+/// <see cref="CalendarConnectionService"/> and the endpoints' own helpers, as the API's do. A CalDAV connection is made
+/// in two steps: the calendars are found with CalDAV discovery, then chosen; between the two the password travels in
+/// the form encrypted with Data Protection for 20 minutes, never in clear.
 /// </summary>
 public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDataProtectionProvider protection,
     Microsoft.Extensions.Options.IOptions<CalendarSyncOptions> syncOptions, IClock clock, CalendarConnectionService connections) : StaffPageModel
 {
     private static readonly TimeSpan PasswordCarry = TimeSpan.FromMinutes(20);
 
+    /// <summary>The connection a handler acts on (the form's <c>connection</c>); null when connecting a new one.</summary>
     public CalendarConnection? Connection { get; private set; }
+
+    /// <summary>Every connection of <see cref="Whose"/>, the booking connection first.</summary>
+    public IReadOnlyList<CalendarConnection> Connections { get; private set; } = [];
+
+    /// <summary>The booking connection (the one whose two sync settings count).</summary>
+    public CalendarConnection? BookingConnection => Connections.FirstOrDefault(c => c.IsBookingConnection);
 
     public User Whose { get; private set; } = null!;
 
@@ -41,6 +50,10 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
 
     [BindProperty(SupportsGet = true, Name = "user")]
     public string? UserFilter { get; set; }
+
+    /// <summary>Which of the user's connections a form is about; empty for a new connection.</summary>
+    [BindProperty(SupportsGet = true, Name = "connection")]
+    public string? ConnectionId { get; set; }
 
     [BindProperty]
     public string? ServerUrl { get; set; }
@@ -71,10 +84,14 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
     [BindProperty]
     public bool UpdateBookingOnMove { get; set; }
 
+    /// <summary>A new connection becomes the booking connection (the user's first one always does).</summary>
+    [BindProperty]
+    public bool MakeBooking { get; set; }
+
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)
     {
         await LoadAsync(ct);
-        if (Connection is { } c)
+        if (BookingConnection is { } c)
         {
             CancelBookingOnDelete = c.CancelBookingOnDelete;
             UpdateBookingOnMove = c.UpdateBookingOnMove;
@@ -82,6 +99,54 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
 
         return Page();
     }
+
+    /// <summary>Makes one connection the booking connection: the same update the API makes for <c>isBookingConnection: true</c>.</summary>
+    public async Task<IActionResult> OnPostBookingAsync(CancellationToken ct)
+    {
+        await LoadAsync(ct);
+        if (Connection is not { } c)
+        {
+            return Go(SelfUrl());
+        }
+
+        var saved = await connections.UpdateAsync(Me, c, KeepAsIs(c) with { IsBookingConnection = true }, ct);
+        if (!saved.IsSuccess)
+        {
+            FlashError(saved.Error!);
+        }
+        else
+        {
+            Flash($"New bookings now go to {Describe(c)}. Its two sync settings apply from now on; the other connections keep counting as busy time.");
+        }
+
+        return Go(SelfUrl());
+    }
+
+    /// <summary>A request that changes nothing about <paramref name="c"/> (its provider's own rules decide which fields it may name).</summary>
+    private CalendarConnectionRequest KeepAsIs(CalendarConnection c)
+    {
+        var provider = CalendarConnectionsEndpoints.ProviderName(c.Provider);
+        return c.Provider == CalendarProvider.Google || CalendarConnection.IsOAuthProvider(c.Provider)
+            ? new CalendarConnectionRequest(Whose.Id.ToString(), null, null, null, null, null, null, null, null, provider)
+            : new CalendarConnectionRequest(Whose.Id.ToString(), null, NullIfEmpty(c.ServerUrl), NullIfEmpty(c.Username), null,
+                NullIfEmpty(c.BookingCalendarUrl), c.AdditionalCalendarUrls.Count == 0 ? null : [.. c.AdditionalCalendarUrls], null, null, provider);
+    }
+
+    private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
+
+    /// <summary>How the page names a connection in messages: its service and account.</summary>
+    public static string Describe(CalendarConnection c) =>
+        ProviderLabel(c.Provider) + (c.Username.Length > 0 ? " (" + c.Username + ")" : "");
+
+    public static string ProviderLabel(CalendarProvider provider) => provider switch
+    {
+        CalendarProvider.Google => "Google Calendar",
+        CalendarProvider.Office365 => "Microsoft 365",
+        CalendarProvider.Outlook => "Outlook.com",
+        CalendarProvider.Exchange => "Exchange",
+        CalendarProvider.ICloud => "iCloud",
+        _ => "CalDAV",
+    };
 
     /// <summary>Connect (or reconnect) Google Calendar: off to Google's consent screen, and back here afterwards.</summary>
     public async Task<IActionResult> OnPostGoogleAsync(CancellationToken ct)
@@ -95,9 +160,11 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
             return Go(SelfUrl());
         }
 
+        // Reconnecting names the connection's account to Google; connecting another one lets the user pick the account.
+        var reconnect = Connection is { Provider: CalendarProvider.Google } ? Connection : null;
         var (uri, _) = Features.CalendarSync.Google.GoogleConnectEndpoints.ConsentUri(Me.OrganizationId, Whose.Id,
-            Connection?.CancelBookingOnDelete ?? CancelBookingOnDelete, Connection?.UpdateBookingOnMove ?? UpdateBookingOnMove, SelfUrl(),
-            Connection?.Username is { Length: > 0 } hint ? hint : Whose.Email, settings,
+            reconnect?.CancelBookingOnDelete ?? CancelBookingOnDelete, reconnect?.UpdateBookingOnMove ?? UpdateBookingOnMove, SelfUrl(),
+            reconnect?.Username is { Length: > 0 } hint ? hint : Connections.Count == 0 ? Whose.Email : null, settings,
             services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Rendezvous.Integrations.PublicUrlOptions>>().Value,
             services.GetRequiredService<Rendezvous.Calendars.Google.GoogleCalendarProvider>(), protection, clock);
         return Redirect(uri.ToString());
@@ -136,6 +203,11 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         if (Connection is { Provider: CalendarProvider.Google } google)
         {
             return await GoogleCalendarsAsync(google, ct);
+        }
+
+        if (Connection is { } oauth && CalendarConnection.IsOAuthProvider(oauth.Provider))
+        {
+            return await MicrosoftCalendarsAsync(oauth, HttpContext.RequestServices.GetRequiredService<CalendarProviders>(), ct);
         }
 
         var password = string.IsNullOrEmpty(Password)
@@ -237,12 +309,18 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
             }
         }
 
-        var oauth = Connection is { } existing && CalendarConnection.IsOAuthProvider(existing.Provider);
+        var oauth = Connection is { } existing && (CalendarConnection.IsOAuthProvider(existing.Provider) || existing.Provider == CalendarProvider.Google);
+        // The form shows the two sync settings only where they apply (the booking connection, or a first connection);
+        // elsewhere the stored ones stay as they are.
+        var togglesShown = Connection is null ? Connections.Count == 0 : Connection.IsBookingConnection;
+        bool? cancelOnDelete = togglesShown ? CancelBookingOnDelete : null;
+        bool? updateOnMove = togglesShown ? UpdateBookingOnMove : null;
         var request = oauth
             ? new CalendarConnectionRequest(Whose.Id.ToString(), null, null, null, null, BookingCalendarUrl, AdditionalCalendarUrls,
-                CancelBookingOnDelete, UpdateBookingOnMove, CalendarConnectionsEndpoints.ProviderName(Connection!.Provider))
+                cancelOnDelete, updateOnMove, CalendarConnectionsEndpoints.ProviderName(Connection!.Provider))
             : new CalendarConnectionRequest(Whose.Id.ToString(), "caldav", ServerUrl, Username, password, BookingCalendarUrl,
-                AdditionalCalendarUrls, CancelBookingOnDelete, UpdateBookingOnMove, Provider is "icloud" or "google" ? Provider : "caldav");
+                AdditionalCalendarUrls, cancelOnDelete, updateOnMove, Provider is "icloud" or "google" ? Provider : "caldav",
+                Connection is null && MakeBooking ? true : null);
         var saved = Connection is null
             ? await connections.CreateAsync(Me, request, ct)
             : await connections.UpdateAsync(Me, Connection, request, ct);
@@ -252,7 +330,9 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
             return Go(SelfUrl());
         }
 
-        Flash(Connection is null ? "The calendar is connected. Bookings will appear in it within a few seconds." : "The calendars are saved.");
+        Flash(Connection is not null ? "The calendars are saved."
+            : saved.Value.IsBookingConnection ? "The calendar is connected. Bookings will appear in it within a few seconds."
+            : "The calendar is connected. Its busy time counts from now on; bookings still go to your booking connection.");
         return Go(SelfUrl());
     }
 
@@ -273,8 +353,14 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
     public async Task<IActionResult> OnPostMicrosoftCalendarsAsync([FromServices] CalendarProviders providers, CancellationToken ct)
     {
         await LoadAsync(ct);
-        if (Connection is not { IsSynced: true } c || !CalendarConnection.IsOAuthProvider(c.Provider) || providers.Open(c) is not { } session)
+        return Connection is { } c ? await MicrosoftCalendarsAsync(c, providers, ct) : Go(SelfUrl());
+    }
+
+    private async Task<IActionResult> MicrosoftCalendarsAsync(CalendarConnection c, CalendarProviders providers, CancellationToken ct)
+    {
+        if (!c.IsSynced || !CalendarConnection.IsOAuthProvider(c.Provider) || providers.Open(c) is not { } session)
         {
+            FlashError(new DomainError(ErrorKind.Conflict, "microsoft_not_signed_in", "Sign in to Microsoft for this connection first."));
             return Go(SelfUrl());
         }
 
@@ -306,14 +392,23 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
     public async Task<IActionResult> OnPostTogglesAsync(CancellationToken ct)
     {
         await LoadAsync(ct);
-        if (Connection is not { } c)
+        // The settings concern the booking calendar, so a form that names no connection means the booking connection.
+        if ((Connection ?? BookingConnection) is not { } c)
         {
             return Go(SelfUrl());
         }
 
-        c.Update(c.ServerUrl, c.Username, null, c.BookingCalendarUrl, c.AdditionalCalendarUrls, CancelBookingOnDelete, UpdateBookingOnMove,
-            clock.GetCurrentInstant());
-        await db.SaveChangesAsync(ct);
+        var saved = await connections.UpdateAsync(Me, c, KeepAsIs(c) with
+        {
+            CancelBookingOnDelete = CancelBookingOnDelete,
+            UpdateBookingOnMove = UpdateBookingOnMove,
+        }, ct);
+        if (!saved.IsSuccess)
+        {
+            FlashError(saved.Error!);
+            return Go(SelfUrl());
+        }
+
         Flash("The sync settings are saved.");
         return Go(SelfUrl());
     }
@@ -325,7 +420,9 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         {
             await CalendarPushStop.StopAllAsync(c, db, HttpContext.RequestServices.GetRequiredService<CalendarProviders>(), ct);
             await CalendarConnectionsEndpoints.DeleteConnectionAsync(db, c, ct);
-            Flash("The calendar is disconnected. Bookings already written to it stay there.");
+            Flash(c.IsBookingConnection && Connections.Count > 1
+                ? "The calendar is disconnected. Bookings already written to it stay there; new bookings go to your oldest remaining connection."
+                : "The calendar is disconnected. Bookings already written to it stay there.");
         }
 
         return Go(SelfUrl());
@@ -335,7 +432,7 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
 
     private async Task LoadAsync(CancellationToken ct)
     {
-        ViewData["Title"] = "Calendar connection";
+        ViewData["Title"] = "Calendar connections";
         ViewData["Nav"] = "connection";
         Zone = await MyZoneAsync(db, ct);
         Whose = await MeAsync(db, ct);
@@ -349,8 +446,9 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         }
 
         var whose = Whose.Id;
-        // The page edits the booking connection; further connections are managed through the API.
-        Connection = await db.CalendarConnections.Where(c => c.UserId == whose).OrderByDescending(c => c.IsBookingConnection).ThenBy(c => c.CreatedAt)
-            .FirstOrDefaultAsync(ct);
+        Connections = await db.CalendarConnections.Where(c => c.UserId == whose).OrderByDescending(c => c.IsBookingConnection).ThenBy(c => c.CreatedAt)
+            .ThenBy(c => c.Id).ToListAsync(ct);
+        // Only the shown user's own connections can be named, so another user's (or organization's) id finds nothing.
+        Connection = Ids.TryParse(ConnectionId, out var cid) ? Connections.FirstOrDefault(c => c.Id == cid) : null;
     }
 }
