@@ -279,7 +279,8 @@ public static class PortalEndpoints
                 var host = await db.Users.AsNoTracking().FirstAsync(u => u.Id == booking.OwnerId, ct);
                 var zone = TimeZones.Find(customer.TimeZoneId) ?? page.Settings.TimeZone;
                 result.Add(new PortalAppointment(new SelfServiceView(
-                    new SelfServiceBooking(booking.Id.ToString(), BookingLifecycle.ApiName(booking.Status), booking.DetailedStatus, page.Title, page.Location,
+                    new SelfServiceBooking(booking.Id.ToString(), BookingLifecycle.ApiName(booking.Status), booking.DetailedStatus, page.Title,
+                        await Rendezvous.Integrations.Conferencing.BookingLocation.ForCustomerAsync(db, page, booking, ct),
                         ApiFormat.Format(booking.Start, zone), ApiFormat.Format(booking.End, zone), zone.Id, host.Name, host.Email, customer.Name),
                     false, false, null, null, null, null), booking.Id.ToString(), false));
             }

@@ -28,8 +28,15 @@ public sealed record SelfServiceCancelRequest(string? Reason);
 
 public sealed record SelfServiceRescheduleRequest(string? Start);
 
-/// <summary>The booking and page a valid link leads to, with the tenant set.</summary>
-public sealed record LinkTarget(Booking Booking, BookingPage Page, Customer Customer, User Host, LinkPurpose Purpose);
+/// <summary>
+/// The booking and page a valid link leads to, with the tenant set. <see cref="Location"/> is what the customer may see of
+/// where it takes place (<see cref="Rendezvous.Integrations.Conferencing.BookingLocation"/>): never the page's location
+/// once a reassignment withheld it.
+/// </summary>
+public sealed record LinkTarget(Booking Booking, BookingPage Page, Customer Customer, User Host, LinkPurpose Purpose)
+{
+    public string? Location { get; init; }
+}
 
 /// <summary>Reads links and says what the customer may do; shared by the JSON API and the pages.</summary>
 public sealed class SelfServiceService(RendezvousDbContext db, SelfServiceLinks links, IClock clock)
@@ -54,7 +61,10 @@ public sealed class SelfServiceService(RendezvousDbContext db, SelfServiceLinks 
         var page = await db.BookingPages.AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
         var customer = await db.Customers.AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
         var host = await db.Users.AsNoTracking().FirstAsync(u => u.Id == booking.OwnerId, ct);
-        return new LinkTarget(booking, page, customer, host, read.Purpose);
+        return new LinkTarget(booking, page, customer, host, read.Purpose)
+        {
+            Location = await Rendezvous.Integrations.Conferencing.BookingLocation.ForCustomerAsync(db, page, booking, ct),
+        };
     }
 
     public SelfServiceView Describe(LinkTarget t)
@@ -67,7 +77,7 @@ public sealed class SelfServiceService(RendezvousDbContext db, SelfServiceLinks 
         var canCancel = !started && b.CancellationPolicy.Allows(now, b.Start);
         var canReschedule = !started && b.ReschedulePolicy.Allows(now, b.Start);
         return new SelfServiceView(
-            new SelfServiceBooking(b.Id.ToString(), BookingLifecycle.ApiName(b.Status), b.DetailedStatus, t.Page.Title, t.Page.Location,
+            new SelfServiceBooking(b.Id.ToString(), BookingLifecycle.ApiName(b.Status), b.DetailedStatus, t.Page.Title, t.Location,
                 ApiFormat.Format(b.Start, zone), ApiFormat.Format(b.End, zone), zone.Id, t.Host.Name, t.Host.Email, t.Customer.Name),
             canCancel, canReschedule,
             canCancel ? null : started ? $"The meeting has already started; {contact}." : $"Cancellations are accepted up to {Notice(b.CancellationPolicy)} before the start; {contact}.",
