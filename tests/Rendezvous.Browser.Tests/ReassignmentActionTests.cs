@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Playwright;
+using Npgsql;
 using Rendezvous.Browser.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
@@ -12,7 +13,20 @@ namespace Rendezvous.Browser.Tests;
 [Collection(BrowserCollection.Name)]
 public sealed class ReassignmentActionTests(RendezvousServer server)
 {
-    private static string Today(int days = 0) => DateTime.UtcNow.Date.AddDays(days).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+    // "Today" as the database (and so the server) sees it: tests do not read the system clock.
+    private static string Today(int days = 0) =>
+        TodayFromDatabase.Value.PlusDays(days).ToString("uuuu-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static readonly Lazy<NodaTime.LocalDate> TodayFromDatabase = new(() =>
+    {
+        var builder = new NpgsqlDataSourceBuilder(TestEnvironment.Database);
+        builder.UseNodaTime();
+        using var dataSource = builder.Build();
+        using var cmd = dataSource.CreateCommand("SELECT (now() AT TIME ZONE 'UTC')::date");
+        using var reader = cmd.ExecuteReader();
+        reader.Read();
+        return reader.GetFieldValue<NodaTime.LocalDate>(0);
+    });
 
     private async Task<JsonNode> PageAsync(string title, string ownerId, object? extra = null)
     {

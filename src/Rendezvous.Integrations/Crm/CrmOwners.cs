@@ -68,7 +68,16 @@ public static class CrmOwners
         link.Email = user.Email;
         link.ExternalUserId = found;
         link.CheckedAt = now;
-        await db.SaveChangesAsync(ct);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation })
+        {
+            // Another booking of the same user looked them up at the same moment and kept its answer first: ours is the same.
+            db.Entry(link).State = EntityState.Detached;
+        }
+
         return found;
     }
 }

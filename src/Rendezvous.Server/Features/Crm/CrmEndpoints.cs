@@ -532,9 +532,13 @@ public static class CrmEndpoints
             return DomainError.NotFound("User");
         }
 
-        return provider is CrmConnection.Salesforce or CrmConnection.Infusionsoft
-            ? (user, provider)
-            : DomainError.NotFound("CRM provider");
+        if (provider is not (CrmConnection.Salesforce or CrmConnection.Infusionsoft))
+        {
+            return DomainError.NotFound("CRM provider");
+        }
+
+        (Domain.Organizations.User User, string Provider) found = (user, provider);
+        return found;
     }
 
     private static CrmOwnerResponse ToOwner(CrmUserLink l) =>
