@@ -404,6 +404,31 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
             && e["StartDateTime"]?.GetValue<string>() is "2027-03-15T11:00:00Z" or "2027-03-15T14:00:00Z").ShouldBe(1);
     }
 
+    // Without the booking id field a create is a POST, which is not safe to repeat: Salesforce may act and the answer be lost
+    // ("Status Codes and Error Responses": 503). The retry looks for the Event first (SOQL on Event by Subject and
+    // StartDateTime) and adopts it, so the booking still has one Event.
+    [DbFact]
+    public async Task A_create_whose_answer_was_lost_is_found_on_the_retry_and_not_made_twice()
+    {
+        Sf.MissingFields.UnionWith(["Rendezvous_Booking_Id__c", "Rendezvous_Event_Status__c", "Rendezvous_Reason__c"]);
+        var (slug, _) = await ConnectedPageAsync();
+        Sf.LoseNextCreateAnswer = true;
+        var id = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-29T09:00:00Z", Scenario.Customer("Lost Answer", Email())))["id"]!
+            .GetValue<string>();
+        await app.RunOutboxAsync();
+        (await OutboxPendingAsync(id)).ShouldBeGreaterThan(0);
+        var made = Sf.Events.Values.Where(e => e["Subject"]?.GetValue<string>() == "Intro call with Lost Answer").ToList();
+        made.Count.ShouldBe(1);
+
+        app.Clock.Advance(Duration.FromMinutes(5));
+        await app.RunOutboxAsync();
+        (await OutboxPendingAsync(id)).ShouldBe(0);
+        Sf.Events.Values.Count(e => e["Subject"]?.GetValue<string>() == "Intro call with Lost Answer").ShouldBe(1);
+        var record = await app.WithDbAsync(db => db.CrmRecords.SingleAsync(r => r.BookingId == new BookingId(Guid.Parse(id))));
+        record.ExternalId.ShouldBe(made[0]["Id"]!.GetValue<string>());
+        Sf.RequestsTo("GET", FakeSalesforce.Api + "/query").ShouldContain(r => (r.QueryValue("q") ?? "").StartsWith("SELECT Id FROM Event", StringComparison.Ordinal));
+    }
+
     // "CustomField" in the Tooling API Developer Guide: POST /tooling/sobjects/CustomField with FullName and Metadata (Event
     // fields are Activity fields), 201 with the new id. The setup creates the missing fields; then the Event carries them
     // and the booking id is set on the Event that was made before, so no second Event appears.

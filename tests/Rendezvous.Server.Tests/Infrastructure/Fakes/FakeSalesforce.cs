@@ -47,6 +47,12 @@ public sealed partial class FakeSalesforce : FakeService
     /// <summary>Events by their Id, with every field written so far.</summary>
     public Dictionary<string, JsonObject> Events { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// When set, the next Event create is carried out but its answer is lost (a 503 comes back instead), as when a
+    /// connection drops after Salesforce acted.
+    /// </summary>
+    public bool LoseNextCreateAnswer { get; set; }
+
     /// <summary>The Rendezvous custom fields this org's Event object does not have.</summary>
     public HashSet<string> MissingFields { get; } = new(StringComparer.Ordinal);
 
@@ -305,6 +311,12 @@ public sealed partial class FakeSalesforce : FakeService
         foreach (var (name, value) in fields)
         {
             e[name] = value?.DeepClone();
+        }
+
+        if (LoseNextCreateAnswer)
+        {
+            LoseNextCreateAnswer = false;
+            return Json(503, """[{"message":"Server is unavailable","errorCode":"SERVER_UNAVAILABLE"}]""");
         }
 
         return Json(201, new JsonObject { ["id"] = e["Id"]!.GetValue<string>(), ["success"] = true, ["errors"] = new JsonArray() }.ToJsonString());
