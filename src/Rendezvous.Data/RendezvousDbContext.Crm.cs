@@ -10,6 +10,8 @@ public sealed partial class RendezvousDbContext
 
     public DbSet<CrmRecord> CrmRecords => Set<CrmRecord>();
 
+    public DbSet<CrmUserLink> CrmUserLinks => Set<CrmUserLink>();
+
     public DbSet<PayPalAccount> PayPalAccounts => Set<PayPalAccount>();
 
     private void ConfigureCrmAndPayments(ModelBuilder modelBuilder)
@@ -30,6 +32,13 @@ public sealed partial class RendezvousDbContext
             e.ToTable("crm_records");
             e.HasKey(r => new { r.BookingId, r.Provider });
             e.HasQueryFilter(r => TenantId == null || r.OrganizationId == TenantId);
+        });
+
+        modelBuilder.Entity<CrmUserLink>(e =>
+        {
+            e.ToTable("crm_user_links");
+            e.HasKey(l => new { l.OrganizationId, l.Provider, l.AccountId, l.UserId });
+            e.HasQueryFilter(l => TenantId == null || l.OrganizationId == TenantId);
         });
 
         modelBuilder.Entity<PayPalAccount>(e =>

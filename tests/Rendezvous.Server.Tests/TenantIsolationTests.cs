@@ -52,6 +52,8 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "GET /api/v1/booking-pages/{id}/salesforce", "PUT /api/v1/booking-pages/{id}/salesforce", "DELETE /api/v1/booking-pages/{id}/salesforce",
         "GET /api/v1/booking-pages/{id}/infusionsoft", "PUT /api/v1/booking-pages/{id}/infusionsoft", "DELETE /api/v1/booking-pages/{id}/infusionsoft",
         "GET /api/v1/salesforce/authorize", "GET /api/v1/salesforce/callback", "GET /api/v1/infusionsoft/authorize", "GET /api/v1/infusionsoft/callback",
+        "POST /api/v1/booking-pages/{id}/salesforce/fields", "GET /api/v1/users/{userId}/crm-owners", "PUT /api/v1/users/{userId}/crm-owners/{provider}",
+        "DELETE /api/v1/users/{userId}/crm-owners/{provider}",
         // Payments: the organization's PayPal app and manual refunds (checked below); the public payment routes and PayPal's
         // return pages show one booking's payment only (checked below and in Integrations/PaymentTests):
         "GET /api/v1/payments/paypal", "PUT /api/v1/payments/paypal", "DELETE /api/v1/payments/paypal", "POST /api/v1/bookings/{id}/refund",
@@ -278,6 +280,16 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
                     .GetValue<string>().ShouldBe("state");
             }
         }
+
+        await (await other.PostAsync($"/api/v1/booking-pages/{pageId}/salesforce/fields", null)).ExpectAsync(404);
+
+        // Who owns a user's CRM records is set and read within the user's organization only.
+        var acmeUser = await Scenario.CreateUserAsync(acme, "Acme Owner");
+        await (await other.GetAsync($"/api/v1/users/{acmeUser}/crm-owners")).ExpectAsync(404);
+        await (await other.PutJsonAsync($"/api/v1/users/{acmeUser}/crm-owners/salesforce",
+            new { accountId = "00D000000000001AAA", externalUserId = "005000000000001AAA" })).ExpectAsync(404);
+        await (await other.DeleteAsync($"/api/v1/users/{acmeUser}/crm-owners/salesforce")).ExpectAsync(404);
+        (await (await acme.GetAsync($"/api/v1/users/{acmeUser}/crm-owners")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
 
         (await (await acme.GetAsync($"/api/v1/booking-pages/{pageId}/salesforce")).ExpectAsync(200))["createLeads"]!.GetValue<bool>().ShouldBeFalse();
         (await (await acme.GetAsync($"/api/v1/booking-pages/{pageId}/infusionsoft")).ExpectAsync(200))["tags"]!["scheduled"]!["id"]!.GetValue<long>().ShouldBe(5);

@@ -54,6 +54,16 @@ public sealed class CrmConnection
 
     public Instant? LastErrorAt { get; set; }
 
+    /// <summary>
+    /// Salesforce: the Rendezvous custom fields the org's Event object lacks, as last described; null until the fields were
+    /// looked at. Events are written without the missing ones (and found by the Event id we keep when the booking id field is
+    /// missing).
+    /// </summary>
+    public List<string>? MissingFields { get; set; }
+
+    /// <summary>When <see cref="MissingFields"/> was last read from the org.</summary>
+    public Instant? FieldsCheckedAt { get; set; }
+
     public required Instant CreatedAt { get; init; }
 
     public required Instant UpdatedAt { get; set; }
@@ -95,5 +105,44 @@ public sealed class CrmRecord
     /// <summary>Why the record could not be written, when the CRM refused it for good.</summary>
     public string? LastError { get; set; }
 
+    /// <summary>
+    /// Salesforce, without the booking id field: how many times an Event was created for this booking without the answer being
+    /// kept. A retry after a lost answer first looks for the Event it may have made instead of making a second one.
+    /// </summary>
+    public int CreateAttempts { get; set; }
+
     public required Instant UpdatedAt { get; set; }
+}
+
+/// <summary>
+/// Which CRM user stands for a Rendezvous user in one CRM account (a Salesforce org, a Keap application): the owner of the
+/// Events and contacts of their bookings. Either set by an administrator (<see cref="Manual"/>) or found by the user's
+/// email (<see cref="ByEmail"/>); a lookup that matched nobody is kept with a null <see cref="ExternalUserId"/> so the
+/// connection's health can say so.
+/// </summary>
+public sealed class CrmUserLink
+{
+    public const string Manual = "manual";
+    public const string ByEmail = "email";
+
+    public required OrganizationId OrganizationId { get; init; }
+
+    public required UserId UserId { get; init; }
+
+    /// <summary><see cref="CrmConnection.Salesforce"/> or <see cref="CrmConnection.Infusionsoft"/>.</summary>
+    public required string Provider { get; init; }
+
+    /// <summary>The CRM account, as <see cref="CrmConnection.AccountId"/> names it.</summary>
+    public required string AccountId { get; init; }
+
+    /// <summary>The CRM user's id; null when a lookup by email matched nobody.</summary>
+    public string? ExternalUserId { get; set; }
+
+    /// <summary><see cref="Manual"/> or <see cref="ByEmail"/>.</summary>
+    public required string Source { get; set; }
+
+    /// <summary>The email that was looked up (a changed email is looked up again).</summary>
+    public string? Email { get; set; }
+
+    public required Instant CheckedAt { get; set; }
 }

@@ -394,6 +394,10 @@ namespace Rendezvous.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<Instant?>("FieldsCheckedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("fields_checked_at");
+
                     b.Property<string>("InstanceUrl")
                         .HasColumnType("text")
                         .HasColumnName("instance_url");
@@ -409,6 +413,10 @@ namespace Rendezvous.Data.Migrations
                     b.Property<Instant?>("LastSyncAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("last_sync_at");
+
+                    b.PrimitiveCollection<List<string>>("MissingFields")
+                        .HasColumnType("text[]")
+                        .HasColumnName("missing_fields");
 
                     b.Property<bool>("NeedsReauthorization")
                         .HasColumnType("boolean")
@@ -467,6 +475,10 @@ namespace Rendezvous.Data.Migrations
                         .HasColumnType("text[]")
                         .HasColumnName("applied_tags");
 
+                    b.Property<int>("CreateAttempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("create_attempts");
+
                     b.Property<string>("ExternalId")
                         .HasColumnType("text")
                         .HasColumnName("external_id");
@@ -510,6 +522,46 @@ namespace Rendezvous.Data.Migrations
                     b.HasKey("BookingId", "Provider");
 
                     b.ToTable("crm_records", (string)null);
+                });
+
+            modelBuilder.Entity("Rendezvous.Data.CrmUserLink", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<string>("Provider")
+                        .HasColumnType("text")
+                        .HasColumnName("provider");
+
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.Property<Instant>("CheckedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("checked_at");
+
+                    b.Property<string>("Email")
+                        .HasColumnType("text")
+                        .HasColumnName("email");
+
+                    b.Property<string>("ExternalUserId")
+                        .HasColumnType("text")
+                        .HasColumnName("external_user_id");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("source");
+
+                    b.HasKey("OrganizationId", "Provider", "AccountId", "UserId");
+
+                    b.ToTable("crm_user_links", (string)null);
                 });
 
             modelBuilder.Entity("Rendezvous.Data.IdempotencyRecord", b =>

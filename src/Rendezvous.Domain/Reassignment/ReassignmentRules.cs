@@ -21,13 +21,15 @@ public sealed record ReassignmentSubject(
 /// <summary>
 /// A booking page that might receive a reassigned booking. <see cref="Calendar"/> is the page owner's connection provider
 /// (null: none); <see cref="CanAcceptBookings"/> is false while the page cannot take bookings because of a system error
-/// (a host's calendar connection in error).
+/// (a host's calendar connection in error). <see cref="CanTakePayments"/> is false for a page with a price whose
+/// organization has no payment connection: such a page cannot accept bookings either.
 /// </summary>
 public sealed record ReassignmentTarget(
     SchedulingOption Option,
     CalendarProvider? Calendar,
     bool CanAcceptBookings,
-    bool IsCurrentPage);
+    bool IsCurrentPage,
+    bool CanTakePayments = true);
 
 /// <summary>One rule that failed: a stable <see cref="Code"/> and a sentence that says what to do about it.</summary>
 public sealed record ReassignmentRefusal(string Code, string Message);
@@ -64,6 +66,7 @@ public static class ReassignmentRuleCodes
     public const string TargetNotOneOnOne = "target_not_one_on_one";
     public const string TargetCalendarNotSupported = "target_calendar_not_supported";
     public const string TargetUnavailable = "target_unavailable";
+    public const string TargetPaymentsUnavailable = "target_payments_unavailable";
 }
 
 /// <summary>
@@ -78,7 +81,7 @@ public static class ReassignmentRuleCodes
 /// refused, and so is a generic CalDAV calendar (the document allows only "none" or Google).</item>
 /// </list>
 /// A target page must be one-on-one, connected to no calendar or to Google Calendar, able to accept bookings (not in a
-/// system error), and not the booking's current page. Whether its owner is free at the meeting time is shown, not
+/// system error, and not a paid page without a payment connection), and not the booking's current page. Whether its owner is free at the meeting time is shown, not
 /// required.
 /// </summary>
 public static class ReassignmentRules
@@ -152,6 +155,12 @@ public static class ReassignmentRules
         {
             refusals.Add(new(ReassignmentRuleCodes.TargetUnavailable,
                 "The page cannot accept bookings because of a system error (its owner's calendar connection is in error)."));
+        }
+
+        if (!target.CanTakePayments)
+        {
+            refusals.Add(new(ReassignmentRuleCodes.TargetPaymentsUnavailable,
+                "The page takes payments but its organization has no payment connection, so it cannot accept bookings."));
         }
 
         return refusals;

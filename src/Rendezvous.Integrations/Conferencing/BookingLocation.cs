@@ -5,7 +5,11 @@ using Rendezvous.Domain.Conferencing;
 
 namespace Rendezvous.Integrations.Conferencing;
 
-/// <summary>Where a booking takes place, as emails and calendar events show it to the customer or to the hosts.</summary>
+/// <summary>
+/// Where a booking takes place, as each viewer may see it. This is the one rule every surface uses: emails, calendar events
+/// and invitations, the .ics download, the /manage pages, the confirmation page, the self-service API, the portal and the
+/// Salesforce Event's Location. Nothing shows a booking's location by reading its page's location directly.
+/// </summary>
 public static class BookingLocation
 {
     /// <summary>What hosts see once a reassignment withheld the location.</summary>
@@ -29,5 +33,21 @@ public static class BookingLocation
         }
 
         return page.Conferencing is { } provider ? $"{ConferencingProviders.DisplayName(provider)} meeting" : page.Location;
+    }
+
+    /// <summary>The location the customer may see (see <see cref="For"/>), reading the booking's meeting from the database.</summary>
+    public static async Task<string?> ForCustomerAsync(Data.RendezvousDbContext db, BookingPage page, Booking booking, CancellationToken ct)
+    {
+        if (booking.LocationWithheld)
+        {
+            // Nothing to look up: the customer sees no location at all.
+            return null;
+        }
+
+        var meeting = page.Conferencing is null
+            ? null
+            : await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.FirstOrDefaultAsync(
+                Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.AsNoTracking(db.BookingConferencing), m => m.BookingId == booking.Id, ct);
+        return For(page, booking, meeting, forCustomer: true);
     }
 }

@@ -125,6 +125,7 @@ public class ReassignmentRulesTests
         { "generic CalDAV", Target() with { Calendar = CalendarProvider.CalDav }, [Codes.TargetCalendarNotSupported] },
         { "cannot accept bookings (system error)", Target() with { CanAcceptBookings = false }, [Codes.TargetUnavailable] },
         { "the booking's own page", Target() with { IsCurrentPage = true }, [Codes.TargetIsCurrentPage] },
+        { "a paid page without a payment connection", Target() with { CanTakePayments = false }, [Codes.TargetPaymentsUnavailable] },
         {
             "panel on Exchange in error",
             new(SchedulingOption.Panel, CalendarProvider.Exchange, false, false),

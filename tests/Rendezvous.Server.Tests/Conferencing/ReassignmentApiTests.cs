@@ -327,6 +327,24 @@ public sealed class ReassignmentApiTests(ConferencingApp app) : IClassFixture<Co
             .ShouldNotContain(m => m.Payload.Contains(bookingId, StringComparison.Ordinal));
     }
 
+    // A page with a price cannot take bookings while its organization has no payment connection (docs/PAYMENTS.md), so it
+    // is no place to reassign a booking to either (seed 001: pages that cannot accept bookings are left out).
+    [DbFact]
+    public async Task A_paid_page_without_a_payment_connection_is_not_a_target()
+    {
+        var ada = await PersonAsync("Ada");
+        var (slug, _) = await PageAsync(ada);
+        var bookingId = await BookAsync(slug, "2027-03-18T10:00:00Z");
+        var pia = await PersonAsync("Pia");
+        var (_, paidPage) = await PageAsync(pia, customize: p =>
+            p["payment"] = new JsonObject { ["amount"] = 25.00m, ["currency"] = "EUR", ["paymentWindowMinutes"] = 30 });
+
+        ExcludedCodes(await TargetsAsync(bookingId), paidPage).ShouldBe(["target_payments_unavailable"]);
+        var refused = await (await ReassignAsync(bookingId, paidPage)).ExpectAsync(409);
+        refused["code"]!.GetValue<string>().ShouldBe("target_payments_unavailable");
+        (await (await app.Client().GetAsync($"/api/v1/bookings/{bookingId}")).ExpectAsync(200))["ownerId"]!.GetValue<string>().ShouldBe(ada.Id);
+    }
+
     [DbFact]
     public async Task Bad_input_is_answered_400_naming_the_field()
     {

@@ -1,9 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using NodaTime;
 using Rendezvous.Data;
-using Rendezvous.Data.Serialization;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Bookings;
 using Rendezvous.Server.Tests.Infrastructure;
@@ -231,49 +229,86 @@ public sealed class InfusionsoftTests(InfusionsoftApp app) : IClassFixture<Infus
         (await (await app.Client().GetAsync($"/api/v1/booking-pages/{pageId}/infusionsoft")).ExpectAsync(200))["lastError"].ShouldBeNull();
     }
 
-    // Seed 001: a booking reassigned between two pages connected to the same Keap account gets the "reassigned" tag. The
-    // account is the app named in the token answer's scope ("Getting Started with OAuth2").
-    [DbFact]
-    public async Task Reassignment_within_one_keap_account_adds_the_reassigned_tag_and_otherwise_nothing()
+    private async Task<(string Id, string Email)> UserAsync(string name)
     {
-        var (slugA, _) = await ConnectedPageAsync();
-        var (_, pageB) = await ConnectedPageAsync();
-        var (_, elsewhere) = await ConnectedPageAsync(account: "cd456.infusionsoft.com");
+        var email = $"{name.ToLowerInvariant()}.{Guid.NewGuid():N}@acme.example";
+        var created = await (await app.Client().PostJsonAsync("/api/v1/users", new { name, email, timeZone = "Europe/London", role = "member" })).ExpectAsync(201);
+        return (created["id"]!.GetValue<string>(), email);
+    }
+
+    private async Task<(string Slug, string PageId)> OwnedPageAsync(string owner, string account = "ab123.infusionsoft.com")
+    {
+        var admin = app.Client();
+        var (slug, pageId) = await Conferencing.ConferencingScenario.PageAsync(admin, owner);
+        (await app.ConnectAsync(admin, "infusionsoft", pageId, Keap.IssueCode(account)))["status"]!.GetValue<string>().ShouldBe("connected");
+        return (slug, pageId);
+    }
+
+    private async Task ReassignAsync(string bookingId, string toPageId) =>
+        await (await app.Client().PostJsonAsync($"/api/v1/bookings/{bookingId}/reassign", new { bookingPageId = toPageId })).ExpectAsync(200);
+
+    // Seed 001: reassigned between two pages connected to the same Keap account, the contact gets the "reassigned" tag and
+    // its owner becomes the new booking owner's Keap user ("Update a Contact" with owner_id; the user found with "List
+    // Users" by email_address). The account is the app named in the token answer's scope ("Getting Started with OAuth2").
+    // Through the real reassignment route.
+    [DbFact]
+    public async Task Reassignment_within_one_keap_account_tags_the_contact_and_moves_its_owner_and_otherwise_changes_nothing()
+    {
+        var ada = await UserAsync("Ada");
+        var bob = await UserAsync("Bob");
+        var dan = await UserAsync("Dan");
+        Keap.Users[bob.Email] = 4242;
+        var (slugA, _) = await OwnedPageAsync(ada.Id);
+        var (_, pageB) = await OwnedPageAsync(bob.Id);
+        var (_, elsewhere) = await OwnedPageAsync(dan.Id, account: "cd456.infusionsoft.com");
         var email = Email();
         var other = Email();
         var moved = (await Scenario.BookAsync(app.Anonymous(), slugA, "2027-03-16T10:00:00Z", Scenario.Customer("Moved Along", email)))["id"]!.GetValue<string>();
         var away = (await Scenario.BookAsync(app.Anonymous(), slugA, "2027-03-16T11:00:00Z", Scenario.Customer("Far Away", other)))["id"]!.GetValue<string>();
         await app.RunOutboxAsync();
+        Keap.OwnerOf(email).ShouldBeNull();
 
         await ReassignAsync(moved, pageB);
         await ReassignAsync(away, elsewhere);
         await app.RunOutboxAsync();
 
         Keap.TagsOf(email).ShouldContain(Tag("Rendezvous: Reassigned"));
+        Keap.OwnerOf(email).ShouldBe(4242);
+        var patch = Keap.RequestsTo("PATCH", FakeKeap.Rest + "/contacts/").Single(r => r.Body.Contains("4242", StringComparison.Ordinal));
+        JsonNode.Parse(patch.Body)!["owner_id"]!.GetValue<long>().ShouldBe(4242);
         Keap.TagsOf(other).ShouldNotContain(Keap.Tags.GetValueOrDefault("Rendezvous: Reassigned", -1));
         Keap.TagsOf(other).Count.ShouldBe(1);
+        Keap.OwnerOf(other).ShouldBeNull();
     }
 
-    private Task<int> ReassignAsync(string bookingId, string toPageId) => app.WithDbAsync(async db =>
+    // When no Keap user has the new owner's email, the contact keeps its owner (the tag is still applied) and the health of
+    // the new page's connection says why; an administrator's choice of Keap user is used instead of the email.
+    [DbFact]
+    public async Task A_new_owner_without_a_keap_user_keeps_the_contacts_owner_and_is_shown_in_health_until_chosen()
     {
-        var id = new BookingId(Guid.Parse(bookingId));
-        var page = await db.BookingPages.SingleAsync(p => p.Id == new BookingPageId(Guid.Parse(toPageId)));
-        var booking = await db.Bookings.AsNoTracking().SingleAsync(b => b.Id == id);
-        await db.Database.ExecuteSqlAsync($"UPDATE bookings SET booking_page_id = {page.Id.Value}, owner_id = {page.OwnerId.Value} WHERE id = {id.Value}");
-        var payload = JsonSerializer.SerializeToNode(new BookingEvent("booking.reassigned", id, booking.OrganizationId, page.Id, booking.Status,
-            booking.DetailedStatus, Actor.ForUser(page.OwnerId), null, booking.Start, booking.End, null, null, app.Clock.GetCurrentInstant()),
-            JsonDefaults.Options)!.AsObject();
-        payload["previousBookingPageId"] = booking.BookingPageId.ToString();
-        payload["previousOwnerId"] = booking.OwnerId.ToString();
-        db.OutboxMessages.Add(new OutboxMessage
-        {
-            OrganizationId = booking.OrganizationId,
-            Type = "booking.reassigned",
-            Payload = payload.ToJsonString(),
-            CreatedAt = app.Clock.GetCurrentInstant(),
-            AvailableAt = app.Clock.GetCurrentInstant(),
-        });
-        await db.SaveChangesAsync();
-        return 0;
-    });
+        var ada = await UserAsync("Ada");
+        var eve = await UserAsync("Eve");
+        var (slugA, _) = await OwnedPageAsync(ada.Id);
+        var (_, pageE) = await OwnedPageAsync(eve.Id);
+        var email = Email();
+        var first = (await Scenario.BookAsync(app.Anonymous(), slugA, "2027-03-23T10:00:00Z", Scenario.Customer("Una Known", email)))["id"]!.GetValue<string>();
+        await app.RunOutboxAsync();
+
+        await ReassignAsync(first, pageE);
+        await app.RunOutboxAsync();
+        Keap.TagsOf(email).ShouldContain(Tag("Rendezvous: Reassigned"));
+        Keap.OwnerOf(email).ShouldBeNull();
+        var health = (await (await app.Client().GetAsync($"/api/v1/booking-pages/{pageE}/infusionsoft")).ExpectAsync(200))["health"]!;
+        health["problems"]!.AsArray().ShouldContain(p => p!.GetValue<string>().Contains($"No Keap user has the email {eve.Email}", StringComparison.Ordinal));
+
+        Keap.Users[$"someone.else.{Guid.NewGuid():N}@acme.example"] = 5151;
+        await (await app.Client().PutJsonAsync($"/api/v1/users/{eve.Id}/crm-owners/infusionsoft",
+            new { accountId = "ab123.infusionsoft.com", externalUserId = "5151" })).ExpectAsync(200);
+        var second = (await Scenario.BookAsync(app.Anonymous(), slugA, "2027-03-23T12:00:00Z", Scenario.Customer("Una Known", email)))["id"]!.GetValue<string>();
+        await app.RunOutboxAsync();
+        await ReassignAsync(second, pageE);
+        await app.RunOutboxAsync();
+        Keap.OwnerOf(email).ShouldBe(5151);
+        (await (await app.Client().GetAsync($"/api/v1/booking-pages/{pageE}/infusionsoft")).ExpectAsync(200))["health"]!["problems"]!.AsArray().ShouldBeEmpty();
+    }
 }

@@ -1,12 +1,11 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using Rendezvous.Data;
-using Rendezvous.Data.Serialization;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Bookings;
+using Rendezvous.Server.Tests.Conferencing;
 using Rendezvous.Server.Tests.Infrastructure;
 using Rendezvous.Server.Tests.Infrastructure.Fakes;
 using Shouldly;
@@ -30,7 +29,7 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
     {
         app.Clock.Reset(RendezvousApp.Start);
         Sf.ClearFaults();
-        Sf.ExternalIdFieldMissing = false;
+        Sf.MissingFields.Clear();
         return Task.CompletedTask;
     }
 
@@ -157,9 +156,10 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
         canceled["Rendezvous_Reason__c"]!.GetValue<string>().ShouldBe("Customer is ill");
         canceled["Id"]!.GetValue<string>().ShouldBe(created["Id"]!.GetValue<string>());
 
-        // Three upserts, all to the same external id, and the one Lead looked up once.
-        var upserts = Sf.RequestsTo("PATCH", $"{FakeSalesforce.Api}/sobjects/Event/Rendezvous_Booking_Id__c/{id}");
-        upserts.Count.ShouldBe(3);
+        // The first write an upsert by the booking id, the next two updates of the Event by its id, and the one Lead looked up once.
+        Sf.RequestsTo("PATCH", $"{FakeSalesforce.Api}/sobjects/Event/Rendezvous_Booking_Id__c/{id}").Count.ShouldBe(1);
+        Sf.RequestsTo("PATCH", $"{FakeSalesforce.Api}/sobjects/Event/{created["Id"]!.GetValue<string>()}").Count.ShouldBe(2);
+        Sf.Events.Values.Count(e => e["Rendezvous_Booking_Id__c"]?.GetValue<string>() == id).ShouldBe(1);
         Sf.RequestsTo("POST", FakeSalesforce.Api + "/sobjects/Lead").Count(r => r.Body.Contains(email, StringComparison.Ordinal)).ShouldBe(1);
         var record = await app.WithDbAsync(db => db.CrmRecords.SingleAsync(r => r.BookingId == new BookingId(Guid.Parse(id))));
         record.ExternalId.ShouldBe(created["Id"]!.GetValue<string>());
@@ -235,7 +235,7 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
         var (slug, _) = await ConnectedPageAsync();
         var id = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-11T11:00:00Z"))["id"]!.GetValue<string>();
         await app.RunOutboxAsync();
-        var upserts = Sf.RequestsTo("PATCH", $"{FakeSalesforce.Api}/sobjects/Event/Rendezvous_Booking_Id__c/{id}").Count;
+        var writes = Sf.RequestsTo("PATCH", $"{FakeSalesforce.Api}/sobjects/Event/").Count;
 
         await app.WithDbAsync(async db =>
         {
@@ -247,12 +247,12 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
         });
         await app.RunOutboxAsync();
 
-        Sf.RequestsTo("PATCH", $"{FakeSalesforce.Api}/sobjects/Event/Rendezvous_Booking_Id__c/{id}").Count.ShouldBe(upserts);
+        Sf.RequestsTo("PATCH", $"{FakeSalesforce.Api}/sobjects/Event/").Count.ShouldBe(writes);
         Sf.EventFor(id)!["StartDateTime"]!.GetValue<string>().ShouldBe("2027-03-11T11:00:00Z");
     }
 
-    // Delivery is at least once: a repeat upserts the same external id again and creates nothing new. Follows "Insert or
-    // Update (Upsert) a Record Using an External ID" (a matched external ID updates: 200, created false).
+    // Delivery is at least once: a repeat writes the same Event again and creates nothing new. Follows "Update a Record"
+    // (PATCH /sobjects/Event/{id}, 204) for the Event whose id we kept.
     [DbFact]
     public async Task An_outbox_repeat_makes_no_duplicate()
     {
@@ -270,7 +270,8 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
             """));
         await app.RunOutboxAsync();
 
-        Sf.RequestsTo("PATCH", $"{FakeSalesforce.Api}/sobjects/Event/Rendezvous_Booking_Id__c/{id}").Count.ShouldBe(2);
+        // The repeat updates the Event by the id kept on our side.
+        Sf.RequestsTo("PATCH", $"{FakeSalesforce.Api}/sobjects/Event/{first}").Count.ShouldBe(1);
         Sf.Events.Count.ShouldBe(events);
         Sf.EventFor(id)!["Id"]!.GetValue<string>().ShouldBe(first);
         Sf.RequestsTo("POST", FakeSalesforce.Api + "/sobjects/Lead").Count(r => r.Body.Contains(email, StringComparison.Ordinal)).ShouldBe(1);
@@ -364,58 +365,226 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
         Sf.RequestsTo("PATCH", $"{FakeSalesforce.Api}/sobjects/Event/Rendezvous_Booking_Id__c/{id}").Count.ShouldBe(2);
     }
 
-    // Upsert page: an external ID field the org does not have is answered 404 NOT_FOUND. That needs someone to add the
-    // field, so the work is retried (not dropped) and the connection shows why.
+    // "sObject Describe" tells which fields Event has; "sObject Rows" creates (POST, 201 with id) and updates (PATCH by id,
+    // 204). Without the Rendezvous custom fields the Event is still created and kept in step, found again by the id we keep;
+    // the connection's health lists what is missing.
     [DbFact]
-    public async Task A_missing_custom_field_is_shown_on_the_connection_and_the_work_goes_through_once_fixed()
+    public async Task Without_the_custom_fields_events_are_still_created_and_kept_in_step_by_their_id_and_health_lists_the_fields()
     {
+        Sf.MissingFields.UnionWith(["Rendezvous_Booking_Id__c", "Rendezvous_Event_Status__c", "Rendezvous_Reason__c"]);
         var (slug, pageId) = await ConnectedPageAsync();
-        Sf.ExternalIdFieldMissing = true;
         var id = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-15T11:00:00Z"))["id"]!.GetValue<string>();
         await app.RunOutboxAsync();
 
-        var state = await (await app.Client().GetAsync($"/api/v1/booking-pages/{pageId}/salesforce")).ExpectAsync(200);
-        state["lastError"]!.GetValue<string>().ShouldContain("NOT_FOUND");
-        (await OutboxPendingAsync(id)).ShouldBeGreaterThan(0);
+        var record = await app.WithDbAsync(db => db.CrmRecords.SingleAsync(r => r.BookingId == new BookingId(Guid.Parse(id))));
+        var eventId = record.ExternalId.ShouldNotBeNull();
+        var created = Sf.EventById(eventId).ShouldNotBeNull();
+        created["StartDateTime"]!.GetValue<string>().ShouldBe("2027-03-15T11:00:00Z");
+        created.ContainsKey("Rendezvous_Event_Status__c").ShouldBeFalse();
+        Sf.RequestsTo("POST", FakeSalesforce.Api + "/sobjects/Event").Count(r => r.Body.Contains("2027-03-15T11:00:00Z", StringComparison.Ordinal)).ShouldBe(1);
+        (await OutboxPendingAsync(id)).ShouldBe(0);
 
-        Sf.ExternalIdFieldMissing = false;
-        app.Clock.Advance(Duration.FromMinutes(5));
+        var state = await (await app.Client().GetAsync($"/api/v1/booking-pages/{pageId}/salesforce")).ExpectAsync(200);
+        state["lastError"].ShouldBeNull();
+        state["health"]!["missingFields"]!.AsArray().Select(f => f!.GetValue<string>())
+            .ShouldBe(["Rendezvous_Booking_Id__c", "Rendezvous_Event_Status__c", "Rendezvous_Reason__c"]);
+        state["health"]!["problems"]!.AsArray().ShouldContain(p => p!.GetValue<string>().Contains("Rendezvous_Event_Status__c", StringComparison.Ordinal));
+
+        // A reschedule updates the same Event by its id; nothing new is created, also when the outbox repeats the message.
+        await (await app.Client().PostJsonAsync($"/api/v1/bookings/{id}/reschedule", new { start = "2027-03-15T14:00:00Z", reason = "Later" })).ExpectAsync(200);
         await app.RunOutboxAsync();
-        Sf.EventFor(id).ShouldNotBeNull();
+        await app.WithDbAsync(db => db.Database.ExecuteSqlAsync($"""
+            UPDATE outbox_messages SET processed_at = NULL, handled_by = array_remove(handled_by, 'salesforce')
+            WHERE payload->>'bookingId' = {id}
+            """));
+        await app.RunOutboxAsync();
+        Sf.EventById(eventId)!["StartDateTime"]!.GetValue<string>().ShouldBe("2027-03-15T14:00:00Z");
+        Sf.RequestsTo("PATCH", $"{FakeSalesforce.Api}/sobjects/Event/{eventId}").Count.ShouldBeGreaterThanOrEqualTo(2);
+        Sf.Events.Values.Count(e => e["Subject"]?.GetValue<string>() == created["Subject"]!.GetValue<string>()
+            && e["StartDateTime"]?.GetValue<string>() is "2027-03-15T11:00:00Z" or "2027-03-15T14:00:00Z").ShouldBe(1);
     }
 
-    // Seed 001: reassigned between two pages connected to the same org, the Event's owner becomes the new page's user and
-    // its status reads "... (Reassigned by User)". The reassignment feature raises booking.reassigned; this test builds
-    // that outbox message by hand.
+    // Without the booking id field a create is a POST, which is not safe to repeat: Salesforce may act and the answer be lost
+    // ("Status Codes and Error Responses": 503). The retry looks for the Event first (SOQL on Event by Subject and
+    // StartDateTime) and adopts it, so the booking still has one Event.
     [DbFact]
-    public async Task Reassignment_between_pages_of_one_org_moves_the_owner_and_marks_the_status()
+    public async Task A_create_whose_answer_was_lost_is_found_on_the_retry_and_not_made_twice()
     {
-        var (slugA, pageA) = await ConnectedPageAsync(user: "005AAAAAAAAAAAAAAA");
-        var (_, pageB) = await ConnectedPageAsync(user: "005BBBBBBBBBBBBBBB");
+        Sf.MissingFields.UnionWith(["Rendezvous_Booking_Id__c", "Rendezvous_Event_Status__c", "Rendezvous_Reason__c"]);
+        var (slug, _) = await ConnectedPageAsync();
+        Sf.LoseNextCreateAnswer = true;
+        var id = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-29T09:00:00Z", Scenario.Customer("Lost Answer", Email())))["id"]!
+            .GetValue<string>();
+        await app.RunOutboxAsync();
+        (await OutboxPendingAsync(id)).ShouldBeGreaterThan(0);
+        var made = Sf.Events.Values.Where(e => e["Subject"]?.GetValue<string>() == "Intro call with Lost Answer").ToList();
+        made.Count.ShouldBe(1);
+
+        app.Clock.Advance(Duration.FromMinutes(5));
+        await app.RunOutboxAsync();
+        (await OutboxPendingAsync(id)).ShouldBe(0);
+        Sf.Events.Values.Count(e => e["Subject"]?.GetValue<string>() == "Intro call with Lost Answer").ShouldBe(1);
+        var record = await app.WithDbAsync(db => db.CrmRecords.SingleAsync(r => r.BookingId == new BookingId(Guid.Parse(id))));
+        record.ExternalId.ShouldBe(made[0]["Id"]!.GetValue<string>());
+        Sf.RequestsTo("GET", FakeSalesforce.Api + "/query").ShouldContain(r => (r.QueryValue("q") ?? "").StartsWith("SELECT Id FROM Event", StringComparison.Ordinal));
+    }
+
+    // "CustomField" in the Tooling API Developer Guide: POST /tooling/sobjects/CustomField with FullName and Metadata (Event
+    // fields are Activity fields), 201 with the new id. The setup creates the missing fields; then the Event carries them
+    // and the booking id is set on the Event that was made before, so no second Event appears.
+    [DbFact]
+    public async Task The_setup_creates_the_missing_fields_with_the_tooling_api_and_later_writes_fill_them()
+    {
+        Sf.MissingFields.UnionWith(["Rendezvous_Booking_Id__c", "Rendezvous_Event_Status__c", "Rendezvous_Reason__c"]);
+        var (slug, pageId) = await ConnectedPageAsync();
+        var id = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-18T11:00:00Z"))["id"]!.GetValue<string>();
+        await app.RunOutboxAsync();
+        var eventId = (await app.WithDbAsync(db => db.CrmRecords.SingleAsync(r => r.BookingId == new BookingId(Guid.Parse(id))))).ExternalId!;
+        var before = Sf.RequestsTo("POST", FakeSalesforce.Api + "/tooling/sobjects/CustomField").Count;
+
+        var fixedUp = await (await app.Client().PostAsync($"/api/v1/booking-pages/{pageId}/salesforce/fields", null)).ExpectAsync(200);
+        fixedUp["health"]!["missingFields"]!.AsArray().ShouldBeEmpty();
+        fixedUp["health"]!["problems"]!.AsArray().ShouldNotContain(p => p!.GetValue<string>().Contains("lacks", StringComparison.Ordinal));
+        var requests = Sf.RequestsTo("POST", FakeSalesforce.Api + "/tooling/sobjects/CustomField").Skip(before).Select(r => JsonNode.Parse(r.Body)!).ToList();
+        requests.Select(r => r["FullName"]!.GetValue<string>())
+            .ShouldBe(["Activity.Rendezvous_Booking_Id__c", "Activity.Rendezvous_Event_Status__c", "Activity.Rendezvous_Reason__c"]);
+        var bookingIdField = requests[0]["Metadata"]!;
+        (bookingIdField["type"]!.GetValue<string>(), bookingIdField["externalId"]!.GetValue<bool>(), bookingIdField["unique"]!.GetValue<bool>())
+            .ShouldBe(("Text", true, true));
+        requests[1]["Metadata"]!["valueSet"]!["valueSetDefinition"]!["value"]!.AsArray().Select(v => v!["fullName"]!.GetValue<string>())
+            .ShouldContain("Rescheduled (Reassigned by User)");
+
+        // Asking again creates nothing: every field is there.
+        await (await app.Client().PostAsync($"/api/v1/booking-pages/{pageId}/salesforce/fields", null)).ExpectAsync(200);
+        Sf.RequestsTo("POST", FakeSalesforce.Api + "/tooling/sobjects/CustomField").Count.ShouldBe(before + 3);
+
+        await (await app.Client().PostJsonAsync($"/api/v1/bookings/{id}/cancel", new { reason = "Unwell" })).ExpectAsync(200);
+        await app.RunOutboxAsync();
+        var e = Sf.EventById(eventId)!;
+        e["Rendezvous_Booking_Id__c"]!.GetValue<string>().ShouldBe(id);
+        e["Rendezvous_Event_Status__c"]!.GetValue<string>().ShouldBe("Canceled");
+        e["Rendezvous_Reason__c"]!.GetValue<string>().ShouldBe("Unwell");
+        Sf.Events.Values.Count(x => x["Rendezvous_Booking_Id__c"]?.GetValue<string>() == id).ShouldBe(1);
+    }
+
+    // Seed 002 lists five lifecycle phases; the Completed and No-show ones, written through "Update a Record".
+    [DbFact]
+    public async Task Completed_and_no_show_bookings_show_those_statuses_on_their_events()
+    {
+        var (slug, _) = await ConnectedPageAsync();
+        var done = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-19T09:00:00Z"))["id"]!.GetValue<string>();
+        var missed = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-19T10:00:00Z"))["id"]!.GetValue<string>();
+        await app.RunOutboxAsync();
+
+        app.Clock.Reset(Instant.FromUtc(2027, 3, 19, 10, 5));
+        await (await app.Client().PostJsonAsync($"/api/v1/bookings/{missed}/no-show", new { reason = "Did not join" })).ExpectAsync(200);
+        app.Clock.Reset(Instant.FromUtc(2027, 3, 19, 12, 0));
+        (await app.WithScopeAsync(sp => sp.GetRequiredService<Rendezvous.Server.Workers.BookingCompletion>().CompleteDueAsync(100, CancellationToken.None)))
+            .ShouldBeGreaterThanOrEqualTo(1);
+        await app.RunOutboxAsync();
+
+        Sf.EventFor(done)!["Rendezvous_Event_Status__c"]!.GetValue<string>().ShouldBe("Completed");
+        Sf.EventFor(missed)!["Rendezvous_Event_Status__c"]!.GetValue<string>().ShouldBe("No-show");
+    }
+
+    private async Task<(string Id, string Email)> UserAsync(string name)
+    {
+        var email = $"{name.ToLowerInvariant()}.{Guid.NewGuid():N}@acme.example";
+        var created = await (await app.Client().PostJsonAsync("/api/v1/users", new { name, email, timeZone = "Europe/London", role = "member" })).ExpectAsync(201);
+        return (created["id"]!.GetValue<string>(), email);
+    }
+
+    /// <summary>A page of <paramref name="owner"/>'s, connected to Salesforce by one administrator's Salesforce user.</summary>
+    private async Task<(string Slug, string PageId)> OwnedPageAsync(string owner, string org = FakeSalesforce.DefaultOrg)
+    {
+        var admin = app.Client();
+        var (slug, pageId) = await ConferencingScenario.PageAsync(admin, owner);
+        (await app.ConnectAsync(admin, "salesforce", pageId, Sf.IssueCode(AdminSalesforceUser, org)))["status"]!.GetValue<string>().ShouldBe("connected");
+        return (slug, pageId);
+    }
+
+    private const string AdminSalesforceUser = "005ADMIN000000001A";
+
+    private async Task ReassignAsync(string bookingId, string toPageId) =>
+        await (await app.Client().PostJsonAsync($"/api/v1/bookings/{bookingId}/reassign", new { bookingPageId = toPageId })).ExpectAsync(200);
+
+    // Seed 002: "the Salesforce Activity ownership field will show the Reassigned Booking owner". One administrator connects
+    // both pages (so the connection's user never changes); the owner is the booking owner's Salesforce user, found with SOQL
+    // on User by email ("Query"), and the reassignment goes through the real route.
+    [DbFact]
+    public async Task Reassignment_makes_the_new_booking_owner_the_events_owner_even_when_one_administrator_connected_every_page()
+    {
+        var ada = await UserAsync("Ada");
+        var bob = await UserAsync("Bob");
+        Sf.Users[ada.Email] = "005ADA0000000001AA";
+        Sf.Users[bob.Email] = "005BOB0000000001AA";
+        var (slugA, _) = await OwnedPageAsync(ada.Id);
+        var (_, pageB) = await OwnedPageAsync(bob.Id);
         var id = (await Scenario.BookAsync(app.Anonymous(), slugA, "2027-03-16T09:00:00Z"))["id"]!.GetValue<string>();
         await app.RunOutboxAsync();
-        Sf.EventFor(id)!["OwnerId"]!.GetValue<string>().ShouldBe("005AAAAAAAAAAAAAAA");
+        Sf.EventFor(id)!["OwnerId"]!.GetValue<string>().ShouldBe("005ADA0000000001AA");
+        Sf.RequestsTo("GET", FakeSalesforce.Api + "/query").ShouldContain(r => (r.QueryValue("q") ?? "").Contains($"FROM User WHERE Email = '{ada.Email}'", StringComparison.Ordinal));
 
         await ReassignAsync(id, pageB);
         await app.RunOutboxAsync();
         var moved = Sf.EventFor(id)!;
-        moved["OwnerId"]!.GetValue<string>().ShouldBe("005BBBBBBBBBBBBBBB");
+        moved["OwnerId"]!.GetValue<string>().ShouldBe("005BOB0000000001AA");
         moved["Rendezvous_Event_Status__c"]!.GetValue<string>().ShouldBe("Scheduled (Reassigned by User)");
 
         await (await app.Client().PostJsonAsync($"/api/v1/bookings/{id}/reschedule", new { start = "2027-03-16T13:00:00Z", reason = "Later" })).ExpectAsync(200);
         await app.RunOutboxAsync();
         Sf.EventFor(id)!["Rendezvous_Event_Status__c"]!.GetValue<string>().ShouldBe("Rescheduled (Reassigned by User)");
+        Sf.EventFor(id)!["OwnerId"]!.GetValue<string>().ShouldBe("005BOB0000000001AA");
+    }
+
+    // When no Salesforce user has the owner's email, the health of the page's connection says so and the Event stays with
+    // the connecting user; an administrator's choice of Salesforce user then wins over the email.
+    [DbFact]
+    public async Task An_owner_without_a_salesforce_user_is_shown_in_health_and_an_explicit_choice_wins()
+    {
+        var cara = await UserAsync("Cara");
+        var (slug, pageId) = await OwnedPageAsync(cara.Id);
+        var id = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-22T09:00:00Z"))["id"]!.GetValue<string>();
+        await app.RunOutboxAsync();
+        Sf.EventFor(id)!["OwnerId"]!.GetValue<string>().ShouldBe(AdminSalesforceUser);
+
+        var health = (await (await app.Client().GetAsync($"/api/v1/booking-pages/{pageId}/salesforce")).ExpectAsync(200))["health"]!;
+        health["owner"]!["source"]!.GetValue<string>().ShouldBe("email");
+        health["owner"]!["externalUserId"].ShouldBeNull();
+        health["problems"]!.AsArray().ShouldContain(p => p!.GetValue<string>().Contains($"No active Salesforce user has the email {cara.Email}", StringComparison.Ordinal));
+
+        // Only administrators choose, and only a Salesforce user id in an org the organization is connected to.
+        var member = app.Client(await Scenario.CreateKeyAsync(app.Client(), cara.Id));
+        await (await member.PutJsonAsync($"/api/v1/users/{cara.Id}/crm-owners/salesforce",
+            new { accountId = FakeSalesforce.DefaultOrg, externalUserId = "005CARA000000001AA" })).ExpectAsync(403);
+        (await (await app.Client().PutJsonAsync($"/api/v1/users/{cara.Id}/crm-owners/salesforce",
+            new { accountId = FakeSalesforce.DefaultOrg, externalUserId = "00Q000000000001AAA" })).ExpectAsync(400))["field"]!.GetValue<string>().ShouldBe("externalUserId");
+        (await (await app.Client().PutJsonAsync($"/api/v1/users/{cara.Id}/crm-owners/salesforce",
+            new { accountId = "00D999999999999AAA", externalUserId = "005CARA000000001AA" })).ExpectAsync(400))["field"]!.GetValue<string>().ShouldBe("accountId");
+
+        var chosen = await (await app.Client().PutJsonAsync($"/api/v1/users/{cara.Id}/crm-owners/salesforce",
+            new { accountId = FakeSalesforce.DefaultOrg, externalUserId = "005CARA000000001AA" })).ExpectAsync(200);
+        chosen["source"]!.GetValue<string>().ShouldBe("manual");
+        await (await app.Client().PostJsonAsync($"/api/v1/bookings/{id}/reschedule", new { start = "2027-03-22T11:00:00Z" })).ExpectAsync(200);
+        await app.RunOutboxAsync();
+        Sf.EventFor(id)!["OwnerId"]!.GetValue<string>().ShouldBe("005CARA000000001AA");
+        var after = (await (await app.Client().GetAsync($"/api/v1/booking-pages/{pageId}/salesforce")).ExpectAsync(200))["health"]!;
+        after["problems"]!.AsArray().ShouldBeEmpty();
+        after["owner"]!["externalUserId"]!.GetValue<string>().ShouldBe("005CARA000000001AA");
+        (await (await app.Client().GetAsync($"/api/v1/users/{cara.Id}/crm-owners")).ExpectAsync(200)).AsArray().Count.ShouldBe(1);
     }
 
     // Seed 001 ("not connected to the same CRM solution": nothing is updated); the identity URL of "OAuth 2.0 Web Server Flow"
-    // tells the orgs apart.
+    // tells the orgs apart. Through the real reassignment route.
     [DbFact]
     public async Task Reassignment_to_a_page_without_salesforce_or_in_another_org_changes_nothing_there()
     {
-        var (slugA, _) = await ConnectedPageAsync(user: "005AAAAAAAAAAAAAAA");
-        var (_, otherOrgPage) = await ConnectedPageAsync(user: "005CCCCCCCCCCCCCCC", org: "00D000000000002AAA");
-        var plainSlug = await Scenario.CreatePageAsync(app.Client());
-        var plainPage = await app.PageIdAsync(app.Client(), plainSlug);
+        var ada = await UserAsync("Ada");
+        var dan = await UserAsync("Dan");
+        var eve = await UserAsync("Eve");
+        var (slugA, _) = await OwnedPageAsync(ada.Id);
+        var (_, otherOrgPage) = await OwnedPageAsync(dan.Id, org: "00D000000000002AAA");
+        var (_, plainPage) = await ConferencingScenario.PageAsync(app.Client(), eve.Id);
         var first = (await Scenario.BookAsync(app.Anonymous(), slugA, "2027-03-17T09:00:00Z"))["id"]!.GetValue<string>();
         var second = (await Scenario.BookAsync(app.Anonymous(), slugA, "2027-03-17T10:00:00Z"))["id"]!.GetValue<string>();
         await app.RunOutboxAsync();
@@ -427,37 +596,8 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
 
         Sf.Requests.Count.ShouldBe(before);
         Sf.EventFor(first)!["Rendezvous_Event_Status__c"]!.GetValue<string>().ShouldBe("Scheduled");
-        Sf.EventFor(second)!["OwnerId"]!.GetValue<string>().ShouldBe("005AAAAAAAAAAAAAAA");
+        Sf.EventFor(second)!["OwnerId"]!.GetValue<string>().ShouldBe(AdminSalesforceUser);
     }
-
-    /// <summary>
-    /// What reassignment will do: the booking moves to the other page and its owner, and a booking.reassigned event naming the
-    /// previous page and owner is written to the outbox in the same transaction.
-    /// </summary>
-    private Task<int> ReassignAsync(string bookingId, string toPageId) => app.WithDbAsync(async db =>
-    {
-        var id = new BookingId(Guid.Parse(bookingId));
-        var page = await db.BookingPages.SingleAsync(p => p.Id == new BookingPageId(Guid.Parse(toPageId)));
-        var booking = await db.Bookings.AsNoTracking().SingleAsync(b => b.Id == id);
-        await using var tx = await db.Database.BeginTransactionAsync();
-        await db.Database.ExecuteSqlAsync($"UPDATE bookings SET booking_page_id = {page.Id.Value}, owner_id = {page.OwnerId.Value} WHERE id = {id.Value}");
-        var payload = JsonSerializer.SerializeToNode(new BookingEvent("booking.reassigned", id, booking.OrganizationId, page.Id, booking.Status,
-            booking.DetailedStatus, Actor.ForUser(page.OwnerId), null, booking.Start, booking.End, null, null, app.Clock.GetCurrentInstant()),
-            JsonDefaults.Options)!.AsObject();
-        payload["previousBookingPageId"] = booking.BookingPageId.ToString();
-        payload["previousOwnerId"] = booking.OwnerId.ToString();
-        db.OutboxMessages.Add(new OutboxMessage
-        {
-            OrganizationId = booking.OrganizationId,
-            Type = "booking.reassigned",
-            Payload = payload.ToJsonString(),
-            CreatedAt = app.Clock.GetCurrentInstant(),
-            AvailableAt = app.Clock.GetCurrentInstant(),
-        });
-        await db.SaveChangesAsync();
-        await tx.CommitAsync();
-        return 0;
-    });
 
     private Task<int> OutboxPendingAsync(string bookingId) => app.WithDbAsync(db =>
         db.Database.SqlQuery<int>($"""

@@ -91,6 +91,38 @@ public sealed class KeapClient(OutboundHttp http, CrmTokens tokens, IOptions<Kea
             new JsonObject { ["tagIds"] = ids }, idempotent: true, ct);
     }
 
+    /// <summary>
+    /// The id of the Keap user with this email, or null: REST v1 "List Users" (<c>GET /users</c>, paged with limit and offset;
+    /// each user has <c>id</c> and <c>email_address</c>).
+    /// </summary>
+    public async Task<string?> FindUserAsync(Guid connectionId, string email, CancellationToken ct)
+    {
+        const int page = 200;
+        for (var offset = 0; offset < 5000; offset += page)
+        {
+            var answer = await CallAsync(connectionId, HttpMethod.Get,
+                $"/users?limit={page.ToString(CultureInfo.InvariantCulture)}&offset={offset.ToString(CultureInfo.InvariantCulture)}", null, idempotent: true, ct);
+            var users = JsonNode.Parse(answer.Body)?["users"]?.AsArray() ?? [];
+            var match = users.FirstOrDefault(u => string.Equals(u?["email_address"]?.GetValue<string>(), email, StringComparison.OrdinalIgnoreCase));
+            if (match?["id"] is { } id)
+            {
+                return id.GetValueKind() == JsonValueKind.Number ? id.GetValue<long>().ToString(CultureInfo.InvariantCulture) : id.GetValue<string>();
+            }
+
+            if (users.Count < page)
+            {
+                break;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Makes a Keap user the contact's owner: REST v1 "Update a Contact" (<c>PATCH /contacts/{id}</c> with <c>owner_id</c>). Safe to repeat.</summary>
+    public async Task SetContactOwnerAsync(Guid connectionId, long contactId, long ownerId, CancellationToken ct) =>
+        await CallAsync(connectionId, HttpMethod.Patch, $"/contacts/{contactId.ToString(CultureInfo.InvariantCulture)}",
+            new JsonObject { ["owner_id"] = ownerId }, idempotent: true, ct);
+
     private async Task<HttpAnswer> CallAsync(Guid connectionId, HttpMethod method, string path, JsonObject? body, bool idempotent, CancellationToken ct)
     {
         var access = await tokens.GetAsync(connectionId, Provider, ct);

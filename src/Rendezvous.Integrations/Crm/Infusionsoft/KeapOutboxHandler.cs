@@ -93,6 +93,11 @@ public sealed partial class KeapOutboxHandler(
                     await keap.ApplyTagsAsync(connection.Id, contactId, [tagId], cancellationToken);
                 }
 
+                if (stage == KeapStages.Reassigned)
+                {
+                    await MoveOwnerAsync(db, connection, booking, contactId, cancellationToken);
+                }
+
                 var now = clock.GetCurrentInstant();
                 if (!record.AppliedTags.Contains(stage))
                 {
@@ -126,6 +131,25 @@ public sealed partial class KeapOutboxHandler(
             }
 
             await lockTx.CommitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Seed 001 ("the event ownership is updated"): the contact's owner becomes the booking's new owner's Keap user (an
+    /// administrator's choice, or the Keap user with their email). When nobody matches, the owner is left as it is and the
+    /// connection's health says why.
+    /// </summary>
+    private async Task MoveOwnerAsync(RendezvousDbContext db, CrmConnection connection, Booking booking, long contactId, CancellationToken ct)
+    {
+        var owner = await CrmOwners.ResolveAsync(db, connection, booking.OwnerId, clock.GetCurrentInstant(),
+            (email, token) => keap.FindUserAsync(connection.Id, email, token), ct);
+        if (owner is not null && long.TryParse(owner, NumberStyles.None, CultureInfo.InvariantCulture, out var ownerId))
+        {
+            await keap.SetContactOwnerAsync(connection.Id, contactId, ownerId, ct);
+        }
+        else
+        {
+            LogNoOwner(logger, booking.Id.ToString());
         }
     }
 
@@ -178,6 +202,9 @@ public sealed partial class KeapOutboxHandler(
             """, ct);
         return id;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "No Keap user stands for the new owner of booking {BookingId}; the contact's owner is left as it is")]
+    private static partial void LogNoOwner(ILogger logger, string bookingId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Keap refused tagging booking {BookingId} as {Stage} for good")]
     private static partial void LogRejected(ILogger logger, Exception exception, string bookingId, string stage);

@@ -93,6 +93,29 @@ public sealed class SalesforceClient(OutboundHttp http, CrmTokens tokens, IOptio
         return new UpsertResult(body?["id"]?.GetValue<string>(), answer.Code == 201 || body?["created"]?.GetValue<bool>() == true);
     }
 
+    /// <summary>Updates a record by its Salesforce id (PATCH /sobjects/{type}/{id}, answered 204). Safe to repeat.</summary>
+    public Task UpdateAsync(Guid connectionId, string sobject, string id, JsonObject fields, CancellationToken ct) =>
+        CallAsync(connectionId, HttpMethod.Patch, $"/sobjects/{sobject}/{Uri.EscapeDataString(id)}", fields, idempotent: true, ct);
+
+    /// <summary>The names of an object's fields the connected user can see (GET /sobjects/{type}/describe).</summary>
+    public async Task<IReadOnlySet<string>> FieldNamesAsync(Guid connectionId, string sobject, CancellationToken ct)
+    {
+        var answer = await CallAsync(connectionId, HttpMethod.Get, $"/sobjects/{sobject}/describe", null, idempotent: true, ct);
+        var fields = JsonNode.Parse(answer.Body)?["fields"]?.AsArray() ?? [];
+        return fields.Select(f => f?["name"]?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Creates a custom field with the Tooling API (POST /tooling/sobjects/CustomField with FullName and Metadata); answers
+    /// its id. Not retried in-process: a second create of the same name is refused as a duplicate, which the caller reads
+    /// as "already there".
+    /// </summary>
+    public async Task<string?> CreateCustomFieldAsync(Guid connectionId, JsonObject definition, CancellationToken ct)
+    {
+        var answer = await CallAsync(connectionId, HttpMethod.Post, "/tooling/sobjects/CustomField", definition, idempotent: false, ct);
+        return JsonNode.Parse(answer.Body)?["id"]?.GetValue<string>();
+    }
+
     private async Task<HttpAnswer> CallAsync(Guid connectionId, HttpMethod method, string path, JsonObject? body, bool idempotent, CancellationToken ct)
     {
         var access = await tokens.GetAsync(connectionId, Provider, ct);

@@ -50,4 +50,68 @@ public static class SalesforceFields
 
     /// <summary>Text area "Cancel/reschedule reason".</summary>
     public const string Reason = "Rendezvous_Reason__c";
+
+    /// <summary>The three fields, in the order the setup lists them.</summary>
+    public static IReadOnlyList<string> All { get; } = [BookingId, EventStatus, Reason];
+
+    /// <summary>The Event status picklist's values (seed 002, with the reassigned variants of seed 001).</summary>
+    public static IReadOnlyList<string> StatusValues { get; } =
+    [
+        "Requested", "Scheduled", "Rescheduled", "Completed", "Canceled", "No-show",
+        "Scheduled (Reassigned by User)", "Rescheduled (Reassigned by User)",
+    ];
+
+    /// <summary>
+    /// The Tooling API definition of a field (<c>CustomField</c> with <c>FullName</c> and <c>Metadata</c>). Event fields
+    /// are Activity fields in Salesforce (Event and Task share them), so they are created on <c>Activity</c>.
+    /// </summary>
+    public static System.Text.Json.Nodes.JsonObject Definition(string field) => field switch
+    {
+        BookingId => new()
+        {
+            ["FullName"] = "Activity." + BookingId,
+            ["Metadata"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["label"] = "Rendezvous booking id",
+                ["type"] = "Text",
+                ["length"] = 36,
+                ["externalId"] = true,
+                ["unique"] = true,
+                ["description"] = "The Rendezvous booking this Event stands for.",
+            },
+        },
+        EventStatus => new()
+        {
+            ["FullName"] = "Activity." + EventStatus,
+            ["Metadata"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["label"] = "Event status",
+                ["type"] = "Picklist",
+                ["description"] = "Where the booking is in its lifecycle.",
+                ["valueSet"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["restricted"] = true,
+                    ["valueSetDefinition"] = new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["sorted"] = false,
+                        ["value"] = new System.Text.Json.Nodes.JsonArray([.. StatusValues.Select(v =>
+                            (System.Text.Json.Nodes.JsonNode?)new System.Text.Json.Nodes.JsonObject { ["fullName"] = v, ["label"] = v, ["default"] = false })]),
+                    },
+                },
+            },
+        },
+        Reason => new()
+        {
+            ["FullName"] = "Activity." + Reason,
+            ["Metadata"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["label"] = "Cancel/reschedule reason",
+                ["type"] = "LongTextArea",
+                ["length"] = 1000,
+                ["visibleLines"] = 3,
+                ["description"] = "The reason given with the latest cancel, decline or reschedule.",
+            },
+        },
+        _ => throw new ArgumentOutOfRangeException(nameof(field), field, "not a Rendezvous field"),
+    };
 }

@@ -72,6 +72,7 @@ public sealed partial class SalesforceOutboxHandler(
                 var previousPage = e.PreviousPageOf(booking);
                 var previous = previousPage is { } p ? await FindAsync(db, p, cancellationToken) : null;
                 // Seed 001: the Event moves only when both pages use Salesforce, in the same org; otherwise nothing changes there.
+                // Its owner then follows the booking's new owner (resolved below, as for every write).
                 if (previous is null || !previous.IsConnected || previous.AccountId is null || previous.AccountId != connection.AccountId)
                 {
                     return;
@@ -134,10 +135,14 @@ public sealed partial class SalesforceOutboxHandler(
                 await db.SaveChangesAsync(ct);
             }
 
+            var missing = await MissingFieldsAsync(db, connection, force: false, ct);
+            var owner = await CrmOwners.ResolveAsync(db, connection, booking.OwnerId, clock.GetCurrentInstant(), FindUserAsync(connection), ct)
+                ?? connection.AccountUserId;
+            var meeting = await db.BookingConferencing.AsNoTracking().FirstOrDefaultAsync(m => m.BookingId == booking.Id, ct);
             UpsertResult result;
             try
             {
-                result = await UpsertEventAsync(connection, booking, page, customer, record, ct);
+                result = await WriteEventAsync(db, connection, booking, page, customer, meeting, record, owner, missing, ct);
             }
             catch (IntegrationException ex) when (ex.ErrorCode is "INVALID_CROSS_REFERENCE_KEY" or "ENTITY_IS_DELETED" && record.RelatedTo != "None")
             {
@@ -146,7 +151,19 @@ public sealed partial class SalesforceOutboxHandler(
                 record.WhoId = null;
                 record.WhatId = null;
                 await RelateAsync(connection, settings, customer, record, ct);
-                result = await UpsertEventAsync(connection, booking, page, customer, record, ct);
+                result = await WriteEventAsync(db, connection, booking, page, customer, meeting, record, owner, missing, ct);
+            }
+            catch (IntegrationException ex) when (ex.Kind == IntegrationFailureKind.Configuration
+                && ex.ErrorCode is "NOT_FOUND" or "INVALID_FIELD" or "NO_SUCH_COLUMN" or "INVALID_FIELD_FOR_INSERT_UPDATE")
+            {
+                // A field we thought was there is gone (or the other way round): look again, and write once more if that changed anything.
+                var again = await MissingFieldsAsync(db, connection, force: true, ct);
+                if (again.SetEquals(missing))
+                {
+                    throw;
+                }
+
+                result = await WriteEventAsync(db, connection, booking, page, customer, meeting, record, owner, again, ct);
             }
 
             var now = clock.GetCurrentInstant();
@@ -235,19 +252,69 @@ public sealed partial class SalesforceOutboxHandler(
         (record.WhoId, record.WhatId, record.RelatedTo) = (id, null, "NewLead");
     }
 
-    private Task<UpsertResult> UpsertEventAsync(CrmConnection connection, Booking booking, BookingPage page, Customer customer, CrmRecord record,
+    /// <summary>How long the org's Event fields are trusted before they are described again.</summary>
+    private static readonly Duration FieldsKeptFor = Duration.FromHours(1);
+
+    /// <summary>
+    /// The Rendezvous fields the org's Event object lacks (or the connected user cannot see), described at most once an hour
+    /// per connection, or at once when <paramref name="force"/>. Kept on the connection, where its health shows them.
+    /// </summary>
+    private async Task<IReadOnlySet<string>> MissingFieldsAsync(RendezvousDbContext db, CrmConnection connection, bool force, CancellationToken ct)
+    {
+        var now = clock.GetCurrentInstant();
+        if (!force && connection.MissingFields is { } known && connection.FieldsCheckedAt is { } at && now - at < FieldsKeptFor)
+        {
+            return known.ToHashSet(StringComparer.Ordinal);
+        }
+
+        var names = await salesforce.FieldNamesAsync(connection.Id, "Event", ct);
+        var missing = SalesforceFields.All.Where(f => !names.Contains(f)).ToList();
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE crm_connections SET missing_fields = {missing.ToArray()}, fields_checked_at = {now} WHERE id = {connection.Id}
+            """, ct);
+        connection.MissingFields = missing;
+        connection.FieldsCheckedAt = now;
+        return missing.ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>Looks a Salesforce user up by email (active users first), for <see cref="CrmOwners"/>.</summary>
+    private Func<string, CancellationToken, Task<string?>> FindUserAsync(CrmConnection connection) => async (email, ct) =>
+    {
+        var ids = await salesforce.QueryIdsAsync(connection.Id,
+            $"SELECT Id FROM User WHERE Email = '{Soql(email)}' AND IsActive = true ORDER BY CreatedDate LIMIT 1", ct);
+        return ids.Count > 0 ? ids[0] : null;
+    };
+
+    /// <summary>
+    /// Writes the Event. Once its id is known (kept on the booking's record), an update by id. Before that, with the booking
+    /// id field, an upsert by it (a repeat finds the same Event); without the field, a create whose id is kept, where a
+    /// create that may have happened without its answer arriving is first looked for (same subject and start), so a retry
+    /// does not make a second Event. Fields the org lacks are left out rather than failing the whole Event.
+    /// </summary>
+    private async Task<UpsertResult> WriteEventAsync(RendezvousDbContext db, CrmConnection connection, Booking booking, BookingPage page,
+        Customer customer, Data.Conferencing.BookingConferencing? meeting, CrmRecord record, string? owner, IReadOnlySet<string> missing,
         CancellationToken ct)
     {
+        var subject = Truncate($"{page.Title} with {customer.Name}", 255);
         var fields = new JsonObject
         {
-            ["Subject"] = Truncate($"{page.Title} with {customer.Name}", 255),
+            ["Subject"] = subject,
             ["StartDateTime"] = InstantUtc(booking.Start),
             ["EndDateTime"] = InstantUtc(booking.End),
-            ["Location"] = page.Location is null ? null : Truncate(page.Location, 255),
+            // The one location rule: a location withheld by a reassignment stays out of the Event too (seed 001).
+            ["Location"] = Conferencing.BookingLocation.For(page, booking, meeting, forCustomer: true) is { } where ? Truncate(where, 255) : null,
             ["Description"] = Describe(booking, customer),
-            [SalesforceFields.EventStatus] = EventStatus(booking.Status, record.Reassigned),
-            [SalesforceFields.Reason] = ReasonOf(booking),
         };
+        if (!missing.Contains(SalesforceFields.EventStatus))
+        {
+            fields[SalesforceFields.EventStatus] = EventStatus(booking.Status, record.Reassigned);
+        }
+
+        if (!missing.Contains(SalesforceFields.Reason))
+        {
+            fields[SalesforceFields.Reason] = ReasonOf(booking);
+        }
+
         if (record.WhoId is not null)
         {
             fields["WhoId"] = record.WhoId;
@@ -258,13 +325,59 @@ public sealed partial class SalesforceOutboxHandler(
             fields["WhatId"] = record.WhatId;
         }
 
-        if (connection.AccountUserId is not null)
+        if (owner is not null)
         {
-            // The Event belongs to whoever connected the booking's page: after a reassignment, the new page's user.
-            fields["OwnerId"] = connection.AccountUserId;
+            // Seed 002: the Activity's owner is the booking owner's Salesforce user (after a reassignment, the new owner's).
+            fields["OwnerId"] = owner;
         }
 
-        return salesforce.UpsertAsync(connection.Id, "Event", SalesforceFields.BookingId, booking.Id.ToString(), fields, ct);
+        if (record.ExternalId is { } known)
+        {
+            // The Event we made: updated by its id, which works with or without the booking id field (and sets that
+            // field on an Event made before it existed, so a later upsert by it finds this Event and makes no second one).
+            var update = fields.DeepClone().AsObject();
+            if (!missing.Contains(SalesforceFields.BookingId))
+            {
+                update[SalesforceFields.BookingId] = booking.Id.ToString();
+            }
+
+            try
+            {
+                await salesforce.UpdateAsync(connection.Id, "Event", known, update, ct);
+                return new UpsertResult(known, false);
+            }
+            catch (IntegrationException ex) when (ex.StatusCode == 404 || ex.ErrorCode == "ENTITY_IS_DELETED")
+            {
+                // Someone deleted the Event in Salesforce: the booking still exists, so it gets a new one.
+                record.ExternalId = null;
+                record.CreateAttempts = 0;
+            }
+        }
+
+        if (!missing.Contains(SalesforceFields.BookingId))
+        {
+            return await salesforce.UpsertAsync(connection.Id, "Event", SalesforceFields.BookingId, booking.Id.ToString(), fields, ct);
+        }
+
+        if (record.CreateAttempts > 0)
+        {
+            var found = await salesforce.QueryIdsAsync(connection.Id,
+                $"SELECT Id FROM Event WHERE Subject = '{Soql(subject)}' AND StartDateTime = {InstantUtc(booking.Start)} ORDER BY CreatedDate DESC LIMIT 1", ct);
+            if (found.Count > 0)
+            {
+                record.ExternalId = found[0];
+                await salesforce.UpdateAsync(connection.Id, "Event", found[0], fields, ct);
+                return new UpsertResult(found[0], false);
+            }
+        }
+
+        // Counted before the call: if the answer is lost, the next attempt knows to look first.
+        record.CreateAttempts++;
+        record.UpdatedAt = clock.GetCurrentInstant();
+        await db.SaveChangesAsync(ct);
+        var id = await salesforce.CreateAsync(connection.Id, "Event", fields, ct);
+        record.ExternalId = id;
+        return new UpsertResult(id, true);
     }
 
     /// <summary>The reason given with the latest cancel, decline or reschedule, if any.</summary>

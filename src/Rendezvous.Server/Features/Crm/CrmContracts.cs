@@ -30,7 +30,11 @@ public sealed record SalesforceConnectionResponse(
     IReadOnlyDictionary<string, string> Fields,
     string? LastSyncAt,
     string? LastError,
-    string? LastErrorAt);
+    string? LastErrorAt)
+{
+    /// <summary>What the connection needs from someone: missing custom fields, an owner no Salesforce user stands for.</summary>
+    public CrmHealthResponse? Health { get; init; }
+}
 
 /// <summary>The tag a stage applies: the configured id, or the default name (and the id found for it, once known).</summary>
 public sealed record KeapTagResponse(long? Id, string? Name, string Source);
@@ -44,7 +48,27 @@ public sealed record InfusionsoftConnectionResponse(
     IReadOnlyDictionary<string, KeapTagResponse> Tags,
     string? LastSyncAt,
     string? LastError,
-    string? LastErrorAt);
+    string? LastErrorAt)
+{
+    /// <summary>What the connection needs from someone: an owner no Keap user stands for.</summary>
+    public CrmHealthResponse? Health { get; init; }
+}
+
+/// <summary>
+/// A connection's health: <c>missingFields</c> (Salesforce: the Rendezvous custom fields the org's Event lacks, null until
+/// looked at), who owns the page owner's records there (<c>owner</c>), and a sentence per thing to fix (<c>problems</c>).
+/// </summary>
+public sealed record CrmHealthResponse(IReadOnlyList<string>? MissingFields, string? FieldsCheckedAt, CrmOwnerResponse? Owner, IReadOnlyList<string> Problems);
+
+/// <summary>
+/// Which CRM user stands for a Rendezvous user in one CRM account: <c>source</c> is <c>manual</c> (set by an administrator),
+/// <c>email</c> (found by their email; <c>externalUserId</c> null when nobody matched) or null (not looked up yet).
+/// </summary>
+public sealed record CrmOwnerResponse(string UserId, string Provider, string? AccountId, string? ExternalUserId, string? Source, string? Email,
+    string? CheckedAt);
+
+/// <summary><c>PUT /users/{id}/crm-owners/{provider}</c>: the CRM user who owns this user's records in one account.</summary>
+public sealed record CrmOwnerRequest(string? AccountId, string? ExternalUserId);
 
 /// <summary>The answer to an authorize request: send the administrator's browser to <c>url</c> before <c>expiresAt</c>.</summary>
 public sealed record AuthorizeResponse(string Url, string ExpiresAt);

@@ -41,6 +41,12 @@ public static class CrmEndpoints
             HttpContext http, CancellationToken ct) =>
             AuthorizeAsync(bookingPageId, CrmConnection.Salesforce, client.IsConfigured, client.AuthorizeUrl, db, secrets, clock, http, ct));
         salesforce.MapGet("/callback", SalesforceCallbackAsync).AllowAnonymous();
+        pages.MapPost("/salesforce/fields", CreateSalesforceFieldsAsync);
+
+        var owners = api.MapGroup("/users/{userId}/crm-owners").WithTags("CRM");
+        owners.MapGet("/", ListOwnersAsync);
+        owners.MapPut("/{provider}", PutOwnerAsync);
+        owners.MapDelete("/{provider}", DeleteOwnerAsync);
 
         var keap = api.MapGroup("/infusionsoft").WithTags("CRM");
         keap.MapGet("/authorize", (string? bookingPageId, KeapClient client, RendezvousDbContext db, IntegrationSecrets secrets, IClock clock,
@@ -59,7 +65,7 @@ public static class CrmEndpoints
         }
 
         var connection = await ConnectionAsync(db, page.Value.Id, CrmConnection.Salesforce, ct);
-        return TypedResults.Ok(ToSalesforce(page.Value.Id, connection));
+        return TypedResults.Ok(ToSalesforce(page.Value.Id, connection) with { Health = await HealthAsync(db, page.Value, connection, ct) });
     }
 
     private static async Task<Results<Ok<SalesforceConnectionResponse>, ProblemHttpResult>> PutSalesforceAsync(
@@ -101,7 +107,7 @@ public static class CrmEndpoints
         }
 
         var connection = await ConnectionAsync(db, page.Value.Id, CrmConnection.Infusionsoft, ct);
-        return TypedResults.Ok(ToInfusionsoft(page.Value.Id, connection));
+        return TypedResults.Ok(ToInfusionsoft(page.Value.Id, connection) with { Health = await HealthAsync(db, page.Value, connection, ct) });
     }
 
     private static async Task<Results<Ok<InfusionsoftConnectionResponse>, ProblemHttpResult>> PutInfusionsoftAsync(
@@ -366,6 +372,209 @@ public static class CrmEndpoints
         return new InfusionsoftConnectionResponse(pageId.ToString(), StatusOf(c),
             c is { IsConnected: true } ? new CrmAccountResponse(c.AccountId, null, null) : null,
             Format(c?.ConnectedAt), tags, Format(c?.LastSyncAt), c?.LastError, Format(c?.LastErrorAt));
+    }
+
+    /// <summary>
+    /// Creates the Rendezvous custom fields the page's org lacks on Event, with the Tooling API, then describes Event again.
+    /// A field Salesforce reports as already there (a duplicate name) counts as created. The fields still need field-level
+    /// security for the connected user and a place on the page layout; the answer's health lists whatever is still missing.
+    /// </summary>
+    private static async Task<Results<Ok<SalesforceConnectionResponse>, ProblemHttpResult>> CreateSalesforceFieldsAsync(
+        string id, RendezvousDbContext db, SalesforceClient client, IClock clock, HttpContext http, CancellationToken ct)
+    {
+        var page = await PageAsync(id, db, http, ct);
+        if (!page.IsSuccess)
+        {
+            return Problems.From(page.Error!);
+        }
+
+        var connection = await ConnectionAsync(db, page.Value.Id, CrmConnection.Salesforce, ct);
+        if (connection is not { IsConnected: true })
+        {
+            return Problems.From(DomainError.Conflict("salesforce_not_connected", "Connect the page to Salesforce first."));
+        }
+
+        try
+        {
+            var present = await client.FieldNamesAsync(connection.Id, "Event", ct);
+            foreach (var field in SalesforceFields.All.Where(f => !present.Contains(f)))
+            {
+                try
+                {
+                    await client.CreateCustomFieldAsync(connection.Id, SalesforceFields.Definition(field), ct);
+                }
+                catch (IntegrationException ex) when (ex.ErrorCode is "DUPLICATE_DEVELOPER_NAME" or "DUPLICATE_VALUE")
+                {
+                    // Already made (an earlier try, or by hand) but not visible to this user yet: the health says so.
+                }
+            }
+
+            var names = await client.FieldNamesAsync(connection.Id, "Event", ct);
+            connection.MissingFields = [.. SalesforceFields.All.Where(f => !names.Contains(f))];
+            connection.FieldsCheckedAt = clock.GetCurrentInstant();
+            connection.UpdatedAt = clock.GetCurrentInstant();
+            await db.SaveChangesAsync(ct);
+        }
+        catch (IntegrationException ex) when (ex.MayPass)
+        {
+            return TypedResults.Problem(detail: ex.Message, statusCode: StatusCodes.Status502BadGateway, title: "Salesforce is unavailable.",
+                extensions: new Dictionary<string, object?> { ["code"] = "salesforce_unavailable" });
+        }
+        catch (IntegrationException ex)
+        {
+            return Problems.From(DomainError.Conflict("salesforce_refused", ex.Message));
+        }
+
+        return TypedResults.Ok(ToSalesforce(page.Value.Id, connection) with { Health = await HealthAsync(db, page.Value, connection, ct) });
+    }
+
+    /// <summary>The CRM users standing for a user, per provider and account. Administrators, or the user themself.</summary>
+    private static async Task<Results<Ok<CrmOwnerResponse[]>, ProblemHttpResult>> ListOwnersAsync(
+        string userId, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    {
+        var me = CurrentUser.From(http.User);
+        if (!Ids.TryParse(userId, out var guid) || !await db.Users.AnyAsync(u => u.Id == new UserId(guid), ct))
+        {
+            return Problems.NotFound("User");
+        }
+
+        if (!me.IsAdministrator && me.Id != new UserId(guid))
+        {
+            return Problems.From(new DomainError(ErrorKind.Forbidden, "administrator_required", "Only administrators can see other users' CRM owners."));
+        }
+
+        var links = await db.CrmUserLinks.AsNoTracking().Where(l => l.UserId == new UserId(guid))
+            .OrderBy(l => l.Provider).ThenBy(l => l.AccountId).ToListAsync(ct);
+        return TypedResults.Ok(links.Select(ToOwner).ToArray());
+    }
+
+    /// <summary>
+    /// Sets the CRM user who owns a user's records in one account (administrators only): a Salesforce user id (005...) or a
+    /// Keap user id. It wins over the match by email until it is deleted.
+    /// </summary>
+    private static async Task<Results<Ok<CrmOwnerResponse>, ProblemHttpResult>> PutOwnerAsync(
+        string userId, string provider, CrmOwnerRequest request, RendezvousDbContext db, IClock clock, HttpContext http, CancellationToken ct)
+    {
+        var target = await OwnerTargetAsync(userId, provider, http, db, ct);
+        if (!target.IsSuccess)
+        {
+            return Problems.From(target.Error!);
+        }
+
+        var (user, kind) = target.Value;
+        if (string.IsNullOrWhiteSpace(request.AccountId)
+            || !await db.CrmConnections.AnyAsync(c => c.Provider == kind && c.AccountId == request.AccountId, ct))
+        {
+            return Problems.Validation("accountId", $"must name a {Title(kind)} account one of this organization's pages is connected to");
+        }
+
+        var external = request.ExternalUserId?.Trim();
+        var valid = kind == CrmConnection.Salesforce
+            ? external is { Length: 15 or 18 } && external.StartsWith("005", StringComparison.Ordinal) && external.All(char.IsAsciiLetterOrDigit)
+            : long.TryParse(external, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0;
+        if (!valid)
+        {
+            return Problems.Validation("externalUserId", kind == CrmConnection.Salesforce
+                ? "must be a Salesforce user id (15 or 18 letters and digits starting with 005)"
+                : "must be a Keap user id (a positive number)");
+        }
+
+        var link = await db.CrmUserLinks.FirstOrDefaultAsync(l => l.UserId == user.Id && l.Provider == kind && l.AccountId == request.AccountId, ct);
+        if (link is null)
+        {
+            link = new CrmUserLink
+            {
+                OrganizationId = user.OrganizationId,
+                UserId = user.Id,
+                Provider = kind,
+                AccountId = request.AccountId,
+                Source = CrmUserLink.Manual,
+                CheckedAt = clock.GetCurrentInstant(),
+            };
+            db.CrmUserLinks.Add(link);
+        }
+
+        link.Source = CrmUserLink.Manual;
+        link.ExternalUserId = external;
+        link.Email = null;
+        link.CheckedAt = clock.GetCurrentInstant();
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(ToOwner(link));
+    }
+
+    /// <summary>Forgets a user's CRM owner in one account (or all of the provider's without <c>accountId</c>): the next write matches by email again.</summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteOwnerAsync(
+        string userId, string provider, string? accountId, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    {
+        var target = await OwnerTargetAsync(userId, provider, http, db, ct);
+        if (!target.IsSuccess)
+        {
+            return Problems.From(target.Error!);
+        }
+
+        var (user, kind) = target.Value;
+        await db.CrmUserLinks.Where(l => l.UserId == user.Id && l.Provider == kind && (accountId == null || l.AccountId == accountId))
+            .ExecuteDeleteAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Result<(Domain.Organizations.User User, string Provider)>> OwnerTargetAsync(string userId, string provider,
+        HttpContext http, RendezvousDbContext db, CancellationToken ct)
+    {
+        if (!CurrentUser.From(http.User).IsAdministrator)
+        {
+            return new DomainError(ErrorKind.Forbidden, "administrator_required", "Only administrators can set who owns a user's CRM records.");
+        }
+
+        var user = Ids.TryParse(userId, out var guid) ? await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == new UserId(guid), ct) : null;
+        if (user is null)
+        {
+            return DomainError.NotFound("User");
+        }
+
+        if (provider is not (CrmConnection.Salesforce or CrmConnection.Infusionsoft))
+        {
+            return DomainError.NotFound("CRM provider");
+        }
+
+        (Domain.Organizations.User User, string Provider) found = (user, provider);
+        return found;
+    }
+
+    private static CrmOwnerResponse ToOwner(CrmUserLink l) =>
+        new(l.UserId.ToString(), l.Provider, l.AccountId, l.ExternalUserId, l.Source, l.Email, ApiFormat.Format(l.CheckedAt));
+
+    /// <summary>What the page's connection needs from someone, in words, with the facts behind it.</summary>
+    private static async Task<CrmHealthResponse?> HealthAsync(RendezvousDbContext db, BookingPage page, CrmConnection? c, CancellationToken ct)
+    {
+        if (c is not { IsConnected: true })
+        {
+            return null;
+        }
+
+        var owner = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(u => u.Id == page.OwnerId, ct);
+        var link = c.AccountId is null ? null : await db.CrmUserLinks.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(l =>
+            l.OrganizationId == c.OrganizationId && l.Provider == c.Provider && l.AccountId == c.AccountId && l.UserId == page.OwnerId, ct);
+        var problems = new List<string>();
+        if (c.Provider == CrmConnection.Salesforce && c.MissingFields is { Count: > 0 } missing)
+        {
+            problems.Add($"The Event object lacks {string.Join(", ", missing)} (or the connected user cannot see them): Events are written without "
+                + $"{(missing.Count == 1 ? "it" : "them")}. Create them with POST /api/v1/booking-pages/{page.Id}/salesforce/fields or in Setup, "
+                + "and give the connected user access to them.");
+        }
+
+        if (link is { ExternalUserId: null } && owner is not null)
+        {
+            problems.Add(c.Provider == CrmConnection.Salesforce
+                ? $"No active Salesforce user has the email {owner.Email} ({owner.Name}, the page's owner): the Events of this page's bookings are owned by "
+                  + $"the user who connected it. Set one with PUT /api/v1/users/{owner.Id}/crm-owners/salesforce."
+                : $"No Keap user has the email {owner.Email} ({owner.Name}, the page's owner): contacts of bookings reassigned to this page keep their "
+                  + $"owner. Set one with PUT /api/v1/users/{owner.Id}/crm-owners/infusionsoft.");
+        }
+
+        return new CrmHealthResponse(c.MissingFields, Format(c.FieldsCheckedAt),
+            link is not null ? ToOwner(link) : new CrmOwnerResponse(page.OwnerId.ToString(), c.Provider, c.AccountId, null, null, owner?.Email, null),
+            problems);
     }
 
     private static string Title(string provider) => provider == CrmConnection.Salesforce ? "Salesforce" : "Keap";

@@ -286,7 +286,8 @@ public static class PortalEndpoints
                     ? customer.Name
                     : (await db.Customers.AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct)).Name;
                 result.Add(new PortalAppointment(new SelfServiceView(
-                    new SelfServiceBooking(booking.Id.ToString(), BookingLifecycle.ApiName(booking.Status), booking.DetailedStatus, page.Title, page.Location,
+                    new SelfServiceBooking(booking.Id.ToString(), BookingLifecycle.ApiName(booking.Status), booking.DetailedStatus, page.Title,
+                        await Rendezvous.Integrations.Conferencing.BookingLocation.ForCustomerAsync(db, page, booking, ct),
                         ApiFormat.Format(booking.Start, zone), ApiFormat.Format(booking.End, zone), zone.Id, host.Name, host.Email, contactName),
                     false, false, null, null, null, null), booking.Id.ToString(), false));
             }

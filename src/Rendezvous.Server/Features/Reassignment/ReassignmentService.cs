@@ -65,6 +65,7 @@ public sealed class ReassignmentService(RendezvousDbContext db, IClock clock)
             var byUser = connections.GroupBy(c => c.UserId).ToDictionary(g => g.Key, g => g.OrderByDescending(c => c.IsBookingConnection).First());
             var owners = await db.Users.AsNoTracking().Where(u => userIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, ct);
             var busy = await BusyAsync(booking, pages.Select(p => p.OwnerId).Distinct().ToList(), ct);
+            var canTakePayments = await CanTakePaymentsAsync(ct);
             var source = LocationOf(page);
             foreach (var candidate in pages)
             {
@@ -73,7 +74,8 @@ public sealed class ReassignmentService(RendezvousDbContext db, IClock clock)
                     candidate.Settings.SchedulingOption,
                     owner?.Provider,
                     candidate.Hosts.All(h => connections.All(c => c.UserId != h || c.Health != ConnectionHealth.Error)),
-                    candidate.Id == booking.BookingPageId));
+                    candidate.Id == booking.BookingPageId,
+                    candidate.Settings.Payment is null || canTakePayments));
                 if (reasons.Count > 0)
                 {
                     excluded.Add(new ExcludedPageResponse(candidate.Id.ToString(), candidate.Title, [.. reasons.Select(ToResponse)]));
@@ -134,7 +136,8 @@ public sealed class ReassignmentService(RendezvousDbContext db, IClock clock)
             target.Settings.SchedulingOption,
             connections.Where(c => c.UserId == target.OwnerId).OrderByDescending(c => c.IsBookingConnection).FirstOrDefault()?.Provider,
             connections.All(c => c.Health != ConnectionHealth.Error),
-            target.Id == booking.BookingPageId));
+            target.Id == booking.BookingPageId,
+            target.Settings.Payment is null || await CanTakePaymentsAsync(ct)));
         if (targetRefusals.Count > 0)
         {
             return Refuse(targetRefusals, onRefused);
@@ -176,6 +179,9 @@ public sealed class ReassignmentService(RendezvousDbContext db, IClock clock)
         await tx.CommitAsync(ct);
         return (booking, Location(source, LocationOf(target)));
     }
+
+    /// <summary>Whether the organization can take payments (its PayPal app is stored), as booking a paid page requires.</summary>
+    private Task<bool> CanTakePaymentsAsync(CancellationToken ct) => db.PayPalAccounts.AnyAsync(ct);
 
     private static DomainError Refuse(IReadOnlyList<ReassignmentRefusal> refusals, Action<ReassignmentFailure> onRefused)
     {

@@ -34,9 +34,14 @@ public sealed record SelfServiceRescheduleRequest(string? Start, string? Reason 
 
 /// <summary>
 /// The booking and page a valid link leads to, with the tenant set. <paramref name="Staff"/> is the user a host's link
-/// (from their own email) acts as; null for the customer's links.
+/// (from their own email) acts as; null for the customer's links. <see cref="Location"/> is what may be shown of where
+/// it takes place (<see cref="Rendezvous.Integrations.Conferencing.BookingLocation"/>): never the page's location once a
+/// reassignment withheld it.
 /// </summary>
-public sealed record LinkTarget(Booking Booking, BookingPage Page, Customer Customer, User Host, LinkPurpose Purpose, User? Staff = null);
+public sealed record LinkTarget(Booking Booking, BookingPage Page, Customer Customer, User Host, LinkPurpose Purpose, User? Staff = null)
+{
+    public string? Location { get; init; }
+}
 
 /// <summary>Reads links and says what the customer (or, from a host's email, the host) may do; shared by the JSON API and the pages.</summary>
 public sealed class SelfServiceService(RendezvousDbContext db, SelfServiceLinks links, BookingService bookings, IClock clock)
@@ -79,7 +84,10 @@ public sealed class SelfServiceService(RendezvousDbContext db, SelfServiceLinks 
         var page = await db.BookingPages.AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
         var customer = await db.Customers.AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
         var host = await db.Users.AsNoTracking().FirstAsync(u => u.Id == booking.OwnerId, ct);
-        return new LinkTarget(booking, page, customer, host, purpose, staff);
+        return new LinkTarget(booking, page, customer, host, purpose, staff)
+        {
+            Location = await Rendezvous.Integrations.Conferencing.BookingLocation.ForCustomerAsync(db, page, booking, ct),
+        };
     }
 
     /// <summary>Cancels as the link's holder: the customer within the policy, or the host as staff.</summary>
@@ -124,7 +132,7 @@ public sealed class SelfServiceService(RendezvousDbContext db, SelfServiceLinks 
             var staffCancel = BookingLifecycle.Next(b.Status, BookingAction.Cancel) is not null;
             var staffMove = BookingLifecycle.Next(b.Status, BookingAction.Reschedule) is not null;
             return new SelfServiceView(
-                new SelfServiceBooking(b.Id.ToString(), BookingLifecycle.ApiName(b.Status), b.DetailedStatus, t.Page.Title, t.Page.Location,
+                new SelfServiceBooking(b.Id.ToString(), BookingLifecycle.ApiName(b.Status), b.DetailedStatus, t.Page.Title, t.Location,
                     ApiFormat.Format(b.Start, zone), ApiFormat.Format(b.End, zone), zone.Id, t.Host.Name, t.Host.Email, t.Customer.Name),
                 staffCancel, staffMove, null, null,
                 staffCancel ? links.CreateStaffToken(b.Id, staff.Id, LinkPurpose.Cancel) : null,
@@ -136,7 +144,7 @@ public sealed class SelfServiceService(RendezvousDbContext db, SelfServiceLinks 
         var canCancel = !started && b.CancellationPolicy.Allows(now, b.Start);
         var canReschedule = !started && b.ReschedulePolicy.Allows(now, b.Start);
         return new SelfServiceView(
-            new SelfServiceBooking(b.Id.ToString(), BookingLifecycle.ApiName(b.Status), b.DetailedStatus, t.Page.Title, t.Page.Location,
+            new SelfServiceBooking(b.Id.ToString(), BookingLifecycle.ApiName(b.Status), b.DetailedStatus, t.Page.Title, t.Location,
                 ApiFormat.Format(b.Start, zone), ApiFormat.Format(b.End, zone), zone.Id, t.Host.Name, t.Host.Email, t.Customer.Name),
             canCancel, canReschedule,
             canCancel ? null : started ? $"The meeting has already started; {contact}." : $"Cancellations are accepted up to {Notice(b.CancellationPolicy)} before the start; {contact}.",

@@ -32,7 +32,7 @@ public static class SelfServiceFiles
     {
         var b = t.Booking;
         return BookingCalendarEvent.Write(new BookingEventContent(
-            b.Id, $"{t.Page.Title} with {t.Host.Name}", t.Page.Description, t.Page.Location, b.Start, b.End,
+            b.Id, $"{t.Page.Title} with {t.Host.Name}", t.Page.Description, t.Location, b.Start, b.End,
             b.Status == BookingStatus.Requested, t.Host.Name, t.Host.Email, t.Customer.Name, t.Customer.Email,
             Math.Max(0, b.History.Count - 1), now), ITipMethod.Publish);
     }

@@ -4,7 +4,9 @@ using Rendezvous.Data;
 using Rendezvous.Domain;
 using Rendezvous.Domain.BookingPages;
 using Rendezvous.Domain.Bookings;
+using Rendezvous.Domain.Calendars;
 using Rendezvous.Domain.Organizations;
+using Rendezvous.Domain.Reassignment;
 using Rendezvous.Server.Features.Bookings;
 using Rendezvous.Server.Infrastructure;
 
@@ -72,14 +74,18 @@ public sealed class BookingDetails
     /// <summary>A no-show can be recorded once the meeting has started.</summary>
     public bool CanMarkNoShow => BookingLifecycle.Next(Booking.Status, BookingAction.MarkNoShow) is not null && Now >= Booking.Start;
 
+    /// <summary>The provider of the page owner's calendar connection (null: none), as the reassignment rules read it.</summary>
+    public CalendarProvider? PageCalendar { get; init; }
+
     /// <summary>
-    /// Whether to offer reassignment (seed 001: administrators only; not no-show, canceled, completed or requested; not
-    /// group sessions or packages). The reassignment page then shows every rule that still refuses it.
+    /// Whether to show "Reassign booking" (seed 001: the action is not there for No-show, Canceled, Completed or Requested
+    /// bookings, group sessions, packages and their sessions, pages connected to Outlook, Office 365, Exchange, iCloud or
+    /// CalDAV, nor for members). The same rules as the API (<see cref="ReassignmentRules.CheckBooking"/>), so the action is
+    /// shown exactly when the booking can be reassigned.
     /// </summary>
-    public bool ReassignmentMayApply => ViewerIsAdministrator
-        && Booking.Status is BookingStatus.Scheduled or BookingStatus.Rescheduled
-        && Page.Settings.SchedulingOption == SchedulingOption.OneOnOne
-        && Booking.GroupKey is null && Booking.PackageId is null;
+    public bool ReassignmentMayApply => ReassignmentRules.CheckBooking(new ReassignmentSubject(
+        Booking.Status, Page.Settings.SchedulingOption, Booking.GroupKey is not null, Booking.PackageId is not null, PageCalendar,
+        ViewerIsAdministrator)).Count == 0;
 
     /// <summary>The answers with the page's question labels where there is one; notes and guests first.</summary>
     public IEnumerable<(string Label, string Answer)> Answers()
@@ -134,6 +140,9 @@ public sealed class BookingDetailsLoader(RendezvousDbContext db, BookingService 
             .Select(a => Ids.TryParse(a.ActorId, out var g) ? new UserId(g) : (UserId?)null).OfType<UserId>();
         userIds.AddRange(actorIds);
         var users = await db.Users.AsNoTracking().Where(u => userIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, ct);
+        // The page owner's calendar connection, chosen as the reassignment service chooses it (the booking calendar first).
+        var pageCalendar = await db.CalendarConnections.AsNoTracking().Where(c => c.UserId == page.OwnerId)
+            .OrderByDescending(c => c.IsBookingConnection).Select(c => (CalendarProvider?)c.Provider).FirstOrDefaultAsync(ct);
 
         string ActorName(BookingActivity a) => a.ActorKind switch
         {
@@ -154,6 +163,7 @@ public sealed class BookingDetailsLoader(RendezvousDbContext db, BookingService 
             Zone = zone,
             Now = clock.GetCurrentInstant(),
             ViewerIsAdministrator = me.IsAdministrator,
+            PageCalendar = pageCalendar,
         };
     }
 }

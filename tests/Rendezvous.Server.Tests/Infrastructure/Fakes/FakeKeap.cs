@@ -12,6 +12,8 @@ namespace Rendezvous.Server.Tests.Infrastructure.Fakes;
 /// expires_in and a scope of <c>full|{app}.infusionsoft.com</c>;</item>
 /// <item>REST v1 under <c>/crm/rest/v1</c>: <c>PUT /contacts</c> with duplicate_option Email (create or update), <c>GET /tags?name=</c>,
 /// <c>POST /tags</c>, <c>POST /contacts/{id}/tags</c> with tagIds (a tag already applied is reported, not duplicated);</item>
+/// <item><c>PATCH /contacts/{id}</c> ("Update a Contact", here its <c>owner_id</c>) and <c>GET /users</c> ("List Users", with
+/// limit and offset; users carry <c>id</c> and <c>email_address</c>);</item>
 /// <item>gateway faults as <c>{"fault": {"faultstring", "detail": {"errorcode"}}}</c>: 401 for an invalid access token.</item>
 /// </list>
 /// </summary>
@@ -30,6 +32,20 @@ public sealed class FakeKeap : FakeService
     public Dictionary<string, (long Id, HashSet<long> Tags)> Contacts { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     public Dictionary<string, long> Tags { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Keap users by email (email_address to id).</summary>
+    public Dictionary<string, long> Users { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Each contact's owner_id, once one was set.</summary>
+    public Dictionary<long, long> Owners { get; } = [];
+
+    public long? OwnerOf(string email)
+    {
+        lock (Gate)
+        {
+            return Contacts.TryGetValue(email, out var c) && Owners.TryGetValue(c.Id, out var owner) ? owner : null;
+        }
+    }
 
     public string IssueCode(string app = "ab123.infusionsoft.com")
     {
@@ -88,6 +104,8 @@ public sealed class FakeKeap : FakeService
             ("GET", ["tags"]) => ListTags(request.QueryValue("name")),
             ("POST", ["tags"]) => CreateTag(request),
             ("POST", ["contacts", var id, "tags"]) => ApplyTags(id, request),
+            ("PATCH", ["contacts", var id]) => UpdateContact(id, request),
+            ("GET", ["users"]) => ListUsers(request),
             _ => Json(404, """{"message":"Resource not found"}"""),
         };
     }
@@ -189,6 +207,45 @@ public sealed class FakeKeap : FakeService
         var id = _next++;
         Tags[name] = id;
         return Json(201, new JsonObject { ["id"] = id, ["name"] = name, ["description"] = "" }.ToJsonString());
+    }
+
+    /// <summary>"Update a Contact": PATCH with the fields to change; owner_id must name a user of the account.</summary>
+    private FakeAnswer UpdateContact(string contactId, FakeRequest request)
+    {
+        var contact = Contacts.Values.FirstOrDefault(c => c.Id.ToString(CultureInfo.InvariantCulture) == contactId);
+        if (contact.Tags is null)
+        {
+            return Json(404, """{"message":"Contact not found"}""");
+        }
+
+        var body = JsonNode.Parse(request.Body)!;
+        if (body["owner_id"] is { } owner)
+        {
+            var id = owner.GetValue<long>();
+            if (!Users.ContainsValue(id))
+            {
+                return Json(400, $$"""{"message":"Invalid owner_id: {{id}}"}""");
+            }
+
+            Owners[contact.Id] = id;
+        }
+
+        return Json(200, new JsonObject { ["id"] = contact.Id, ["owner_id"] = Owners.TryGetValue(contact.Id, out var o) ? o : null }.ToJsonString());
+    }
+
+    /// <summary>"List Users": paged with limit and offset; each user with id, email_address, given_name and status.</summary>
+    private FakeAnswer ListUsers(FakeRequest request)
+    {
+        var limit = int.TryParse(request.QueryValue("limit"), CultureInfo.InvariantCulture, out var l) ? l : 1000;
+        var offset = int.TryParse(request.QueryValue("offset"), CultureInfo.InvariantCulture, out var o) ? o : 0;
+        var users = new JsonArray([.. Users.OrderBy(u => u.Value).Skip(offset).Take(limit).Select(u => (JsonNode?)new JsonObject
+        {
+            ["id"] = u.Value,
+            ["email_address"] = u.Key,
+            ["given_name"] = u.Key.Split('@')[0],
+            ["status"] = "Active",
+        })]);
+        return Json(200, new JsonObject { ["users"] = users, ["count"] = Users.Count }.ToJsonString());
     }
 
     private FakeAnswer ApplyTags(string contactId, FakeRequest request)

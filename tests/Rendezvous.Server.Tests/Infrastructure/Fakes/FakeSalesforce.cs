@@ -14,6 +14,12 @@ namespace Rendezvous.Server.Tests.Infrastructure.Fakes;
 /// <item>sObject create (<c>POST /sobjects/Lead</c>, 201 with id, success and errors);</item>
 /// <item>upsert by external ID (<c>PATCH /sobjects/Event/{field}/{value}</c>: 201 and created true for a new record, 200 for
 /// an update; 404 NOT_FOUND when the external ID field does not exist);</item>
+/// <item>sObject Rows (<c>POST /sobjects/Event</c>, 201 with id; <c>PATCH /sobjects/Event/{id}</c>, 204, or 404 NOT_FOUND for an
+/// id it does not know); a body naming a field the org lacks is 400 INVALID_FIELD ("No such column");</item>
+/// <item>sObject Describe (<c>GET /sobjects/Event/describe</c>: the object's <c>fields</c>, each with its <c>name</c>);</item>
+/// <item>SOQL on User by Email, and on Event by Subject and StartDateTime;</item>
+/// <item>the Tooling API's CustomField (<c>POST /tooling/sobjects/CustomField</c> with <c>FullName</c> "Activity.{name}" and
+/// <c>Metadata</c>: 201 with id, success, errors, warnings; 400 DUPLICATE_DEVELOPER_NAME for a field that exists);</item>
 /// <item>errors as JSON arrays of {message, errorCode}: 401 INVALID_SESSION_ID for an expired or unknown token.</item>
 /// </list>
 /// </summary>
@@ -35,11 +41,44 @@ public sealed partial class FakeSalesforce : FakeService
 
     public Dictionary<string, string> Cases { get; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Events by their Rendezvous_Booking_Id__c, with every field written so far.</summary>
+    /// <summary>Active Salesforce users by email (User.Email to User.Id).</summary>
+    public Dictionary<string, string> Users { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Events by their Id, with every field written so far.</summary>
     public Dictionary<string, JsonObject> Events { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// When set, the next Event create is carried out but its answer is lost (a 503 comes back instead), as when a
+    /// connection drops after Salesforce acted.
+    /// </summary>
+    public bool LoseNextCreateAnswer { get; set; }
+
+    /// <summary>The Rendezvous custom fields this org's Event object does not have.</summary>
+    public HashSet<string> MissingFields { get; } = new(StringComparer.Ordinal);
+
     /// <summary>When true, upserts answer as an org without the Rendezvous_Booking_Id__c field does.</summary>
-    public bool ExternalIdFieldMissing { get; set; }
+    public bool ExternalIdFieldMissing
+    {
+        get => MissingFields.Contains(BookingIdField);
+        set
+        {
+            if (value)
+            {
+                MissingFields.Add(BookingIdField);
+            }
+            else
+            {
+                MissingFields.Remove(BookingIdField);
+            }
+        }
+    }
+
+    private const string BookingIdField = "Rendezvous_Booking_Id__c";
+
+    private static readonly string[] CustomFields = [BookingIdField, "Rendezvous_Event_Status__c", "Rendezvous_Reason__c"];
+
+    private static readonly string[] StandardEventFields =
+        ["Id", "OwnerId", "Subject", "StartDateTime", "EndDateTime", "Location", "Description", "WhoId", "WhatId", "CreatedDate"];
 
     /// <summary>An authorization code, as Salesforce hands it to the callback after the user logs in and allows access.</summary>
     public string IssueCode(string user = "005000000000001AAA", string org = DefaultOrg)
@@ -70,11 +109,20 @@ public sealed partial class FakeSalesforce : FakeService
         }
     }
 
+    /// <summary>The Event whose Rendezvous_Booking_Id__c is <paramref name="bookingId"/>.</summary>
     public JsonObject? EventFor(string bookingId)
     {
         lock (Gate)
         {
-            return Events.TryGetValue(bookingId, out var e) ? (JsonObject)e.DeepClone() : null;
+            return Events.Values.FirstOrDefault(e => e[BookingIdField]?.GetValue<string>() == bookingId)?.DeepClone().AsObject();
+        }
+    }
+
+    public JsonObject? EventById(string id)
+    {
+        lock (Gate)
+        {
+            return Events.TryGetValue(id, out var e) ? e.DeepClone().AsObject() : null;
         }
     }
 
@@ -101,6 +149,11 @@ public sealed partial class FakeSalesforce : FakeService
         {
             ("GET", "/query") or ("GET", "/query/") => Query(request.QueryValue("q") ?? ""),
             ("POST", "/sobjects/Lead") => CreateLead(request),
+            ("GET", "/sobjects/Event/describe") => DescribeEvent(),
+            ("POST", "/sobjects/Event") => CreateEvent(request),
+            ("POST", "/tooling/sobjects/CustomField") => CreateCustomField(request),
+            ("PATCH", _) when path.StartsWith("/sobjects/Event/", StringComparison.Ordinal) && path.Split('/', StringSplitOptions.RemoveEmptyEntries).Length == 3
+                => UpdateEvent(path.Split('/', StringSplitOptions.RemoveEmptyEntries)[2], request),
             ("PATCH", _) when path.StartsWith("/sobjects/Event/", StringComparison.Ordinal) => UpsertEvent(path, request),
             _ => Json(404, """[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]"""),
         };
@@ -160,6 +213,9 @@ public sealed partial class FakeSalesforce : FakeService
     [GeneratedRegex(@"FROM\s+(\w+)\s+WHERE\s+\w+\s*=\s*'((?:[^'\\]|\\.)*)'", RegexOptions.IgnoreCase)]
     private static partial Regex SoqlPattern();
 
+    [GeneratedRegex(@"StartDateTime\s*=\s*(\S+)", RegexOptions.IgnoreCase)]
+    private static partial Regex StartPattern();
+
     private FakeAnswer Query(string soql)
     {
         var match = SoqlPattern().Match(soql);
@@ -169,12 +225,24 @@ public sealed partial class FakeSalesforce : FakeService
         }
 
         var type = match.Groups[1].Value;
+        if (type == "Event")
+        {
+            // WHERE Subject = '...' AND StartDateTime = 2027-03-08T10:00:00Z
+            var subject = match.Groups[2].Value.Replace("\\'", "'", StringComparison.Ordinal).Replace("\\\\", "\\", StringComparison.Ordinal);
+            var start = StartPattern().Match(soql).Groups[1].Value;
+            var events = new JsonArray([.. Events.Values
+                .Where(e => e["Subject"]?.GetValue<string>() == subject && e["StartDateTime"]?.GetValue<string>() == start)
+                .Select(e => (JsonNode?)new JsonObject { ["Id"] = e["Id"]!.GetValue<string>() })]);
+            return Json(200, new JsonObject { ["totalSize"] = events.Count, ["done"] = true, ["records"] = events }.ToJsonString());
+        }
+
         var email = match.Groups[2].Value.Replace("\\'", "'", StringComparison.Ordinal).Replace("\\\\", "\\", StringComparison.Ordinal);
         var table = type switch
         {
             "Contact" => Contacts,
             "Lead" => Leads,
             "Case" => Cases,
+            "User" => Users,
             _ => null,
         };
         if (table is null)
@@ -208,6 +276,100 @@ public sealed partial class FakeSalesforce : FakeService
         return Json(201, new JsonObject { ["id"] = id, ["success"] = true, ["errors"] = new JsonArray() }.ToJsonString());
     }
 
+    private JsonObject NewEvent()
+    {
+        var id = "00U" + (_next++).ToString("D15", CultureInfo.InvariantCulture);
+        var e = new JsonObject { ["Id"] = id };
+        Events[id] = e;
+        return e;
+    }
+
+    /// <summary>"No such column" for a Rendezvous field the org lacks, as the REST API answers a body naming it.</summary>
+    private FakeAnswer? UnknownField(JsonObject fields)
+    {
+        var missing = fields.Select(f => f.Key).FirstOrDefault(MissingFields.Contains);
+        return missing is null ? null : Json(400,
+            $$"""[{"message":"No such column '{{missing}}' on sobject of type Event","errorCode":"INVALID_FIELD"}]""");
+    }
+
+    private FakeAnswer DescribeEvent()
+    {
+        var fields = new JsonArray([.. StandardEventFields.Concat(CustomFields.Where(f => !MissingFields.Contains(f)))
+            .Select(name => (JsonNode?)new JsonObject { ["name"] = name, ["custom"] = name.EndsWith("__c", StringComparison.Ordinal) })]);
+        return Json(200, new JsonObject { ["name"] = "Event", ["fields"] = fields }.ToJsonString());
+    }
+
+    private FakeAnswer CreateEvent(FakeRequest request)
+    {
+        var fields = JsonNode.Parse(request.Body)!.AsObject();
+        if (UnknownField(fields) is { } unknown)
+        {
+            return unknown;
+        }
+
+        var e = NewEvent();
+        foreach (var (name, value) in fields)
+        {
+            e[name] = value?.DeepClone();
+        }
+
+        if (LoseNextCreateAnswer)
+        {
+            LoseNextCreateAnswer = false;
+            return Json(503, """[{"message":"Server is unavailable","errorCode":"SERVER_UNAVAILABLE"}]""");
+        }
+
+        return Json(201, new JsonObject { ["id"] = e["Id"]!.GetValue<string>(), ["success"] = true, ["errors"] = new JsonArray() }.ToJsonString());
+    }
+
+    private FakeAnswer UpdateEvent(string id, FakeRequest request)
+    {
+        if (!Events.TryGetValue(Uri.UnescapeDataString(id), out var e))
+        {
+            return Json(404, """[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]""");
+        }
+
+        var fields = JsonNode.Parse(request.Body)!.AsObject();
+        if (UnknownField(fields) is { } unknown)
+        {
+            return unknown;
+        }
+
+        foreach (var (name, value) in fields)
+        {
+            e[name] = value?.DeepClone();
+        }
+
+        return new FakeAnswer(204);
+    }
+
+    private FakeAnswer CreateCustomField(FakeRequest request)
+    {
+        var body = JsonNode.Parse(request.Body)!;
+        var fullName = body["FullName"]?.GetValue<string>() ?? "";
+        var metadata = body["Metadata"];
+        // Event's custom fields are Activity fields: they are made on Activity and show on Event and Task.
+        if (!fullName.StartsWith("Activity.", StringComparison.Ordinal) || metadata?["label"] is null || metadata["type"] is null)
+        {
+            return Json(400, """[{"message":"Must specify a valid object, label and type","errorCode":"FIELD_INTEGRITY_EXCEPTION"}]""");
+        }
+
+        var name = fullName["Activity.".Length..];
+        if (!MissingFields.Remove(name))
+        {
+            return Json(400, $$"""[{"message":"There is already a field named {{name}} on Activity.","errorCode":"DUPLICATE_DEVELOPER_NAME"}]""");
+        }
+
+        return Json(201, new JsonObject
+        {
+            ["id"] = "00N" + (_next++).ToString("D15", CultureInfo.InvariantCulture),
+            ["success"] = true,
+            ["errors"] = new JsonArray(),
+            ["warnings"] = new JsonArray(),
+            ["infos"] = new JsonArray(),
+        }.ToJsonString());
+    }
+
     private FakeAnswer UpsertEvent(string path, FakeRequest request)
     {
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
@@ -223,11 +385,17 @@ public sealed partial class FakeSalesforce : FakeService
             return Json(400, """[{"message":"Unable to create/update fields: Id","errorCode":"INVALID_FIELD_FOR_INSERT_UPDATE"}]""");
         }
 
-        var created = !Events.TryGetValue(externalId, out var existing);
+        if (UnknownField(fields) is { } unknown)
+        {
+            return unknown;
+        }
+
+        var existing = Events.Values.FirstOrDefault(e => e[BookingIdField]?.GetValue<string>() == externalId);
+        var created = existing is null;
         if (created)
         {
-            existing = new JsonObject { ["Id"] = "00U" + (_next++).ToString("D15", CultureInfo.InvariantCulture), ["Rendezvous_Booking_Id__c"] = externalId };
-            Events[externalId] = existing;
+            existing = NewEvent();
+            existing[BookingIdField] = externalId;
         }
 
         foreach (var (name, value) in fields)
