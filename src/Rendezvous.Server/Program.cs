@@ -116,6 +116,8 @@ builder.Services.AddScoped<SpaceService>();
 builder.Services.AddScoped<ISpaceInvitations>(sp => sp.GetRequiredService<SpaceService>());
 builder.Services.AddScoped<SpaceAdministrationService>();
 builder.Services.AddSingleton<IOutboxHandler, SpaceNotificationsHandler>();
+builder.Services.AddSingleton<IOutboxHandler, SpaceBookingHandler>();
+builder.Services.AddScoped<SpacePools>();
 builder.Services.AddScoped<BookingCompletion>();
 builder.Services.AddScoped<OutboxProcessor>();
 builder.Services.AddSingleton<OutboxSignal>();

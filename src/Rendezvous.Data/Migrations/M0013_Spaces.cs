@@ -54,7 +54,7 @@ public sealed class M0013Spaces : Migration
                 state text NOT NULL,
                 channel text NOT NULL,
                 channel_reference text NULL,
-                booking_id uuid NULL REFERENCES bookings (id) ON DELETE CASCADE,
+                booking_id uuid NULL REFERENCES bookings (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
                 on_resource_calendar boolean NOT NULL,
                 on_organizer_calendar boolean NOT NULL,
                 last_actor_kind text NULL,
