@@ -117,6 +117,7 @@ builder.Services.AddScoped<ISpaceInvitations>(sp => sp.GetRequiredService<SpaceS
 builder.Services.AddScoped<SpaceAdministrationService>();
 builder.Services.AddSingleton<IOutboxHandler, SpaceNotificationsHandler>();
 builder.Services.AddSingleton<IOutboxHandler, SpaceBookingHandler>();
+builder.Services.AddSingleton<IOutboxHandler, SpaceCalendarHandler>();
 builder.Services.AddScoped<SpacePools>();
 builder.Services.AddScoped<BookingCompletion>();
 builder.Services.AddScoped<OutboxProcessor>();
