@@ -37,6 +37,37 @@ public sealed class TimelineModel(RendezvousDbContext db, IClock clock) : StaffP
         return Page();
     }
 
+    /// <summary>
+    /// Lanes for one row, so overlapping requests (open ones may overlap) sit one above the other instead of covering
+    /// each other: each request takes the first lane free at its start.
+    /// </summary>
+    public static (Dictionary<Guid, int> Lane, int Count) Lanes(IReadOnlyList<SpaceRequest> requests)
+    {
+        var ends = new List<Instant>();
+        var lane = new Dictionary<Guid, int>();
+        foreach (var r in requests.OrderBy(r => r.Start).ThenBy(r => r.End))
+        {
+            var free = ends.FindIndex(end => end <= r.Start);
+            if (free < 0)
+            {
+                ends.Add(r.End);
+                free = ends.Count - 1;
+            }
+            else
+            {
+                ends[free] = r.End;
+            }
+
+            lane[r.Id] = free;
+        }
+
+        return (lane, Math.Max(ends.Count, 1));
+    }
+
+    /// <summary>The CSS placing a request on the hour columns (clipped to the hours shown) and in its lane.</summary>
+    public string Position(SpaceRequest r, int lane, int lanes) =>
+        Position(r) + FormattableString.Invariant($";top:{0.3 + (lane * 3.4)}rem;bottom:auto;height:3.1rem");
+
     /// <summary>The CSS placing a request on the hour columns (clipped to the hours shown).</summary>
     public string Position(SpaceRequest r)
     {
