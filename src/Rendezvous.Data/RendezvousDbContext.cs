@@ -52,7 +52,8 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
 
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
-        var wroteOutbox = MoveEventsToOutbox();
+        // Outbox rows added directly (the spaces lifecycle writes its own) wake the dispatcher too, not only booking events.
+        var wroteOutbox = MoveEventsToOutbox() | ChangeTracker.Entries<OutboxMessage>().Any(e => e.State == EntityState.Added);
         var result = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken).ConfigureAwait(false);
         if (wroteOutbox)
         {
@@ -260,6 +261,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
         ConfigureWebhooks(modelBuilder);
         ConfigureCrmAndPayments(modelBuilder);
         ConfigureConferencing(modelBuilder);
+        ConfigureSpaces(modelBuilder);
         SnakeCase(modelBuilder);
     }
 

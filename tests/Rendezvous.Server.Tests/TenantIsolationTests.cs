@@ -58,6 +58,13 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         // return pages show one booking's payment only (checked below and in Integrations/PaymentTests):
         "GET /api/v1/payments/paypal", "PUT /api/v1/payments/paypal", "DELETE /api/v1/payments/paypal", "POST /api/v1/bookings/{id}/refund",
         "GET /api/v1/bookings/{id}/payment", "POST /api/v1/bookings/{id}/payment/capture", "GET /payments/paypal/return", "GET /payments/paypal/cancel",
+        // Spaces and space pools (checked in Spaces/SpaceTenantIsolationTests); their staff pages read through the same
+        // tenant-filtered queries (the timeline loader, SpaceService):
+        "GET /api/v1/spaces", "POST /api/v1/spaces", "GET /api/v1/spaces/timeline", "GET /api/v1/spaces/requests", "POST /api/v1/spaces/requests",
+        "GET /api/v1/spaces/requests/{id}", "GET /api/v1/spaces/requests/{id}/conflicts", "POST /api/v1/spaces/requests/{id}/{action}",
+        "GET /api/v1/spaces/{id}", "PUT /api/v1/spaces/{id}", "DELETE /api/v1/spaces/{id}",
+        "GET /api/v1/booking-pages/{id}/space-pool", "PUT /api/v1/booking-pages/{id}/space-pool", "DELETE /api/v1/booking-pages/{id}/space-pool",
+        "ANY /app/admin/spaces", "ANY /app/spaces/queue", "ANY /app/spaces",
         // Public and free of tenant data:
         "GET /openapi/{documentName}.json", "GET /health",
         "PUT /api/v1/users/{id}/password", // Web/WebTenantIsolationTests
