@@ -260,6 +260,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
         ConfigureWebhooks(modelBuilder);
         ConfigureCrmAndPayments(modelBuilder);
         ConfigureConferencing(modelBuilder);
+        ConfigureSpaces(modelBuilder);
         SnakeCase(modelBuilder);
     }
 

@@ -627,6 +627,278 @@ namespace Rendezvous.Data.Migrations
                     b.ToTable("paypal_accounts", (string)null);
                 });
 
+            modelBuilder.Entity("Rendezvous.Data.Spaces.BookingPageSpacePool", b =>
+                {
+                    b.Property<Guid>("BookingPageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("booking_page_id");
+
+                    b.Property<int>("MinimumCapacity")
+                        .HasColumnType("integer")
+                        .HasColumnName("minimum_capacity");
+
+                    b.PrimitiveCollection<List<string>>("RequiredFeatures")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("required_features");
+
+                    b.PrimitiveCollection<List<Guid>>("SpaceIds")
+                        .IsRequired()
+                        .HasColumnType("uuid[]")
+                        .HasColumnName("space_ids");
+
+                    b.HasKey("BookingPageId");
+
+                    b.ToTable("booking_page_space_pools", (string)null);
+                });
+
+            modelBuilder.Entity("Rendezvous.Data.Spaces.Space", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Administration")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("administration_mode");
+
+                    b.Property<int>("Capacity")
+                        .HasColumnType("integer")
+                        .HasColumnName("capacity");
+
+                    b.Property<Instant>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid?>("FallbackCalendarUserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("fallback_calendar_user_id");
+
+                    b.PrimitiveCollection<List<string>>("Features")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("features");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<Guid?>("ModeratorId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("moderator_id");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("name");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<string>("ResourceCalendarAddress")
+                        .HasColumnType("text")
+                        .HasColumnName("resource_calendar_address");
+
+                    b.Property<string>("ResourceCalendarKind")
+                        .HasColumnType("text")
+                        .HasColumnName("resource_calendar_kind");
+
+                    b.Property<string>("TimeZoneId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("time_zone");
+
+                    b.Property<Instant>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<bool>("WriteToOrganizerCalendar")
+                        .HasColumnType("boolean")
+                        .HasColumnName("write_to_organizer_calendar");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OrganizationId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("spaces", (string)null);
+                });
+
+            modelBuilder.Entity("Rendezvous.Data.Spaces.SpaceRequest", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid?>("BookingId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("booking_id");
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("channel");
+
+                    b.Property<string>("ChannelReference")
+                        .HasColumnType("text")
+                        .HasColumnName("channel_reference");
+
+                    b.Property<Instant>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Instant>("End")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("end_at");
+
+                    b.Property<string>("LastActorId")
+                        .HasColumnType("text")
+                        .HasColumnName("last_actor_id");
+
+                    b.Property<string>("LastActorKind")
+                        .HasColumnType("text")
+                        .HasColumnName("last_actor_kind");
+
+                    b.Property<string>("LastReason")
+                        .HasColumnType("text")
+                        .HasColumnName("last_reason");
+
+                    b.Property<bool>("OnOrganizerCalendar")
+                        .HasColumnType("boolean")
+                        .HasColumnName("on_organizer_calendar");
+
+                    b.Property<bool>("OnResourceCalendar")
+                        .HasColumnType("boolean")
+                        .HasColumnName("on_resource_calendar");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<string>("OrganizerEmail")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("organizer_email");
+
+                    b.Property<string>("OrganizerName")
+                        .HasColumnType("text")
+                        .HasColumnName("organizer_name");
+
+                    b.Property<Guid?>("OrganizerUserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organizer_user_id");
+
+                    b.Property<int>("Sequence")
+                        .HasColumnType("integer")
+                        .HasColumnName("sequence");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<Instant>("Start")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("start_at");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("state");
+
+                    b.Property<string>("Summary")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("summary");
+
+                    b.Property<string>("Uid")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("uid");
+
+                    b.Property<Instant>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<uint>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("xid")
+                        .HasColumnName("xmin");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SpaceId", "Uid")
+                        .IsUnique();
+
+                    b.ToTable("space_requests", (string)null);
+                });
+
+            modelBuilder.Entity("Rendezvous.Data.Spaces.SpaceRequestActivity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("action");
+
+                    b.Property<string>("ActorId")
+                        .HasColumnType("text")
+                        .HasColumnName("actor_id");
+
+                    b.Property<string>("ActorKind")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("actor_kind");
+
+                    b.Property<Instant>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<Instant>("End")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("end_at");
+
+                    b.Property<string>("FromState")
+                        .HasColumnType("text")
+                        .HasColumnName("from_state");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<Guid>("RequestId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("request_id");
+
+                    b.Property<int>("Sequence")
+                        .HasColumnType("integer")
+                        .HasColumnName("sequence");
+
+                    b.Property<Instant>("Start")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("start_at");
+
+                    b.Property<string>("ToState")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("to_state");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RequestId", "Id");
+
+                    b.ToTable("space_request_activities", (string)null);
+                });
+
             modelBuilder.Entity("Rendezvous.Data.WebhookAttempt", b =>
                 {
                     b.Property<long>("Id")
