@@ -1,3 +1,4 @@
+using Rendezvous.Data.Spaces;
 using Rendezvous.Domain.Bookings;
 
 namespace Rendezvous.Integrations.Webhooks;
@@ -12,10 +13,14 @@ public static class WebhookEventTypes
     public const string Reassigned = BookingEvent.Reassigned;
 
     /// <summary>Every type a subscription may name, in lifecycle order.</summary>
-    public static IReadOnlyList<string> Known { get; } = [.. BookingEvent.AllTypes.Append(Reassigned).Distinct(StringComparer.Ordinal)];
+    public static IReadOnlyList<string> Known { get; } =
+        [.. BookingEvent.AllTypes.Append(Reassigned).Concat(SpaceEvent.AllTypes).Distinct(StringComparer.Ordinal)];
 
     public static bool IsKnown(string type) => Known.Contains(type, StringComparer.Ordinal);
 
     /// <summary>Whether an outbox message type is one webhooks carry.</summary>
     public static bool IsBookingEvent(string type) => type.StartsWith("booking.", StringComparison.Ordinal);
+
+    /// <summary>Whether an outbox message type is a change to a space or a space request that webhooks carry.</summary>
+    public static bool IsSpaceEvent(string type) => SpaceEvent.AllTypes.Contains(type, StringComparer.Ordinal);
 }

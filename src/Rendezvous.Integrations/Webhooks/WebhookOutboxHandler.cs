@@ -4,6 +4,8 @@ using NodaTime;
 using Rendezvous.Data;
 using Rendezvous.Data.Outbox;
 using Rendezvous.Data.Serialization;
+using Rendezvous.Data.Spaces;
+using Rendezvous.Domain;
 using Rendezvous.Domain.Bookings;
 
 namespace Rendezvous.Integrations.Webhooks;
@@ -17,10 +19,19 @@ public sealed class WebhookOutboxHandler(IServiceScopeFactory scopes, WebhookSig
 {
     public string Name => "webhooks";
 
-    public bool Handles(string type) => WebhookEventTypes.IsBookingEvent(type);
+    public bool Handles(string type) => WebhookEventTypes.IsBookingEvent(type) || WebhookEventTypes.IsSpaceEvent(type);
 
     public async Task HandleAsync(OutboxEnvelope message, CancellationToken cancellationToken)
     {
+        if (WebhookEventTypes.IsSpaceEvent(message.Type))
+        {
+            var change = JsonSerializer.Deserialize<SpaceEvent>(message.Payload, JsonDefaults.Options)
+                ?? throw new JsonException($"Outbox message {message.Id} holds no space event.");
+            var spaceEventId = WebhookPayload.EventId(message.Id);
+            await InsertAsync(message.Id, change.OrganizationId, change.Type, spaceEventId, WebhookPayload.Build(spaceEventId, change), cancellationToken);
+            return;
+        }
+
         var e = JsonSerializer.Deserialize<BookingEvent>(message.Payload, JsonDefaults.Options)
             ?? throw new JsonException($"Outbox message {message.Id} holds no booking event.");
         if (e.Quiet)
@@ -56,6 +67,19 @@ public sealed class WebhookOutboxHandler(IServiceScopeFactory scopes, WebhookSig
 
         var eventId = WebhookPayload.EventId(message.Id);
         var payload = WebhookPayload.Build(eventId, e, booking?.OwnerId.ToString(), customer);
+        await InsertAsync(message.Id, e.OrganizationId, e.Type, eventId, payload, cancellationToken, subscriptions);
+    }
+
+    /// <summary>One delivery per subscription that wants the type (those given, or looked up).</summary>
+    private async Task InsertAsync(long messageId, OrganizationId org, string type, string eventId, string payload, CancellationToken cancellationToken,
+        List<Guid>? subscriptions = null)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+        subscriptions ??= await db.WebhookSubscriptions.IgnoreQueryFilters().AsNoTracking()
+            .Where(s => s.OrganizationId == org && s.Active && (s.Events.Contains(type) || s.Events.Contains(WebhookEventTypes.All)))
+            .Select(s => s.Id)
+            .ToListAsync(cancellationToken);
         var now = clock.GetCurrentInstant();
         var inserted = 0;
         foreach (var subscriptionId in subscriptions)
@@ -63,7 +87,7 @@ public sealed class WebhookOutboxHandler(IServiceScopeFactory scopes, WebhookSig
             inserted += await db.Database.ExecuteSqlInterpolatedAsync($"""
                 INSERT INTO webhook_deliveries (id, organization_id, subscription_id, outbox_message_id, event_id, event_type, payload,
                     status, next_attempt_at, created_at)
-                VALUES ({Guid.CreateVersion7()}, {e.OrganizationId.Value}, {subscriptionId}, {message.Id}, {eventId}, {e.Type}, {payload},
+                VALUES ({Guid.CreateVersion7()}, {org.Value}, {subscriptionId}, {messageId}, {eventId}, {type}, {payload},
                     'Pending', {now}, {now})
                 ON CONFLICT (subscription_id, event_id) DO NOTHING
                 """, cancellationToken);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Rendezvous.Data.Spaces;
 using Rendezvous.Domain.Bookings;
 
 namespace Rendezvous.Integrations.Webhooks;
@@ -29,8 +30,45 @@ public sealed record WebhookCustomer(string Name, string Email, string TimeZone)
 /// <summary><c>kind</c> is customer, user, system or calendarSync; <c>id</c> the user's or customer's id.</summary>
 public sealed record WebhookActor(string Kind, string? Id);
 
+/// <summary>The body of a space webhook: the same envelope, with the space or space request as data.</summary>
+public sealed record WebhookSpaceEventBody(string Id, string Type, string CreatedAt, string OrganizationId, WebhookSpaceData Data);
+
+/// <summary>A space, or a request for it, as the event left it; request fields are null for space.created/updated/deleted.</summary>
+public sealed record WebhookSpaceData(
+    string SpaceId,
+    string SpaceName,
+    string SpaceTimeZone,
+    string? RequestId,
+    string? Uid,
+    int? Sequence,
+    string? State,
+    string? PreviousState,
+    string? Summary,
+    string? Start,
+    string? End,
+    string? StartInSpaceZone,
+    string? EndInSpaceZone,
+    string? OrganizerEmail,
+    string? OrganizerName,
+    string? Channel,
+    string? Reason,
+    WebhookActor Actor);
+
 public static class WebhookPayload
 {
+    /// <summary>Builds the body of a space event.</summary>
+    public static string Build(string eventId, SpaceEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var zone = Rendezvous.Domain.TimeZones.Find(e.SpaceTimeZone) ?? NodaTime.DateTimeZone.Utc;
+        var data = new WebhookSpaceData(
+            e.SpaceId.ToString(), e.SpaceName, e.SpaceTimeZone, e.RequestId?.ToString(), e.Uid, e.Sequence, e.State, e.PreviousState, e.Summary,
+            e.Start is { } s ? ApiFormat.Format(s) : null, e.End is { } en ? ApiFormat.Format(en) : null,
+            e.Start is { } s2 ? ApiFormat.Format(s2, zone) : null, e.End is { } en2 ? ApiFormat.Format(en2, zone) : null,
+            e.OrganizerEmail, e.OrganizerName, e.Channel, e.Reason, new WebhookActor(e.ActorKind, e.ActorId));
+        return JsonSerializer.Serialize(new WebhookSpaceEventBody(eventId, e.Type, ApiFormat.Format(e.OccurredAt), e.OrganizationId.ToString(), data), Options);
+    }
+
     private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
 
     /// <summary>The event id: the same for every subscription, retry and replay of one outbox message.</summary>
