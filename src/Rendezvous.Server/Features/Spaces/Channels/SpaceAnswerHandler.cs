@@ -19,7 +19,7 @@ namespace Rendezvous.Server.Features.Spaces.Channels;
 /// </summary>
 public sealed partial class SpaceAnswerHandler(IServiceScopeFactory scopes, IClock clock, ILogger<SpaceAnswerHandler> logger) : IOutboxHandler
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = Rendezvous.Data.Serialization.JsonDefaults.Options;
 
     public string Name => "space-channels";
 

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using NodaTime;
 using Rendezvous.Calendars.Scheduling;
 using Rendezvous.Data;
+using Rendezvous.Domain;
 
 namespace Rendezvous.Server.Features.Spaces.Channels;
 
@@ -25,7 +26,8 @@ public enum IntakeOutcome
 /// Where every channel hands what it read: remembers the invitation as the channel needs it to answer (organizer, UID,
 /// SEQUENCE, reference) and passes it to <see cref="ISpaceInvitations"/>, once per version.
 /// </summary>
-public sealed class SpaceInvitationIntake(RendezvousDbContext db, ISpaceInvitations invitations, IClock clock)
+public sealed partial class SpaceInvitationIntake(RendezvousDbContext db, ISpaceInvitations invitations, IClock clock,
+    ILogger<SpaceInvitationIntake> logger)
 {
     public async Task<IntakeOutcome> AcceptAsync(SpaceChannel channel, ITipInvitation invitation, string? reference, CancellationToken ct)
     {
@@ -93,10 +95,21 @@ public sealed class SpaceInvitationIntake(RendezvousDbContext db, ISpaceInvitati
         item.ReceivedAt = now;
         await db.SaveChangesAsync(ct);
 
-        await invitations.ReceiveAsync(new SpaceInvitation(
-            channel.OrganizationId.Value, channel.SpaceId, invitation.Uid, invitation.Sequence,
-            invitation.OrganizerEmail, invitation.OrganizerName, invitation.Summary,
-            invitation.Start, invitation.End, channel.Kind, reference), ct);
+        try
+        {
+            await invitations.ReceiveAsync(new SpaceInvitation(
+                channel.OrganizationId.Value, channel.SpaceId, invitation.Uid, invitation.Sequence,
+                invitation.OrganizerEmail, invitation.OrganizerName, invitation.Summary,
+                invitation.Start, invitation.End, channel.Kind, reference), ct);
+        }
+        catch (DomainException ex)
+        {
+            // The spaces core refuses this invitation for good (invalid times, a deleted space): logged and skipped, so
+            // it never blocks the invitations behind it. It stays remembered, and a new version is looked at again.
+            LogRefused(logger, ex, invitation.Uid, channel.SpaceId, ex.Message);
+            return IntakeOutcome.Ignored;
+        }
+
         return IntakeOutcome.Received;
     }
 
@@ -115,4 +128,7 @@ public sealed class SpaceInvitationIntake(RendezvousDbContext db, ISpaceInvitati
         await invitations.CancelFromCalendarAsync(channel.SpaceId, item.Uid, ct);
         return IntakeOutcome.Canceled;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Invitation {Uid} for space {SpaceId} was refused: {Reason}")]
+    private static partial void LogRefused(ILogger logger, Exception exception, string uid, Guid spaceId, string reason);
 }
