@@ -55,6 +55,8 @@ public sealed partial class RendezvousDbContext
             e.Property(r => r.State).HasConversion(StateConverter);
             e.Property<uint>("Version").HasColumnName("xmin").HasColumnType("xid").ValueGeneratedOnAddOrUpdate().IsConcurrencyToken();
             e.HasIndex(r => new { r.SpaceId, r.Uid }).IsUnique();
+            // Declared so EF inserts a space before its requests and a request before its history in one save.
+            e.HasOne<Space>().WithMany().HasForeignKey(r => r.SpaceId).OnDelete(DeleteBehavior.Cascade);
             e.HasQueryFilter(r => TenantId == null || r.OrganizationId == TenantId);
         });
 
@@ -68,6 +70,7 @@ public sealed partial class RendezvousDbContext
             e.Property(a => a.Start).HasColumnName("start_at");
             e.Property(a => a.End).HasColumnName("end_at");
             e.HasIndex(a => new { a.RequestId, a.Id });
+            e.HasOne<SpaceRequest>().WithMany().HasForeignKey(a => a.RequestId).OnDelete(DeleteBehavior.Cascade);
         });
 
         modelBuilder.Entity<BookingPageSpacePool>(e =>

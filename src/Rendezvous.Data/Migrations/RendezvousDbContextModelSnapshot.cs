@@ -1621,6 +1621,24 @@ namespace Rendezvous.Data.Migrations
                     b.ToTable("users", (string)null);
                 });
 
+            modelBuilder.Entity("Rendezvous.Data.Spaces.SpaceRequest", b =>
+                {
+                    b.HasOne("Rendezvous.Data.Spaces.Space", null)
+                        .WithMany()
+                        .HasForeignKey("SpaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Rendezvous.Data.Spaces.SpaceRequestActivity", b =>
+                {
+                    b.HasOne("Rendezvous.Data.Spaces.SpaceRequest", null)
+                        .WithMany()
+                        .HasForeignKey("RequestId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Rendezvous.Domain.Bookings.Booking", b =>
                 {
                     b.OwnsMany("Rendezvous.Domain.Bookings.BookingActivity", "History", b1 =>
