@@ -57,7 +57,6 @@ public sealed partial class SpaceChannelPoller(RendezvousDbContext db, SpaceInvi
             var wait = Math.Min(o.Interval.TotalSeconds * Math.Pow(2, Math.Min(channel.ConsecutiveFailures, 20)), o.MaxBackoff.TotalSeconds);
             channel.NextPollAt = now + Duration.FromSeconds(wait);
             LogPollFailed(logger, ex, spaceId, channel.Kind, channel.ConsecutiveFailures);
-            Console.Error.WriteLine("DEBUGPOLL " + ex);
         }
 
         channel.UpdatedAt = clock.GetCurrentInstant();
