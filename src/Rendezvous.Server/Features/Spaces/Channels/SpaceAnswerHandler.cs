@@ -82,7 +82,9 @@ public sealed partial class SpaceAnswerHandler(IServiceScopeFactory scopes, IClo
                 await SendImipReplyAsync(services, db, channel, item, answer, cancellationToken);
                 break;
             default:
-                throw new InvalidOperationException($"Answers through '{item.Channel}' are not supported.");
+                // No transport for this channel here (Microsoft Graph room mailboxes are not built yet): retrying would not help.
+                LogNoTransport(logger, item.Channel, answer.SpaceId);
+                return;
         }
 
         item.AnsweredPartstat = answer.Partstat;
@@ -147,6 +149,9 @@ public sealed partial class SpaceAnswerHandler(IServiceScopeFactory scopes, IClo
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Space {SpaceId} has no channel; the answer to request {RequestId} stays in Rendezvous")]
     private static partial void LogNoChannel(ILogger logger, Guid spaceId, Guid requestId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Answers through {Channel} cannot be sent from here; space {SpaceId} keeps its answer in Rendezvous")]
+    private static partial void LogNoTransport(ILogger logger, string channel, Guid spaceId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No invitation {Uid} was read for space {SpaceId}; nothing to answer")]
     private static partial void LogUnknownInvitation(ILogger logger, string uid, Guid spaceId);
