@@ -53,6 +53,7 @@ public sealed partial class RendezvousDbContext
             e.Property(r => r.Start).HasColumnName("start_at");
             e.Property(r => r.End).HasColumnName("end_at");
             e.Property(r => r.State).HasConversion(StateConverter);
+            e.Property(r => r.OrganizerCalendarETag).HasColumnName("organizer_calendar_etag");
             e.Property<uint>("Version").HasColumnName("xmin").HasColumnType("xid").ValueGeneratedOnAddOrUpdate().IsConcurrencyToken();
             e.HasIndex(r => new { r.SpaceId, r.Uid }).IsUnique();
             // Declared so EF inserts a space before its requests and a request before its history in one save.

@@ -954,6 +954,18 @@ namespace Rendezvous.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("organization_id");
 
+                    b.Property<Guid?>("OrganizerCalendarConnectionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organizer_calendar_connection_id");
+
+                    b.Property<string>("OrganizerCalendarETag")
+                        .HasColumnType("text")
+                        .HasColumnName("organizer_calendar_etag");
+
+                    b.Property<string>("OrganizerCalendarHref")
+                        .HasColumnType("text")
+                        .HasColumnName("organizer_calendar_href");
+
                     b.Property<string>("OrganizerEmail")
                         .IsRequired()
                         .HasColumnType("text")

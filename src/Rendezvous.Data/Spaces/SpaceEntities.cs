@@ -92,6 +92,15 @@ public sealed class SpaceRequest
     /// <summary>Whether the event has been (asked to be) written to the organizer's (or the fallback) calendar.</summary>
     public bool OnOrganizerCalendar { get; set; }
 
+    /// <summary>The calendar connection the event was written to (the organizer's, or the fallback user's).</summary>
+    public Guid? OrganizerCalendarConnectionId { get; set; }
+
+    /// <summary>The written event's item id there, to update or delete it later.</summary>
+    public string? OrganizerCalendarHref { get; set; }
+
+    /// <summary>The version that write stored (ETag); null when unknown.</summary>
+    public string? OrganizerCalendarETag { get; set; }
+
     /// <summary>Who acted last: "user", "organizer", "system" (auto-accept, another request confirmed), "calendar".</summary>
     public string? LastActorKind { get; set; }
 

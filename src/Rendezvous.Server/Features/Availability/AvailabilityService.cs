@@ -9,9 +9,10 @@ namespace Rendezvous.Server.Features.Availability;
 
 /// <summary>
 /// Gathers what the availability engine needs for one page from the database: the time every host holds (through the
-/// exclusion constraint's GiST index), their busy blocks, the page's group sessions and its meetings for the caps.
+/// exclusion constraint's GiST index), their busy blocks, the page's group sessions and its meetings for the caps, and
+/// for pages that need a space, whether one of their spaces is free.
 /// </summary>
-public sealed class AvailabilityService(RendezvousDbContext db)
+public sealed class AvailabilityService(RendezvousDbContext db, Spaces.SpacePools spaces)
 {
     /// <summary>The hold rows that matter for a page's hosts in a time range.</summary>
     public const string HoldsSql = """
@@ -51,7 +52,8 @@ public sealed class AvailabilityService(RendezvousDbContext db)
         Instant now, BookingId? ignoreBooking, CancellationToken ct)
     {
         var query = await BuildQueryAsync(page, from, to, displayZone, now, ignoreBooking, ct);
-        return AvailabilityEngine.ComputeSlots(page.Settings, query);
+        // A page that needs a space offers only the slots where one space of its pool is free too.
+        return await spaces.FilterAsync(page, AvailabilityEngine.ComputeSlots(page.Settings, query), ignoreBooking, ct);
     }
 
     /// <summary>The offered slot starting exactly at <paramref name="start"/>, or null.</summary>

@@ -23,7 +23,7 @@ public sealed record CreateOutcome(BookingResponse Response, bool Replayed);
 /// page's own rules (hours, caps, seats) and the insert cannot interleave; across pages, the exclusion constraint on
 /// host time is the guarantee.
 /// </summary>
-public sealed class BookingService(RendezvousDbContext db, AvailabilityService availability, IClock clock)
+public sealed class BookingService(RendezvousDbContext db, AvailabilityService availability, Spaces.SpacePools spacePools, IClock clock)
 {
     public const int MaxAnswers = 50;
 
@@ -114,6 +114,14 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         }
 
         db.Bookings.AddRange(bookings);
+        // A page that needs a space holds one in this same transaction: both constraints guard the one commit.
+        var owner = await db.Users.AsNoTracking().FirstAsync(u => u.Id == page.OwnerId, ct);
+        var held = await spacePools.HoldAsync(page, bookings, owner.Email, owner.Name, ct);
+        if (!held.IsSuccess)
+        {
+            return held.Error!;
+        }
+
         var response = BookingResponse.From(bookings[0], customer, withHistory: true) with
         {
             Sessions = bookings.Count > 1 ? [.. bookings.Select(b => BookingResponse.From(b, customer, withHistory: false))] : null,

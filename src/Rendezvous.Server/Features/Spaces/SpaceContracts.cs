@@ -98,3 +98,8 @@ public sealed record SpaceConflictsResponse(SpaceRequestResponse Request, SpaceR
 public sealed record SpaceTimelineResponse(string Date, string TimeZone, string From, string To, SpaceTimelineRow[] Spaces);
 
 public sealed record SpaceTimelineRow(SpaceResponse Space, SpaceRequestResponse[] Requests);
+
+/// <summary>A booking page's need for a space: any of <c>spaceIds</c> (empty = every space) with enough capacity and the features.</summary>
+public sealed record SpacePoolBody(IReadOnlyList<string?>? SpaceIds, int? MinimumCapacity, IReadOnlyList<string?>? RequiredFeatures);
+
+public sealed record SpacePoolResponse(string BookingPageId, string[] SpaceIds, int MinimumCapacity, string[] RequiredFeatures);

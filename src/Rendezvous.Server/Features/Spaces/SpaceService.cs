@@ -1,11 +1,8 @@
-using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using NodaTime;
 using Npgsql;
 using Rendezvous.Data;
-using Rendezvous.Data.Outbox;
-using Rendezvous.Data.Serialization;
 using Rendezvous.Data.Spaces;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Spaces;
@@ -415,59 +412,13 @@ public sealed class SpaceService(RendezvousDbContext db, IClock clock) : ISpaceI
         });
 
     private void Answer(SpaceRequest request, string partstat, bool write, bool remove, Instant now) =>
-        AddOutbox(request.OrganizationId, SpaceRequestAnswered.Type, JsonSerializer.Serialize(new SpaceRequestAnswered(
-            request.Id, request.SpaceId, request.Uid, request.Sequence, partstat, request.Channel, request.ChannelReference, write, remove),
-            JsonDefaults.Options), now);
+        SpaceOutbox.Answer(db, request, partstat, write, remove, now);
 
     private void Emit(Space space, SpaceRequest request, string type, SpaceRequestState? from, SpaceActor actor, string? reason, bool notify, Instant now) =>
-        AddOutbox(request.OrganizationId, type, JsonSerializer.Serialize(new SpaceEvent
-        {
-            Type = type,
-            OrganizationId = request.OrganizationId,
-            SpaceId = space.Id,
-            SpaceName = space.Name,
-            SpaceTimeZone = space.TimeZoneId,
-            RequestId = request.Id,
-            Uid = request.Uid,
-            Sequence = request.Sequence,
-            State = SpaceRules.Name(request.State),
-            PreviousState = from is { } f ? SpaceRules.Name(f) : null,
-            Summary = request.Summary,
-            Start = request.Start,
-            End = request.End,
-            OrganizerEmail = request.OrganizerEmail,
-            OrganizerName = request.OrganizerName,
-            Channel = request.Channel,
-            ActorKind = actor.Kind,
-            ActorId = actor.Id,
-            Reason = reason,
-            NotifyOrganizer = notify,
-            OccurredAt = now,
-        }, JsonDefaults.Options), now);
+        SpaceOutbox.Emit(db, space, request, type, from, actor, reason, notify, now);
 
     /// <summary>Writes a space event (created, updated, deleted) for webhooks.</summary>
-    public void EmitSpaceChange(Space space, string type, SpaceActor actor, Instant now) =>
-        AddOutbox(space.OrganizationId, type, JsonSerializer.Serialize(new SpaceEvent
-        {
-            Type = type,
-            OrganizationId = space.OrganizationId,
-            SpaceId = space.Id,
-            SpaceName = space.Name,
-            SpaceTimeZone = space.TimeZoneId,
-            ActorKind = actor.Kind,
-            ActorId = actor.Id,
-            OccurredAt = now,
-        }, JsonDefaults.Options), now);
-
-    private void AddOutbox(OrganizationId org, string type, string payload, Instant now) =>
-        db.OutboxMessages.Add(new OutboxMessage
-        {
-            OrganizationId = org,
-            Type = type,
-            Payload = payload,
-            CreatedAt = now,
-            AvailableAt = now,
-        });
+    public void EmitSpaceChange(Space space, string type, SpaceActor actor, Instant now) => SpaceOutbox.SpaceChange(db, space, type, actor, now);
 
     private async Task<bool> IsFreeAsync(Guid spaceId, Instant start, Instant end, Guid except, CancellationToken ct) =>
         !await db.SpaceRequests.IgnoreQueryFilters()

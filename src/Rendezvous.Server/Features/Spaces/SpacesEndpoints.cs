@@ -30,6 +30,106 @@ public static class SpacesEndpoints
         group.MapGet("/{id}", GetAsync);
         group.MapPut("/{id}", UpdateAsync).RequireAuthorization(ApiKeys.AdministratorPolicy);
         group.MapDelete("/{id}", DeleteAsync).RequireAuthorization(ApiKeys.AdministratorPolicy);
+
+        var pools = api.MapGroup("/booking-pages/{id}/space-pool").WithTags("Spaces").RequireAuthorization(ApiKeys.AdministratorPolicy);
+        pools.MapGet("/", GetPoolAsync);
+        pools.MapPut("/", PutPoolAsync);
+        pools.MapDelete("/", DeletePoolAsync);
+    }
+
+    private static SpacePoolResponse ToResponse(BookingPageSpacePool p) =>
+        new(p.BookingPageId.ToString(), [.. p.SpaceIds.Select(i => i.ToString())], p.MinimumCapacity, [.. p.RequiredFeatures]);
+
+    private static async Task<Domain.BookingPages.BookingPage?> FindPageAsync(RendezvousDbContext db, string id, CancellationToken ct) =>
+        Ids.TryParse(id, out var guid) ? await db.BookingPages.AsNoTracking().FirstOrDefaultAsync(p => p.Id == new BookingPageId(guid), ct) : null;
+
+    private static async Task<Results<Ok<SpacePoolResponse>, ProblemHttpResult>> GetPoolAsync(string id, RendezvousDbContext db, CancellationToken ct)
+    {
+        var page = await FindPageAsync(db, id, ct);
+        var pool = page is null ? null : await db.BookingPageSpacePools.AsNoTracking().FirstOrDefaultAsync(p => p.BookingPageId == page.Id, ct);
+        return pool is null ? Problems.NotFound("Space pool") : TypedResults.Ok(ToResponse(pool));
+    }
+
+    /// <summary>Makes the page need a space: <c>spaceIds</c> (empty = every space), <c>minimumCapacity</c>, <c>requiredFeatures</c>.</summary>
+    private static async Task<Results<Ok<SpacePoolResponse>, ProblemHttpResult>> PutPoolAsync(
+        string id, SpacePoolBody body, RendezvousDbContext db, CancellationToken ct)
+    {
+        var page = await FindPageAsync(db, id, ct);
+        if (page is null)
+        {
+            return Problems.NotFound("Booking page");
+        }
+
+        var errors = new List<FieldError>();
+        if (page.Settings.SchedulingOption == Domain.BookingPages.SchedulingOption.GroupSession)
+        {
+            errors.Add(new("spaceIds", "group sessions cannot need a space yet: every seat would hold its own"));
+        }
+
+        var ids = new List<Guid>();
+        var given = body.SpaceIds ?? [];
+        for (var i = 0; i < given.Count; i++)
+        {
+            if (!Ids.TryParse(given[i], out var guid) || !await db.Spaces.AnyAsync(s => s.Id == guid, ct))
+            {
+                errors.Add(new($"spaceIds[{i}]", "is not a space of this organization"));
+            }
+            else if (!ids.Contains(guid))
+            {
+                ids.Add(guid);
+            }
+        }
+
+        if (body.MinimumCapacity is < 0 or > 100_000)
+        {
+            errors.Add(new("minimumCapacity", "must be between 0 and 100000"));
+        }
+
+        var features = new List<string>();
+        var wanted = body.RequiredFeatures ?? [];
+        for (var i = 0; i < wanted.Count; i++)
+        {
+            if (!ApiFormat.TryText(wanted[i], 100, out var f))
+            {
+                errors.Add(new($"requiredFeatures[{i}]", "must be 1-100 characters"));
+            }
+            else if (!features.Contains(f.ToLowerInvariant()))
+            {
+                features.Add(f.ToLowerInvariant());
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.From(DomainError.Validation(errors));
+        }
+
+        var pool = await db.BookingPageSpacePools.FirstOrDefaultAsync(p => p.BookingPageId == page.Id, ct);
+        if (pool is null)
+        {
+            pool = new BookingPageSpacePool { BookingPageId = page.Id };
+            db.BookingPageSpacePools.Add(pool);
+        }
+
+        pool.SpaceIds = ids;
+        pool.MinimumCapacity = body.MinimumCapacity ?? 0;
+        pool.RequiredFeatures = features;
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(ToResponse(pool));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeletePoolAsync(string id, RendezvousDbContext db, CancellationToken ct)
+    {
+        var page = await FindPageAsync(db, id, ct);
+        var pool = page is null ? null : await db.BookingPageSpacePools.FirstOrDefaultAsync(p => p.BookingPageId == page.Id, ct);
+        if (pool is null)
+        {
+            return Problems.NotFound("Space pool");
+        }
+
+        db.BookingPageSpacePools.Remove(pool);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
     }
 
     public static SpaceResponse ToResponse(Space s) => new(

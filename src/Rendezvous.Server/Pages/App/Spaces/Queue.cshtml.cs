@@ -1,0 +1,93 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using NodaTime;
+using Rendezvous.Data;
+using Rendezvous.Data.Spaces;
+using Rendezvous.Domain;
+using Rendezvous.Domain.Spaces;
+using Rendezvous.Server.Features.Spaces;
+using Rendezvous.Server.Features.Web;
+
+namespace Rendezvous.Server.Pages.App.Spaces;
+
+/// <summary>
+/// The events team's queue: every request still waiting for a decision (prospect, pending, tentative, hold), soonest
+/// first, with what confirming it would run into (a confirmed event in the way, open requests it would decline) and the
+/// actions its space's mode allows.
+/// </summary>
+public sealed class QueueModel(RendezvousDbContext db, SpaceService spaces, IClock clock) : StaffPageModel
+{
+    public sealed record Item(SpaceRequest Request, Space Space, IReadOnlyList<SpaceRequest> Blocking, IReadOnlyList<SpaceRequest> WouldBeDeclined,
+        IReadOnlyList<SpaceAction> Actions);
+
+    public IReadOnlyList<Item> Items { get; private set; } = [];
+
+    public DateTimeZone Zone { get; private set; } = DateTimeZone.Utc;
+
+    public async Task<IActionResult> OnGetAsync(CancellationToken ct)
+    {
+        await LoadAsync(ct);
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostActAsync(Guid id, string? action, string? reason, CancellationToken ct)
+    {
+        if (!SpaceRules.TryParseAction(action, out var a))
+        {
+            FlashError(DomainError.Validation("action", "is not an action"));
+            return Go("/app/spaces/queue");
+        }
+
+        var organizer = await db.SpaceRequests.AsNoTracking().Where(r => r.Id == id).Select(r => r.OrganizerUserId).FirstOrDefaultAsync(ct);
+        var done = await spaces.ActAsync(id, a, SpaceActor.User(Me.Id), string.IsNullOrWhiteSpace(reason) ? null : reason.Trim(),
+            space => SpacesEndpoints.Authorize(space, a, Me, organizer), ct);
+        if (!done.IsSuccess)
+        {
+            FlashError(done.Error!);
+        }
+        else
+        {
+            Flash($"\"{done.Value.Summary}\" is now {SpaceRules.Name(done.Value.State)}.");
+        }
+
+        return Go("/app/spaces/queue");
+    }
+
+    private async Task LoadAsync(CancellationToken ct)
+    {
+        ViewData["Title"] = "Events team's queue";
+        ViewData["Nav"] = "spaces";
+        Zone = await MyZoneAsync(db, ct);
+        var now = clock.GetCurrentInstant();
+        var open = await db.SpaceRequests.AsNoTracking()
+            .Where(r => r.End > now && (r.State == SpaceRequestState.Prospect || r.State == SpaceRequestState.Pending
+                || r.State == SpaceRequestState.Tentative || r.State == SpaceRequestState.Hold))
+            .OrderBy(r => r.Start).ThenBy(r => r.CreatedAt).Take(200).ToListAsync(ct);
+        var byId = await db.Spaces.AsNoTracking().ToDictionaryAsync(s => s.Id, ct);
+        var items = new List<Item>();
+        foreach (var r in open)
+        {
+            var space = byId[r.SpaceId];
+            var overlapping = await spaces.OverlappingAsync(r.SpaceId, r.Start, r.End, r.Id, ct);
+            var actions = Enum.GetValues<SpaceAction>()
+                .Where(a => a != SpaceAction.Accept || space.Administration == SpaceAdministration.Moderated)
+                .Where(a => SpaceRules.Apply(space.Administration, r.State, a).IsSuccess
+                    && SpacesEndpoints.Authorize(space, a, Me, r.OrganizerUserId).IsSuccess)
+                .ToList();
+            items.Add(new Item(r, space, [.. overlapping.Where(o => o.State == SpaceRequestState.Confirmed)],
+                [.. overlapping.Where(o => SpaceRules.IsOpen(o.State))], actions));
+        }
+
+        Items = items;
+    }
+
+    public static string Label(SpaceAction action) => action switch
+    {
+        SpaceAction.Accept => "Accept",
+        SpaceAction.Decline => "Decline",
+        SpaceAction.Hold => "Hold",
+        SpaceAction.Tentative => "Tentative",
+        SpaceAction.Confirm => "Confirm",
+        _ => "Cancel",
+    };
+}
