@@ -11,7 +11,7 @@ namespace Rendezvous.Server.Features.Spaces.Channels;
 /// dies leaves its lease to run out and another takes over.
 /// </summary>
 public sealed partial class SpaceChannelWorker(IServiceScopeFactory scopes, IClock clock, IOptions<SpaceChannelOptions> options,
-    ILogger<SpaceChannelWorker> logger) : BackgroundService
+    IOptions<Rendezvous.Server.Workers.WorkerOptions> workers, ILogger<SpaceChannelWorker> logger) : BackgroundService
 {
     /// <summary>Claims up to <paramref name="max"/> due channels for this process.</summary>
     public static async Task<IReadOnlyList<Guid>> ClaimAsync(RendezvousDbContext db, Instant now, Duration lease, int max, CancellationToken ct) =>
@@ -32,7 +32,8 @@ public sealed partial class SpaceChannelWorker(IServiceScopeFactory scopes, IClo
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
-        if (!o.Enabled)
+        // Tests that drive the workers by hand turn them all off at once.
+        if (!o.Enabled || !workers.Value.Enabled)
         {
             return;
         }
@@ -52,7 +53,7 @@ public sealed partial class SpaceChannelWorker(IServiceScopeFactory scopes, IClo
                     running.AddRange(claimed.Select(id => PollOneAsync(id, stoppingToken)));
                 }
 
-                await Task.Delay(TimeSpan.FromMilliseconds(50), stoppingToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
