@@ -214,6 +214,8 @@ public sealed class ImipSpaceChannelTests(SpaceChannelApp app) : IClassFixture<S
         {
             kind = "imip", address = "x@example.test", imapHost = "127.0.0.1", userName = "x", password = "y",
         })).ExpectAsync(404);
+        await (await other.DeleteAsync($"/api/v1/spaces/{room.SpaceId}/channel")).ExpectAsync(404);
+        await (await app.Client().GetAsync($"/api/v1/spaces/{room.SpaceId}/channel")).ExpectAsync(200);
 
         var invalid = await (await app.Client().PutJsonAsync($"/api/v1/spaces/{room.SpaceId}/channel", new
         {
