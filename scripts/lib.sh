@@ -35,6 +35,7 @@ apt_install() {
 install_test_packages() {
   apt_install radicale apache2-utils curl xandikos cyrus-common cyrus-caldav sasl2-bin python3-aiosmtpd openssl \
     chromium chromium-driver fonts-dejavu-core
+  install_dovecot
 }
 
 ensure_dotnet() {
@@ -325,6 +326,214 @@ CONF
   export RENDEZVOUS_TEST_CYRUS_PASSWORD="$password"
   export RENDEZVOUS_TEST_CYRUS_USER2="$user2"
   export RENDEZVOUS_TEST_CYRUS_PASSWORD2="$password"
+}
+
+# ensure_cyrus_scheduling [PORT]: a second private Cyrus CalDAV server on 127.0.0.1:PORT (default 5235) with RFC 6638
+# scheduling ON, for the spaces tests (docs/SPACES.md): an organizer and a few room users, each an ordinary calendar user
+# (Cyrus has no room type and no auto-accept; Rendezvous answers for the room). It is a separate instance from
+# ensure_cyrus so the sync tests there keep running without scheduling. iMIP mail to external attendees goes nowhere
+# (sendmail: /bin/true). Exports RENDEZVOUS_TEST_CYRUS_SCHED_URL, _PASSWORD (every user's), _ORGANIZER and _ROOMS
+# (space-separated user names; a user's calendar-user address is mailto:USER@localhost).
+ensure_cyrus_scheduling() {
+  local port="${1:-5235}" organizer="rdv-organizer"
+  local rooms="rdv-room1 rdv-room2 rdv-room3 rdv-room4 rdv-room5 rdv-room6 rdv-room7 rdv-room8 rdv-bench"
+  apt_install cyrus-common cyrus-caldav sasl2-bin curl
+  [ -x /usr/sbin/cyrmaster ] || die "cyrus-common is installed but /usr/sbin/cyrmaster is missing"
+  local dir="$STATE/cyrus-sched" pidfile="$STATE/cyrus-sched/master.pid" logfile="$STATE/cyrus-sched.log" pid="" status
+  $SUDO mkdir -p "$dir/conf" "$dir/spool" "$dir/run/socket" "$dir/run/proc" "$dir/run/lock"
+  local d; for d in db log msg proc ptclient quota sieve socket user lock; do $SUDO mkdir -p "$dir/conf/$d"; done
+  if [ ! -s "$dir/password" ]; then
+    (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' | $SUDO tee "$dir/password" >/dev/null)
+  fi
+  local password; password=$($SUDO cat "$dir/password")
+  $SUDO tee "$dir/imapd.conf.tmp" >/dev/null <<CONF
+configdirectory: $dir/conf
+partition-default: $dir/spool
+servername: localhost
+defaultdomain: localhost
+admins: cyrusadmin
+allowplaintext: yes
+sasl_pwcheck_method: auxprop
+sasl_auxprop_plugin: sasldb
+sasl_sasldb_path: $dir/sasldb2
+sasl_mech_list: PLAIN LOGIN
+httpmodules: caldav
+httpallowcompress: no
+caldav_allowscheduling: on
+sendmail: /bin/true
+autocreate_quota: 0
+autocreate_post: 1
+lmtpsocket: $dir/run/socket/lmtp
+idlesocket: $dir/run/socket/idle
+notifysocket: $dir/run/socket/notify
+proc_path: $dir/run/proc
+mboxname_lockpath: $dir/run/lock
+CONF
+  $SUDO tee "$dir/cyrus.conf.tmp" >/dev/null <<CONF
+START {
+  recover cmd="ctl_cyrusdb -r -C $dir/imapd.conf"
+}
+SERVICES {
+  http cmd="httpd -C $dir/imapd.conf" listen="127.0.0.1:$port" prefork=1 maxchild=40
+  lmtpunix cmd="lmtpd -C $dir/imapd.conf" listen="$dir/run/socket/lmtp" prefork=0 maxchild=4
+}
+EVENTS {
+}
+CONF
+  local restart=""
+  $SUDO cmp -s "$dir/imapd.conf.tmp" "$dir/imapd.conf" || restart=1
+  $SUDO cmp -s "$dir/cyrus.conf.tmp" "$dir/cyrus.conf" || restart=1
+  $SUDO mv -f "$dir/imapd.conf.tmp" "$dir/imapd.conf"; $SUDO mv -f "$dir/cyrus.conf.tmp" "$dir/cyrus.conf"
+  local u
+  for u in $organizer $rooms; do
+    printf '%s' "$password" | $SUDO saslpasswd2 -p -c -f "$dir/sasldb2" -u localhost "$u" || die "saslpasswd2 could not write $dir/sasldb2"
+  done
+  $SUDO chown -R cyrus:mail "$dir"; $SUDO chmod 700 "$dir"
+  local url="http://127.0.0.1:$port/"
+  [ -s "$pidfile" ] && pid=$($SUDO cat "$pidfile" | head -n 1)
+  if [ -n "$pid" ] && ! cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ' | grep -qF -- "-C $dir/imapd.conf"; then pid=""; fi
+  if [ -n "$pid" ] && [ -n "$restart" ]; then
+    log "restarting the scheduling Cyrus (pid $pid)"
+    $SUDO kill "$pid" 2>/dev/null || true
+    local i; for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    pid=""
+  fi
+  if [ -z "$pid" ]; then
+    status=$(cyrus_status "$url" "$organizer" "$password")
+    [ "$status" = 000 ] || die "something else answers on 127.0.0.1:$port (HTTP $status to PROPFIND); stop it or pass ensure_cyrus_scheduling another port"
+    log "starting the scheduling Cyrus on 127.0.0.1:$port"
+    $SUDO setsid /usr/sbin/cyrmaster -C "$dir/imapd.conf" -M "$dir/cyrus.conf" -p "$pidfile" -D >>"$logfile" 2>&1 </dev/null &
+  fi
+  # A user is local (gets iTIP inside the server rather than mail) only once its INBOX exists and it has used DAV once:
+  # one LMTP delivery makes the mailbox, the PROPFIND below is the DAV login.
+  local i
+  for u in $organizer $rooms; do
+    for i in $(seq 1 60); do
+      status=$(cyrus_status "$url" "$u" "$password")
+      [ "$status" = 207 ] && break
+      if [ "$status" != 000 ] && [ -S "$dir/run/socket/lmtp" ]; then
+        printf 'From: setup@localhost\r\nTo: %s\r\nSubject: provisioning\r\n\r\nmakes the mailbox\r\n' "$u" \
+          | $SUDO runuser -u cyrus -- /usr/lib/cyrus/bin/deliver -C "$dir/imapd.conf" "$u" >/dev/null 2>&1 || true
+      fi
+      sleep 0.5
+    done
+    [ "$status" = 207 ] || { tail -n 30 "$logfile" >&2; die "the scheduling Cyrus did not answer on $url for $u (last status $status)"; }
+  done
+  export RENDEZVOUS_TEST_CYRUS_SCHED_URL="$url"
+  export RENDEZVOUS_TEST_CYRUS_SCHED_PASSWORD="$password"
+  export RENDEZVOUS_TEST_CYRUS_SCHED_ORGANIZER="$organizer"
+  export RENDEZVOUS_TEST_CYRUS_SCHED_ROOMS="$rooms"
+}
+
+# ensure_dovecot [PORT]: a private Dovecot IMAP server (Debian's dovecot-imapd) on 127.0.0.1:PORT (default 1143) from
+# its own config under $STATE/dovecot, for the spaces' iMIP tests: passwd-file users (one mailbox per room), plain
+# authentication allowed on loopback only, Maildir storage, run as the calling user's mail owner. Not the system
+# service: that one is never started or touched. Exports RENDEZVOUS_TEST_IMAP_HOST, _PORT, _PASSWORD and _USERS.
+# (dovecot-imapd and cyrus-imapd both provide imap-server; only cyrus-common + cyrus-caldav are ever installed here.)
+ensure_dovecot() {
+  local port="${1:-1143}" users="room1 room2 room3 room4 room5 room6 room7 room8 bench"
+  install_dovecot
+  [ -x /usr/sbin/dovecot ] || die "dovecot-imapd is installed but /usr/sbin/dovecot is missing"
+  local dir="$STATE/dovecot" logfile="$STATE/dovecot.log" pid=""
+  mkdir -p "$dir/mail" "$dir/run"
+  if [ ! -s "$dir/password" ]; then
+    (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' >"$dir/password")
+  fi
+  local password; password=$(cat "$dir/password")
+  local owner; owner=$(id -un)
+  local uid gid; uid=$(id -u dovenull 2>/dev/null || id -u); gid=$(id -g)
+  # Mail is owned by a non-root user (dovecot refuses uid 0 for mail): dovenull's uid when we are root.
+  if [ "$(id -u)" -eq 0 ]; then uid=$(id -u dovenull); gid=$(id -g dovenull); chown -R dovenull:dovenull "$dir/mail"; fi
+  : >"$dir/users.tmp"
+  local u hash
+  hash=$(doveadm pw -s SHA512-CRYPT -p "$password" 2>/dev/null) || die "doveadm pw failed"
+  for u in $users; do
+    printf '%s:%s:%s:%s::%s/mail/%s::\n' "$u" "$hash" "$uid" "$gid" "$dir" "$u" >>"$dir/users.tmp"
+  done
+  # The hash is salted: keep the old file when the users are the same, so the config stays unchanged.
+  if [ -s "$dir/users" ] && [ "$(cut -d: -f1 "$dir/users" | tr '\n' ' ')" = "$(cut -d: -f1 "$dir/users.tmp" | tr '\n' ' ')" ] \
+     && doveadm pw -t "$(cut -d: -f2 "$dir/users" | head -n 1)" -p "$password" >/dev/null 2>&1; then
+    rm -f "$dir/users.tmp"
+  else
+    mv -f "$dir/users.tmp" "$dir/users"
+  fi
+  chmod 644 "$dir/users"
+  cat >"$dir/dovecot.conf" <<CONF
+base_dir = $dir/run
+state_dir = $dir/run/state
+instance_name = rendezvous-test-dovecot
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+log_path = $logfile
+mail_location = maildir:~/Maildir
+default_login_user = dovenull
+default_internal_user = dovecot
+default_internal_group = dovecot
+first_valid_uid = 1
+passdb {
+  driver = passwd-file
+  args = scheme=SHA512-CRYPT $dir/users
+}
+userdb {
+  driver = passwd-file
+  args = $dir/users
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $port
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service anvil {
+  chroot =
+}
+service imap-login {
+  chroot =
+}
+CONF
+  local pidfile="$dir/run/master.pid"
+  [ -s "$pidfile" ] && pid=$(cat "$pidfile")
+  if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then pid=""; fi
+  if [ -n "$pid" ]; then
+    # Picks up a changed config without a restart.
+    /usr/sbin/dovecot -c "$dir/dovecot.conf" reload >/dev/null 2>&1 || true
+  else
+    if imap_greets "$port"; then die "something else answers IMAP on 127.0.0.1:$port; stop it or pass ensure_dovecot another port"; fi
+    log "starting Dovecot on 127.0.0.1:$port"
+    /usr/sbin/dovecot -c "$dir/dovecot.conf" >>"$logfile" 2>&1 || { tail -n 30 "$logfile" >&2; die "Dovecot did not start (log: $logfile)"; }
+  fi
+  local i; for i in $(seq 1 40); do imap_greets "$port" && break; sleep 0.25; done
+  imap_greets "$port" || { tail -n 30 "$logfile" >&2; die "Dovecot does not answer on 127.0.0.1:$port (log: $logfile)"; }
+  export RENDEZVOUS_TEST_IMAP_HOST=127.0.0.1
+  export RENDEZVOUS_TEST_IMAP_PORT="$port"
+  export RENDEZVOUS_TEST_IMAP_PASSWORD="$password"
+  export RENDEZVOUS_TEST_IMAP_USERS="$users"
+}
+
+# install_dovecot: Debian's dovecot-imapd without starting its system service (which would listen on every address):
+# a policy-rc.d that refuses service starts is in place only while the package installs, and only if none was there.
+install_dovecot() {
+  dpkg-query -W -f='${Status}' dovecot-imapd 2>/dev/null | grep -q "install ok installed" && return 0
+  local policy=/usr/sbin/policy-rc.d placed=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod 755 "$policy" && placed=1
+  fi
+  apt_install dovecot-imapd
+  [ -n "$placed" ] && $SUDO rm -f "$policy"
+  return 0
+}
+
+# imap_greets PORT: true when 127.0.0.1:PORT answers with an IMAP "* OK" greeting within 3 seconds.
+imap_greets() {
+  local line
+  line=$(timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && head -n 1 <&3 && printf 'a LOGOUT\r\n' >&3" 2>/dev/null) || return 1
+  [ "${line:0:4}" = "* OK" ]
 }
 
 # smtp_greets HOST PORT: true when something on HOST:PORT answers with an SMTP 220 greeting within 3 seconds.

@@ -258,6 +258,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
             e.Property(r => r.Response).HasColumnType("jsonb");
         });
 
+        ConfigureSpaceChannels(modelBuilder);
         ConfigureWebhooks(modelBuilder);
         ConfigureCrmAndPayments(modelBuilder);
         ConfigureConferencing(modelBuilder);

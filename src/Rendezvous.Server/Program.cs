@@ -133,6 +133,7 @@ builder.Services.AddScoped<CalendarSyncEngine>();
 builder.Services.AddRendezvousIntegrations(builder.Configuration);
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
 builder.Services.AddHostedService<CalendarSyncWorker>();
+Rendezvous.Server.Features.Spaces.Channels.SpaceChannelSetup.AddSpaceChannels(builder.Services, builder.Configuration);
 builder.Services.Configure<ReminderOptions>(builder.Configuration.GetSection("Rendezvous:Reminders"));
 builder.Services.AddSingleton<IOutboxHandler, ReminderPlanner>();
 builder.Services.AddSingleton<Rendezvous.Server.Features.CalendarSync.CalendarMoveAlerts>();
@@ -204,6 +205,7 @@ app.MapPaymentPages();
 api.MapConferencingAccounts();
 api.MapReassignment();
 api.MapSpaces();
+Rendezvous.Server.Features.Spaces.Channels.SpaceChannelEndpoints.MapSpaceChannels(api);
 
 await app.RunAsync();
 return 0;

@@ -679,6 +679,182 @@ namespace Rendezvous.Data.Migrations
                     b.ToTable("paypal_accounts", (string)null);
                 });
 
+            modelBuilder.Entity("Rendezvous.Data.SpaceChannel", b =>
+                {
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<string>("Address")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("address");
+
+                    b.Property<string>("CalendarHref")
+                        .HasColumnType("text")
+                        .HasColumnName("calendar_href");
+
+                    b.Property<int>("ConsecutiveFailures")
+                        .HasColumnType("integer")
+                        .HasColumnName("consecutive_failures");
+
+                    b.Property<Instant>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("ImapHost")
+                        .HasColumnType("text")
+                        .HasColumnName("imap_host");
+
+                    b.Property<long>("ImapLastUid")
+                        .HasColumnType("bigint")
+                        .HasColumnName("imap_last_uid");
+
+                    b.Property<int?>("ImapPort")
+                        .HasColumnType("integer")
+                        .HasColumnName("imap_port");
+
+                    b.Property<string>("ImapSecurity")
+                        .HasColumnType("text")
+                        .HasColumnName("imap_security");
+
+                    b.Property<long?>("ImapUidValidity")
+                        .HasColumnType("bigint")
+                        .HasColumnName("imap_uid_validity");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("text")
+                        .HasColumnName("last_error");
+
+                    b.Property<Instant?>("LastPolledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_polled_at");
+
+                    b.Property<Instant?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_until");
+
+                    b.Property<Instant>("NextPollAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_poll_at");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<string>("ProtectedSecret")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("protected_secret");
+
+                    b.Property<string>("ServerUrl")
+                        .HasColumnType("text")
+                        .HasColumnName("server_url");
+
+                    b.Property<string>("SyncToken")
+                        .HasColumnType("text")
+                        .HasColumnName("sync_token");
+
+                    b.Property<string>("Tenant")
+                        .HasColumnType("text")
+                        .HasColumnName("tenant");
+
+                    b.Property<Instant>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<string>("UserName")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("user_name");
+
+                    b.HasKey("SpaceId");
+
+                    b.HasIndex("NextPollAt")
+                        .HasDatabaseName("ix_space_channels_next_poll_at");
+
+                    b.ToTable("space_channels", (string)null);
+                });
+
+            modelBuilder.Entity("Rendezvous.Data.SpaceChannelItem", b =>
+                {
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<string>("Uid")
+                        .HasColumnType("text")
+                        .HasColumnName("uid");
+
+                    b.Property<Instant?>("AnsweredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("answered_at");
+
+                    b.Property<string>("AnsweredPartstat")
+                        .HasColumnType("text")
+                        .HasColumnName("answered_partstat");
+
+                    b.Property<int?>("AnsweredSequence")
+                        .HasColumnType("integer")
+                        .HasColumnName("answered_sequence");
+
+                    b.Property<bool>("Cancelled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("cancelled");
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("channel");
+
+                    b.Property<Instant>("EndAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("end_at");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<string>("OrganizerEmail")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("organizer_email");
+
+                    b.Property<string>("OrganizerName")
+                        .HasColumnType("text")
+                        .HasColumnName("organizer_name");
+
+                    b.Property<Instant>("ReceivedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("received_at");
+
+                    b.Property<string>("Reference")
+                        .HasColumnType("text")
+                        .HasColumnName("reference");
+
+                    b.Property<int>("Sequence")
+                        .HasColumnType("integer")
+                        .HasColumnName("sequence");
+
+                    b.Property<Instant>("StartAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("start_at");
+
+                    b.Property<string>("Summary")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("summary");
+
+                    b.HasKey("SpaceId", "Uid");
+
+                    b.ToTable("space_channel_items", (string)null);
+                });
+
             modelBuilder.Entity("Rendezvous.Data.Spaces.BookingPageSpacePool", b =>
                 {
                     b.Property<Guid>("BookingPageId")

@@ -1,0 +1,254 @@
+using Microsoft.EntityFrameworkCore;
+using NodaTime;
+using Rendezvous.Calendars.CalDav;
+using Rendezvous.Calendars.CalDav.Scheduling;
+using Rendezvous.Calendars.ICalendar;
+using Rendezvous.Data.Spaces;
+using Rendezvous.Domain.Spaces;
+using Rendezvous.Server.Tests.Infrastructure;
+using Shouldly;
+
+namespace Rendezvous.Server.Tests.Spaces.Channels;
+
+/// <summary>
+/// Seed 004 through a real RFC 6638 server (the scheduling Cyrus): an organizer invites the room's calendar user from
+/// their own calendar, Rendezvous reads the room's calendar, decides by the space's administration mode, and answers by
+/// the room's PARTSTAT; the organizer's copy shows the answer because Cyrus delivered the iTIP REPLY.
+/// </summary>
+public sealed class CalDavSpaceChannelTests(SpaceChannelApp app) : IClassFixture<SpaceChannelApp>
+{
+    private static string Organizer => SpaceChannelServers.Organizer;
+
+    private sealed record Room(string SpaceId, string User, string Email);
+
+    /// <summary>A space on its own room user, read from the room calendar's current state on (earlier runs' events are history).</summary>
+    private async Task<Room> RoomAsync(string user, string administration, string? moderatorId = null)
+    {
+        var email = user + "@localhost";
+        var space = await (await app.Client().PostJsonAsync("/api/v1/spaces", new
+        {
+            name = "Room " + Guid.NewGuid().ToString("N")[..8],
+            kind = "room",
+            capacity = 12,
+            timeZone = "Europe/London",
+            administration,
+            moderatorId,
+            resourceCalendarKind = "caldav",
+            resourceCalendarAddress = email,
+        })).ExpectAsync(201);
+        var spaceId = space["id"]!.GetValue<string>();
+        await (await app.Client().PutJsonAsync($"/api/v1/spaces/{spaceId}/channel", new
+        {
+            kind = "caldav",
+            address = email,
+            serverUrl = SpaceChannelServers.CyrusUrl,
+            userName = user,
+            password = SpaceChannelServers.CyrusPassword,
+        })).ExpectAsync(200);
+
+        using var client = SpaceChannelServers.CyrusClient(user);
+        var agent = new CalDavSchedulingAgent(client, email);
+        var calendar = await agent.FindCalendarAsync(CancellationToken.None);
+        var token = (await agent.ChangesAsync(calendar, null, CancellationToken.None)).SyncToken;
+        await app.WithDbAsync(async db =>
+        {
+            var channel = await db.SpaceChannels.SingleAsync(c => c.SpaceId == Guid.Parse(spaceId));
+            channel.CalendarHref = calendar;
+            channel.SyncToken = token;
+            return await db.SaveChangesAsync();
+        });
+        return new Room(spaceId, user, email);
+    }
+
+    /// <summary>The organizer puts a meeting with the room as attendee into their own calendar; returns its href.</summary>
+    private static async Task<string> InviteAsync(Room room, string uid, Instant start, int sequence = 0, string summary = "Quarterly review")
+    {
+        using var organizer = SpaceChannelServers.CyrusClient(Organizer);
+        var href = $"/dav/calendars/user/{Organizer}/Default/{uid}.ics";
+        var ics = string.Join("\r\n",
+            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Rendezvous tests//EN", "BEGIN:VEVENT",
+            "UID:" + uid, "DTSTAMP:20261206T100000Z",
+            "DTSTART:" + SpaceChannelServers.Utc(start), "DTEND:" + SpaceChannelServers.Utc(start + Duration.FromHours(1)),
+            "SUMMARY:" + summary, "SEQUENCE:" + sequence,
+            $"ORGANIZER;CN=Olga Organizer:mailto:{Organizer}@localhost",
+            $"ATTENDEE;CN=Olga Organizer;PARTSTAT=ACCEPTED:mailto:{Organizer}@localhost",
+            $"ATTENDEE;CUTYPE=ROOM;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{room.Email}",
+            "END:VEVENT", "END:VCALENDAR", "");
+        (await organizer.CreateObjectAsync(href, ics)).Succeeded.ShouldBeTrue();
+        return href;
+    }
+
+    /// <summary>The room's PARTSTAT on the organizer's own copy.</summary>
+    private static async Task<string> PartstatAtOrganizerAsync(string href, Room room)
+    {
+        using var organizer = SpaceChannelServers.CyrusClient(Organizer);
+        var copy = await organizer.GetObjectAsync(href) ?? throw new InvalidOperationException("The organizer's event is gone.");
+        return ICalendarReader.Parse(copy.CalendarData).Events[0].Attendees.Single(a => a.Email == room.Email).Status.Value;
+    }
+
+    private Task<SpaceRequest> RequestAsync(Room room, string uid) =>
+        app.WithDbAsync(db => db.SpaceRequests.AsNoTracking().SingleAsync(r => r.SpaceId == Guid.Parse(room.SpaceId) && r.Uid == uid));
+
+    private static string NewUid() => "space-test-" + Guid.NewGuid().ToString("N");
+
+    [CyrusSchedulingFact]
+    public async Task Auto_accept_space_accepts_a_free_invitation_and_the_organizer_sees_accepted()
+    {
+        var room = await RoomAsync("rdv-room1", "autoAccept");
+        var uid = NewUid();
+        var start = SpaceChannelServers.SomeFutureHour();
+        var href = await InviteAsync(room, uid, start);
+
+        (await app.PollAsync(room.SpaceId)).ShouldBe(1);
+        var request = await RequestAsync(room, uid);
+        request.State.ShouldBe(SpaceRequestState.Confirmed);
+        request.Channel.ShouldBe("caldav");
+        request.Summary.ShouldBe("Quarterly review");
+        request.OrganizerEmail.ShouldBe(Organizer + "@localhost");
+        request.OrganizerName.ShouldBe("Olga Organizer");
+        request.Start.ShouldBe(start);
+        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("NEEDS-ACTION");
+
+        await app.DrainOutboxAsync();
+
+        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("ACCEPTED");
+        // Our own answer changes the room's copy; reading it back is no new invitation.
+        (await app.PollAsync(room.SpaceId)).ShouldBe(0);
+    }
+
+    [CyrusSchedulingFact]
+    public async Task Auto_accept_space_declines_an_overlapping_invitation_and_the_organizer_sees_declined()
+    {
+        var room = await RoomAsync("rdv-room2", "autoAccept");
+        var start = SpaceChannelServers.SomeFutureHour();
+        var first = await InviteAsync(room, NewUid(), start);
+        await app.PollAsync(room.SpaceId);
+        var secondUid = NewUid();
+        var second = await InviteAsync(room, secondUid, start + Duration.FromMinutes(30), summary: "Clashing meeting");
+
+        await app.PollAsync(room.SpaceId);
+        await app.DrainOutboxAsync();
+
+        (await RequestAsync(room, secondUid)).State.ShouldBe(SpaceRequestState.Declined);
+        (await PartstatAtOrganizerAsync(first, room)).ShouldBe("ACCEPTED");
+        (await PartstatAtOrganizerAsync(second, room)).ShouldBe("DECLINED");
+    }
+
+    [CyrusSchedulingFact]
+    public async Task Moderated_space_leaves_the_invitation_pending_until_the_moderator_accepts()
+    {
+        var moderator = await Scenario.CreateUserAsync(app.Client(), "Mo Derator");
+        var room = await RoomAsync("rdv-room3", "moderated", moderator);
+        var uid = NewUid();
+        var href = await InviteAsync(room, uid, SpaceChannelServers.SomeFutureHour());
+        await app.PollAsync(room.SpaceId);
+        await app.DrainOutboxAsync();
+        var request = await RequestAsync(room, uid);
+        request.State.ShouldBe(SpaceRequestState.Pending);
+        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("NEEDS-ACTION");
+
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{request.Id}/accept", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+
+        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("ACCEPTED");
+    }
+
+    [CyrusSchedulingFact]
+    public async Task Rendezvous_managed_hold_keeps_the_invitation_pending_and_confirm_accepts_it_and_declines_the_overlapping_one()
+    {
+        var room = await RoomAsync("rdv-room4", "rendezvousManaged");
+        var start = SpaceChannelServers.SomeFutureHour();
+        var uid = NewUid();
+        var href = await InviteAsync(room, uid, start);
+        var otherUid = NewUid();
+        var other = await InviteAsync(room, otherUid, start + Duration.FromMinutes(15), summary: "Other team's meeting");
+        await app.PollAsync(room.SpaceId);
+        var request = await RequestAsync(room, uid);
+        request.State.ShouldBe(SpaceRequestState.Prospect);
+
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{request.Id}/hold", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("NEEDS-ACTION");
+
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{request.Id}/confirm", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+
+        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("ACCEPTED");
+        (await PartstatAtOrganizerAsync(other, room)).ShouldBe("DECLINED");
+        (await RequestAsync(room, otherUid)).State.ShouldBe(SpaceRequestState.Declined);
+    }
+
+    [CyrusSchedulingFact]
+    public async Task Rendezvous_managed_cancel_declines_the_invitation()
+    {
+        var room = await RoomAsync("rdv-room5", "rendezvousManaged");
+        var uid = NewUid();
+        var href = await InviteAsync(room, uid, SpaceChannelServers.SomeFutureHour());
+        await app.PollAsync(room.SpaceId);
+        var request = await RequestAsync(room, uid);
+
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{request.Id}/cancel", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+
+        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("DECLINED");
+    }
+
+    [CyrusSchedulingFact]
+    public async Task An_event_canceled_in_the_calendar_is_canceled_in_Rendezvous()
+    {
+        var room = await RoomAsync("rdv-room6", "autoAccept");
+        var uid = NewUid();
+        var href = await InviteAsync(room, uid, SpaceChannelServers.SomeFutureHour());
+        await app.PollAsync(room.SpaceId);
+        await app.DrainOutboxAsync();
+        (await RequestAsync(room, uid)).State.ShouldBe(SpaceRequestState.Confirmed);
+
+        using (var organizer = SpaceChannelServers.CyrusClient(Organizer))
+        {
+            (await organizer.DeleteAsync(href)).Succeeded.ShouldBeTrue();
+        }
+
+        (await app.PollAsync(room.SpaceId)).ShouldBe(1);
+        (await RequestAsync(room, uid)).State.ShouldBe(SpaceRequestState.Canceled);
+    }
+
+    [CyrusSchedulingFact]
+    public async Task A_request_made_in_Rendezvous_is_written_to_the_resource_calendar_when_confirmed_and_removed_when_canceled()
+    {
+        var room = await RoomAsync("rdv-room7", "rendezvousManaged");
+        var start = SpaceChannelServers.SomeFutureHour();
+        var made = await (await app.Client().PostJsonAsync("/api/v1/spaces/requests", new
+        {
+            spaceIds = new[] { room.SpaceId },
+            summary = "Launch party",
+            start = start.ToString(),
+            end = (start + Duration.FromHours(2)).ToString(),
+        })).ExpectAsync(201);
+        var requestId = made[0]!["id"]!.GetValue<string>();
+        var uid = (await app.WithDbAsync(db => db.SpaceRequests.SingleAsync(r => r.Id == Guid.Parse(requestId)))).Uid;
+
+        // A hold is not written to the resource calendar (seed: only confirmed events are synced).
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{requestId}/hold", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+        (await RoomEventsAsync(room, uid)).ShouldBeEmpty();
+
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{requestId}/confirm", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+        var written = (await RoomEventsAsync(room, uid)).ShouldHaveSingleItem();
+        written.Summary.ShouldBe("Launch party");
+        written.Start!.Value.ToInstant(DateTimeZone.Utc).ShouldBe(start);
+
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{requestId}/cancel", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+        (await RoomEventsAsync(room, uid)).ShouldBeEmpty();
+    }
+
+    private static async Task<IReadOnlyList<CalendarEvent>> RoomEventsAsync(Room room, string uid)
+    {
+        using var client = SpaceChannelServers.CyrusClient(room.User);
+        var calendar = await new CalDavSchedulingAgent(client, room.Email).FindCalendarAsync(CancellationToken.None);
+        var objects = await client.ListObjectsAsync(calendar);
+        var all = await client.MultigetAsync(calendar, objects.Select(o => o.Href));
+        return [.. all.Objects.SelectMany(o => ICalendarReader.Parse(o.CalendarData).Events).Where(e => e.Uid == uid)];
+    }
+}
