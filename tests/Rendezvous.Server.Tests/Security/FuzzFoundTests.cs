@@ -28,4 +28,22 @@ public sealed class FuzzFoundTests(RendezvousApp app) : IClassFixture<Rendezvous
         ((int)put.StatusCode).ShouldBeInRange(400, 499);
         put.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
     }
+
+    [DbTheory]
+    [InlineData("/api/v1/bookings?to=9999-12-31", "to")]
+    [InlineData("/api/v1/bookings?from=0000-01-01", "from")]
+    [InlineData("/api/v1/bookings?from=9999-12-31T23:59:59Z", "from")]
+    public async Task Dates_at_the_edges_of_the_calendar_are_refused_naming_the_field(string url, string field)
+    {
+        var problem = await (await app.Client().GetAsync(url)).ExpectAsync(400);
+        problem.ToJsonString().ShouldContain($"\"{field}\"");
+    }
+
+    [DbFact]
+    public async Task Slots_in_the_year_9999_are_refused_naming_the_field()
+    {
+        var slug = await Scenario.CreatePageAsync(app.Client());
+        var problem = await (await app.Anonymous().GetAsync($"/api/v1/booking-pages/{slug}/slots?from=9999-12-30&to=9999-12-31&timeZone=UTC")).ExpectAsync(400);
+        problem.ToJsonString().ShouldContain("\"from\"");
+    }
 }
