@@ -34,8 +34,19 @@ public static class ApiFormat
         }
 
         instant = parsed.Value.ToInstant();
-        return true;
+        return InRange(instant.InUtc().Year);
     }
+
+    /// <summary>
+    /// The years the API accepts in dates and times. Far wider than any booking needs, yet far enough inside NodaTime's
+    /// and PostgreSQL's ranges that adding a day, a week or a time zone offset to an edge value cannot overflow (year
+    /// 9999 and year 0 used to end in 500s).
+    /// </summary>
+    public const int MinYear = 1000;
+
+    public const int MaxYear = 9000;
+
+    private static bool InRange(int year) => year is >= MinYear and <= MaxYear;
 
     public static bool TryParseDate(string? text, out LocalDate date)
     {
@@ -47,7 +58,7 @@ public static class ApiFormat
 
         var parsed = LocalDatePattern.Iso.Parse(text);
         date = parsed.Success ? parsed.Value : default;
-        return parsed.Success;
+        return parsed.Success && InRange(date.Year);
     }
 
     /// <summary>A plausible single email address (no display name), normalised to lower case.</summary>

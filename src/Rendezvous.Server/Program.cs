@@ -1,3 +1,4 @@
+using Rendezvous.Server.Features.Security;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
@@ -95,6 +96,9 @@ builder.Services.AddAuthorizationBuilder()
     .AddPolicy(ApiKeys.AdministratorPolicy, p => p.RequireAuthenticatedUser().RequireRole("administrator"))
     .AddStaffPolicies();
 builder.Services.AddScoped<StaffAccounts>();
+builder.Services.Configure<Rendezvous.Server.Features.Security.SignInThrottleOptions>(builder.Configuration.GetSection("Rendezvous:SignIn"));
+builder.Services.AddScoped<Rendezvous.Server.Features.Security.SignInThrottle>();
+builder.Services.AddRendezvousRateLimits(builder.Configuration);
 builder.Services.AddWebApplication();
 
 builder.Services.AddDataProtection().SetApplicationName("Rendezvous");
@@ -177,6 +181,7 @@ app.UseStatusCodePages();
 // Before routing: /{organization}/{page} would otherwise claim /css/site.css, and static files skip matched endpoints.
 app.UseWebAssets();
 app.UseRouting();
+app.UseRateLimiter();
 app.UseAuthentication();
 app.UseAuthorization();
 

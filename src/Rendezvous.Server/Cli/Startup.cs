@@ -125,7 +125,7 @@ public static partial class Startup
             .OrderBy(u => u.CreatedAt)
             .ToListAsync(ct);
         var admin = admins.FirstOrDefault(u => u.Email == email) ?? admins.FirstOrDefault();
-        var accounts = new StaffAccounts(db, services.GetRequiredService<IClock>());
+        var accounts = new StaffAccounts(db, services.GetRequiredService<Rendezvous.Server.Features.Security.SignInThrottle>());
         if (admin is not null && !await accounts.HasPasswordAsync(admin.Id, ct))
         {
             await accounts.SetPasswordAsync(admin, options.AdminPassword, ct);

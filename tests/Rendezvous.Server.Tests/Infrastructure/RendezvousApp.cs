@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -55,11 +56,43 @@ public class RendezvousApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Rendezvous:Workers:Enabled", "false");
         builder.UseSetting("Rendezvous:CalendarSync:Enabled", "false");
         builder.UseEnvironment("Testing");
+        // The suites book and sign in many times from one address: request limits are off unless a test class turns
+        // them on (RateLimitTests sets tight ones). The sign-in lockout stays on everywhere.
+        builder.UseSetting("Rendezvous:RateLimits:Enabled", "false");
+        ConfigureSettings(builder);
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<IClock>(Clock);
+            services.AddSingleton<IStartupFilter, ClientAddressFilter>();
             ConfigureServices(services);
         });
+    }
+
+    /// <summary>Lets a test class add or override settings (applied after the defaults above).</summary>
+    protected virtual void ConfigureSettings(IWebHostBuilder builder)
+    {
+    }
+
+    /// <summary>The header a test sends to appear to come from another client address.</summary>
+    public const string ClientAddressHeader = "X-Test-Client-Address";
+
+    /// <summary>
+    /// The in-memory test server gives requests no remote address; this makes every request come from 127.0.0.1, or
+    /// from the address in <see cref="ClientAddressHeader"/>, so per-address limits can be tested.
+    /// </summary>
+    private sealed class ClientAddressFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, following) =>
+            {
+                context.Connection.RemoteIpAddress = context.Request.Headers.TryGetValue(ClientAddressHeader, out var value)
+                    ? System.Net.IPAddress.Parse(value.ToString())
+                    : System.Net.IPAddress.Loopback;
+                return following(context);
+            });
+            next(app);
+        };
     }
 
     /// <summary>Lets a test class add or replace services.</summary>

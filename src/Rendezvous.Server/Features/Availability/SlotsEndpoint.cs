@@ -48,7 +48,8 @@ public static class SlotsEndpoint
     }
 
     public static void MapSlots(this IEndpointRouteBuilder api) =>
-        api.MapGet("/booking-pages/{slug}/slots", GetAsync).WithTags("Public booking").AllowAnonymous();
+        api.MapGet("/booking-pages/{slug}/slots", GetAsync).WithTags("Public booking").AllowAnonymous()
+            .RequireRateLimiting(Rendezvous.Server.Features.Security.RateLimits.Slots);
 
     private static async Task<Results<Ok<SlotsResponse>, ProblemHttpResult>> GetAsync(
         string slug, string? from, string? to, string? timeZone, RendezvousDbContext db, AvailabilityService availability, IClock clock,

@@ -10,6 +10,7 @@ using Rendezvous.Domain;
 using Rendezvous.Domain.Bookings;
 using Rendezvous.Domain.Organizations;
 using Rendezvous.Server.Features.Bookings;
+using Rendezvous.Server.Features.Security;
 using Rendezvous.Server.Features.SelfService;
 using Rendezvous.Server.Infrastructure;
 
@@ -81,20 +82,30 @@ public static class PortalEndpoints
     public static void MapPortal(this IEndpointRouteBuilder api)
     {
         var group = api.MapGroup("/portal/{org}").WithTags("Customer portal").AllowAnonymous().DisableAntiforgery();
-        group.MapPost("/sign-in-link", RequestLinkAsync);
-        group.MapPost("/sign-in", PasswordSignInAsync);
+        group.MapPost("/sign-in-link", RequestLinkAsync).RequireRateLimiting(RateLimits.SignInLink);
+        group.MapPost("/sign-in", PasswordSignInAsync).RequireRateLimiting(RateLimits.SignIn);
         group.MapPost("/sign-out", SignOutAsync);
         group.MapGet("/me", MeAsync);
         group.MapPost("/password", SetPasswordAsync);
         group.MapGet("/appointments", AppointmentsAsync);
     }
 
-    private static async Task<Results<Accepted, ProblemHttpResult>> RequestLinkAsync(
-        string org, SignInLinkRequest request, RendezvousDbContext db, IPortalMailer mailer, SelfServiceLinks links, IClock clock, CancellationToken ct)
+    private static async Task<Results<Accepted, ProblemHttpResult>> RequestLinkAsync(string org, SignInLinkRequest request, HttpContext http, RendezvousDbContext db,
+        IPortalMailer mailer, SelfServiceLinks links, EmailLimiter perEmail, IClock clock, CancellationToken ct)
     {
         if (!ApiFormat.TryNormalizeEmail(request.Email, out var email))
         {
             return Problems.Validation("email", "must be a valid email address");
+        }
+
+        // Each request may send an email: one inbox gets only a few links, from whatever addresses they are asked for.
+        if (perEmail.TryAcquire(email) is { } wait)
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+            http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem($"Too many sign-in links for this email address; try again in {seconds} seconds.",
+                statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests",
+                extensions: new Dictionary<string, object?> { ["code"] = "rate_limited", ["field"] = "email", ["retryAfter"] = seconds });
         }
 
         await SendSignInLinkAsync(org, email, db, mailer, links, clock, ct);
@@ -181,9 +192,22 @@ public static class PortalEndpoints
             SELECT id AS "Id", password_hash AS "Hash" FROM customers WHERE organization_id = {organization.Id.Value} AND email = {email}
             """).FirstOrDefaultAsync(ct);
         var customer = row is null ? null : await db.Customers.AsNoTracking().FirstAsync(c => c.Id == new CustomerId(row.Id), ct);
-        if (customer is null || row!.Hash is null
-            || new PasswordHasher<Customer>().VerifyHashedPassword(customer, row.Hash, password) == PasswordVerificationResult.Failed
-            || !await PortalAccessService.MayUsePortalAsync(db, customer, ct))
+        if (customer is null || row!.Hash is null)
+        {
+            return null;
+        }
+
+        // Counted before the check, so parallel guesses get no more checks than the lockout allows (decision 0022).
+        var throttle = http.RequestServices.GetRequiredService<SignInThrottle>();
+        var address = SignInThrottle.AddressKey(http.Connection.RemoteIpAddress);
+        if (!(await throttle.TryEnterAsync(SignInThrottle.Portal, row.Id, address, ct)).Allowed
+            || new PasswordHasher<Customer>().VerifyHashedPassword(customer, row.Hash, password) == PasswordVerificationResult.Failed)
+        {
+            return null;
+        }
+
+        await throttle.SucceededAsync(SignInThrottle.Portal, row.Id, address, ct);
+        if (!await PortalAccessService.MayUsePortalAsync(db, customer, ct))
         {
             return null;
         }
@@ -210,6 +234,7 @@ public static class PortalEndpoints
 
         var hash = new PasswordHasher<Customer>().HashPassword(customer, password!);
         await db.Database.ExecuteSqlInterpolatedAsync($"UPDATE customers SET password_hash = {hash} WHERE id = {customer.Id.Value}", ct);
+        await db.Database.ExecuteSqlInterpolatedAsync($"DELETE FROM sign_in_failures WHERE kind = {SignInThrottle.Portal} AND account_id = {customer.Id.Value}", ct);
         return Result.Success;
     }
 

@@ -6,6 +6,7 @@ using NodaTime;
 using Rendezvous.Data;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Organizations;
+using Rendezvous.Server.Features.Security;
 
 namespace Rendezvous.Server.Features.StaffAuth;
 
@@ -23,16 +24,13 @@ public sealed record StaffSignIn(SignInStatus Status, User? User = null, string?
 
 /// <summary>
 /// Passwords of team members for the web application: hashed with ASP.NET's <see cref="PasswordHasher{TUser}"/>, with a
-/// lockout after <see cref="MaxFailures"/> failures in a row for <see cref="LockoutPeriod"/>. The columns live next to the
-/// user (users.password_hash, failed_sign_ins, locked_until) but outside the domain model, as the portal's customer
-/// passwords do.
+/// lockout kept by <see cref="SignInThrottle"/> (per client address and per account, decision 0022). The hash lives next
+/// to the user (users.password_hash) but outside the domain model, as the portal's customer passwords do.
 /// </summary>
-public sealed class StaffAccounts(RendezvousDbContext db, IClock clock)
+public sealed class StaffAccounts(RendezvousDbContext db, SignInThrottle throttle)
 {
     public const int MinPasswordLength = 10;
     public const int MaxPasswordLength = 200;
-    public const int MaxFailures = 5;
-    public static readonly Duration LockoutPeriod = Duration.FromMinutes(15);
 
     private static readonly PasswordHasher<User> Hasher = new();
 
@@ -54,7 +52,8 @@ public sealed class StaffAccounts(RendezvousDbContext db, IClock clock)
     {
         var hash = Hasher.HashPassword(user, password);
         await db.Database.ExecuteSqlInterpolatedAsync(
-            $"UPDATE users SET password_hash = {hash}, failed_sign_ins = 0, locked_until = NULL WHERE id = {user.Id.Value}", ct);
+            $"UPDATE users SET password_hash = {hash} WHERE id = {user.Id.Value}", ct);
+        await throttle.ClearAsync(SignInThrottle.Staff, user.Id.Value, ct);
     }
 
     /// <summary>True when <paramref name="password"/> is the user's current password (for changing it while signed in).</summary>
@@ -69,31 +68,28 @@ public sealed class StaffAccounts(RendezvousDbContext db, IClock clock)
     public async Task<string?> PasswordHashAsync(UserId id, CancellationToken ct) =>
         await db.Database.SqlQuery<string?>($"SELECT password_hash AS \"Value\" FROM users WHERE id = {id.Value}").FirstOrDefaultAsync(ct);
 
-    /// <summary>Users whose lockout is running now, with its end.</summary>
+    /// <summary>Users whose lockout is running now (for the whole account or for some address), with its end.</summary>
     public async Task<Dictionary<UserId, Instant>> LockedUsersAsync(OrganizationId organization, CancellationToken ct)
     {
-        var now = clock.GetCurrentInstant();
-        var rows = await db.Database.SqlQuery<LockRow>($"""
-            SELECT id AS "Id", locked_until AS "Until" FROM users
-            WHERE organization_id = {organization.Value} AND locked_until > {now}
-            """).ToListAsync(ct);
-        return rows.ToDictionary(r => new UserId(r.Id), r => r.Until);
+        var ids = await db.Users.IgnoreQueryFilters().Where(u => u.OrganizationId == organization).Select(u => u.Id).ToListAsync(ct);
+        var locked = await throttle.LockedAsync(SignInThrottle.Staff, ids.Select(i => i.Value).ToArray(), ct);
+        return locked.ToDictionary(p => new UserId(p.Key), p => p.Value);
     }
 
     /// <summary>
-    /// Checks an email and password. Users of any organization with that address and a password are candidates; the one
-    /// whose password matches signs in. A failure counts against every candidate that is not locked out.
+    /// Checks an email and password from a client address (see <see cref="SignInThrottle.AddressKey"/>). Users of any
+    /// organization with that address and a password are candidates; each is tried only when the throttle lets this
+    /// attempt through, so parallel guesses cannot check more passwords than the limits allow (decision 0022).
     /// </summary>
-    public async Task<StaffSignIn> SignInAsync(string? email, string? password, CancellationToken ct)
+    public async Task<StaffSignIn> SignInAsync(string? email, string? password, string clientAddress, CancellationToken ct)
     {
         if (!Rendezvous.Integrations.ApiFormat.TryNormalizeEmail(email, out var address) || string.IsNullOrEmpty(password) || password.Length > MaxPasswordLength)
         {
             return new StaffSignIn(SignInStatus.Invalid);
         }
 
-        var now = clock.GetCurrentInstant();
         var rows = await db.Database.SqlQuery<AccountRow>($"""
-            SELECT id AS "Id", password_hash AS "Hash", locked_until AS "LockedUntil"
+            SELECT id AS "Id", password_hash AS "Hash"
             FROM users WHERE email = {address} AND password_hash IS NOT NULL
             """).ToListAsync(ct);
         if (rows.Count == 0)
@@ -103,22 +99,21 @@ public sealed class StaffAccounts(RendezvousDbContext db, IClock clock)
         }
 
         Instant? lockedUntil = null;
-        var open = new List<AccountRow>();
+        var tried = 0;
         foreach (var row in rows)
         {
-            var until = row.LockedUntil;
-            if (until > now)
+            var gate = await throttle.TryEnterAsync(SignInThrottle.Staff, row.Id, clientAddress, ct);
+            if (gate.LockedUntil is { } until)
             {
                 lockedUntil = lockedUntil is { } l && l > until ? l : until;
             }
-            else
-            {
-                open.Add(row);
-            }
-        }
 
-        foreach (var row in open)
-        {
+            if (!gate.Allowed)
+            {
+                continue;
+            }
+
+            tried++;
             var user = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstAsync(x => x.Id == new UserId(row.Id), ct);
             var verdict = Hasher.VerifyHashedPassword(user, row.Hash!, password);
             if (verdict == PasswordVerificationResult.Failed)
@@ -127,40 +122,21 @@ public sealed class StaffAccounts(RendezvousDbContext db, IClock clock)
             }
 
             var hash = verdict == PasswordVerificationResult.SuccessRehashNeeded ? Hasher.HashPassword(user, password) : row.Hash!;
-            await db.Database.ExecuteSqlInterpolatedAsync(
-                $"UPDATE users SET failed_sign_ins = 0, locked_until = NULL, password_hash = {hash} WHERE id = {row.Id}", ct);
+            await throttle.SucceededAsync(SignInThrottle.Staff, row.Id, clientAddress, ct);
+            if (!ReferenceEquals(hash, row.Hash))
+            {
+                await db.Database.ExecuteSqlInterpolatedAsync($"UPDATE users SET password_hash = {hash} WHERE id = {row.Id}", ct);
+            }
+
             return new StaffSignIn(SignInStatus.Succeeded, user, hash);
         }
 
-        var lockUntil = now + LockoutPeriod;
-        var stillOpen = 0;
-        foreach (var row in open)
-        {
-            // One statement per user, so concurrent failures are all counted.
-            var locked = await db.Database.SqlQuery<Instant?>($"""
-                UPDATE users SET
-                    failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= {MaxFailures} THEN 0 ELSE failed_sign_ins + 1 END,
-                    locked_until = CASE WHEN failed_sign_ins + 1 >= {MaxFailures} THEN {lockUntil} ELSE NULL END
-                WHERE id = {row.Id} AND (locked_until IS NULL OR locked_until <= {now})
-                RETURNING locked_until AS "Value"
-                """).ToListAsync(ct);
-            if (locked is [{ } end])
-            {
-                lockedUntil = lockedUntil is { } l && l > end ? l : end;
-            }
-            else
-            {
-                stillOpen++;
-            }
-        }
-
-        // Locked out only when no candidate can still be tried.
-        return stillOpen == 0 && lockedUntil is not null
+        // Locked out when a lock runs for a candidate and none was left that could still be tried.
+        return lockedUntil is not null && (tried == 0 || rows.Count == 1)
             ? new StaffSignIn(SignInStatus.LockedOut, LockedUntil: lockedUntil)
             : new StaffSignIn(SignInStatus.Invalid);
     }
 
-    private sealed record AccountRow(Guid Id, string? Hash, Instant? LockedUntil);
+    private sealed record AccountRow(Guid Id, string? Hash);
 
-    private sealed record LockRow(Guid Id, Instant Until);
 }

@@ -9,6 +9,33 @@ namespace Rendezvous.Server.Features.Web;
 /// <summary>What every page of the web application shares: a "not found" answer that keeps the layout, field errors, flash messages.</summary>
 public abstract class WebPageModel : PageModel
 {
+    /// <summary>
+    /// A method the page has no handler for (a POST or PUT to a page that only shows) would otherwise render the page with
+    /// its model never loaded; it is answered 405 instead, with the methods that do work.
+    /// </summary>
+    public override Task OnPageHandlerExecutionAsync(
+        Microsoft.AspNetCore.Mvc.Filters.PageHandlerExecutingContext context, Microsoft.AspNetCore.Mvc.Filters.PageHandlerExecutionDelegate next)
+    {
+        if (context.HandlerMethod is null && !HttpMethods.IsGet(Request.Method) && !HttpMethods.IsHead(Request.Method))
+        {
+            var allowed = context.ActionDescriptor.HandlerMethods.Select(h => h.HttpMethod.ToUpperInvariant()).Append("GET").Distinct();
+            Response.Headers.Allow = string.Join(", ", allowed);
+            context.Result = new ObjectResult(new ProblemDetails
+            {
+                Status = StatusCodes.Status405MethodNotAllowed,
+                Title = "Method not allowed",
+                Detail = $"This page does not accept {Request.Method}.",
+            })
+            {
+                StatusCode = StatusCodes.Status405MethodNotAllowed,
+                ContentTypes = { "application/problem+json" },
+            };
+            return Task.CompletedTask;
+        }
+
+        return base.OnPageHandlerExecutionAsync(context, next);
+    }
+
     /// <summary>The zone a visitor chose; remembered by the script in this cookie.</summary>
     public const string ZoneCookie = "rdv_tz";
 

@@ -1,12 +1,14 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using NodaTime;
+using Rendezvous.Server.Features.Security;
 using Rendezvous.Server.Features.StaffAuth;
 using Rendezvous.Server.Features.Web;
 
 namespace Rendezvous.Server.Pages.App;
 
-/// <summary>Team members sign in with their email and password; five failures in a row lock the account for fifteen minutes.</summary>
+/// <summary>Team members sign in with their email and password; failures in a row lock the account for this address (decision 0022).</summary>
+[Microsoft.AspNetCore.RateLimiting.EnableRateLimiting(RateLimits.SignIn)]
 public sealed class SignInModel(StaffAccounts accounts, IClock clock) : WebPageModel
 {
     [BindProperty]
@@ -30,7 +32,7 @@ public sealed class SignInModel(StaffAccounts accounts, IClock clock) : WebPageM
     public async Task<IActionResult> OnPostAsync(CancellationToken ct)
     {
         ViewData["Title"] = "Team sign-in";
-        var outcome = await accounts.SignInAsync(Email, Password, ct);
+        var outcome = await accounts.SignInAsync(Email, Password, SignInThrottle.AddressKey(HttpContext.Connection.RemoteIpAddress), ct);
         switch (outcome.Status)
         {
             case SignInStatus.Succeeded:

@@ -15,7 +15,9 @@ namespace Rendezvous.Server.Pages.Portal;
 /// The customer portal of one organization: sign in with an emailed one-time link or a password, then see every
 /// appointment and reschedule or cancel through the same self-service pages as the emailed links.
 /// </summary>
-public sealed class IndexModel(RendezvousDbContext db, IPortalMailer mailer, SelfServiceService selfService, SelfServiceLinks links, IClock clock)
+[Microsoft.AspNetCore.RateLimiting.EnableRateLimiting(Rendezvous.Server.Features.Security.RateLimits.SignIn)]
+public sealed class IndexModel(RendezvousDbContext db, IPortalMailer mailer, SelfServiceService selfService, SelfServiceLinks links, IClock clock,
+    Rendezvous.Server.Features.Security.EmailLimiter perEmail)
     : WebPageModel
 {
     public Organization Organization { get; private set; } = null!;
@@ -47,7 +49,12 @@ public sealed class IndexModel(RendezvousDbContext db, IPortalMailer mailer, Sel
             return await ShowAsync(org, ct);
         }
 
-        await PortalEndpoints.SendSignInLinkAsync(org, address, db, mailer, links, clock, ct);
+        // Past the per-email limit the page answers as if sent: the inbox already holds fresh links.
+        if (perEmail.TryAcquire(address) is null)
+        {
+            await PortalEndpoints.SendSignInLinkAsync(org, address, db, mailer, links, clock, ct);
+        }
+
         LinkSentTo = address;
         return await ShowAsync(org, ct);
     }
