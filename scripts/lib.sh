@@ -236,10 +236,25 @@ cyrus_status() {
 # test users. Exports RENDEZVOUS_TEST_CYRUS_URL, _USER, _PASSWORD, _USER2 and _PASSWORD2. Needs root (the master drops to the cyrus user).
 ensure_cyrus() {
   local port="${1:-5234}" user="rendezvous-test" user2="rendezvous-test2"
+  # A second user holds the other member of a panel: Cyrus keeps a scheduling object's UID unique across all calendars
+  # of one user (unique-scheduling-object-resource).
+  start_cyrus "Cyrus" cyrus "$port" off 0 20 "$user" "$user2"
+  export RENDEZVOUS_TEST_CYRUS_URL="$CYRUS_URL"
+  export RENDEZVOUS_TEST_CYRUS_USER="$user"
+  export RENDEZVOUS_TEST_CYRUS_PASSWORD="$CYRUS_PASSWORD"
+  export RENDEZVOUS_TEST_CYRUS_USER2="$user2"
+  export RENDEZVOUS_TEST_CYRUS_PASSWORD2="$CYRUS_PASSWORD"
+}
+
+# start_cyrus LABEL NAME PORT SCHEDULING PREFORK MAXCHILD USER...: one private Cyrus CalDAV instance under $STATE/NAME on
+# 127.0.0.1:PORT (caldav_allowscheduling SCHEDULING), its users sharing one generated password, restarted only when its
+# configuration changed. Sets CYRUS_URL and CYRUS_PASSWORD. Needs root (the master drops to the cyrus user).
+start_cyrus() {
+  local label="$1" name="$2" port="$3" scheduling="$4" prefork="$5" maxchild="$6"; shift 6
   apt_install cyrus-common cyrus-caldav sasl2-bin curl
   [ -x /usr/sbin/cyrmaster ] || die "cyrus-common is installed but /usr/sbin/cyrmaster is missing"
   id cyrus >/dev/null 2>&1 || die "the cyrus user is missing (cyrus-common makes it)"
-  local dir="$STATE/cyrus" pidfile="$STATE/cyrus/master.pid" logfile="$STATE/cyrus.log" pid="" status
+  local dir="$STATE/$name" pidfile="$STATE/$name/master.pid" logfile="$STATE/$name.log" pid="" status
   $SUDO mkdir -p "$dir/conf" "$dir/spool" "$dir/run/socket" "$dir/run/proc" "$dir/run/lock"
   local d; for d in db log msg proc ptclient quota sieve socket user lock; do $SUDO mkdir -p "$dir/conf/$d"; done
   if [ ! -s "$dir/password" ]; then
@@ -259,7 +274,7 @@ sasl_sasldb_path: $dir/sasldb2
 sasl_mech_list: PLAIN LOGIN
 httpmodules: caldav
 httpallowcompress: no
-caldav_allowscheduling: off
+caldav_allowscheduling: $scheduling
 sendmail: /bin/true
 autocreate_quota: 0
 autocreate_post: 1
@@ -274,7 +289,7 @@ START {
   recover cmd="ctl_cyrusdb -r -C $dir/imapd.conf"
 }
 SERVICES {
-  http cmd="httpd -C $dir/imapd.conf" listen="127.0.0.1:$port" prefork=0 maxchild=20
+  http cmd="httpd -C $dir/imapd.conf" listen="127.0.0.1:$port" prefork=$prefork maxchild=$maxchild
   lmtpunix cmd="lmtpd -C $dir/imapd.conf" listen="$dir/run/socket/lmtp" prefork=0 maxchild=4
 }
 EVENTS {
@@ -284,10 +299,9 @@ CONF
   $SUDO cmp -s "$dir/imapd.conf.tmp" "$dir/imapd.conf" || restart=1
   $SUDO cmp -s "$dir/cyrus.conf.tmp" "$dir/cyrus.conf" || restart=1
   $SUDO mv -f "$dir/imapd.conf.tmp" "$dir/imapd.conf"; $SUDO mv -f "$dir/cyrus.conf.tmp" "$dir/cyrus.conf"
-  # The realm must be the server name, or logins are refused. A second user holds the other member of a panel: Cyrus
-  # keeps a scheduling object's UID unique across all calendars of one user (unique-scheduling-object-resource).
+  # The realm must be the server name, or logins are refused.
   local u
-  for u in "$user" "$user2"; do
+  for u in "$@"; do
     printf '%s' "$password" | $SUDO saslpasswd2 -p -c -f "$dir/sasldb2" -u localhost "$u" || die "saslpasswd2 could not write $dir/sasldb2"
   done
   $SUDO chown -R cyrus:mail "$dir"; $SUDO chmod 700 "$dir"
@@ -296,36 +310,34 @@ CONF
   # Only a master started here (its command line names our config) is ever stopped.
   if [ -n "$pid" ] && ! cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ' | grep -qF -- "-C $dir/imapd.conf"; then pid=""; fi
   if [ -n "$pid" ] && [ -n "$restart" ]; then
-    log "restarting Cyrus (pid $pid)"
+    log "restarting $label (pid $pid)"
     $SUDO kill "$pid" 2>/dev/null || true
     local i; for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     pid=""
   fi
   if [ -z "$pid" ]; then
-    status=$(cyrus_status "$url" "$user" "$password")
-    [ "$status" = 000 ] || die "something else answers on 127.0.0.1:$port (HTTP $status to PROPFIND); stop it or pass ensure_cyrus another port"
-    log "starting Cyrus on 127.0.0.1:$port"
+    status=$(cyrus_status "$url" "$1" "$password")
+    [ "$status" = 000 ] || die "something else answers on 127.0.0.1:$port (HTTP $status to PROPFIND); stop it or pass another port"
+    log "starting $label on 127.0.0.1:$port"
     $SUDO setsid /usr/sbin/cyrmaster -C "$dir/imapd.conf" -M "$dir/cyrus.conf" -p "$pidfile" -D >>"$logfile" 2>&1 </dev/null &
   fi
+  # A user is local (gets iTIP inside the server rather than mail) only once its INBOX exists and it has used DAV once:
+  # one LMTP delivery makes the mailbox, the PROPFIND below is the DAV login.
   local i
-  for u in "$user" "$user2"; do
+  for u in "$@"; do
     for i in $(seq 1 60); do
       status=$(cyrus_status "$url" "$u" "$password")
       [ "$status" = 207 ] && break
       if [ "$status" != 000 ] && [ -S "$dir/run/socket/lmtp" ]; then
-        # The user has no mailbox yet: one delivery makes it.
         printf 'From: setup@localhost\r\nTo: %s\r\nSubject: provisioning\r\n\r\nmakes the mailbox\r\n' "$u" \
           | $SUDO runuser -u cyrus -- /usr/lib/cyrus/bin/deliver -C "$dir/imapd.conf" "$u" >/dev/null 2>&1 || true
       fi
       sleep 0.5
     done
-    [ "$status" = 207 ] || { tail -n 30 "$logfile" >&2; die "Cyrus did not answer on $url for $u (last status $status; it logs to syslog only)"; }
+    [ "$status" = 207 ] || { tail -n 30 "$logfile" >&2; die "$label did not answer on $url for $u (last status $status; it logs to syslog only)"; }
   done
-  export RENDEZVOUS_TEST_CYRUS_URL="$url"
-  export RENDEZVOUS_TEST_CYRUS_USER="$user"
-  export RENDEZVOUS_TEST_CYRUS_PASSWORD="$password"
-  export RENDEZVOUS_TEST_CYRUS_USER2="$user2"
-  export RENDEZVOUS_TEST_CYRUS_PASSWORD2="$password"
+  CYRUS_URL="$url"
+  CYRUS_PASSWORD="$password"
 }
 
 # ensure_cyrus_scheduling [PORT]: a second private Cyrus CalDAV server on 127.0.0.1:PORT (default 5235) with RFC 6638
@@ -337,90 +349,10 @@ CONF
 ensure_cyrus_scheduling() {
   local port="${1:-5235}" organizer="rdv-organizer"
   local rooms="rdv-room1 rdv-room2 rdv-room3 rdv-room4 rdv-room5 rdv-room6 rdv-room7 rdv-room8 rdv-bench"
-  apt_install cyrus-common cyrus-caldav sasl2-bin curl
-  [ -x /usr/sbin/cyrmaster ] || die "cyrus-common is installed but /usr/sbin/cyrmaster is missing"
-  local dir="$STATE/cyrus-sched" pidfile="$STATE/cyrus-sched/master.pid" logfile="$STATE/cyrus-sched.log" pid="" status
-  $SUDO mkdir -p "$dir/conf" "$dir/spool" "$dir/run/socket" "$dir/run/proc" "$dir/run/lock"
-  local d; for d in db log msg proc ptclient quota sieve socket user lock; do $SUDO mkdir -p "$dir/conf/$d"; done
-  if [ ! -s "$dir/password" ]; then
-    (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' | $SUDO tee "$dir/password" >/dev/null)
-  fi
-  local password; password=$($SUDO cat "$dir/password")
-  $SUDO tee "$dir/imapd.conf.tmp" >/dev/null <<CONF
-configdirectory: $dir/conf
-partition-default: $dir/spool
-servername: localhost
-defaultdomain: localhost
-admins: cyrusadmin
-allowplaintext: yes
-sasl_pwcheck_method: auxprop
-sasl_auxprop_plugin: sasldb
-sasl_sasldb_path: $dir/sasldb2
-sasl_mech_list: PLAIN LOGIN
-httpmodules: caldav
-httpallowcompress: no
-caldav_allowscheduling: on
-sendmail: /bin/true
-autocreate_quota: 0
-autocreate_post: 1
-lmtpsocket: $dir/run/socket/lmtp
-idlesocket: $dir/run/socket/idle
-notifysocket: $dir/run/socket/notify
-proc_path: $dir/run/proc
-mboxname_lockpath: $dir/run/lock
-CONF
-  $SUDO tee "$dir/cyrus.conf.tmp" >/dev/null <<CONF
-START {
-  recover cmd="ctl_cyrusdb -r -C $dir/imapd.conf"
-}
-SERVICES {
-  http cmd="httpd -C $dir/imapd.conf" listen="127.0.0.1:$port" prefork=1 maxchild=40
-  lmtpunix cmd="lmtpd -C $dir/imapd.conf" listen="$dir/run/socket/lmtp" prefork=0 maxchild=4
-}
-EVENTS {
-}
-CONF
-  local restart=""
-  $SUDO cmp -s "$dir/imapd.conf.tmp" "$dir/imapd.conf" || restart=1
-  $SUDO cmp -s "$dir/cyrus.conf.tmp" "$dir/cyrus.conf" || restart=1
-  $SUDO mv -f "$dir/imapd.conf.tmp" "$dir/imapd.conf"; $SUDO mv -f "$dir/cyrus.conf.tmp" "$dir/cyrus.conf"
-  local u
-  for u in $organizer $rooms; do
-    printf '%s' "$password" | $SUDO saslpasswd2 -p -c -f "$dir/sasldb2" -u localhost "$u" || die "saslpasswd2 could not write $dir/sasldb2"
-  done
-  $SUDO chown -R cyrus:mail "$dir"; $SUDO chmod 700 "$dir"
-  local url="http://127.0.0.1:$port/"
-  [ -s "$pidfile" ] && pid=$($SUDO cat "$pidfile" | head -n 1)
-  if [ -n "$pid" ] && ! cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ' | grep -qF -- "-C $dir/imapd.conf"; then pid=""; fi
-  if [ -n "$pid" ] && [ -n "$restart" ]; then
-    log "restarting the scheduling Cyrus (pid $pid)"
-    $SUDO kill "$pid" 2>/dev/null || true
-    local i; for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    pid=""
-  fi
-  if [ -z "$pid" ]; then
-    status=$(cyrus_status "$url" "$organizer" "$password")
-    [ "$status" = 000 ] || die "something else answers on 127.0.0.1:$port (HTTP $status to PROPFIND); stop it or pass ensure_cyrus_scheduling another port"
-    log "starting the scheduling Cyrus on 127.0.0.1:$port"
-    $SUDO setsid /usr/sbin/cyrmaster -C "$dir/imapd.conf" -M "$dir/cyrus.conf" -p "$pidfile" -D >>"$logfile" 2>&1 </dev/null &
-  fi
-  # A user is local (gets iTIP inside the server rather than mail) only once its INBOX exists and it has used DAV once:
-  # one LMTP delivery makes the mailbox, the PROPFIND below is the DAV login.
-  local i
-  for u in $organizer $rooms; do
-    for i in $(seq 1 60); do
-      status=$(cyrus_status "$url" "$u" "$password")
-      [ "$status" = 207 ] && break
-      if [ "$status" != 000 ] && [ -S "$dir/run/socket/lmtp" ]; then
-        printf 'From: setup@localhost\r\nTo: %s\r\nSubject: provisioning\r\n\r\nmakes the mailbox\r\n' "$u" \
-          | $SUDO runuser -u cyrus -- /usr/lib/cyrus/bin/deliver -C "$dir/imapd.conf" "$u" >/dev/null 2>&1 || true
-      fi
-      sleep 0.5
-    done
-    [ "$status" = 207 ] || { tail -n 30 "$logfile" >&2; die "the scheduling Cyrus did not answer on $url for $u (last status $status)"; }
-  done
-  export RENDEZVOUS_TEST_CYRUS_SCHED_URL="$url"
-  export RENDEZVOUS_TEST_CYRUS_SCHED_PASSWORD="$password"
+  # shellcheck disable=SC2086 # the room names are words
+  start_cyrus "the scheduling Cyrus" cyrus-sched "$port" on 1 40 "$organizer" $rooms
+  export RENDEZVOUS_TEST_CYRUS_SCHED_URL="$CYRUS_URL"
+  export RENDEZVOUS_TEST_CYRUS_SCHED_PASSWORD="$CYRUS_PASSWORD"
   export RENDEZVOUS_TEST_CYRUS_SCHED_ORGANIZER="$organizer"
   export RENDEZVOUS_TEST_CYRUS_SCHED_ROOMS="$rooms"
 }
