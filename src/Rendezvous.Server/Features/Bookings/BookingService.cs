@@ -207,10 +207,18 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
             return notesRejected.Error!;
         }
 
+        var previousStart = b.Start;
         var result = b.Reschedule(newStart, actor, reason, now);
         if (!result.IsSuccess)
         {
             return result.Error!;
+        }
+
+        // The space the booking holds moves in this same transaction, to another space of the pool when its own is taken.
+        var spaceMoved = await MoveSpaceAsync(b, previousStart, ct);
+        if (!spaceMoved.IsSuccess)
+        {
+            return spaceMoved.Error!;
         }
 
         if (reminderPlan is not null)
@@ -292,10 +300,17 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         }
 
         // The customer's optional reason goes with the change: emails, webhooks and the CRM's reason field read it.
+        var previousStart = booking.Start;
         var result = booking.Reschedule(newStart, Actor.ForCustomer(booking.CustomerId), reason, now);
         if (!result.IsSuccess)
         {
             return result.Error!;
+        }
+
+        var spaceMoved = await MoveSpaceAsync(booking, previousStart, ct);
+        if (!spaceMoved.IsSuccess)
+        {
+            return spaceMoved.Error!;
         }
 
         var saved = await SaveAsync(ct);
@@ -333,6 +348,13 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
     private async Task LockPageAsync(BookingPageId pageId, CancellationToken ct) =>
         await db.LockPageAsync(pageId, ct);
 
+    private async Task<Result> MoveSpaceAsync(Booking booking, Instant previousStart, CancellationToken ct)
+    {
+        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var owner = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstAsync(u => u.Id == page.OwnerId, ct);
+        return await spacePools.MoveAsync(page, booking, previousStart, owner.Email, owner.Name, ct);
+    }
+
     private async Task<Result> SaveAsync(CancellationToken ct)
     {
         try
@@ -340,9 +362,12 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
             await db.SaveChangesAsync(ct);
             return Result.Success;
         }
-        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.ExclusionViolation })
+        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.ExclusionViolation } pg)
         {
-            return DomainError.Conflict("slot_taken", "That time has just been taken; please pick another.");
+            // The space constraint backs the pool's check when another process wrote between the check and this commit.
+            return pg.ConstraintName == "ex_space_requests_confirmed_no_overlap"
+                ? DomainError.Conflict("space_unavailable", "The space for that time has just been taken; please pick another time.")
+                : DomainError.Conflict("slot_taken", "That time has just been taken; please pick another.");
         }
     }
 

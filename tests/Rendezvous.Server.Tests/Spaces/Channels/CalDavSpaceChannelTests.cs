@@ -243,6 +243,94 @@ public sealed class CalDavSpaceChannelTests(SpaceChannelApp app) : IClassFixture
         (await RoomEventsAsync(room, uid)).ShouldBeEmpty();
     }
 
+    [CyrusSchedulingFact]
+    public async Task A_confirmed_event_set_back_to_tentative_stays_on_the_resource_calendar_and_the_organizer_keeps_accepted()
+    {
+        var room = await RoomAsync("rdv-room8", "rendezvousManaged");
+        var start = SpaceChannelServers.SomeFutureHour();
+
+        // An event booked in Rendezvous, written to the room's calendar on confirmation...
+        var made = await (await app.Client().PostJsonAsync("/api/v1/spaces/requests", new
+        {
+            spaceIds = new[] { room.SpaceId }, summary = "Press briefing", start = start.ToString(), end = (start + Duration.FromHours(1)).ToString(),
+        })).ExpectAsync(201);
+        var requestId = made[0]!["id"]!.GetValue<string>();
+        var uid = (await app.WithDbAsync(db => db.SpaceRequests.SingleAsync(r => r.Id == Guid.Parse(requestId)))).Uid;
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{requestId}/confirm", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+        (await RoomEventsAsync(room, uid)).ShouldHaveSingleItem();
+
+        // ...and an invitation from the organizer's calendar, accepted on confirmation, two hours later.
+        var inviteUid = NewUid();
+        var href = await InviteAsync(room, inviteUid, start + Duration.FromHours(2));
+        await app.PollAsync(room.SpaceId);
+        var invited = await RequestAsync(room, inviteUid);
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{invited.Id}/confirm", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("ACCEPTED");
+
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{requestId}/tentative", new { reason = "Waiting for the catering quote" })).ExpectAsync(200);
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{invited.Id}/tentative", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+        await app.PollAsync(room.SpaceId);
+
+        // Both still show on the room's real calendar, and the organizer's copy still says accepted.
+        (await RoomEventsAsync(room, uid)).ShouldHaveSingleItem().Summary.ShouldBe("Press briefing");
+        (await RoomEventsAsync(room, inviteUid)).ShouldHaveSingleItem();
+        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("ACCEPTED");
+        (await RequestAsync(room, uid)).State.ShouldBe(SpaceRequestState.Tentative);
+    }
+
+    [CyrusSchedulingFact]
+    public async Task On_confirmation_the_event_goes_on_the_organizers_calendar_and_the_resource_calendar_or_the_resource_calendar_alone()
+    {
+        // The organizer is a user whose booking calendar is on Radicale; the space's resource calendar is the room's on Cyrus.
+        var admin = app.Client();
+        var organizerId = await Scenario.CreateUserAsync(admin, "Olive Organizer", timeZone: "UTC");
+        var organizer = app.Client(await Scenario.CreateKeyAsync(admin, organizerId));
+        var organizerCalendar = await Radicale.NewCalendarAsync("bookings");
+        await (await organizer.PostJsonAsync("/api/v1/calendar-connections", new
+        {
+            url = Radicale.Url, username = Radicale.User, password = Radicale.Password, bookingCalendarUrl = organizerCalendar,
+            additionalCalendarUrls = Array.Empty<string>(), cancelBookingOnDelete = false, updateBookingOnMove = false,
+        })).ExpectAsync(201);
+        var room = await RoomAsync("rdv-room8", "rendezvousManaged");
+        var start = SpaceChannelServers.SomeFutureHour() + Duration.FromHours(5);
+
+        async Task<(string Id, string Uid)> ConfirmedAsync(HttpClient by, string summary, Instant at, string? organizerEmail = null)
+        {
+            var made = await (await by.PostJsonAsync("/api/v1/spaces/requests", new
+            {
+                spaceIds = new[] { room.SpaceId }, summary, start = at.ToString(), end = (at + Duration.FromHours(1)).ToString(), organizerEmail,
+            })).ExpectAsync(201);
+            var id = made[0]!["id"]!.GetValue<string>();
+            await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{id}/confirm", new { })).ExpectAsync(200);
+            await app.DrainOutboxAsync();
+            return (id, (await app.WithDbAsync(db => db.SpaceRequests.SingleAsync(r => r.Id == Guid.Parse(id)))).Uid);
+        }
+
+        Task<string?> OrganizerHrefAsync(string id) =>
+            app.WithDbAsync(db => db.SpaceRequests.Where(r => r.Id == Guid.Parse(id)).Select(r => r.OrganizerCalendarHref).SingleAsync());
+
+        // A known organizer with a calendar: on both.
+        var known = await ConfirmedAsync(organizer, "Team offsite", start);
+        (await RoomEventsAsync(room, known.Uid)).ShouldHaveSingleItem().Summary.ShouldBe("Team offsite");
+        using var radicale = Radicale.Client();
+        (await radicale.GetObjectAsync((await OrganizerHrefAsync(known.Id)).ShouldNotBeNull())).ShouldNotBeNull()
+            .CalendarData.ShouldContain("SUMMARY:Team offsite");
+
+        // An organizer no user matches, and no fallback calendar set: on the resource calendar alone.
+        var unknown = await ConfirmedAsync(admin, "Visitors' lunch", start + Duration.FromHours(2), $"guest.{Guid.NewGuid():N}@outside.example");
+        (await RoomEventsAsync(room, unknown.Uid)).ShouldHaveSingleItem().Summary.ShouldBe("Visitors' lunch");
+        (await OrganizerHrefAsync(unknown.Id)).ShouldBeNull();
+
+        // The setting: with writeToOrganizerCalendar off, even a known organizer's event is on the resource calendar alone.
+        await (await admin.PutJsonAsync($"/api/v1/spaces/{room.SpaceId}", new { writeToOrganizerCalendar = false })).ExpectAsync(200);
+        var setting = await ConfirmedAsync(organizer, "Quiet review", start + Duration.FromHours(4));
+        (await RoomEventsAsync(room, setting.Uid)).ShouldHaveSingleItem();
+        (await OrganizerHrefAsync(setting.Id)).ShouldBeNull();
+    }
+
     private static async Task<IReadOnlyList<CalendarEvent>> RoomEventsAsync(Room room, string uid)
     {
         using var client = SpaceChannelServers.CyrusClient(room.User);

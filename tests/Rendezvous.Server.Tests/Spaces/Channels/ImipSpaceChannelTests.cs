@@ -170,6 +170,38 @@ public sealed class ImipSpaceChannelTests(SpaceChannelApp app) : IClassFixture<S
     }
 
     [ImapFact]
+    public async Task Confirming_one_mailed_invitation_declines_every_overlapping_one_and_each_organizer_is_told_by_email()
+    {
+        var room = await MailboxAsync("room8", "rendezvousManaged");
+        var start = SpaceChannelServers.SomeFutureHour();
+        var organizers = new[] { NewOrganizer(), NewOrganizer(), NewOrganizer() };
+        var uids = organizers.Select(_ => "imip-" + Guid.NewGuid().ToString("N")).ToArray();
+        for (var i = 0; i < organizers.Length; i++)
+        {
+            // Each overlaps the first: 0, +15 and +30 minutes, 45 minutes long.
+            await SpaceChannelServers.DeliverAsync(room.User, Invitation(room, organizers[i], uids[i], start + Duration.FromMinutes(15 * i)));
+        }
+
+        (await app.PollAsync(room.SpaceId)).ShouldBe(3);
+        var chosen = await RequestAsync(room, uids[0]);
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{chosen.Id}/confirm", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+
+        string Answer(string organizer)
+        {
+            var reply = SmtpServer.MessagesTo(organizer).ShouldHaveSingleItem();
+            var part = reply.Leaves().Single(p => p.MediaType == "text/calendar");
+            return ICalendarReader.Parse(part.Text).Events.ShouldHaveSingleItem().Attendees.ShouldHaveSingleItem().Status.Value;
+        }
+
+        Answer(organizers[0]).ShouldBe("ACCEPTED");
+        Answer(organizers[1]).ShouldBe("DECLINED");
+        Answer(organizers[2]).ShouldBe("DECLINED");
+        (await RequestAsync(room, uids[1])).State.ShouldBe(SpaceRequestState.Declined);
+        (await RequestAsync(room, uids[2])).State.ShouldBe(SpaceRequestState.Declined);
+    }
+
+    [ImapFact]
     public async Task A_wrong_password_is_recorded_on_the_channel_and_backs_off_without_losing_mail()
     {
         var room = await MailboxAsync("room4", "autoAccept");
