@@ -203,9 +203,10 @@ public sealed class SpacesTests(RendezvousServer server)
         var own = expected["startTimes"]!["inSpaceZone"]!.GetValue<string>()[11..16];
         viewer.ShouldNotBe(own);
         var box = row.Locator($"[data-request='{launch}']");
-        await Expect(box).ToContainTextAsync(viewer);
-        await Expect(box).ToContainTextAsync($"{own}");
-        await Expect(box).ToContainTextAsync("Australia/Sydney");
+        await Expect(box.Locator("[data-zone='viewer']")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex($"^{viewer}–"));
+        await Expect(box.Locator("[data-zone='space']")).ToContainTextAsync($"{own}–");
+        await Expect(box.Locator("[data-zone='space']")).ToContainTextAsync("Australia/Sydney");
+        await Expect(box.Locator("[data-zone='space']")).ToBeVisibleAsync();
         await Screens.SaveAsync(page, "spaces-timeline-zones");
     }
 

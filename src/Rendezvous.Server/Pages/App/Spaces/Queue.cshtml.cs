@@ -87,7 +87,10 @@ public sealed class QueueModel(RendezvousDbContext db, SpaceService spaces, IClo
             var space = byId[r.SpaceId];
             var overlapping = await spaces.OverlappingAsync(r.SpaceId, r.Start, r.End, r.Id, ct);
             var actions = Enum.GetValues<SpaceAction>()
+                // Accept is the moderator's word and confirm the events team's; each mode shows one of the two synonyms.
                 .Where(a => a != SpaceAction.Accept || space.Administration == SpaceAdministration.Moderated)
+                .Where(a => a != SpaceAction.Confirm || space.Administration != SpaceAdministration.Moderated)
+                .Where(a => !Moderating || a is SpaceAction.Accept or SpaceAction.Decline)
                 .Where(a => SpaceRules.Apply(space.Administration, r.State, a).IsSuccess
                     && SpacesEndpoints.Authorize(space, a, Me, r.OrganizerUserId).IsSuccess)
                 .ToList();
