@@ -277,4 +277,34 @@ public sealed class SpaceBookingPageTests(EmailApp app) : IClassFixture<EmailApp
         await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-09T10:00:00Z");
         (await app.WithDbAsync(db => db.SpaceRequests.CountAsync(r => r.Uid.StartsWith(prefix) && r.State == SpaceRequestState.Confirmed))).ShouldBe(1);
     }
+
+    [DbFact]
+    public async Task Moving_a_seat_joins_the_new_sessions_space_and_the_old_session_keeps_its_space_until_its_last_seat_leaves()
+    {
+        var admin = app.Client();
+        var space = await SpaceAsync(admin, 3);
+        var slug = await PoolPageAsync(admin, admin, [space], p =>
+        {
+            p["schedulingOption"] = "groupSession";
+            p["seatsPerSlot"] = 2;
+        });
+        var pageId = Guid.Parse(await PageIdAsync(admin, slug));
+        var seat1 = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-10T10:00:00Z"))["id"]!.GetValue<string>();
+        var seat2 = (await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-10T10:00:00Z"))["id"]!.GetValue<string>();
+
+        Task<Dictionary<string, SpaceRequestState>> SessionsAsync() => app.WithDbAsync(db => db.SpaceRequests
+            .Where(r => r.Uid.StartsWith($"session-{pageId:N}-")).ToDictionaryAsync(r => r.Start.ToString(), r => r.State));
+
+        await (await admin.PostJsonAsync($"/api/v1/bookings/{seat1}/reschedule", new { start = "2027-03-10T11:00:00Z" })).ExpectAsync(200);
+        var sessions = await SessionsAsync();
+        sessions["2027-03-10T10:00:00Z"].ShouldBe(SpaceRequestState.Confirmed);
+        sessions["2027-03-10T11:00:00Z"].ShouldBe(SpaceRequestState.Confirmed);
+
+        await (await admin.PostJsonAsync($"/api/v1/bookings/{seat2}/reschedule", new { start = "2027-03-10T11:00:00Z" })).ExpectAsync(200);
+        (await app.DrainOutboxAsync()).ShouldBeEmpty();
+        sessions = await SessionsAsync();
+        sessions["2027-03-10T10:00:00Z"].ShouldBe(SpaceRequestState.Canceled);
+        sessions["2027-03-10T11:00:00Z"].ShouldBe(SpaceRequestState.Confirmed);
+        sessions.Count.ShouldBe(2);
+    }
 }

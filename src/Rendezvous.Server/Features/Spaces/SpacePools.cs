@@ -126,12 +126,21 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
             ? []
             : await db.SpaceRequests.IgnoreQueryFilters()
                 .Where(r => r.BookingId == booking.Id && r.Uid == bookingUid && r.State == SpaceRequestState.Confirmed).ToListAsync(ct);
-        if (spaces is null && holds.Count == 0)
+        if (spaces is null && holds.Count == 0 && !groupSession)
         {
             return Result.Success;
         }
 
-        await LockAsync((spaces ?? []).Select(s => s.Id).Concat(holds.Select(h => h.SpaceId)), ct);
+        // The space the seat's old session holds is locked with the others, in one id order, so two moves never wait
+        // on each other's locks.
+        var sessionUid = SessionUid(page.Id, previousStart);
+        var sessionSpace = groupSession
+            ? await db.SpaceRequests.IgnoreQueryFilters().AsNoTracking()
+                .Where(r => r.OrganizationId == page.OrganizationId && r.Uid == sessionUid && r.State == SpaceRequestState.Confirmed)
+                .Select(r => (Guid?)r.SpaceId).FirstOrDefaultAsync(ct)
+            : null;
+        await LockAsync((spaces ?? []).Select(s => s.Id).Concat(holds.Select(h => h.SpaceId))
+            .Concat(sessionSpace is { } held ? [held] : []), ct);
         var now = clock.GetCurrentInstant();
         if (groupSession)
         {
@@ -141,7 +150,7 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
             }
 
             await LeaveSessionAsync(page, previousStart, booking.Id, "The last seat of the session moved to another time.", ct);
-            return await HoldOneAsync(page, spaces ?? [], booking, organizerEmail, organizerName, ct);
+            return spaces is null ? Result.Success : await HoldOneAsync(page, spaces, booking, organizerEmail, organizerName, ct);
         }
 
         if (holds.Count == 0)
