@@ -240,6 +240,26 @@ public sealed class AutomationTests(AutomationApp app) : IClassFixture<Automatio
         SmtpServer.MessagesTo(before).Count.ShouldBe(1);
     }
 
+    // Seed 003 says automations trigger when staff reschedule and when the contact reschedules from their link.
+    [DbFact]
+    public async Task A_customers_own_reschedule_from_their_link_runs_the_rescheduled_rules_and_moves_timed_runs()
+    {
+        var (slug, page) = await PageAsync();
+        var moved = await RuleAsync(app.Client(), new { name = "Moved", bookingPageId = page, trigger = "rescheduled", action = new { kind = "markCompleted" } });
+        var before = await RuleAsync(app.Client(), new { name = "Day before", bookingPageId = page, trigger = "beforeStart", offsetMinutes = 1440, action = new { kind = "markCompleted" } });
+        var id = await BookAsync(slug, "2027-03-10T10:00:00Z");
+        await app.RunOutboxAsync();
+        var token = app.Services.GetRequiredService<Features.SelfService.SelfServiceLinks>()
+            .CreateToken(new Domain.BookingId(Guid.Parse(id)), Features.SelfService.LinkPurpose.Reschedule);
+        await (await app.Anonymous().PostJsonAsync($"/api/v1/self-service/{token}/reschedule", new { start = "2027-03-11T14:00:00Z" })).ExpectAsync(200);
+        await app.RunOutboxAsync();
+
+        var runs = await RunsOfAsync(id);
+        runs.Where(r => r.Automation == moved).ShouldHaveSingleItem().Status.ShouldBe("Skipped");
+        runs.Where(r => r.Automation == before && r.Status == "Pending").ShouldHaveSingleItem().Due.ShouldBe(Instant.FromUtc(2027, 3, 10, 14, 0));
+        (await HistoryAsync(id)).ShouldContain("Automation \"Moved\" (when rescheduled): Skipped: A booking completes only once its end has passed.");
+    }
+
     [DbFact]
     public async Task Replaying_a_booking_event_adds_no_second_run()
     {
