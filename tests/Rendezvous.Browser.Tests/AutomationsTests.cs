@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Playwright;
+using Npgsql;
 using Rendezvous.Browser.Tests.Infrastructure;
 using Shouldly;
 using static Microsoft.Playwright.Assertions;
@@ -101,7 +102,7 @@ public sealed class AutomationsBrowserTests(RendezvousServer server)
 
     private static readonly Lazy<NodaTime.LocalDate> DatabaseToday = new(() =>
     {
-        var builder = new Npgsql.NpgsqlDataSourceBuilder(TestEnvironment.Database);
+        var builder = new NpgsqlDataSourceBuilder(TestEnvironment.Database);
         builder.UseNodaTime();
         using var dataSource = builder.Build();
         using var command = dataSource.CreateCommand("SELECT (now() AT TIME ZONE 'UTC')::date");
