@@ -264,6 +264,25 @@ public sealed class OutboxLeaseTests(OutboxLeaseApp app) : IClassFixture<OutboxL
     }
 
     [DbFact]
+    public async Task Another_organization_neither_sees_nor_replays_the_outbox_messages_of_this_one()
+    {
+        await DrainAsync();
+        var other = app.Client(await app.CreateOrganizationAsync("globex-" + Guid.NewGuid().ToString("N")[..6]));
+        var ids = await EnqueueAsync([Guid.NewGuid()], rounds: 1);
+        await app.WithDbAsync(db => db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE outbox_messages SET dead_at = {app.Clock.GetCurrentInstant()}, attempts = 3, last_error = 'x' WHERE id = {ids[0]}
+            """));
+
+        (await (await other.GetAsync("/api/v1/outbox/messages?state=dead")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+        await (await other.GetAsync($"/api/v1/outbox/messages/{ids[0]}")).ExpectAsync(404);
+        await (await other.PostJsonAsync($"/api/v1/outbox/messages/{ids[0]}/replay", new { })).ExpectAsync(404);
+        (await (await other.PostJsonAsync("/api/v1/outbox/replay?type=lease.step", new { })).ExpectAsync(200))["replayed"]!.GetValue<int>().ShouldBe(0);
+        (await app.WithDbAsync(db => db.OutboxMessages.AsNoTracking().FirstAsync(m => m.Id == ids[0]))).DeadAt.ShouldNotBeNull();
+        (await (await app.Client().GetAsync($"/api/v1/outbox/messages/{ids[0]}")).ExpectAsync(200))["state"]!.GetValue<string>().ShouldBe("dead");
+        await app.WithDbAsync(db => db.Database.ExecuteSqlInterpolatedAsync($"UPDATE outbox_messages SET dead_at = NULL, processed_at = {app.Clock.GetCurrentInstant()} WHERE id = {ids[0]}"));
+    }
+
+    [DbFact]
     public async Task Only_administrators_see_the_outbox_and_an_unknown_message_is_404()
     {
         var admin = app.Client();
