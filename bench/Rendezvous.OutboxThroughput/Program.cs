@@ -202,7 +202,7 @@ static Process StartServer(string dll, string db, int smtpPort, string key, int 
 static async Task WaitForHealthAsync()
 {
     using var http = new HttpClient();
-    for (var i = 0; i < 240; i++)
+    for (var i = 0; i < 960; i++)
     {
         try
         {
@@ -218,7 +218,7 @@ static async Task WaitForHealthAsync()
         await Task.Delay(250);
     }
 
-    throw new TimeoutException("The server did not start within a minute.");
+    throw new TimeoutException("The server did not start within four minutes.");
 }
 
 // Bookings as the API would have written them, each with the booking.created event it raised, held back for a day.
