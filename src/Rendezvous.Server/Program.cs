@@ -125,7 +125,9 @@ builder.Services.AddSingleton<IOutboxHandler, SpaceBookingHandler>();
 builder.Services.AddSingleton<IOutboxHandler, SpaceCalendarHandler>();
 builder.Services.AddScoped<SpacePools>();
 builder.Services.AddScoped<BookingCompletion>();
+builder.Services.Configure<OutboxOptions>(builder.Configuration.GetSection("Rendezvous:Outbox"));
 builder.Services.AddScoped<OutboxProcessor>();
+builder.Services.AddScoped<Rendezvous.Server.Features.Outbox.OutboxAdministration>();
 builder.Services.AddSingleton<OutboxSignal>();
 builder.Services.AddHostedService<OutboxDispatcher>();
 builder.Services.AddHostedService<BookingCompleter>();
@@ -212,6 +214,7 @@ app.MapPaymentPages();
 api.MapConferencingAccounts();
 api.MapReassignment();
 api.MapSpaces();
+Rendezvous.Server.Features.Outbox.OutboxEndpoints.MapOutbox(api);
 Rendezvous.Server.Features.Spaces.Channels.SpaceChannelEndpoints.MapSpaceChannels(api);
 
 await app.RunAsync();
