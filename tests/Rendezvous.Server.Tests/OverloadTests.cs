@@ -124,9 +124,8 @@ public sealed class RaceForOneSlotTests(RendezvousApp app) : IClassFixture<Rende
         start.SetResult();
         var statuses = await Task.WhenAll(tasks);
 
-        statuses.Count(s => s == HttpStatusCode.Created).ShouldBe(1);
-        statuses.Count(s => s == HttpStatusCode.Conflict).ShouldBe(199);
-        statuses.Count(s => (int)s >= 500).ShouldBe(0);
+        // Every answer is a 201 or a 409: no 5xx, no 503 from the gate (its wait is long in the test host).
+        string.Join(", ", statuses.GroupBy(s => (int)s).OrderBy(g => g.Key).Select(g => $"{g.Count()} × {g.Key}")).ShouldBe("1 × 201, 199 × 409");
         (await app.WithDbAsync(db => db.Bookings.CountAsync(b => b.Start == Instant.FromUtc(2027, 3, 4, 11, 0)))).ShouldBe(1);
     }
 }

@@ -15,7 +15,7 @@ public sealed class AdmissionOptions
     public int QueueLimit { get; set; } = 4000;
 
     /// <summary>The longest a request waits at the gate before it is answered 503.</summary>
-    public int MaxWaitMilliseconds { get; set; } = 3000;
+    public int MaxWaitMilliseconds { get; set; } = 10_000;
 
     /// <summary>What a 503 tells the client to wait before trying again.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
