@@ -99,6 +99,7 @@ builder.Services.AddScoped<StaffAccounts>();
 builder.Services.Configure<Rendezvous.Server.Features.Security.SignInThrottleOptions>(builder.Configuration.GetSection("Rendezvous:SignIn"));
 builder.Services.AddScoped<Rendezvous.Server.Features.Security.SignInThrottle>();
 builder.Services.AddRendezvousRateLimits(builder.Configuration);
+builder.Services.AddAdmission(builder.Configuration);
 builder.Services.AddWebApplication();
 
 builder.Services.AddDataProtection().SetApplicationName("Rendezvous");
@@ -111,6 +112,7 @@ builder.Services.TryAddSingleton<ISelfServiceLinks>(sp => sp.GetRequiredService<
 builder.Services.AddScoped<SelfServiceService>();
 builder.Services.AddScoped<Rendezvous.Server.Features.Portal.PortalAccessService>();
 builder.Services.AddScoped<BookingService>();
+builder.Services.AddSingleton<BookingPageCache>();
 builder.Services.AddScoped<WebhookSubscriptions>();
 builder.Services.AddScoped<TeamMembers>();
 builder.Services.AddScoped<BookingPageService>();
@@ -185,11 +187,13 @@ app.UseStatusCodePages();
 app.UseWebAssets();
 app.UseRouting();
 app.UseRateLimiter();
+// A bounded wait before anything takes a database connection (authentication is the first that does).
+app.UseAdmission();
 app.UseAuthentication();
 app.UseAuthorization();
 
-app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
-app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous().ExcludeFromDescription();
+app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous().WithMetadata(SkipAdmissionAttribute.Instance);
+app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous().ExcludeFromDescription().WithMetadata(SkipAdmissionAttribute.Instance);
 
 var api = app.MapGroup("/api/v1");
 api.MapUsers();

@@ -59,6 +59,9 @@ public class RendezvousApp : WebApplicationFactory<Program>, IAsyncLifetime
         // The suites book and sign in many times from one address: request limits are off unless a test class turns
         // them on (RateLimitTests sets tight ones). The sign-in lockout stays on everywhere.
         builder.UseSetting("Rendezvous:RateLimits:Enabled", "false");
+        // Tests run on busy machines: requests queue at the admission gate rather than time out there (the tests of the
+        // gate itself set it tight).
+        builder.UseSetting("Rendezvous:Admission:MaxWaitMilliseconds", "300000");
         ConfigureSettings(builder);
         builder.ConfigureTestServices(services =>
         {

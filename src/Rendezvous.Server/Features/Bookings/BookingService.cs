@@ -10,6 +10,7 @@ using Rendezvous.Domain.BookingPages;
 using Rendezvous.Domain.Bookings;
 using Rendezvous.Domain.Organizations;
 using Rendezvous.Server.Features.Availability;
+using Rendezvous.Server.Features.BookingPages;
 using Rendezvous.Integrations.Notifications;
 using Rendezvous.Server.Infrastructure;
 
@@ -23,18 +24,42 @@ public sealed record CreateOutcome(BookingResponse Response, bool Replayed);
 /// page's own rules (hours, caps, seats) and the insert cannot interleave; across pages, the exclusion constraint on
 /// host time is the guarantee.
 /// </summary>
-public sealed class BookingService(RendezvousDbContext db, AvailabilityService availability, Spaces.SpacePools spacePools, IClock clock)
+public sealed class BookingService(
+    RendezvousDbContext db, AvailabilityService availability, Spaces.SpacePools spacePools, BookingPages.BookingPageCache pages, IClock clock)
 {
     public const int MaxAnswers = 50;
 
     public async Task<Result<CreateOutcome>> CreateAsync(string slug, CreateBookingRequest request, string? idempotencyKey, CancellationToken ct)
     {
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
-        if (page is null)
+        // Three round trips when the page is free: one batch (lock, checks, reads, the customer's upsert), the insert
+        // batch, the commit. See decision 0026.
+        for (var attempt = 0; ; attempt++)
         {
-            return DomainError.NotFound("Booking page");
-        }
+            var cached = await pages.FindAsync(db, slug, ct);
+            if (cached is null)
+            {
+                return DomainError.NotFound("Booking page");
+            }
 
+            if (await TryCreateAsync(cached, request, idempotencyKey, ct) is { } outcome)
+            {
+                return outcome;
+            }
+
+            // The page changed since it was cached: read it again and start over (a second change in a row is rare).
+            pages.Invalidate(slug, cached);
+            db.ChangeTracker.Clear();
+            if (attempt == 3)
+            {
+                return DomainError.Conflict("concurrent_change", "The booking page is being changed; try again.");
+            }
+        }
+    }
+
+    /// <summary>Null when the cached page turned out to be out of date (nothing was written).</summary>
+    private async Task<Result<CreateOutcome>?> TryCreateAsync(CachedPage cached, CreateBookingRequest request, string? idempotencyKey, CancellationToken ct)
+    {
+        var page = cached.Page;
         db.TenantId = page.OrganizationId;
         var input = Validate(page, request, idempotencyKey);
         if (!input.IsSuccess)
@@ -45,41 +70,117 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         var (starts, customerInput, answers, replaces) = input.Value;
         var scope = "booking:" + page.Id;
         var requestHash = SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request, JsonDefaults.Options));
+        var zone = page.Settings.TimeZone;
+        var firstDay = starts[0].InZone(zone).Date;
+        var lastDay = starts[^1].InZone(zone).Date;
+        var range = AvailabilityService.RangeOf(page, firstDay, lastDay, zone);
+        var now = clock.GetCurrentInstant();
+        var upsert = new CustomerUpsert(page.OrganizationId, customerInput.Name!.Trim(), customerInput.Email!, customerInput.Phone,
+            customerInput.TimeZone!, now);
 
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await LockPageAsync(page.Id, ct);
-
-        if (idempotencyKey is not null)
+        // A failed insert is answered and rolled back as a whole, so EF's savepoint around it would only cost round trips.
+        db.Database.AutoSavepointsEnabled = false;
+        var tx = await db.Database.BeginTransactionAsync(ct);
+        try
         {
-            var previous = await db.IdempotencyRecords.AsNoTracking().FirstOrDefaultAsync(r => r.Scope == scope && r.Key == idempotencyKey, ct);
-            if (previous is not null)
+            // First without waiting for the page's lock: when it is free (the usual case) these reads are the real check.
+            var reads = await availability.ReadAsync(page, range, PageLock.Try, upsert, ct);
+            if (reads.Version != cached.Version)
             {
-                return previous.RequestHash.AsSpan().SequenceEqual(requestHash)
-                    ? new CreateOutcome(JsonSerializer.Deserialize<BookingResponse>(previous.Response, JsonDefaults.Options)!, true)
-                    : DomainError.Conflict("idempotency_key_reused", "This Idempotency-Key was used with a different request.");
+                return null;
             }
-        }
 
-        if (await availability.WhyUnavailableAsync(page, ct) is { } unavailable)
+            if (reads.Locked != true && idempotencyKey is null)
+            {
+                // Another booking of this page is being written. Check the slot on what is committed now, so that the many
+                // requests of a race for one time are answered 409 without queueing for the lock; otherwise wait for the
+                // lock in a new transaction (this one holds the customer's row, which the lock holder may need next).
+                if (await WhyNotAsync(page, reads, starts, now, ct) is { } early)
+                {
+                    return early;
+                }
+
+            }
+
+            if (reads.Locked != true)
+            {
+                // (A retried request with an Idempotency-Key comes straight here: its own booking would look like a taken slot.)
+                await tx.RollbackAsync(ct);
+                await tx.DisposeAsync();
+                tx = await db.Database.BeginTransactionAsync(ct);
+                reads = await availability.ReadAsync(page, range, PageLock.Wait, upsert, ct);
+                if (reads.Version != cached.Version)
+                {
+                    return null;
+                }
+            }
+
+            if (idempotencyKey is not null)
+            {
+                var previous = await db.IdempotencyRecords.AsNoTracking().FirstOrDefaultAsync(r => r.Scope == scope && r.Key == idempotencyKey, ct);
+                if (previous is not null)
+                {
+                    return previous.RequestHash.AsSpan().SequenceEqual(requestHash)
+                        ? new CreateOutcome(JsonSerializer.Deserialize<BookingResponse>(previous.Response, JsonDefaults.Options)!, true)
+                        : DomainError.Conflict("idempotency_key_reused", "This Idempotency-Key was used with a different request.");
+                }
+            }
+
+            if (AvailabilityService.WhyUnavailable(reads) is { } unavailable)
+            {
+                return unavailable;
+            }
+
+            if (page.Settings.Payment is not null && !await db.PayPalAccounts.AnyAsync(a => a.OrganizationId == page.OrganizationId, ct))
+            {
+                return DomainError.Conflict("payments_unavailable", "This page takes payments, but its organization has not connected PayPal yet.");
+            }
+
+            if (await WhyNotAsync(page, reads, starts, now, ct) is { } taken)
+            {
+                return taken;
+            }
+
+            var created = await InsertAsync(page, reads, starts, answers, replaces, scope, idempotencyKey, requestHash, now, ct);
+            if (created.IsSuccess)
+            {
+                await tx.CommitAsync(ct);
+            }
+
+            return created;
+        }
+        finally
+        {
+            await tx.DisposeAsync();
+        }
+    }
+
+    /// <summary>Why the page cannot book <paramref name="starts"/> on what <paramref name="reads"/> saw, or null when it can.</summary>
+    private async Task<DomainError?> WhyNotAsync(BookingPage page, PageReads reads, List<Instant> starts, Instant now, CancellationToken ct)
+    {
+        if (AvailabilityService.WhyUnavailable(reads) is { } unavailable)
         {
             return unavailable;
         }
 
-        if (page.Settings.Payment is not null && !await db.PayPalAccounts.AnyAsync(a => a.OrganizationId == page.OrganizationId, ct))
-        {
-            return DomainError.Conflict("payments_unavailable", "This page takes payments, but its organization has not connected PayPal yet.");
-        }
-
-        var now = clock.GetCurrentInstant();
+        var zone = page.Settings.TimeZone;
+        var slots = await availability.ComputeSlotsAsync(page, starts[0].InZone(zone).Date, starts[^1].InZone(zone).Date, zone, now, null, reads, ct);
         foreach (var start in starts)
         {
-            if (await availability.FindSlotAsync(page, start, now, null, ct) is null)
+            if (!slots.Any(s => s.Start == start))
             {
-                return DomainError.Conflict("slot_unavailable", $"{ApiFormat.Format(start, page.Settings.TimeZone)} is not available; please pick another time.");
+                return DomainError.Conflict("slot_unavailable", $"{ApiFormat.Format(start, zone)} is not available; please pick another time.");
             }
         }
 
-        var customer = await UpsertCustomerAsync(page.OrganizationId, customerInput, now, ct);
+        return null;
+    }
+
+    private async Task<Result<CreateOutcome>> InsertAsync(BookingPage page, PageReads reads, List<Instant> starts,
+        Dictionary<string, string> answers, BookingId? replaces, string scope, string? idempotencyKey, byte[] requestHash, Instant now,
+        CancellationToken ct)
+    {
+        var customer = reads.Customer!;
         var packageId = page.Settings.SchedulingOption == SchedulingOption.SessionPackage ? PackageId.New() : (PackageId?)null;
         var bookings = new List<Booking>();
         for (var i = 0; i < starts.Count; i++)
@@ -114,12 +215,15 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         }
 
         db.Bookings.AddRange(bookings);
-        // A page that needs a space holds one in this same transaction: both constraints guard the one commit.
-        var owner = await db.Users.AsNoTracking().FirstAsync(u => u.Id == page.OwnerId, ct);
-        var held = await spacePools.HoldAsync(page, bookings, owner.Email, owner.Name, ct);
-        if (!held.IsSuccess)
+        if (reads.UsesSpaces)
         {
-            return held.Error!;
+            // A page that needs a space holds one in this same transaction: both constraints guard the one commit.
+            var owner = await db.Users.AsNoTracking().FirstAsync(u => u.Id == page.OwnerId, ct);
+            var held = await spacePools.HoldAsync(page, bookings, owner.Email, owner.Name, ct);
+            if (!held.IsSuccess)
+            {
+                return held.Error!;
+            }
         }
 
         var response = BookingResponse.From(bookings[0], customer, withHistory: true) with
@@ -140,13 +244,7 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         }
 
         var saved = await SaveAsync(ct);
-        if (!saved.IsSuccess)
-        {
-            return saved.Error!;
-        }
-
-        await tx.CommitAsync(ct);
-        return new CreateOutcome(response, false);
+        return saved.IsSuccess ? new CreateOutcome(response, false) : saved.Error!;
     }
 
     /// <summary>Applies a staff action (cancel, approve, decline, no-show) by <paramref name="me"/>.</summary>
@@ -369,19 +467,6 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
                 ? DomainError.Conflict("space_unavailable", "The space for that time has just been taken; please pick another time.")
                 : DomainError.Conflict("slot_taken", "That time has just been taken; please pick another.");
         }
-    }
-
-    private async Task<Customer> UpsertCustomerAsync(OrganizationId org, CustomerRequest c, Instant now, CancellationToken ct)
-    {
-        var id = await db.Database.SqlQuery<Guid>($"""
-            INSERT INTO customers (id, organization_id, name, email, phone, time_zone, created_at)
-            VALUES ({Guid.CreateVersion7()}, {org.Value}, {c.Name!.Trim()}, {c.Email}, {c.Phone}, {c.TimeZone}, {now})
-            ON CONFLICT (organization_id, email) DO UPDATE
-                SET name = EXCLUDED.name, phone = COALESCE(EXCLUDED.phone, customers.phone), time_zone = EXCLUDED.time_zone
-            RETURNING id AS "Value"
-            """).ToListAsync(ct);
-        var customerId = new CustomerId(id[0]);
-        return await db.Customers.AsNoTracking().FirstAsync(x => x.Id == customerId, ct);
     }
 
     private static Result<(List<Instant> Starts, CustomerRequest Customer, Dictionary<string, string> Answers, BookingId? Replaces)> Validate(
