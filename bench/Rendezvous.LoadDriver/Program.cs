@@ -174,6 +174,12 @@ async Task<RunResult> RunBookingsAsync(string name, int count, Func<int, (string
                 // The kill check expects refused connections while the server is down.
                 statuses[i] = -1;
             }
+            catch (TaskCanceledException)
+            {
+                // No answer within the client's timeout: counted as a failed request, not the end of the run.
+                statuses[i] = -2;
+                Console.Error.WriteLine($"{name} booking {i} at {start:O}: no answer within {http.Timeout.TotalSeconds:F0} s");
+            }
         }
     }));
     wall.Stop();
