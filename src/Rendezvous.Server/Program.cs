@@ -71,6 +71,8 @@ builder.Services.AddSingleton<IClock>(SystemClock.Instance);
 #pragma warning restore RS0030
 
 builder.Services.AddRendezvousData(connectionString);
+// How long a booking keeps retrying while the database fails over (decision 0029).
+builder.Services.Configure<Rendezvous.Data.Failover.FailoverRetryOptions>(builder.Configuration.GetSection("Rendezvous:Database:FailoverRetry"));
 builder.Services.Configure<BootstrapOptions>(builder.Configuration.GetSection("Rendezvous:Bootstrap"));
 builder.Services.Configure<WorkerOptions>(builder.Configuration.GetSection("Rendezvous:Workers"));
 builder.Services.Configure<JsonOptions>(o => JsonDefaults.Configure(o.SerializerOptions));

@@ -3,7 +3,9 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using NodaTime;
 using Npgsql;
+using Microsoft.Extensions.Options;
 using Rendezvous.Data;
+using Rendezvous.Data.Failover;
 using Rendezvous.Data.Serialization;
 using Rendezvous.Domain;
 using Rendezvous.Domain.BookingPages;
@@ -23,11 +25,37 @@ public sealed record CreateOutcome(BookingResponse Response, bool Replayed);
 /// page's own rules (hours, caps, seats) and the insert cannot interleave; across pages, the exclusion constraint on
 /// host time is the guarantee.
 /// </summary>
-public sealed class BookingService(RendezvousDbContext db, AvailabilityService availability, Spaces.SpacePools spacePools, IClock clock)
+public sealed class BookingService(RendezvousDbContext db, AvailabilityService availability, Spaces.SpacePools spacePools, IClock clock,
+    IOptions<FailoverRetryOptions> failover, ILogger<BookingService> logger)
 {
     public const int MaxAnswers = 50;
 
+    /// <summary>Starts the idempotency keys the server makes for requests that came without one.</summary>
+    public const string ServerKeyPrefix = "server:";
+
+    /// <summary>
+    /// Books, retrying the whole transaction while the database fails over. Every create is recorded under an
+    /// idempotency key (the client's, or one made here for this request), and each attempt first looks that key up:
+    /// a commit whose acknowledgement a failover cut is found and answered again rather than booked twice (decision 0029).
+    /// </summary>
     public async Task<Result<CreateOutcome>> CreateAsync(string slug, CreateBookingRequest request, string? idempotencyKey, CancellationToken ct)
+    {
+        var key = idempotencyKey ?? ServerKeyPrefix + Guid.NewGuid().ToString("N");
+        return await FailoverRetry.RunAsync(async (attempt, token) =>
+        {
+            if (attempt > 1)
+            {
+                // What the cut attempt added or loaded is gone with its transaction; its connection is broken.
+                db.ChangeTracker.Clear();
+                await db.Database.CloseConnectionAsync();
+            }
+
+            return await CreateOnceAsync(slug, request, idempotencyKey, key, token);
+        }, failover.Value, logger, ct);
+    }
+
+    private async Task<Result<CreateOutcome>> CreateOnceAsync(string slug, CreateBookingRequest request, string? clientKey, string idempotencyKey,
+        CancellationToken ct)
     {
         var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
         if (page is null)
@@ -36,7 +64,7 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         }
 
         db.TenantId = page.OrganizationId;
-        var input = Validate(page, request, idempotencyKey);
+        var input = Validate(page, request, clientKey);
         if (!input.IsSuccess)
         {
             return input.Error!;
@@ -49,15 +77,12 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await LockPageAsync(page.Id, ct);
 
-        if (idempotencyKey is not null)
+        var previous = await db.IdempotencyRecords.AsNoTracking().FirstOrDefaultAsync(r => r.Scope == scope && r.Key == idempotencyKey, ct);
+        if (previous is not null)
         {
-            var previous = await db.IdempotencyRecords.AsNoTracking().FirstOrDefaultAsync(r => r.Scope == scope && r.Key == idempotencyKey, ct);
-            if (previous is not null)
-            {
-                return previous.RequestHash.AsSpan().SequenceEqual(requestHash)
-                    ? new CreateOutcome(JsonSerializer.Deserialize<BookingResponse>(previous.Response, JsonDefaults.Options)!, true)
-                    : DomainError.Conflict("idempotency_key_reused", "This Idempotency-Key was used with a different request.");
-            }
+            return previous.RequestHash.AsSpan().SequenceEqual(requestHash)
+                ? new CreateOutcome(JsonSerializer.Deserialize<BookingResponse>(previous.Response, JsonDefaults.Options)!, true)
+                : DomainError.Conflict("idempotency_key_reused", "This Idempotency-Key was used with a different request.");
         }
 
         if (await availability.WhyUnavailableAsync(page, ct) is { } unavailable)
@@ -126,18 +151,15 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         {
             Sessions = bookings.Count > 1 ? [.. bookings.Select(b => BookingResponse.From(b, customer, withHistory: false))] : null,
         };
-        if (idempotencyKey is not null)
+        db.IdempotencyRecords.Add(new IdempotencyRecord
         {
-            db.IdempotencyRecords.Add(new IdempotencyRecord
-            {
-                Scope = scope,
-                Key = idempotencyKey,
-                RequestHash = requestHash,
-                StatusCode = StatusCodes.Status201Created,
-                Response = JsonSerializer.Serialize(response, JsonDefaults.Options),
-                CreatedAt = now,
-            });
-        }
+            Scope = scope,
+            Key = idempotencyKey,
+            RequestHash = requestHash,
+            StatusCode = StatusCodes.Status201Created,
+            Response = JsonSerializer.Serialize(response, JsonDefaults.Options),
+            CreatedAt = now,
+        });
 
         var saved = await SaveAsync(ct);
         if (!saved.IsSuccess)
