@@ -61,11 +61,12 @@ public sealed class AmbiguousCommitTests(AmbiguousCommitTests.App app) : IClassF
     }
 
     [DbTheory]
-    [InlineData(Cut.AfterCommit, null)]
-    [InlineData(Cut.AfterCommit, "client-key-1")]
-    [InlineData(Cut.BeforeCommit, null)]
-    public async Task A_booking_whose_commit_was_cut_is_stored_once_and_answered_with_that_booking(Cut cut, string? idempotencyKey)
+    [InlineData(Cut.AfterCommit, null, 10)]
+    [InlineData(Cut.AfterCommit, "client-key-1", 11)]
+    [InlineData(Cut.BeforeCommit, null, 12)]
+    public async Task A_booking_whose_commit_was_cut_is_stored_once_and_answered_with_that_booking(Cut cut, string? idempotencyKey, int hour)
     {
+        // Every page of the fixture belongs to the administrator: each case books its own hour.
         var slug = await Scenario.CreatePageAsync(app.Client());
         var visitor = app.Anonymous();
         if (idempotencyKey is not null)
@@ -76,7 +77,7 @@ public sealed class AmbiguousCommitTests(AmbiguousCommitTests.App app) : IClassF
         var cutsBefore = app.Cutter.Cuts;
         app.Cutter.Arm(cut);
         var booking = await (await visitor.PostJsonAsync($"/api/v1/booking-pages/{slug}/bookings",
-            new { start = "2027-03-03T10:00:00Z", customer = Scenario.Customer() })).ExpectAsync(201);
+            new { start = $"2027-03-03T{hour}:00:00Z", customer = Scenario.Customer() })).ExpectAsync(201);
 
         app.Cutter.Cuts.ShouldBe(cutsBefore + 1);
         var pageId = booking["bookingPageId"]!.GetValue<string>();
