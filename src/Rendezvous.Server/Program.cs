@@ -1,6 +1,5 @@
 using Rendezvous.Server.Features.Security;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
 using NodaTime;
 using Rendezvous.Data;
@@ -71,6 +70,8 @@ builder.Services.AddSingleton<IClock>(SystemClock.Instance);
 #pragma warning restore RS0030
 
 builder.Services.AddRendezvousData(connectionString);
+// How long a booking keeps retrying while the database fails over (decision 0029).
+builder.Services.Configure<Rendezvous.Data.Failover.FailoverRetryOptions>(builder.Configuration.GetSection("Rendezvous:Database:FailoverRetry"));
 builder.Services.Configure<BootstrapOptions>(builder.Configuration.GetSection("Rendezvous:Bootstrap"));
 builder.Services.Configure<WorkerOptions>(builder.Configuration.GetSection("Rendezvous:Workers"));
 builder.Services.Configure<JsonOptions>(o => JsonDefaults.Configure(o.SerializerOptions));
@@ -102,9 +103,8 @@ builder.Services.AddRendezvousRateLimits(builder.Configuration);
 builder.Services.AddAdmission(builder.Configuration);
 builder.Services.AddWebApplication();
 
-builder.Services.AddDataProtection().SetApplicationName("Rendezvous");
-builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
-    .Configure<Npgsql.NpgsqlDataSource>((o, dataSource) => o.XmlRepository = new DataProtectionKeyStore(dataSource));
+// One key ring for every server process, in the database, encrypted with Rendezvous:DataProtection:KeyEncryptionKey.
+Rendezvous.Data.KeyEncryption.KeyRingProtection.AddRendezvousDataProtection(builder.Services, builder.Configuration);
 builder.Services.AddScoped<AvailabilityService>();
 builder.Services.AddSingleton<SelfServiceLinks>();
 // Customer links in emails are the signed self-service links.
@@ -173,6 +173,10 @@ if (app.Configuration.GetValue("Rendezvous:MigrateOnStart", true))
 {
     await Startup.MigrateAsync(app.Services, CancellationToken.None);
 }
+
+// Before anything decrypts: a ring this process cannot read stops it here, with the reason, instead of a new key
+// silently replacing the old one and every stored calendar password becoming unreadable.
+Rendezvous.Data.KeyEncryption.KeyRingProtection.Prepare(app.Services, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rendezvous.DataProtection"));
 
 var bootstrap = app.Configuration.GetSection("Rendezvous:Bootstrap").Get<BootstrapOptions>() ?? new BootstrapOptions();
 var bootstrapOrg = await Startup.BootstrapAsync(app.Services, bootstrap, CancellationToken.None);

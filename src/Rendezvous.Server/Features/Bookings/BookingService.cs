@@ -3,7 +3,9 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using NodaTime;
 using Npgsql;
+using Microsoft.Extensions.Options;
 using Rendezvous.Data;
+using Rendezvous.Data.Failover;
 using Rendezvous.Data.Serialization;
 using Rendezvous.Domain;
 using Rendezvous.Domain.BookingPages;
@@ -25,11 +27,38 @@ public sealed record CreateOutcome(BookingResponse Response, bool Replayed);
 /// host time is the guarantee.
 /// </summary>
 public sealed class BookingService(
-    RendezvousDbContext db, AvailabilityService availability, Spaces.SpacePools spacePools, BookingPages.BookingPageCache pages, IClock clock)
+    RendezvousDbContext db, AvailabilityService availability, Spaces.SpacePools spacePools, BookingPages.BookingPageCache pages, IClock clock,
+    IOptions<FailoverRetryOptions> failover, ILogger<BookingService> logger)
 {
     public const int MaxAnswers = 50;
 
+    /// <summary>Starts the idempotency keys the server makes for requests that came without one.</summary>
+    public const string ServerKeyPrefix = "server:";
+
+    /// <summary>
+    /// Books, retrying the whole transaction while the database fails over. Every create is recorded under an
+    /// idempotency key (the client's, or one made here for this request), and each attempt first looks that key up:
+    /// a commit whose acknowledgement a failover cut is found and answered again rather than booked twice (decision 0029).
+    /// </summary>
     public async Task<Result<CreateOutcome>> CreateAsync(string slug, CreateBookingRequest request, string? idempotencyKey, CancellationToken ct)
+    {
+        var key = idempotencyKey ?? ServerKeyPrefix + Guid.NewGuid().ToString("N");
+        return await FailoverRetry.RunAsync(async (attempt, token) =>
+        {
+            if (attempt > 1)
+            {
+                // What the cut attempt added or loaded is gone with its transaction; its connection is broken.
+                db.ChangeTracker.Clear();
+                await db.Database.CloseConnectionAsync();
+            }
+
+            // A key the server just made cannot have a record yet; after a cut attempt it may (decision 0029).
+            return await CreateOnceAsync(slug, request, idempotencyKey, key, lookUpKey: idempotencyKey is not null || attempt > 1, token);
+        }, failover.Value, logger, ct);
+    }
+
+    private async Task<Result<CreateOutcome>> CreateOnceAsync(string slug, CreateBookingRequest request, string? clientKey, string idempotencyKey,
+        bool lookUpKey, CancellationToken ct)
     {
         // Three round trips when the page is free: one batch (lock, checks, reads, the customer's upsert), the insert
         // batch, the commit. See decision 0026.
@@ -41,7 +70,7 @@ public sealed class BookingService(
                 return DomainError.NotFound("Booking page");
             }
 
-            if (await TryCreateAsync(cached, request, idempotencyKey, ct) is { } outcome)
+            if (await TryCreateAsync(cached, request, clientKey, idempotencyKey, lookUpKey, ct) is { } outcome)
             {
                 return outcome;
             }
@@ -57,11 +86,12 @@ public sealed class BookingService(
     }
 
     /// <summary>Null when the cached page turned out to be out of date (nothing was written).</summary>
-    private async Task<Result<CreateOutcome>?> TryCreateAsync(CachedPage cached, CreateBookingRequest request, string? idempotencyKey, CancellationToken ct)
+    private async Task<Result<CreateOutcome>?> TryCreateAsync(CachedPage cached, CreateBookingRequest request, string? clientKey, string idempotencyKey,
+        bool lookUpKey, CancellationToken ct)
     {
         var page = cached.Page;
         db.TenantId = page.OrganizationId;
-        var input = Validate(page, request, idempotencyKey);
+        var input = Validate(page, request, clientKey);
         if (!input.IsSuccess)
         {
             return input.Error!;
@@ -90,7 +120,7 @@ public sealed class BookingService(
                 return null;
             }
 
-            if (reads.Locked != true && idempotencyKey is null)
+            if (reads.Locked != true && !lookUpKey)
             {
                 // Another booking of this page is being written. Check the slot on what is committed now, so that the many
                 // requests of a race for one time are answered 409 without queueing for the lock; otherwise wait for the
@@ -115,7 +145,7 @@ public sealed class BookingService(
                 }
             }
 
-            if (idempotencyKey is not null)
+            if (lookUpKey)
             {
                 var previous = await db.IdempotencyRecords.AsNoTracking().FirstOrDefaultAsync(r => r.Scope == scope && r.Key == idempotencyKey, ct);
                 if (previous is not null)
@@ -177,7 +207,7 @@ public sealed class BookingService(
     }
 
     private async Task<Result<CreateOutcome>> InsertAsync(BookingPage page, PageReads reads, List<Instant> starts,
-        Dictionary<string, string> answers, BookingId? replaces, string scope, string? idempotencyKey, byte[] requestHash, Instant now,
+        Dictionary<string, string> answers, BookingId? replaces, string scope, string idempotencyKey, byte[] requestHash, Instant now,
         CancellationToken ct)
     {
         var customer = reads.Customer!;
@@ -230,18 +260,15 @@ public sealed class BookingService(
         {
             Sessions = bookings.Count > 1 ? [.. bookings.Select(b => BookingResponse.From(b, customer, withHistory: false))] : null,
         };
-        if (idempotencyKey is not null)
+        db.IdempotencyRecords.Add(new IdempotencyRecord
         {
-            db.IdempotencyRecords.Add(new IdempotencyRecord
-            {
-                Scope = scope,
-                Key = idempotencyKey,
-                RequestHash = requestHash,
-                StatusCode = StatusCodes.Status201Created,
-                Response = JsonSerializer.Serialize(response, JsonDefaults.Options),
-                CreatedAt = now,
-            });
-        }
+            Scope = scope,
+            Key = idempotencyKey,
+            RequestHash = requestHash,
+            StatusCode = StatusCodes.Status201Created,
+            Response = JsonSerializer.Serialize(response, JsonDefaults.Options),
+            CreatedAt = now,
+        });
 
         var saved = await SaveAsync(ct);
         return saved.IsSuccess ? new CreateOutcome(response, false) : saved.Error!;
