@@ -45,4 +45,10 @@ public sealed class EwsOptions
     /// meeting requests and cancellations as well (SendToAllAndSaveCopy).
     /// </summary>
     public bool SendMeetingInvitations { get; set; }
+
+    /// <summary>
+    /// Autodiscover endpoints to ask instead of the ones derived from the email domain (an organization whose
+    /// Autodiscover lives elsewhere; tests). Empty: https://{domain}/ and https://autodiscover.{domain}/.
+    /// </summary>
+    public IList<string> AutodiscoverUrls { get; } = [];
 }
