@@ -33,6 +33,10 @@ public sealed class EwsCalendarProvider : ICalendarProvider, IDisposable
 
     public IReadOnlyCollection<CalendarProvider> Providers { get; } = [CalendarProvider.Exchange];
 
+    /// <summary>
+    /// False: EWS push is not the webhook kind the engine subscribes per calendar; streaming notifications are held open
+    /// by <see cref="WatchAsync"/> instead, and wake the sync directly.
+    /// </summary>
     public bool SupportsPush => false;
 
     public TimeSpan? PollInterval => _options.PollInterval;
@@ -63,6 +67,51 @@ public sealed class EwsCalendarProvider : ICalendarProvider, IDisposable
     }
 
     public void Dispose() => _transport.Dispose();
+
+    /// <summary>
+    /// Watches the calendars with EWS streaming notifications until <paramref name="ct"/> ends: Subscribe with a
+    /// StreamingSubscriptionRequest, then GetStreamingEvents again and again, each stream asked for
+    /// <see cref="EwsOptions.StreamingConnectionMinutes"/> (below Exchange's 30-minute limit) so it is renewed before the
+    /// server cuts it. <paramref name="onChange"/> runs for every batch of notifications, and after every (re)subscription
+    /// (changes between two subscriptions are not notified, so the sync looks once). An expired subscription
+    /// (ErrorSubscriptionNotFound) is made again at once; any other failure waits <see cref="EwsOptions.StreamingRetryDelay"/>
+    /// (polling goes on meanwhile).
+    /// </summary>
+    public async Task WatchAsync(CalendarAccount account, IReadOnlyList<string> calendarIds, Func<Task> onChange, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                using var session = (EwsCalendarSession)Open(account);
+                var subscription = await session.Client.SubscribeStreamingAsync(calendarIds, ct);
+                await onChange();
+                while (!ct.IsCancellationRequested)
+                {
+                    await session.Client.ReadStreamingEventsAsync(subscription, _options.StreamingConnectionMinutes, onChange, ct);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (EwsException ex) when (ex.Kind == EwsErrorKind.NotFound && ex.ResponseCode == "ErrorSubscriptionNotFound")
+            {
+                // Expired or forgotten (a server restart): subscribe again at once.
+            }
+            catch (Exception ex) when (ex is EwsException or CalendarProviderException or HttpRequestException or IOException)
+            {
+                try
+                {
+                    await Task.Delay(_options.StreamingRetryDelay, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// <summary>What is kept (unencrypted) about an Exchange connection: how it signs in and whose mailbox it reads.</summary>

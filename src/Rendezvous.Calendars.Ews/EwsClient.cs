@@ -463,28 +463,7 @@ public sealed class EwsClient : IDisposable
         var payload = Envelope(_options.RequestServerVersion, impersonate, body).ToString(SaveOptions.DisableFormatting);
         for (var attempt = 0; ; attempt++)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, _endpoint)
-            {
-                Content = new StringContent(payload, Encoding.UTF8, "text/xml"),
-            };
-            request.Headers.TryAddWithoutValidation("SOAPAction", "\"http://schemas.microsoft.com/exchange/services/2006/messages/" + operation + "\"");
-            if (_credentials.Mailbox is { Length: > 0 } anchor)
-            {
-                // Routes the request to the mailbox's server in a multi-server organization and keeps NTLM affinity.
-                request.Headers.TryAddWithoutValidation("X-AnchorMailbox", anchor);
-            }
-
-            switch (_credentials.Auth)
-            {
-                case EwsAuth.Basic:
-                    request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
-                        Convert.ToBase64String(Encoding.UTF8.GetBytes(_credentials.Username + ":" + _credentials.Secret)));
-                    break;
-                case EwsAuth.Bearer:
-                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _credentials.Secret);
-                    break;
-            }
-
+            using var request = CreateRequest(payload, operation);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(_options.RequestTimeout);
             TimeSpan? wait;
@@ -570,6 +549,130 @@ public sealed class EwsClient : IDisposable
             }
 
             await Task.Delay(wait ?? TimeSpan.Zero, ct);
+        }
+    }
+
+    private HttpRequestMessage CreateRequest(string payload, string operation)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, _endpoint)
+        {
+            Content = new StringContent(payload, Encoding.UTF8, "text/xml"),
+        };
+        request.Headers.TryAddWithoutValidation("SOAPAction", "\"http://schemas.microsoft.com/exchange/services/2006/messages/" + operation + "\"");
+        if (_credentials.Mailbox is { Length: > 0 } anchor)
+        {
+            // Routes the request to the mailbox's server in a multi-server organization and keeps NTLM affinity.
+            request.Headers.TryAddWithoutValidation("X-AnchorMailbox", anchor);
+        }
+
+        switch (_credentials.Auth)
+        {
+            case EwsAuth.Basic:
+                request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
+                    Convert.ToBase64String(Encoding.UTF8.GetBytes(_credentials.Username + ":" + _credentials.Secret)));
+                break;
+            case EwsAuth.Bearer:
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _credentials.Secret);
+                break;
+        }
+
+        return request;
+    }
+
+    /// <summary>
+    /// Subscribe with a StreamingSubscriptionRequest for created, modified, moved, copied and deleted items of the folders
+    /// (https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/subscribe-operation).
+    /// Returns the subscription id.
+    /// </summary>
+    public async Task<string> SubscribeStreamingAsync(IReadOnlyList<string> folderIds, CancellationToken ct)
+    {
+        var root = await CallAsync(new XElement(M + "Subscribe",
+            new XElement(M + "StreamingSubscriptionRequest",
+                new XElement(T + "FolderIds", folderIds.Select(id => Folder(id))),
+                new XElement(T + "EventTypes", new[] { "CreatedEvent", "ModifiedEvent", "DeletedEvent", "MovedEvent", "CopiedEvent" }
+                    .Select(e => new XElement(T + "EventType", e))))), ct);
+        return Single(root, "Subscribe").Element(M + "SubscriptionId")?.Value
+            ?? throw new EwsException(EwsErrorKind.Protocol, null, "Subscribe answered without a SubscriptionId.");
+    }
+
+    /// <summary>
+    /// GetStreamingEvents (https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getstreamingevents-operation):
+    /// one long chunked answer made of several SOAP envelopes, each with notifications or a ConnectionStatus (OK as a
+    /// heartbeat, Closed at the end of <paramref name="connectionTimeoutMinutes"/>, at most 30).
+    /// <paramref name="onNotification"/> is called for every envelope that carries notifications. Returns when the server
+    /// closes the stream; ErrorSubscriptionNotFound (the subscription expired) surfaces as <see cref="EwsErrorKind.NotFound"/>.
+    /// </summary>
+    public async Task ReadStreamingEventsAsync(string subscriptionId, int connectionTimeoutMinutes, Func<Task> onNotification, CancellationToken ct)
+    {
+        var body = new XElement(M + "GetStreamingEvents",
+            new XElement(M + "SubscriptionIds", new XElement(T + "SubscriptionId", subscriptionId)),
+            new XElement(M + "ConnectionTimeout", Math.Clamp(connectionTimeoutMinutes, 1, 30).ToString(CultureInfo.InvariantCulture)));
+        var impersonate = _credentials.Impersonate ? _credentials.Mailbox : null;
+        using var request = CreateRequest(Envelope(_options.RequestServerVersion, impersonate, body).ToString(SaveOptions.DisableFormatting), "GetStreamingEvents");
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new EwsException(EwsErrorKind.Unavailable, "network", $"Exchange could not be reached: {ex.Message}", ex);
+        }
+
+        using (response)
+        {
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                throw new EwsException(EwsErrorKind.AccessDenied, "HTTP " + (int)response.StatusCode, "Exchange refused the credentials.");
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new EwsException(EwsErrorKind.Unavailable, "HTTP " + (int)response.StatusCode, $"Exchange answered GetStreamingEvents with {(int)response.StatusCode}.");
+            }
+
+            await using var stream = await response.Content.ReadAsStreamAsync(ct);
+            // The answer is a sequence of whole envelopes: read it as an XML fragment, one envelope at a time, as it arrives.
+            using var reader = XmlReader.Create(stream, new XmlReaderSettings
+            {
+                Async = true, ConformanceLevel = ConformanceLevel.Fragment, DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null,
+            });
+            try
+            {
+                while (await reader.ReadAsync())
+                {
+                    if (reader.NodeType != XmlNodeType.Element || reader.LocalName != "Envelope")
+                    {
+                        continue;
+                    }
+
+                    var envelope = await XElement.LoadAsync(reader.ReadSubtree(), LoadOptions.None, ct);
+                    var message = envelope.Descendants(M + "GetStreamingEventsResponseMessage").FirstOrDefault();
+                    if (message is null)
+                    {
+                        continue;
+                    }
+
+                    ThrowIfError(message, "GetStreamingEvents");
+                    if (message.Element(M + "Notifications")?.Elements(M + "Notification").Any() == true)
+                    {
+                        await onNotification();
+                    }
+
+                    if (message.Element(M + "ConnectionStatus")?.Value == "Closed")
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (XmlException ex)
+            {
+                throw new EwsException(EwsErrorKind.Protocol, null, "Exchange's event stream could not be read: " + ex.Message, ex);
+            }
+            catch (IOException ex)
+            {
+                throw new EwsException(EwsErrorKind.Unavailable, "network", "Exchange's event stream broke off: " + ex.Message, ex);
+            }
         }
     }
 

@@ -40,7 +40,8 @@ public sealed class EwsException : Exception
     {
         "ErrorAccessDenied" or "ErrorInvalidLicense" or "ErrorImpersonateUserDenied" or "ErrorImpersonationDenied"
             or "ErrorNotAllowedExternalSharingByPolicy" or "ErrorInsufficientResources" => EwsErrorKind.AccessDenied,
-        "ErrorItemNotFound" or "ErrorFolderNotFound" or "ErrorNonExistentMailbox" or "ErrorMailboxConfiguration" => EwsErrorKind.NotFound,
+        "ErrorItemNotFound" or "ErrorFolderNotFound" or "ErrorNonExistentMailbox" or "ErrorMailboxConfiguration"
+            or "ErrorSubscriptionNotFound" => EwsErrorKind.NotFound,
         "ErrorServerBusy" or "ErrorMailboxMoveInProgress" or "ErrorMailboxStoreUnavailable" or "ErrorConnectionFailed"
             or "ErrorTimeoutExpired" or "ErrorInternalServerTransientError" => EwsErrorKind.Unavailable,
         "ErrorInvalidSyncStateData" => EwsErrorKind.InvalidSyncState,

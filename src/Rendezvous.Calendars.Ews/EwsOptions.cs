@@ -51,4 +51,13 @@ public sealed class EwsOptions
     /// Autodiscover lives elsewhere; tests). Empty: https://{domain}/ and https://autodiscover.{domain}/.
     /// </summary>
     public IList<string> AutodiscoverUrls { get; } = [];
+
+    /// <summary>Minutes each GetStreamingEvents stream is asked for; below 30, Exchange's limit, so it is renewed first.</summary>
+    public int StreamingConnectionMinutes { get; set; } = 29;
+
+    /// <summary>The wait before subscribing again after a failed stream (polling covers the gap).</summary>
+    public TimeSpan StreamingRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Hold streaming notifications open for synced Exchange connections (changes within seconds).</summary>
+    public bool Streaming { get; set; } = true;
 }

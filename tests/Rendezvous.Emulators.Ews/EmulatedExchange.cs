@@ -126,6 +126,7 @@ public sealed class EmulatedMailbox
     {
         Items[item.Id] = item;
         item.CreatedSeq = item.LastSeq = _emulator.NextSeq();
+        _emulator.Notify(this, "CreatedEvent", item);
     }
 
     /// <summary>Changes an item (new ChangeKey, logged); the change is any edit the user or an attendee's answer makes.</summary>
@@ -155,6 +156,7 @@ public sealed class EmulatedMailbox
             var item = Items[id];
             item.Deleted = true;
             item.LastSeq = _emulator.NextSeq();
+            _emulator.Notify(this, "DeletedEvent", item);
         }
     }
 
@@ -162,6 +164,7 @@ public sealed class EmulatedMailbox
     {
         item.ChangeKey = EwsEmulator.NewChangeKey();
         item.LastSeq = _emulator.NextSeq();
+        _emulator.Notify(this, "ModifiedEvent", item);
     }
 }
 

@@ -240,6 +240,7 @@ public sealed partial class EwsEmulator
             {
                 item.Deleted = true;
                 item.LastSeq = NextSeq();
+                Notify(mailbox, "DeletedEvent", item);
                 yield return Success("DeleteItem");
             }
             else

@@ -189,6 +189,12 @@ public sealed partial class EwsEmulator : IAsyncDisposable
             return;
         }
 
+        if (operation == "GetStreamingEvents")
+        {
+            await GetStreamingEventsAsync(context, body);
+            return;
+        }
+
         IEnumerable<XElement> messages;
         lock (Gate)
         {
@@ -202,6 +208,7 @@ public sealed partial class EwsEmulator : IAsyncDisposable
                 "UpdateItem" => UpdateItem(mailbox, body),
                 "DeleteItem" => DeleteItem(mailbox, body),
                 "SyncFolderItems" => SyncFolderItems(mailbox, body),
+                "Subscribe" => Subscribe(mailbox, body),
                 _ => [Error(operation, "ErrorInvalidRequest", "The emulator does not implement " + operation + ".")],
             };
             messages = messages.ToList();
