@@ -311,7 +311,7 @@ public sealed class EwsSyncTests(EwsSyncApp app) : IClassFixture<EwsSyncApp>
 
         report.Failed.ShouldBeTrue();
         var connection = await (await host.Client.GetAsync($"/api/v1/calendar-connections/{host.ConnectionId}")).ExpectAsync(200);
-        connection["lastError"]!.GetValue<string>().ShouldContain("credentials");
+        connection["lastError"]!.GetValue<string>().ShouldContain("refused the sign-in");
         connection["consecutiveFailures"]!.GetValue<int>().ShouldBe(1);
         (await BookingAsync(host, id))["status"]!.GetValue<string>().ShouldBe("scheduled");
     }
