@@ -137,6 +137,7 @@ builder.Services.Configure<CalendarSyncOptions>(builder.Configuration.GetSection
 CalendarProviders.AddCalendarProviders(builder.Services);
 Rendezvous.Server.Features.CalendarSync.Google.GoogleCalendarSetup.AddGoogleCalendar(builder.Services, builder.Configuration);
 builder.Services.AddMicrosoftCalendars(builder.Configuration);
+Rendezvous.Server.Features.CalendarSync.Exchange.ExchangeCalendars.AddExchangeCalendars(builder.Services, builder.Configuration);
 builder.Services.AddScoped<CalendarSyncEngine>();
 builder.Services.AddRendezvousIntegrations(builder.Configuration);
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
