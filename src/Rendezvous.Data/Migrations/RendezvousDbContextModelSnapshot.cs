@@ -841,6 +841,10 @@ namespace Rendezvous.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("sequence");
 
+                    b.Property<Instant?>("Stamp")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("dtstamp");
+
                     b.Property<Instant>("StartAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("start_at");
@@ -1038,6 +1042,10 @@ namespace Rendezvous.Data.Migrations
                     b.Property<Guid>("SpaceId")
                         .HasColumnType("uuid")
                         .HasColumnName("space_id");
+
+                    b.Property<Instant?>("Stamp")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("dtstamp");
 
                     b.Property<Instant>("Start")
                         .HasColumnType("timestamp with time zone")
