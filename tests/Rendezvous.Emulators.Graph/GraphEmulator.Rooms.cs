@@ -132,7 +132,13 @@ public sealed partial class GraphEmulator
         JsonObject body;
         try
         {
-            body = JsonNode.Parse(await new StreamReader(context.Request.Body).ReadToEndAsync()) as JsonObject ?? [];
+            // Graph accepts request bodies sent with Content-Encoding: gzip, as the SDK's compression handler may send them.
+            Stream stream = context.Request.Headers.ContentEncoding.ToString().Contains("gzip", StringComparison.OrdinalIgnoreCase)
+                ? new System.IO.Compression.GZipStream(context.Request.Body, System.IO.Compression.CompressionMode.Decompress)
+                : context.Request.Body;
+            var text = await new StreamReader(stream).ReadToEndAsync();
+            Writes.Enqueue($"POST {eventId} {response} {text}");
+            body = text.Length == 0 ? [] : JsonNode.Parse(text) as JsonObject ?? [];
         }
         catch (JsonException)
         {
@@ -140,8 +146,10 @@ public sealed partial class GraphEmulator
             return;
         }
 
-        var comment = body["comment"]?.GetValue<string>();
-        var sendResponse = body["sendResponse"]?.GetValue<bool>() ?? true;
+        // The reference pages write comment and sendResponse; the service's metadata (and the .NET SDK) spell the action's
+        // parameters Comment and SendResponse, and Graph takes either.
+        var comment = Parameter(body, "comment")?.GetValue<string?>();
+        var sendResponse = Parameter(body, "sendResponse")?.GetValue<bool>() ?? true;
         EmulatedEvent? copy;
         EmulatedMailbox? organizer = null;
         EmulatedEvent? original = null;
@@ -210,6 +218,9 @@ public sealed partial class GraphEmulator
 
         context.Response.StatusCode = 202;
     }
+
+    private static JsonNode? Parameter(JsonObject body, string name) =>
+        body.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
 
     /// <summary>
     /// What Exchange does for an organizer's meeting: each attendee that is a mailbox here gets a copy (same iCalUId, not

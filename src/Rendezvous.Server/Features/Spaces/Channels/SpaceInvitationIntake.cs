@@ -117,13 +117,22 @@ public sealed partial class SpaceInvitationIntake(RendezvousDbContext db, ISpace
         return IntakeOutcome.Received;
     }
 
-    /// <summary>The space's copy at <paramref name="reference"/> disappeared (DAViCal deletes cancelled copies itself).</summary>
+    /// <summary>
+    /// The space's copy at <paramref name="reference"/> disappeared (DAViCal deletes cancelled copies itself), unless
+    /// the space had declined it (Exchange takes declined meetings out of the room's calendar).
+    /// </summary>
     public async Task<IntakeOutcome> RemovedAsync(SpaceChannel channel, string reference, CancellationToken ct)
     {
         var item = await db.SpaceChannelItems.IgnoreQueryFilters()
             .FirstOrDefaultAsync(i => i.SpaceId == channel.SpaceId && i.Reference == reference && !i.Cancelled, ct);
         if (item is null)
         {
+            return IntakeOutcome.Ignored;
+        }
+
+        if (item.AnsweredPartstat == ITipMessages.Declined)
+        {
+            // Our own decline took it out of the calendar (Exchange moves declined meetings out of a room's calendar).
             return IntakeOutcome.Ignored;
         }
 
