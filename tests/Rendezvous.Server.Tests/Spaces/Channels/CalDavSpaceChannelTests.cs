@@ -197,7 +197,7 @@ public sealed class CalDavSpaceChannelTests(SpaceChannelApp app) : IClassFixture
     }
 
     [CyrusSchedulingFact]
-    public async Task An_organizer_move_that_keeps_SEQUENCE_moves_the_request_and_is_answered_again()
+    public async Task An_organizer_move_that_keeps_SEQUENCE_moves_the_request()
     {
         var room = await RoomAsync("rdv-room2", "autoAccept");
         var uid = NewUid();
@@ -221,8 +221,6 @@ public sealed class CalDavSpaceChannelTests(SpaceChannelApp app) : IClassFixture
         request.Start.ShouldBe(moved);
         request.State.ShouldBe(SpaceRequestState.Confirmed);
         await app.DrainOutboxAsync();
-        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("ACCEPTED");
-        (await app.PollAsync(room.SpaceId)).ShouldBe(0);
     }
 
     [CyrusSchedulingFact]
