@@ -859,6 +859,10 @@ namespace Rendezvous.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("sequence");
 
+                    b.Property<Instant?>("Stamp")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("dtstamp");
+
                     b.Property<Instant>("StartAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("start_at");
@@ -1056,6 +1060,10 @@ namespace Rendezvous.Data.Migrations
                     b.Property<Guid>("SpaceId")
                         .HasColumnType("uuid")
                         .HasColumnName("space_id");
+
+                    b.Property<Instant?>("Stamp")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("dtstamp");
 
                     b.Property<Instant>("Start")
                         .HasColumnType("timestamp with time zone")

@@ -65,18 +65,21 @@ public sealed class CalDavSpaceChannelTests(SpaceChannelApp app) : IClassFixture
     {
         using var organizer = SpaceChannelServers.CyrusClient(Organizer);
         var href = $"/dav/calendars/user/{Organizer}/Default/{uid}.ics";
-        var ics = string.Join("\r\n",
+        (await organizer.CreateObjectAsync(href, Meeting(room, uid, start, sequence, summary))).Succeeded.ShouldBeTrue();
+        return href;
+    }
+
+    private static string Meeting(Room room, string uid, Instant start, int sequence = 0, string summary = "Quarterly review",
+        string stamp = "20261206T100000Z") =>
+        string.Join("\r\n",
             "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Rendezvous tests//EN", "BEGIN:VEVENT",
-            "UID:" + uid, "DTSTAMP:20261206T100000Z",
+            "UID:" + uid, "DTSTAMP:" + stamp,
             "DTSTART:" + SpaceChannelServers.Utc(start), "DTEND:" + SpaceChannelServers.Utc(start + Duration.FromHours(1)),
             "SUMMARY:" + summary, "SEQUENCE:" + sequence,
             $"ORGANIZER;CN=Olga Organizer:mailto:{Organizer}@localhost",
             $"ATTENDEE;CN=Olga Organizer;PARTSTAT=ACCEPTED:mailto:{Organizer}@localhost",
             $"ATTENDEE;CUTYPE=ROOM;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{room.Email}",
             "END:VEVENT", "END:VCALENDAR", "");
-        (await organizer.CreateObjectAsync(href, ics)).Succeeded.ShouldBeTrue();
-        return href;
-    }
 
     /// <summary>The room's PARTSTAT on the organizer's own copy.</summary>
     private static async Task<string> PartstatAtOrganizerAsync(string href, Room room)
@@ -191,6 +194,33 @@ public sealed class CalDavSpaceChannelTests(SpaceChannelApp app) : IClassFixture
         await app.DrainOutboxAsync();
 
         (await PartstatAtOrganizerAsync(href, room)).ShouldBe("DECLINED");
+    }
+
+    [CyrusSchedulingFact]
+    public async Task An_organizer_move_that_keeps_SEQUENCE_moves_the_request()
+    {
+        var room = await RoomAsync("rdv-room2", "autoAccept");
+        var uid = NewUid();
+        var start = SpaceChannelServers.SomeFutureHour();
+        var href = await InviteAsync(room, uid, start);
+        await app.PollAsync(room.SpaceId);
+        await app.DrainOutboxAsync();
+        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("ACCEPTED");
+
+        // Some clients move a meeting without raising SEQUENCE; only DTSTAMP is newer. (Cyrus raises SEQUENCE on the room's
+        // copy itself when the time changes; the iMIP test shows the same-SEQUENCE case reaching the lifecycle.)
+        var moved = start + Duration.FromHours(2);
+        using (var organizer = SpaceChannelServers.CyrusClient(Organizer))
+        {
+            var etag = await organizer.GetETagAsync(href) ?? throw new InvalidOperationException("no etag");
+            (await organizer.UpdateObjectAsync(href, Meeting(room, uid, moved, stamp: "20261206T120000Z"), etag)).Succeeded.ShouldBeTrue();
+        }
+
+        (await app.PollAsync(room.SpaceId)).ShouldBe(1);
+        var request = await RequestAsync(room, uid);
+        request.Start.ShouldBe(moved);
+        request.State.ShouldBe(SpaceRequestState.Confirmed);
+        await app.DrainOutboxAsync();
     }
 
     [CyrusSchedulingFact]
