@@ -53,7 +53,7 @@ public sealed class AutomationsBrowserTests(RendezvousServer server)
         await page.GetByLabel("How long before or after").FillAsync("2");
         await page.GetByLabel("Unit").SelectOptionAsync("hours");
         await page.GetByLabel("Action", new() { Exact = true }).SelectOptionAsync(new SelectOptionValue { Label = "Send an email" });
-        await page.GetByLabel("Template").SelectOptionAsync("followUp");
+        await page.GetByLabel("Template", new() { Exact = true }).SelectOptionAsync("followUp");
         await page.GetByLabel("Own subject").FillAsync("Thanks for your time, {{customer.name}}");
         await page.GetByLabel("Own message").FillAsync("It was good to speak with you.\n\n{{host.name}}");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create automation" }).ClickAsync();
