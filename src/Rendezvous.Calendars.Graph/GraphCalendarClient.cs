@@ -84,57 +84,19 @@ public sealed class GraphCalendarClient : IDisposable
     /// Times come back in UTC (<c>Prefer: outlook.timezone</c>).
     /// </summary>
     public Task<GraphDelta> CalendarViewDeltaAsync(string calendarId, string? deltaLink, DateTimeOffset from, DateTimeOffset to, CancellationToken ct) =>
-        CallAsync(async () =>
+        CallAsync(() => ReadDeltaAsync(deltaLink, async url =>
         {
-            var changed = new List<Event>();
-            var removed = new List<string>();
             var builder = _graph.Me.Calendars[calendarId].CalendarView.Delta;
-            Microsoft.Graph.Me.Calendars.Item.CalendarView.Delta.DeltaGetResponse? page;
-            try
-            {
-                page = deltaLink is null
-                    ? await builder.GetAsDeltaGetResponseAsync(rc =>
-                    {
-                        rc.QueryParameters.StartDateTime = from.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
-                        rc.QueryParameters.EndDateTime = to.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
-                        Prefer(rc.Headers);
-                    }, ct)
-                    : await builder.WithUrl(deltaLink).GetAsDeltaGetResponseAsync(rc => Prefer(rc.Headers), ct);
-                while (true)
+            var page = url is null
+                ? await builder.GetAsDeltaGetResponseAsync(rc =>
                 {
-                    foreach (var item in page?.Value ?? [])
-                    {
-                        if (item.Id is null)
-                        {
-                            continue;
-                        }
-
-                        if (item.AdditionalData.ContainsKey("@removed"))
-                        {
-                            removed.Add(item.Id);
-                        }
-                        else
-                        {
-                            changed.Add(item);
-                        }
-                    }
-
-                    if (page?.OdataNextLink is { } next)
-                    {
-                        page = await builder.WithUrl(next).GetAsDeltaGetResponseAsync(rc => Prefer(rc.Headers), ct);
-                        continue;
-                    }
-
-                    return new GraphDelta(changed, removed, page?.OdataDeltaLink, false);
-                }
-            }
-            catch (ApiException ex) when (IsInvalidSyncState(ex))
-            {
-                // https://learn.microsoft.com/en-us/graph/delta-query-overview: 410 Gone means the state token is no longer
-                // valid and the client must start over with a full synchronization.
-                return new GraphDelta([], [], null, true);
-            }
-        }, "reading calendar changes", ct);
+                    rc.QueryParameters.StartDateTime = GraphTime(from);
+                    rc.QueryParameters.EndDateTime = GraphTime(to);
+                    Prefer(rc.Headers);
+                }, ct)
+                : await builder.WithUrl(url).GetAsDeltaGetResponseAsync(rc => Prefer(rc.Headers), ct);
+            return (page?.Value, page?.OdataNextLink, page?.OdataDeltaLink);
+        }), "reading calendar changes", ct);
 
     /// <summary>
     /// GET /users/{id}/calendarView/delta (https://learn.microsoft.com/en-us/graph/api/event-delta): the same as
@@ -142,55 +104,70 @@ public sealed class GraphCalendarClient : IDisposable
     /// application with the Calendars.ReadWrite application permission reads.
     /// </summary>
     public Task<GraphDelta> UserCalendarViewDeltaAsync(string user, string? deltaLink, DateTimeOffset from, DateTimeOffset to, CancellationToken ct) =>
-        CallAsync(async () =>
+        CallAsync(() => ReadDeltaAsync(deltaLink, async url =>
         {
-            var changed = new List<Event>();
-            var removed = new List<string>();
             var builder = _graph.Users[user].CalendarView.Delta;
-            Microsoft.Graph.Users.Item.CalendarView.Delta.DeltaGetResponse? page;
-            try
-            {
-                page = deltaLink is null
-                    ? await builder.GetAsDeltaGetResponseAsync(rc =>
-                    {
-                        rc.QueryParameters.StartDateTime = from.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
-                        rc.QueryParameters.EndDateTime = to.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
-                        Prefer(rc.Headers);
-                    }, ct)
-                    : await builder.WithUrl(deltaLink).GetAsDeltaGetResponseAsync(rc => Prefer(rc.Headers), ct);
-                while (true)
+            var page = url is null
+                ? await builder.GetAsDeltaGetResponseAsync(rc =>
                 {
-                    foreach (var item in page?.Value ?? [])
-                    {
-                        if (item.Id is null)
-                        {
-                            continue;
-                        }
+                    rc.QueryParameters.StartDateTime = GraphTime(from);
+                    rc.QueryParameters.EndDateTime = GraphTime(to);
+                    Prefer(rc.Headers);
+                }, ct)
+                : await builder.WithUrl(url).GetAsDeltaGetResponseAsync(rc => Prefer(rc.Headers), ct);
+            return (page?.Value, page?.OdataNextLink, page?.OdataDeltaLink);
+        }), "reading a mailbox's calendar changes", ct);
 
-                        if (item.AdditionalData.ContainsKey("@removed"))
-                        {
-                            removed.Add(item.Id);
-                        }
-                        else
-                        {
-                            changed.Add(item);
-                        }
-                    }
+    private static string GraphTime(DateTimeOffset at) =>
+        at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
 
-                    if (page?.OdataNextLink is { } next)
+    /// <summary>
+    /// Reads a delta query to its end: <paramref name="fetch"/> gets the first page (null) or the page at a link; every
+    /// <c>@odata.nextLink</c> is followed to the final <c>@odata.deltaLink</c>. The two delta routes answer with
+    /// different generated types, hence the delegate.
+    /// </summary>
+    private static async Task<GraphDelta> ReadDeltaAsync(string? deltaLink,
+        Func<string?, Task<(List<Event>? Items, string? Next, string? Delta)>> fetch)
+    {
+        var changed = new List<Event>();
+        var removed = new List<string>();
+        try
+        {
+            var page = await fetch(deltaLink);
+            while (true)
+            {
+                foreach (var item in page.Items ?? [])
+                {
+                    if (item.Id is null)
                     {
-                        page = await builder.WithUrl(next).GetAsDeltaGetResponseAsync(rc => Prefer(rc.Headers), ct);
                         continue;
                     }
 
-                    return new GraphDelta(changed, removed, page?.OdataDeltaLink, false);
+                    if (item.AdditionalData.ContainsKey("@removed"))
+                    {
+                        removed.Add(item.Id);
+                    }
+                    else
+                    {
+                        changed.Add(item);
+                    }
                 }
+
+                if (page.Next is null)
+                {
+                    return new GraphDelta(changed, removed, page.Delta, false);
+                }
+
+                page = await fetch(page.Next);
             }
-            catch (ApiException ex) when (IsInvalidSyncState(ex))
-            {
-                return new GraphDelta([], [], null, true);
-            }
-        }, "reading a mailbox's calendar changes", ct);
+        }
+        catch (ApiException ex) when (IsInvalidSyncState(ex))
+        {
+            // https://learn.microsoft.com/en-us/graph/delta-query-overview: 410 Gone means the state token is no longer
+            // valid and the client must start over with a full synchronization.
+            return new GraphDelta([], [], null, true);
+        }
+    }
 
     /// <summary>
     /// Answers a meeting in another mailbox (a room's): POST /users/{id}/events/{id}/accept
