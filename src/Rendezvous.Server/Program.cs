@@ -11,6 +11,7 @@ using Rendezvous.Integrations.Crm;
 using Rendezvous.Integrations.Notifications.Templates;
 using Rendezvous.Integrations.Payments;
 using Rendezvous.Integrations.Webhooks;
+using Rendezvous.Integrations.Outbound;
 using Rendezvous.Server.Cli;
 using Rendezvous.Server.Features.Availability;
 using Rendezvous.Server.Features.BookingPages;
@@ -71,6 +72,7 @@ builder.Services.AddSingleton<IClock>(SystemClock.Instance);
 #pragma warning restore RS0030
 
 builder.Services.AddRendezvousData(connectionString);
+builder.AddRendezvousObservability();
 builder.Services.Configure<BootstrapOptions>(builder.Configuration.GetSection("Rendezvous:Bootstrap"));
 builder.Services.Configure<WorkerOptions>(builder.Configuration.GetSection("Rendezvous:Workers"));
 builder.Services.Configure<JsonOptions>(o => JsonDefaults.Configure(o.SerializerOptions));
@@ -135,6 +137,7 @@ Rendezvous.Server.Features.CalendarSync.Google.GoogleCalendarSetup.AddGoogleCale
 builder.Services.AddMicrosoftCalendars(builder.Configuration);
 builder.Services.AddScoped<CalendarSyncEngine>();
 builder.Services.AddRendezvousIntegrations(builder.Configuration);
+builder.Services.AddOutboundAddressPolicy(builder.Configuration);
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
 builder.Services.AddHostedService<CalendarSyncWorker>();
 Rendezvous.Server.Features.Spaces.Channels.SpaceChannelSetup.AddSpaceChannels(builder.Services, builder.Configuration);
@@ -182,11 +185,14 @@ app.UseStatusCodePages();
 app.UseWebAssets();
 app.UseRouting();
 app.UseRateLimiter();
+// Before authentication: an API key or cookie holding NUL would otherwise reach the database too.
+app.UseInputTextFilter();
 app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
 app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous().ExcludeFromDescription();
+app.MapRendezvousObservability();
 
 var api = app.MapGroup("/api/v1");
 api.MapUsers();

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using NodaTime;
 using Npgsql;
 using NpgsqlTypes;
+using Rendezvous.Data.Diagnostics;
 using Rendezvous.Domain;
 
 namespace Rendezvous.Data.Outbox;
@@ -51,9 +53,9 @@ public sealed partial class OutboxProcessor(NpgsqlDataSource dataSource, IEnumer
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
-        var claimed = new List<(OutboxEnvelope Message, List<string> HandledBy)>();
+        var claimed = new List<(OutboxEnvelope Message, List<string> HandledBy, Instant Written)>();
         await using (var select = new NpgsqlCommand("""
-            SELECT id, type, payload::text, organization_id, attempts, handled_by
+            SELECT id, type, payload::text, organization_id, attempts, handled_by, created_at
             FROM outbox_messages
             WHERE processed_at IS NULL AND available_at <= @now
             ORDER BY id
@@ -68,12 +70,15 @@ public sealed partial class OutboxProcessor(NpgsqlDataSource dataSource, IEnumer
             {
                 var org = reader.IsDBNull(3) ? (OrganizationId?)null : new OrganizationId(reader.GetGuid(3));
                 claimed.Add((new OutboxEnvelope(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), org, reader.GetInt32(4) + 1),
-                    [.. reader.GetFieldValue<string[]>(5)]));
+                    [.. reader.GetFieldValue<string[]>(5)], reader.GetFieldValue<Instant>(6)));
             }
         }
 
-        foreach (var (message, handledBy) in claimed)
+        foreach (var (message, handledBy, written) in claimed)
         {
+            using var activity = RendezvousTelemetry.Source.StartActivity("outbox " + message.Type, ActivityKind.Consumer);
+            activity?.SetTag("rendezvous.outbox.message_id", message.Id);
+            activity?.SetTag("rendezvous.outbox.attempt", message.Attempt);
             string? error = null;
             foreach (var handler in _handlers)
             {
@@ -104,6 +109,16 @@ public sealed partial class OutboxProcessor(NpgsqlDataSource dataSource, IEnumer
             update.Parameters.AddWithValue("retry", now + Backoff(message.Attempt));
             update.Parameters.AddWithValue("error", (object?)error ?? DBNull.Value);
             await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var type = new KeyValuePair<string, object?>("type", message.Type);
+            RendezvousTelemetry.OutboxMessages.Add(1, type, new("outcome", error is null ? "done" : "retry"));
+            if (error is null)
+            {
+                RendezvousTelemetry.OutboxDelay.Record((now - written).TotalSeconds, type);
+            }
+            else
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, error);
+            }
         }
 
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -42,7 +42,7 @@ public sealed class WebhookOutboxHandler(IServiceScopeFactory scopes, WebhookSig
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var subscriptions = await db.WebhookSubscriptions.IgnoreQueryFilters().AsNoTracking()
+        var subscriptions = await db.WebhookSubscriptions.AcrossTenants().AsNoTracking()
             .Where(s => s.OrganizationId == e.OrganizationId && s.Active
                 && (s.Events.Contains(e.Type) || s.Events.Contains(WebhookEventTypes.All)))
             .Select(s => s.Id)
@@ -52,14 +52,14 @@ public sealed class WebhookOutboxHandler(IServiceScopeFactory scopes, WebhookSig
             return;
         }
 
-        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking()
+        var booking = await db.Bookings.AcrossTenants().AsNoTracking()
             .Where(b => b.Id == e.BookingId)
             .Select(b => new { b.OwnerId, b.CustomerId })
             .FirstOrDefaultAsync(cancellationToken);
         WebhookCustomer? customer = null;
         if (booking is not null)
         {
-            customer = await db.Customers.IgnoreQueryFilters().AsNoTracking()
+            customer = await db.Customers.AcrossTenants().AsNoTracking()
                 .Where(c => c.Id == booking.CustomerId)
                 .Select(c => new WebhookCustomer(c.Name, c.Email, c.TimeZoneId))
                 .FirstOrDefaultAsync(cancellationToken);
@@ -76,7 +76,7 @@ public sealed class WebhookOutboxHandler(IServiceScopeFactory scopes, WebhookSig
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        subscriptions ??= await db.WebhookSubscriptions.IgnoreQueryFilters().AsNoTracking()
+        subscriptions ??= await db.WebhookSubscriptions.AcrossTenants().AsNoTracking()
             .Where(s => s.OrganizationId == org && s.Active && (s.Events.Contains(type) || s.Events.Contains(WebhookEventTypes.All)))
             .Select(s => s.Id)
             .ToListAsync(cancellationToken);

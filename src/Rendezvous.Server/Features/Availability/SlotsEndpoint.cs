@@ -55,7 +55,7 @@ public static class SlotsEndpoint
         string slug, string? from, string? to, string? timeZone, RendezvousDbContext db, AvailabilityService availability, IClock clock,
         CancellationToken ct)
     {
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
         if (page is null)
         {
             return Problems.NotFound("Booking page");

@@ -29,7 +29,7 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
 
     public async Task<Result<CreateOutcome>> CreateAsync(string slug, CreateBookingRequest request, string? idempotencyKey, CancellationToken ct)
     {
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
         if (page is null)
         {
             return DomainError.NotFound("Booking page");
@@ -146,6 +146,7 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         }
 
         await tx.CommitAsync(ct);
+        Rendezvous.Data.Diagnostics.RendezvousTelemetry.BookingsCreated.Add(bookings.Count);
         return new CreateOutcome(response, false);
     }
 

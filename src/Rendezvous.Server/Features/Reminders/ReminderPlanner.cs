@@ -37,7 +37,7 @@ public sealed class ReminderPlanner(IServiceScopeFactory scopes, IClock clock) :
     /// <summary>Plans the booking's pending reminders from its current state (and drops them when it is over).</summary>
     public static async Task ReplanAsync(RendezvousDbContext db, BookingId bookingId, Instant now, CancellationToken ct)
     {
-        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == bookingId, ct);
+        var booking = await db.Bookings.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(b => b.Id == bookingId, ct);
         if (booking is null)
         {
             return;
@@ -103,7 +103,7 @@ public sealed class ReminderPlanner(IServiceScopeFactory scopes, IClock clock) :
             return (rules, follow);
         }
 
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
         return (page.Settings.Reminders, page.Settings.FollowUp);
     }
 

@@ -30,16 +30,16 @@ public sealed class SpaceBookingHandler(IServiceScopeFactory scopes, IClock cloc
         var e = JsonSerializer.Deserialize<BookingEvent>(message.Payload, JsonDefaults.Options)!;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var holds = await db.SpaceRequests.IgnoreQueryFilters().AsNoTracking()
+        var holds = await db.SpaceRequests.AcrossTenants().AsNoTracking()
             .Where(r => r.BookingId == e.BookingId && r.State == SpaceRequestState.Confirmed)
             .Select(r => r.Id).ToListAsync(cancellationToken);
         foreach (var id in holds)
         {
             await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-            var request = await db.SpaceRequests.IgnoreQueryFilters().FirstAsync(r => r.Id == id, cancellationToken);
+            var request = await db.SpaceRequests.AcrossTenants().FirstAsync(r => r.Id == id, cancellationToken);
             await db.LockAsync("space:" + request.SpaceId, cancellationToken);
             await db.Entry(request).ReloadAsync(cancellationToken);
-            var space = await db.Spaces.IgnoreQueryFilters().FirstAsync(s => s.Id == request.SpaceId, cancellationToken);
+            var space = await db.Spaces.AcrossTenants().FirstAsync(s => s.Id == request.SpaceId, cancellationToken);
             var now = clock.GetCurrentInstant();
             if (e.Type == BookingEvent.Rescheduled)
             {
@@ -81,13 +81,13 @@ public sealed class SpaceBookingHandler(IServiceScopeFactory scopes, IClock cloc
     private async Task ReleaseAsync(RendezvousDbContext db, Guid id, string reason, CancellationToken ct)
     {
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var request = await db.SpaceRequests.IgnoreQueryFilters().FirstAsync(r => r.Id == id, ct);
+        var request = await db.SpaceRequests.AcrossTenants().FirstAsync(r => r.Id == id, ct);
         if (request.State != SpaceRequestState.Confirmed)
         {
             return;
         }
 
-        var space = await db.Spaces.IgnoreQueryFilters().FirstAsync(s => s.Id == request.SpaceId, ct);
+        var space = await db.Spaces.AcrossTenants().FirstAsync(s => s.Id == request.SpaceId, ct);
         var now = clock.GetCurrentInstant();
         request.State = SpaceRequestState.Canceled;
         request.LastActorKind = SpaceActor.System.Kind;

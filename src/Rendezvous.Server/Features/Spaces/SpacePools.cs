@@ -27,8 +27,8 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
             return null;
         }
 
-        var org = await db.BookingPages.IgnoreQueryFilters().Where(p => p.Id == pageId).Select(p => p.OrganizationId).FirstAsync(ct);
-        var spaces = await db.Spaces.IgnoreQueryFilters().AsNoTracking()
+        var org = await db.BookingPages.AcrossTenants().Where(p => p.Id == pageId).Select(p => p.OrganizationId).FirstAsync(ct);
+        var spaces = await db.Spaces.AcrossTenants().AsNoTracking()
             .Where(s => s.OrganizationId == org && (pool.SpaceIds.Count == 0 || pool.SpaceIds.Contains(s.Id)) && s.Capacity >= pool.MinimumCapacity)
             .ToListAsync(ct);
         return [.. spaces.Where(s => pool.RequiredFeatures.All(s.Features.Contains)).OrderBy(s => s.Capacity).ThenBy(s => s.Name, StringComparer.Ordinal)];
@@ -47,7 +47,7 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
         var ids = spaces.Select(s => s.Id).ToList();
         var from = slots.Min(s => s.Start);
         var to = slots.Max(s => s.End);
-        var taken = await db.SpaceRequests.IgnoreQueryFilters().AsNoTracking()
+        var taken = await db.SpaceRequests.AcrossTenants().AsNoTracking()
             .Where(r => ids.Contains(r.SpaceId) && r.State == SpaceRequestState.Confirmed && r.Start < to && r.End > from
                 && (ignoreBooking == null || r.BookingId != ignoreBooking))
             .Select(r => new { r.SpaceId, r.Start, r.End })
@@ -126,7 +126,7 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
     private async Task<Space?> FirstFreeAsync(IReadOnlyList<Space> spaces, Instant start, Instant end, BookingId? ignore, CancellationToken ct)
     {
         var ids = spaces.Select(s => s.Id).ToList();
-        var busy = await db.SpaceRequests.IgnoreQueryFilters().AsNoTracking()
+        var busy = await db.SpaceRequests.AcrossTenants().AsNoTracking()
             .Where(r => ids.Contains(r.SpaceId) && r.State == SpaceRequestState.Confirmed && r.Start < end && r.End > start
                 && (ignore == null || r.BookingId != ignore))
             .Select(r => r.SpaceId)
