@@ -576,3 +576,17 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] || die "chromium is installed but /usr/bin/chromium is missing"
   export RENDEZVOUS_TEST_CHROMIUM=/usr/bin/chromium
 }
+
+# ensure_cluster_packages: HAProxy and pg_auto_failover (pg_autoctl) for scripts/cluster, for the PostgreSQL major
+# version pg_bindir finds (Debian names the package postgresql-MAJOR-auto-failover).
+ensure_cluster_packages() {
+  local bin; bin=$(pg_bindir)
+  if [ -z "$bin" ]; then
+    apt_install postgresql postgresql-contrib
+    bin=$(pg_bindir) || die "PostgreSQL binaries not found after install"
+  fi
+  local major; major=$(basename "$(dirname "$bin")")
+  apt_install haproxy "postgresql-$major-auto-failover" curl
+  command -v pg_autoctl >/dev/null || die "postgresql-$major-auto-failover is installed but pg_autoctl is not on PATH"
+  [ -x /usr/sbin/haproxy ] || die "haproxy is installed but /usr/sbin/haproxy is missing"
+}

@@ -137,6 +137,108 @@ public sealed class GraphCalendarClient : IDisposable
         }, "reading calendar changes", ct);
 
     /// <summary>
+    /// GET /users/{id}/calendarView/delta (https://learn.microsoft.com/en-us/graph/api/event-delta): the same as
+    /// <see cref="CalendarViewDeltaAsync"/> on the default calendar of another mailbox, such as a room mailbox an
+    /// application with the Calendars.ReadWrite application permission reads.
+    /// </summary>
+    public Task<GraphDelta> UserCalendarViewDeltaAsync(string user, string? deltaLink, DateTimeOffset from, DateTimeOffset to, CancellationToken ct) =>
+        CallAsync(async () =>
+        {
+            var changed = new List<Event>();
+            var removed = new List<string>();
+            var builder = _graph.Users[user].CalendarView.Delta;
+            Microsoft.Graph.Users.Item.CalendarView.Delta.DeltaGetResponse? page;
+            try
+            {
+                page = deltaLink is null
+                    ? await builder.GetAsDeltaGetResponseAsync(rc =>
+                    {
+                        rc.QueryParameters.StartDateTime = from.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+                        rc.QueryParameters.EndDateTime = to.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+                        Prefer(rc.Headers);
+                    }, ct)
+                    : await builder.WithUrl(deltaLink).GetAsDeltaGetResponseAsync(rc => Prefer(rc.Headers), ct);
+                while (true)
+                {
+                    foreach (var item in page?.Value ?? [])
+                    {
+                        if (item.Id is null)
+                        {
+                            continue;
+                        }
+
+                        if (item.AdditionalData.ContainsKey("@removed"))
+                        {
+                            removed.Add(item.Id);
+                        }
+                        else
+                        {
+                            changed.Add(item);
+                        }
+                    }
+
+                    if (page?.OdataNextLink is { } next)
+                    {
+                        page = await builder.WithUrl(next).GetAsDeltaGetResponseAsync(rc => Prefer(rc.Headers), ct);
+                        continue;
+                    }
+
+                    return new GraphDelta(changed, removed, page?.OdataDeltaLink, false);
+                }
+            }
+            catch (ApiException ex) when (IsInvalidSyncState(ex))
+            {
+                return new GraphDelta([], [], null, true);
+            }
+        }, "reading a mailbox's calendar changes", ct);
+
+    /// <summary>
+    /// Answers a meeting in another mailbox (a room's): POST /users/{id}/events/{id}/accept
+    /// (https://learn.microsoft.com/en-us/graph/api/event-accept), /decline
+    /// (https://learn.microsoft.com/en-us/graph/api/event-decline) or /tentativelyAccept
+    /// (https://learn.microsoft.com/en-us/graph/api/event-tentativelyaccept), with a comment and sendResponse true so
+    /// the organizer gets the usual Outlook answer. <paramref name="response"/> is ACCEPTED, DECLINED or TENTATIVE.
+    /// </summary>
+    /// <returns>False when the event is gone (the organizer deleted it): there is nobody left to answer.</returns>
+    public Task<bool> RespondAsync(string user, string eventId, string response, string? comment, CancellationToken ct) =>
+        CallAsync(async () =>
+        {
+            var item = _graph.Users[user].Events[eventId];
+            try
+            {
+                switch (response)
+                {
+                    case "ACCEPTED":
+                        await item.Accept.PostAsync(new Microsoft.Graph.Users.Item.Events.Item.Accept.AcceptPostRequestBody
+                        {
+                            Comment = comment, SendResponse = true,
+                        }, cancellationToken: ct);
+                        break;
+                    case "DECLINED":
+                        await item.Decline.PostAsync(new Microsoft.Graph.Users.Item.Events.Item.Decline.DeclinePostRequestBody
+                        {
+                            Comment = comment, SendResponse = true,
+                        }, cancellationToken: ct);
+                        break;
+                    case "TENTATIVE":
+                        await item.TentativelyAccept.PostAsync(new Microsoft.Graph.Users.Item.Events.Item.TentativelyAccept.TentativelyAcceptPostRequestBody
+                        {
+                            Comment = comment, SendResponse = true,
+                        }, cancellationToken: ct);
+                        break;
+                    default:
+                        throw new ArgumentException($"A room answers ACCEPTED, DECLINED or TENTATIVE, not '{response}'.", nameof(response));
+                }
+
+                return true;
+            }
+            catch (ApiException ex) when (ex.ResponseStatusCode == (int)HttpStatusCode.NotFound)
+            {
+                return false;
+            }
+        }, "answering a meeting", ct);
+
+    /// <summary>
     /// POST /me/calendars/{id}/events (https://learn.microsoft.com/en-us/graph/api/calendar-post-events). The event must
     /// carry a transactionId: a create repeated with it (a retry after a lost answer) does not make a second event.
     /// </summary>

@@ -30,4 +30,27 @@ public sealed class DataProtectionKeyStore(NpgsqlDataSource dataSource) : IXmlRe
         command.Parameters.AddWithValue("xml", element.ToString(SaveOptions.DisableFormatting));
         command.ExecuteNonQuery();
     }
+
+    /// <summary>Every entry with its row id, for the start-up check and re-encryption (KeyRingProtection).</summary>
+    public IReadOnlyList<(long Id, XElement Xml)> ReadRows()
+    {
+        using var command = dataSource.CreateCommand("SELECT id, xml FROM data_protection_keys ORDER BY id");
+        using var reader = command.ExecuteReader();
+        var rows = new List<(long, XElement)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetInt64(0), XElement.Parse(reader.GetString(1))));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Rewrites one entry in place: the same key, its secret encrypted differently.</summary>
+    public void Replace(long id, XElement element)
+    {
+        using var command = dataSource.CreateCommand("UPDATE data_protection_keys SET xml = @xml WHERE id = @id");
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("xml", element.ToString(SaveOptions.DisableFormatting));
+        command.ExecuteNonQuery();
+    }
 }

@@ -21,9 +21,38 @@ public static class DataServiceCollectionExtensions
     /// </summary>
     public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        var builder = new NpgsqlDataSourceBuilder(WithFailoverDefaults(connectionString));
         builder.UseNodaTime();
         return builder.Build();
+    }
+
+    /// <summary>
+    /// A connection string naming several hosts (<c>Host=h1:5432,h2:5432</c>) is a primary with standbys: unless it says
+    /// otherwise, sessions go only to the node that accepts writes (<c>read-write</c>, not <c>primary</c>: a node just
+    /// promoted is out of recovery before it accepts writes), and the hosts' states are rechecked every second instead
+    /// of every ten, so a new primary is found soon after a failover. A single host is left as it is.
+    /// </summary>
+    public static string WithFailoverDefaults(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.Host is not { } host || !host.Contains(',', StringComparison.Ordinal))
+        {
+            return connectionString;
+        }
+
+        // The plain builder only knows what the string itself says (Npgsql's answers for every keyword it knows).
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (builder.TargetSessionAttributes is null)
+        {
+            builder.TargetSessionAttributes = "read-write";
+        }
+
+        if (!given.ContainsKey("Host Recheck Seconds") && !given.ContainsKey("HostRecheckSeconds"))
+        {
+            builder.HostRecheckSeconds = 1;
+        }
+
+        return builder.ConnectionString;
     }
 
     /// <summary>The options every context uses, also for the command-line verbs and the design-time tools.</summary>

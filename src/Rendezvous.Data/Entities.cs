@@ -48,6 +48,21 @@ public sealed class OutboxMessage
     public Instant? ProcessedAt { get; set; }
 
     public string? LastError { get; set; }
+
+    /// <summary>The process holding the message while it runs (null when nobody does).</summary>
+    public string? ClaimedBy { get; set; }
+
+    /// <summary>Until when <see cref="ClaimedBy"/> holds it; after that another process may claim it (the holder died).</summary>
+    public Instant? LeaseUntil { get; set; }
+
+    /// <summary>Set when the message used up its attempts: nothing retries it until an administrator replays it.</summary>
+    public Instant? DeadAt { get; set; }
+
+    /// <summary>
+    /// Messages with the same key (the booking, space request or space the payload names) never run at the same time and
+    /// are claimed in id order. Computed by the database from the payload, so every writer gets it.
+    /// </summary>
+    public string? OrderingKey { get; init; }
 }
 
 /// <summary>The stored answer to a request made with an Idempotency-Key, replayed on a repeat.</summary>

@@ -24,6 +24,7 @@ public sealed partial class RendezvousDbContext
         {
             e.ToTable("space_channel_items");
             e.HasKey(i => new { i.SpaceId, i.Uid });
+            e.Property(i => i.Stamp).HasColumnName("dtstamp");
             e.HasQueryFilter(i => AllTenants || (TenantId != null && i.OrganizationId == TenantId));
         });
     }

@@ -52,6 +52,7 @@ public sealed partial class RendezvousDbContext
             e.Property(r => r.Id).ValueGeneratedNever();
             e.Property(r => r.Start).HasColumnName("start_at");
             e.Property(r => r.End).HasColumnName("end_at");
+            e.Property(r => r.Stamp).HasColumnName("dtstamp");
             e.Property(r => r.State).HasConversion(StateConverter);
             e.Property(r => r.OrganizerCalendarETag).HasColumnName("organizer_calendar_etag");
             e.Property<uint>("Version").HasColumnName("xmin").HasColumnType("xid").ValueGeneratedOnAddOrUpdate().IsConcurrencyToken();

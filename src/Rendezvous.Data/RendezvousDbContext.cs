@@ -253,6 +253,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
             e.HasKey(m => m.Id);
             e.Property(m => m.Id).UseIdentityByDefaultColumn();
             e.Property(m => m.Payload).HasColumnType("jsonb");
+            e.Property(m => m.OrderingKey).HasComputedColumnSql(Outbox.OutboxMessageSql.OrderingKey, stored: true);
         });
 
         modelBuilder.Entity<IdempotencyRecord>(e =>

@@ -1,6 +1,5 @@
 using Rendezvous.Server.Features.Security;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
 using NodaTime;
 using Rendezvous.Data;
@@ -73,6 +72,8 @@ builder.Services.AddSingleton<IClock>(SystemClock.Instance);
 
 builder.Services.AddRendezvousData(connectionString);
 builder.AddRendezvousObservability();
+// How long a booking keeps retrying while the database fails over (decision 0029).
+builder.Services.Configure<Rendezvous.Data.Failover.FailoverRetryOptions>(builder.Configuration.GetSection("Rendezvous:Database:FailoverRetry"));
 builder.Services.Configure<BootstrapOptions>(builder.Configuration.GetSection("Rendezvous:Bootstrap"));
 builder.Services.Configure<WorkerOptions>(builder.Configuration.GetSection("Rendezvous:Workers"));
 builder.Services.Configure<JsonOptions>(o => JsonDefaults.Configure(o.SerializerOptions));
@@ -101,11 +102,11 @@ builder.Services.AddScoped<StaffAccounts>();
 builder.Services.Configure<Rendezvous.Server.Features.Security.SignInThrottleOptions>(builder.Configuration.GetSection("Rendezvous:SignIn"));
 builder.Services.AddScoped<Rendezvous.Server.Features.Security.SignInThrottle>();
 builder.Services.AddRendezvousRateLimits(builder.Configuration);
+builder.Services.AddAdmission(builder.Configuration);
 builder.Services.AddWebApplication();
 
-builder.Services.AddDataProtection().SetApplicationName("Rendezvous");
-builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
-    .Configure<Npgsql.NpgsqlDataSource>((o, dataSource) => o.XmlRepository = new DataProtectionKeyStore(dataSource));
+// One key ring for every server process, in the database, encrypted with Rendezvous:DataProtection:KeyEncryptionKey.
+Rendezvous.Data.KeyEncryption.KeyRingProtection.AddRendezvousDataProtection(builder.Services, builder.Configuration);
 builder.Services.AddScoped<AvailabilityService>();
 builder.Services.AddSingleton<SelfServiceLinks>();
 // Customer links in emails are the signed self-service links.
@@ -113,6 +114,7 @@ builder.Services.TryAddSingleton<ISelfServiceLinks>(sp => sp.GetRequiredService<
 builder.Services.AddScoped<SelfServiceService>();
 builder.Services.AddScoped<Rendezvous.Server.Features.Portal.PortalAccessService>();
 builder.Services.AddScoped<BookingService>();
+builder.Services.AddSingleton<BookingPageCache>();
 builder.Services.AddScoped<WebhookSubscriptions>();
 builder.Services.AddScoped<TeamMembers>();
 builder.Services.AddScoped<BookingPageService>();
@@ -127,7 +129,9 @@ builder.Services.AddSingleton<IOutboxHandler, SpaceBookingHandler>();
 builder.Services.AddSingleton<IOutboxHandler, SpaceCalendarHandler>();
 builder.Services.AddScoped<SpacePools>();
 builder.Services.AddScoped<BookingCompletion>();
+builder.Services.Configure<OutboxOptions>(builder.Configuration.GetSection("Rendezvous:Outbox"));
 builder.Services.AddScoped<OutboxProcessor>();
+builder.Services.AddScoped<Rendezvous.Server.Features.Outbox.OutboxAdministration>();
 builder.Services.AddSingleton<OutboxSignal>();
 builder.Services.AddHostedService<OutboxDispatcher>();
 builder.Services.AddHostedService<BookingCompleter>();
@@ -135,6 +139,7 @@ builder.Services.Configure<CalendarSyncOptions>(builder.Configuration.GetSection
 CalendarProviders.AddCalendarProviders(builder.Services);
 Rendezvous.Server.Features.CalendarSync.Google.GoogleCalendarSetup.AddGoogleCalendar(builder.Services, builder.Configuration);
 builder.Services.AddMicrosoftCalendars(builder.Configuration);
+Rendezvous.Server.Features.CalendarSync.Exchange.ExchangeCalendars.AddExchangeCalendars(builder.Services, builder.Configuration);
 builder.Services.AddScoped<CalendarSyncEngine>();
 builder.Services.AddRendezvousIntegrations(builder.Configuration);
 builder.Services.AddOutboundAddressPolicy(builder.Configuration);
@@ -143,6 +148,7 @@ builder.Services.AddHostedService<CalendarSyncWorker>();
 Rendezvous.Server.Features.Spaces.Channels.SpaceChannelSetup.AddSpaceChannels(builder.Services, builder.Configuration);
 builder.Services.Configure<ReminderOptions>(builder.Configuration.GetSection("Rendezvous:Reminders"));
 builder.Services.AddSingleton<IOutboxHandler, ReminderPlanner>();
+Rendezvous.Server.Features.Automations.AutomationsSetup.AddAutomations(builder.Services);
 builder.Services.AddSingleton<Rendezvous.Server.Features.CalendarSync.CalendarMoveAlerts>();
 builder.Services.AddSingleton<ReminderSender>();
 builder.Services.AddHostedService<ReminderWorker>();
@@ -172,6 +178,10 @@ if (app.Configuration.GetValue("Rendezvous:MigrateOnStart", true))
     await Startup.MigrateAsync(app.Services, CancellationToken.None);
 }
 
+// Before anything decrypts: a ring this process cannot read stops it here, with the reason, instead of a new key
+// silently replacing the old one and every stored calendar password becoming unreadable.
+Rendezvous.Data.KeyEncryption.KeyRingProtection.Prepare(app.Services, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rendezvous.DataProtection"));
+
 var bootstrap = app.Configuration.GetSection("Rendezvous:Bootstrap").Get<BootstrapOptions>() ?? new BootstrapOptions();
 var bootstrapOrg = await Startup.BootstrapAsync(app.Services, bootstrap, CancellationToken.None);
 if (bootstrapOrg is { } org && app.Configuration.GetValue("Rendezvous:Demo", false))
@@ -185,13 +195,16 @@ app.UseStatusCodePages();
 app.UseWebAssets();
 app.UseRouting();
 app.UseRateLimiter();
-// Before authentication: an API key or cookie holding NUL would otherwise reach the database too.
+// Before authentication: an API key or cookie holding NUL would otherwise reach the database too. Before the admission
+// gate as well, so bad input is refused without waiting for a database slot.
 app.UseInputTextFilter();
+// A bounded wait before anything takes a database connection (authentication is the first that does).
+app.UseAdmission();
 app.UseAuthentication();
 app.UseAuthorization();
 
-app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
-app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous().ExcludeFromDescription();
+app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous().WithMetadata(SkipAdmissionAttribute.Instance);
+app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous().ExcludeFromDescription().WithMetadata(SkipAdmissionAttribute.Instance);
 app.MapRendezvousObservability();
 
 var api = app.MapGroup("/api/v1");
@@ -209,6 +222,7 @@ api.MapPortalAccess();
 app.MapSelfServiceFiles();
 app.MapWebApplication();
 api.MapWebhooks();
+Rendezvous.Server.Features.Automations.AutomationsEndpoints.MapAutomations(api);
 api.MapEmailTemplates();
 api.MapCrm();
 api.MapPayments();
@@ -216,6 +230,7 @@ app.MapPaymentPages();
 api.MapConferencingAccounts();
 api.MapReassignment();
 api.MapSpaces();
+Rendezvous.Server.Features.Outbox.OutboxEndpoints.MapOutbox(api);
 Rendezvous.Server.Features.Spaces.Channels.SpaceChannelEndpoints.MapSpaceChannels(api);
 
 await app.RunAsync();

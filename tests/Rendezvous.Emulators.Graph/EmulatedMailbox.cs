@@ -121,9 +121,10 @@ public sealed class EmulatedMailbox
         }
 
         await _emulator.NotifyAsync(this, changed, "updated");
+        await _emulator.DeliverToAttendeesAsync(this, changed);
     }
 
-    /// <summary>The user deletes an event in Outlook.</summary>
+    /// <summary>The user deletes an event in Outlook (an organizer's meeting: the attendees get its cancellation).</summary>
     public async Task DeleteAsync(string eventId)
     {
         EmulatedEvent deleted;
@@ -135,6 +136,59 @@ public sealed class EmulatedMailbox
         }
 
         await _emulator.NotifyAsync(this, deleted, "deleted");
+        await _emulator.DeliverToAttendeesAsync(this, deleted);
+    }
+
+    /// <summary>
+    /// The user sends a meeting from Outlook with <paramref name="rooms"/> as resource attendees: the event is saved in
+    /// this mailbox's calendar and a copy (not yet answered) appears in each room's calendar, as Exchange delivers it.
+    /// </summary>
+    public async Task<string> InviteAsync(string subject, DateTimeOffset start, DateTimeOffset end, params string[] rooms)
+    {
+        EmulatedEvent created;
+        lock (Gate)
+        {
+            created = new EmulatedEvent
+            {
+                Id = "AAMkEv" + GraphEmulator.NewId(),
+                CalendarId = DefaultCalendarId,
+                Subject = subject,
+                Start = start,
+                End = end,
+                ICalUId = "040000008200E00074C5B7101A82E00800000000" + GraphEmulator.NewId(),
+            };
+            created.Attendees.AddRange(rooms.Select(r => new EmulatedAttendee(r, r, "resource")));
+            Touch(created);
+            Events[created.Id] = created;
+        }
+
+        await _emulator.NotifyAsync(this, created, "created");
+        await _emulator.DeliverToAttendeesAsync(this, created);
+        return created.Id;
+    }
+
+    /// <summary>
+    /// The organizer cancels a meeting (https://learn.microsoft.com/en-us/graph/api/event-cancel): it leaves their
+    /// calendar and each attendee's copy is marked canceled.
+    /// </summary>
+    public Task CancelMeetingAsync(string eventId) => DeleteAsync(eventId);
+
+    /// <summary>The copy of the organizer's meeting <paramref name="iCalUId"/> in this mailbox, deleted ones included.</summary>
+    public EmulatedEvent? CopyOf(string iCalUId)
+    {
+        lock (Gate)
+        {
+            return Events.Values.FirstOrDefault(e => !e.IsOrganizer && e.ICalUId == iCalUId)?.Copy();
+        }
+    }
+
+    /// <summary>How this mailbox's meeting shows <paramref name="attendee"/>'s answer (none, accepted, declined...).</summary>
+    public string AttendeeResponse(string eventId, string attendee)
+    {
+        lock (Gate)
+        {
+            return Events[eventId].Attendees.First(a => string.Equals(a.Address, attendee, StringComparison.OrdinalIgnoreCase)).Response;
+        }
     }
 
     /// <summary>Makes every delta link issued so far invalid: the next use answers 410 with <paramref name="code"/>.</summary>
@@ -151,6 +205,7 @@ public sealed class EmulatedMailbox
     internal void Touch(EmulatedEvent e)
     {
         ChangeNumber++;
+        e.LastModified = _emulator.Now();
         e.Sequence = ChangeNumber;
         e.ChangeKey = Convert.ToBase64String(Guid.NewGuid().ToByteArray())[..22];
     }

@@ -7,8 +7,11 @@ namespace Rendezvous.Emulators.Graph;
 /// <param name="Until">The last day an occurrence may start (end-date range), or null for no end.</param>
 public sealed record EmulatedRecurrence(string Pattern, int Interval, int? Count, DateTimeOffset? Until);
 
-/// <summary>An attendee as Graph shows it.</summary>
-public sealed record EmulatedAttendee(string Address, string? Name, string Type);
+/// <summary>
+/// An attendee as Graph shows it (https://learn.microsoft.com/en-us/graph/api/resources/attendee): type required,
+/// optional or resource, and the answer the organizer's copy shows (none, accepted, tentativelyAccepted, declined).
+/// </summary>
+public sealed record EmulatedAttendee(string Address, string? Name, string Type, string Response = "none");
 
 /// <summary>An event in an emulated calendar (a single event or a series master).</summary>
 public sealed class EmulatedEvent
@@ -46,6 +49,25 @@ public sealed class EmulatedEvent
 
     public bool IsOnlineMeeting { get; set; }
 
+    /// <summary>Shared by the organizer's event and every attendee's copy of it; null means one made from the id.</summary>
+    public string? ICalUId { get; set; }
+
+    /// <summary>False on an attendee's (a room's) copy of someone else's meeting.</summary>
+    public bool IsOrganizer { get; set; } = true;
+
+    /// <summary>The organizer's address on an attendee's copy.</summary>
+    public string? OrganizerAddress { get; set; }
+
+    public string? OrganizerName { get; set; }
+
+    /// <summary>The mailbox owner's answer (https://learn.microsoft.com/en-us/graph/api/resources/responsestatus):
+    /// none, organizer, notResponded, accepted, tentativelyAccepted, declined.</summary>
+    public string ResponseStatus { get; set; } = "organizer";
+
+    public DateTimeOffset? ResponseTime { get; set; }
+
+    public DateTimeOffset LastModified { get; set; }
+
     public string? OnlineMeetingUrl { get; set; }
 
     /// <summary>The change number of the mailbox when this event last changed; delta tokens compare against it.</summary>
@@ -61,6 +83,9 @@ public sealed class EmulatedEvent
         var copy = (EmulatedEvent)MemberwiseClone();
         return copy;
     }
+
+    /// <summary>The iCalUId Graph shows for this event.</summary>
+    public string UidForGraph => ICalUId ?? "040000008200E00074C5B7101A82E008" + Id.GetHashCode(StringComparison.Ordinal).ToString("X8", System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>One occurrence as calendarView shows it.</summary>
@@ -90,6 +115,9 @@ public sealed class EmulatedSubscription
 
     public DateTimeOffset ExpirationDateTime { get; set; }
 }
+
+/// <summary>An answer a mailbox (a room) gave to a meeting through accept, decline or tentativelyAccept.</summary>
+public sealed record EmulatedResponse(string Mailbox, string EventId, string ICalUId, string Response, string? Comment, bool SendResponse);
 
 /// <summary>A notification the emulator delivered (or tried to), for assertions.</summary>
 public sealed record DeliveredNotification(string SubscriptionId, string Kind, int Status);

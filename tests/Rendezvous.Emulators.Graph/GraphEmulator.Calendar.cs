@@ -61,6 +61,7 @@ public sealed partial class GraphEmulator
         graph.MapDelete("/me/events/{eventId}", DeleteEventAsync);
         graph.MapDelete("/me/calendars/{calendarId}/events/{eventId}", DeleteEventAsync);
         MapSubscriptions(graph);
+        MapRooms(graph);
     }
 
     /// <summary>
@@ -78,6 +79,12 @@ public sealed partial class GraphEmulator
             return;
         }
 
+        await DeltaForAsync(context, mailbox, calendarId, $"{GraphBaseUrl}/me/calendars/{calendarId}/calendarView/delta");
+    }
+
+    /// <summary>One calendarView delta request on <paramref name="calendarId"/>; links continue at <paramref name="linkBase"/>.</summary>
+    private async Task DeltaForAsync(HttpContext context, EmulatedMailbox mailbox, string calendarId, string linkBase)
+    {
         var q = context.Request.Query;
         if (q.TryGetValue("$skiptoken", out var skip))
         {
@@ -87,7 +94,7 @@ public sealed partial class GraphEmulator
                 return;
             }
 
-            await WritePageAsync(context, calendarId, pending);
+            await WritePageAsync(context, linkBase, pending);
             return;
         }
 
@@ -173,7 +180,7 @@ public sealed partial class GraphEmulator
             }
 
             var next = new DeltaToken(calendarId, from, to, mailbox.ChangeNumber, mailbox.TokenEpoch);
-            deltaLink = $"{GraphBaseUrl}/me/calendars/{calendarId}/calendarView/delta?$deltatoken={Base64Url(JsonSerializer.Serialize(next, JsonOptions))}";
+            deltaLink = $"{linkBase}?$deltatoken={Base64Url(JsonSerializer.Serialize(next, JsonOptions))}";
         }
 
         var pageSize = MaxPageSize;
@@ -184,10 +191,10 @@ public sealed partial class GraphEmulator
             pageSize = Math.Min(pageSize, preferred);
         }
 
-        await WritePageAsync(context, calendarId, new PendingPages(mailbox.Email, items, deltaLink, pageSize));
+        await WritePageAsync(context, linkBase, new PendingPages(mailbox.Email, items, deltaLink, pageSize));
     }
 
-    private async Task WritePageAsync(HttpContext context, string calendarId, PendingPages pending)
+    private async Task WritePageAsync(HttpContext context, string linkBase, PendingPages pending)
     {
         var page = pending.Items.Take(pending.PageSize).ToList();
         var rest = pending.Items.Skip(pending.PageSize).ToList();
@@ -200,7 +207,7 @@ public sealed partial class GraphEmulator
         {
             var skip = NewId();
             _pages[skip] = pending with { Items = rest };
-            body["@odata.nextLink"] = $"{GraphBaseUrl}/me/calendars/{calendarId}/calendarView/delta?$skiptoken={skip}";
+            body["@odata.nextLink"] = $"{linkBase}?$skiptoken={skip}";
         }
         else
         {
@@ -263,7 +270,8 @@ public sealed partial class GraphEmulator
             ["id"] = i.Id,
             ["changeKey"] = e.ChangeKey,
             ["transactionId"] = e.TransactionId,
-            ["iCalUId"] = "040000008200E00074C5B7101A82E008" + e.Id.GetHashCode(StringComparison.Ordinal).ToString("X8", CultureInfo.InvariantCulture),
+            ["iCalUId"] = e.UidForGraph,
+            ["lastModifiedDateTime"] = e.LastModified.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
             ["subject"] = e.Subject,
             ["bodyPreview"] = e.Body is null ? "" : e.Body[..Math.Min(e.Body.Length, 255)],
             ["body"] = new JsonObject { ["contentType"] = e.BodyContentType ?? "text", ["content"] = e.Body ?? "" },
@@ -271,7 +279,16 @@ public sealed partial class GraphEmulator
             ["end"] = Time(i.End, e.IsAllDay),
             ["isAllDay"] = e.IsAllDay,
             ["isCancelled"] = e.IsCancelled,
-            ["isOrganizer"] = true,
+            ["isOrganizer"] = e.IsOrganizer,
+            ["organizer"] = e.OrganizerAddress is null ? null : new JsonObject
+            {
+                ["emailAddress"] = new JsonObject { ["name"] = e.OrganizerName ?? e.OrganizerAddress, ["address"] = e.OrganizerAddress },
+            },
+            ["responseStatus"] = new JsonObject
+            {
+                ["response"] = e.ResponseStatus,
+                ["time"] = (e.ResponseTime ?? DateTimeOffset.MinValue).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            },
             ["showAs"] = e.ShowAs,
             ["type"] = i.Type,
             ["seriesMasterId"] = i.Type == "occurrence" ? e.Id : null,
@@ -281,7 +298,7 @@ public sealed partial class GraphEmulator
             ["attendees"] = new JsonArray([.. e.Attendees.Select(a => (JsonNode)new JsonObject
             {
                 ["type"] = a.Type,
-                ["status"] = new JsonObject { ["response"] = "none", ["time"] = "0001-01-01T00:00:00Z" },
+                ["status"] = new JsonObject { ["response"] = a.Response, ["time"] = "0001-01-01T00:00:00Z" },
                 ["emailAddress"] = new JsonObject { ["name"] = a.Name ?? a.Address, ["address"] = a.Address },
             })]),
         };

@@ -67,6 +67,8 @@ public sealed partial class GraphEmulator
                     }
 
                     break;
+                case "client_credentials":
+                    return ClientCredentialsToken(form);
                 default:
                     return TokenError("unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.");
             }

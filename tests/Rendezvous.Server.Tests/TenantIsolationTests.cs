@@ -70,6 +70,10 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         // Public and free of tenant data:
         "GET /openapi/{documentName}.json", "GET /health",
         "PUT /api/v1/users/{id}/password", // Web/WebTenantIsolationTests
+        // The outbox's dead letters (OutboxLeaseTests.Another_organization_neither_sees_nor_replays_the_outbox_messages_of_this_one);
+        // the staff page reads and replays through the same OutboxAdministration, bound to the caller's organization:
+        "GET /api/v1/outbox/messages", "GET /api/v1/outbox/messages/{id}", "POST /api/v1/outbox/messages/{id}/replay",
+        "POST /api/v1/outbox/replay", "ANY /app/admin/outbox",
         // The web application. Staff pages (Web/WebTenantIsolationTests); public pages behind a page's own address or a
         // signed link (Web/PublicPagesTests, SelfServiceTests); the portal (PortalTests).
         "ANY /", "ANY /app", "ANY /app/sign-in", "ANY /app/sign-out", "ANY /app/denied", "ANY /app/activity", "ANY /app/calendar",

@@ -9,7 +9,7 @@ namespace Rendezvous.Calendars.Scheduling;
 /// <c>Method</c> is REQUEST or CANCEL (a copy in a calendar counts as REQUEST unless its STATUS is CANCELLED);
 /// <c>Start</c> is the first occurrence's start (a recurring series is booked by its first occurrence only) and
 /// <c>End</c> is exclusive; <c>AttendeePartstat</c> is the attendee's PARTSTAT as the message or copy has it
-/// (NEEDS-ACTION when absent).
+/// (NEEDS-ACTION when absent); <c>Stamp</c> is its DTSTAMP, which orders versions that share a SEQUENCE.
 /// </summary>
 public sealed record ITipInvitation(
     string Method,
@@ -20,7 +20,8 @@ public sealed record ITipInvitation(
     string Summary,
     Instant Start,
     Instant End,
-    string AttendeePartstat)
+    string AttendeePartstat,
+    Instant? Stamp = null)
 {
     public bool IsCancel => Method == "CANCEL";
 }
@@ -81,7 +82,8 @@ public static class ITipMessages
             string.IsNullOrWhiteSpace(master.Summary) ? "(no title)" : master.Summary!,
             start,
             end,
-            attendee is null ? "NEEDS-ACTION" : ParticipationText(attendee.Status));
+            attendee is null ? "NEEDS-ACTION" : ParticipationText(attendee.Status),
+            master.DtStamp);
     }
 
     /// <summary>

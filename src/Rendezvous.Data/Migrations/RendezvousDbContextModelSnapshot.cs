@@ -614,9 +614,17 @@ namespace Rendezvous.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("available_at");
 
+                    b.Property<string>("ClaimedBy")
+                        .HasColumnType("text")
+                        .HasColumnName("claimed_by");
+
                     b.Property<Instant>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
+
+                    b.Property<Instant?>("DeadAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("dead_at");
 
                     b.PrimitiveCollection<List<string>>("HandledBy")
                         .IsRequired()
@@ -626,6 +634,16 @@ namespace Rendezvous.Data.Migrations
                     b.Property<string>("LastError")
                         .HasColumnType("text")
                         .HasColumnName("last_error");
+
+                    b.Property<Instant?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_until");
+
+                    b.Property<string>("OrderingKey")
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("text")
+                        .HasColumnName("ordering_key")
+                        .HasComputedColumnSql("COALESCE(payload->>'bookingId', payload->>'requestId', payload->>'spaceId')", true);
 
                     b.Property<Guid?>("OrganizationId")
                         .HasColumnType("uuid")
@@ -841,6 +859,10 @@ namespace Rendezvous.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("sequence");
 
+                    b.Property<Instant?>("Stamp")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("dtstamp");
+
                     b.Property<Instant>("StartAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("start_at");
@@ -1038,6 +1060,10 @@ namespace Rendezvous.Data.Migrations
                     b.Property<Guid>("SpaceId")
                         .HasColumnType("uuid")
                         .HasColumnName("space_id");
+
+                    b.Property<Instant?>("Stamp")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("dtstamp");
 
                     b.Property<Instant>("Start")
                         .HasColumnType("timestamp with time zone")

@@ -92,6 +92,9 @@ public sealed class SpaceChannelItem
 
     public required int Sequence { get; set; }
 
+    /// <summary>The DTSTAMP of the version read (Graph: lastModifiedDateTime); orders versions that share a SEQUENCE.</summary>
+    public Instant? Stamp { get; set; }
+
     public required string Summary { get; set; }
 
     public required Instant StartAt { get; set; }

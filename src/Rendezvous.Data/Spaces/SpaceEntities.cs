@@ -63,6 +63,12 @@ public sealed class SpaceRequest
 
     public int Sequence { get; set; }
 
+    /// <summary>
+    /// The DTSTAMP of the version taken (Graph: its lastModifiedDateTime). Within one SEQUENCE a newer stamp with another
+    /// time or title is an organizer's change; an older one is a late duplicate.
+    /// </summary>
+    public Instant? Stamp { get; set; }
+
     public required string OrganizerEmail { get; set; }
 
     public string? OrganizerName { get; set; }

@@ -99,7 +99,7 @@ public sealed class CalendarConnection
 
     /// <summary>Whether connections of <paramref name="provider"/> can be synced today.</summary>
     public static bool IsSyncedProvider(CalendarProvider provider) =>
-        provider is CalendarProvider.CalDav or CalendarProvider.ICloud or CalendarProvider.Google
+        provider is CalendarProvider.CalDav or CalendarProvider.ICloud or CalendarProvider.Google or CalendarProvider.Exchange
             or CalendarProvider.Office365 or CalendarProvider.Outlook;
 
     /// <summary>Connections of these providers get their account by signing in (OAuth), not with a server and a password.</summary>

@@ -56,7 +56,8 @@ public sealed partial class ConferencingHandler(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var booking = await db.Bookings.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(b => b.Id == bookingId, ct);
+        // Within an outbox batch the booking comes from the batch's one load of all its bookings.
+        var booking = await OutboxBatch.FindBookingAsync(db, bookingId, ct);
         if (booking is null)
         {
             return;

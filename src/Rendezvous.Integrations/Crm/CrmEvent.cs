@@ -1,5 +1,7 @@
+using Microsoft.EntityFrameworkCore;
 using System.Text.Json;
 using Npgsql;
+using Rendezvous.Data;
 using Rendezvous.Domain;
 
 namespace Rendezvous.Integrations.Crm;
@@ -63,6 +65,32 @@ public sealed record CrmEvent(
 /// <summary>Serialises the CRM work of one booking across processes, so the latest state is always written last.</summary>
 public static class CrmLocks
 {
+    /// <summary>
+    /// False when, within an outbox batch, the booking's page has no connection to <paramref name="provider"/>: the pages
+    /// connected to it are read once per batch, so the many bookings of unconnected pages cost no lock and no query each.
+    /// Outside a batch it is always true and the caller looks for itself.
+    /// </summary>
+    public static async Task<bool> MayHaveConnectionAsync(Data.RendezvousDbContext db, string provider, Domain.BookingId bookingId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        if (Data.Outbox.OutboxBatch.Current is not { } batch)
+        {
+            return true;
+        }
+
+        var pages = await batch.GetOrAddAsync($"crm:{provider}:pages", async () => (await db.CrmConnections.AcrossTenants().AsNoTracking()
+            .Where(c => c.Provider == provider)
+            .Select(c => c.BookingPageId)
+            .ToListAsync(CancellationToken.None)).ToHashSet());
+        if (pages.Count == 0)
+        {
+            return false;
+        }
+
+        var booking = await Data.Outbox.OutboxBatch.FindBookingAsync(db, bookingId, ct);
+        return booking is null || pages.Contains(booking.BookingPageId);
+    }
+
     /// <summary>Holds a transaction-scoped advisory lock for <paramref name="key"/> until the returned transaction ends.</summary>
     public static async Task<(NpgsqlConnection Connection, NpgsqlTransaction Transaction)> AcquireAsync(NpgsqlDataSource dataSource, string key,
         CancellationToken ct)

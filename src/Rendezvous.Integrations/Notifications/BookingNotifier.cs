@@ -5,6 +5,7 @@ using NodaTime.Text;
 using Rendezvous.Calendars.ICalendar;
 using Rendezvous.Calendars.Sync;
 using Rendezvous.Data;
+using Rendezvous.Data.Outbox;
 using Rendezvous.Domain;
 using Rendezvous.Domain.BookingPages;
 using Rendezvous.Domain.Bookings;
@@ -29,6 +30,18 @@ public sealed record NotificationRequest(BookingId BookingId, NotificationKind K
 
     /// <summary>Fail (to be retried) rather than send while the booking's conferencing meeting is still being made.</summary>
     public bool WaitForMeeting { get; init; }
+
+    /// <summary>Wording that replaces the template's for every recipient (an automation's own); needs <see cref="Message"/>.</summary>
+    public string? Subject { get; init; }
+
+    /// <summary>The body that goes with <see cref="Subject"/>; the booking's details are added below it.</summary>
+    public string? Message { get; init; }
+
+    /// <summary>Send only to this address (an automation's fixed address, or a sample to the signed-in user), with the hosts' template.</summary>
+    public string? ToAddress { get; init; }
+
+    /// <summary>The kind recorded in the email log, when it is not the template's (<c>automation</c>).</summary>
+    public string? LogKind { get; init; }
 }
 
 /// <summary>Some emails of a notification could not be sent now; the ones that were are recorded and not sent again.</summary>
@@ -96,12 +109,13 @@ public sealed partial class BookingNotifier(
             ? await overrides.FindAsync(context.Booking.Id, change.Sequence, request.Kind, cancellationToken)
             : null;
 
+        var ownWording = request.Subject is not null && request.Message is not null ? new EmailOverride(true, request.Subject, request.Message) : null;
         var failures = new List<Exception>();
         foreach (var recipient in Recipients(context, request, customerOverride))
         {
             try
             {
-                await SendOneAsync(context, request, change, recipient, from, recipient.IsCustomer ? customerOverride : null, cancellationToken);
+                await SendOneAsync(context, request, change, recipient, from, ownWording ?? (recipient.IsCustomer ? customerOverride : null), cancellationToken);
             }
             catch (NotificationDeliveryException ex)
             {
@@ -122,7 +136,7 @@ public sealed partial class BookingNotifier(
         var now = clock.GetCurrentInstant();
         var key = request.DeduplicationKey + ":" + recipient.Key;
         var domain = EmailAddresses.DomainOf(from.Address);
-        var entry = new EmailLog.Entry(key, context.Organization.Id, context.Booking.Id, NotificationNames.Of(request.Kind), recipient.Email,
+        var entry = new EmailLog.Entry(key, context.Organization.Id, context.Booking.Id, request.LogKind ?? NotificationNames.Of(request.Kind), recipient.Email,
             $"{Guid.CreateVersion7():N}@{domain}");
         var (claim, messageId) = await log.ClaimAsync(entry, now, ct);
         switch (claim)
@@ -287,6 +301,14 @@ public sealed partial class BookingNotifier(
 
     private static IEnumerable<Recipient> Recipients(BookingContext context, NotificationRequest request, EmailOverride? customerOverride)
     {
+        if (request.ToAddress is { } address)
+        {
+            // Someone outside the booking: the hosts' wording, in the primary host's time zone.
+            yield return new Recipient("address:" + address, TemplateAudience.Host, address, address,
+                TimeZones.Find(context.PrimaryHost.TimeZoneId) ?? DateTimeZone.Utc);
+            yield break;
+        }
+
         if (request.Recipients.HasFlag(NotificationRecipients.Customer) && customerOverride?.Send != false)
         {
             var c = context.Customer;
@@ -305,6 +327,27 @@ public sealed partial class BookingNotifier(
 
     private async Task<BookingContext?> LoadAsync(BookingId id, CancellationToken ct)
     {
+        if (OutboxBatch.Current is { } batch && batch.BookingIds().Contains(id))
+        {
+            // From the outbox: the bookings of the whole batch, with their pages, customers, hosts and organizations, are
+            // read once for all its messages (a handful of queries instead of seven per message).
+            var contexts = await batch.GetOrAddAsync("notifications:contexts", () => LoadManyAsync(batch.BookingIds(), CancellationToken.None));
+            if (!contexts.TryGetValue(id, out var context))
+            {
+                return null;
+            }
+
+            if (context.Page.Conferencing is null)
+            {
+                return context;
+            }
+
+            // The meeting is made by the conferencing handler of this very message, after the batch was read: read it now.
+            await using var meetingScope = scopes.CreateAsyncScope();
+            var meetingDb = meetingScope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+            return context with { Meeting = await meetingDb.BookingConferencing.AsNoTracking().FirstOrDefaultAsync(m => m.BookingId == id, ct) };
+        }
+
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
         var booking = await db.Bookings.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(b => b.Id == id, ct);

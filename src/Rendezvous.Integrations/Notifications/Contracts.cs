@@ -34,6 +34,10 @@ public interface IBookingNotifier
     Task SendAsync(BookingId bookingId, NotificationKind kind, NotificationRecipients recipients, string deduplicationKey,
         CancellationToken cancellationToken);
 
+    /// <summary>Sends a request with its options (own wording, a fixed address); the default ignores them.</summary>
+    Task SendAsync(NotificationRequest request, CancellationToken cancellationToken) =>
+        SendAsync(request.BookingId, request.Kind, request.Recipients, request.DeduplicationKey, cancellationToken);
+
     /// <summary>
     /// Sends many notifications (a round of reminders). Returns, in order, null for each one that is done (sent, or already
     /// sent before) and the error for each one to try again later. The default sends them one by one.

@@ -42,11 +42,7 @@ public sealed class WebhookOutboxHandler(IServiceScopeFactory scopes, WebhookSig
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var subscriptions = await db.WebhookSubscriptions.AcrossTenants().AsNoTracking()
-            .Where(s => s.OrganizationId == e.OrganizationId && s.Active
-                && (s.Events.Contains(e.Type) || s.Events.Contains(WebhookEventTypes.All)))
-            .Select(s => s.Id)
-            .ToListAsync(cancellationToken);
+        var subscriptions = await SubscriptionsAsync(db, e.OrganizationId, e.Type, cancellationToken);
         if (subscriptions.Count == 0)
         {
             return;
@@ -68,6 +64,27 @@ public sealed class WebhookOutboxHandler(IServiceScopeFactory scopes, WebhookSig
         var eventId = WebhookPayload.EventId(message.Id);
         var payload = WebhookPayload.Build(eventId, e, booking?.OwnerId.ToString(), customer);
         await InsertAsync(message.Id, e.OrganizationId, e.Type, eventId, payload, cancellationToken, subscriptions);
+    }
+
+    /// <summary>
+    /// The active subscriptions of the organization that want the type. Within an outbox batch the organization's
+    /// subscriptions are read once for all its messages.
+    /// </summary>
+    private static async Task<List<Guid>> SubscriptionsAsync(RendezvousDbContext db, OrganizationId org, string type, CancellationToken ct)
+    {
+        if (OutboxBatch.Current is not { } batch)
+        {
+            return await db.WebhookSubscriptions.AcrossTenants().AsNoTracking()
+                .Where(s => s.OrganizationId == org && s.Active && (s.Events.Contains(type) || s.Events.Contains(WebhookEventTypes.All)))
+                .Select(s => s.Id)
+                .ToListAsync(ct);
+        }
+
+        var all = await batch.GetOrAddAsync($"webhooks:{org}", async () => await db.WebhookSubscriptions.AcrossTenants().AsNoTracking()
+            .Where(s => s.OrganizationId == org && s.Active)
+            .Select(s => new { s.Id, s.Events })
+            .ToListAsync(CancellationToken.None));
+        return [.. all.Where(s => s.Events.Contains(type) || s.Events.Contains(WebhookEventTypes.All)).Select(s => s.Id)];
     }
 
     /// <summary>One delivery per subscription that wants the type (those given, or looked up).</summary>

@@ -35,7 +35,8 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
-        if (string.IsNullOrEmpty(header))
+        // A public route reads no identity: a key sent along anyway (a script's default header) costs no look-up there.
+        if (string.IsNullOrEmpty(header) || Context.GetEndpoint()?.Metadata.GetMetadata<PublicRouteAttribute>() is not null)
         {
             return AuthenticateResult.NoResult();
         }
@@ -82,6 +83,16 @@ public sealed class ApiKeyAuthenticationHandler(
                 extensions: new Dictionary<string, object?> { ["code"] = "administrators_only" })
             .ExecuteAsync(Context).ConfigureAwait(false);
     }
+}
+
+/// <summary>
+/// Marks a route anyone may call that never looks at who calls it (the public slots and booking routes): API-key
+/// authentication skips it, so a request there never queries the keys.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method | AttributeTargets.Class)]
+public sealed class PublicRouteAttribute : Attribute
+{
+    public static readonly PublicRouteAttribute Instance = new();
 }
 
 /// <summary>The signed-in user of a request, as the endpoints need it.</summary>

@@ -99,14 +99,15 @@ public static class Observability
     {
         var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ObservabilityOptions>>().Value;
         // Live: the process answers (a restart is the cure when it does not). Ready: it can serve (the database answers
-        // and has every migration), which a load balancer uses to send traffic elsewhere meanwhile.
+        // and has every migration), which a load balancer uses to send traffic elsewhere meanwhile. Probes and scrapes skip
+        // the admission gate: a saturated gate must not look like a dead process, nor hide the metrics that show it.
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync })
-            .AllowAnonymous().DisableRateLimiting();
+            .AllowAnonymous().DisableRateLimiting().WithMetadata(SkipAdmissionAttribute.Instance);
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteAsync })
-            .AllowAnonymous().DisableRateLimiting();
+            .AllowAnonymous().DisableRateLimiting().WithMetadata(SkipAdmissionAttribute.Instance);
         if (!string.IsNullOrEmpty(options.MetricsPath))
         {
-            app.MapPrometheusScrapingEndpoint(options.MetricsPath).AllowAnonymous().DisableRateLimiting();
+            app.MapPrometheusScrapingEndpoint(options.MetricsPath).AllowAnonymous().DisableRateLimiting().WithMetadata(SkipAdmissionAttribute.Instance);
         }
 
         return app;

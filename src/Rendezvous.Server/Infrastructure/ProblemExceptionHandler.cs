@@ -8,13 +8,34 @@ namespace Rendezvous.Server.Infrastructure;
 
 /// <summary>
 /// Turns exceptions into problem+json. Malformed input is a 400 naming the field, a lost race is a 409, and anything
-/// else is a 500 that reveals nothing internal.
+/// else is a 500 that reveals nothing internal,
+/// except database overload (pool exhausted, too many clients), which is a 503 with Retry-After.
 /// </summary>
 public sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         var error = Classify(exception);
+        if (error is null && AdmissionGate.IsOverload(exception))
+        {
+            // Too much load, not a fault: the client may try again shortly, and nothing was changed.
+            LogOverload(logger, httpContext.Request.Method, httpContext.Request.Path, exception.GetBaseException().Message);
+            if (IsPageRequest(httpContext.Request))
+            {
+                httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                httpContext.Response.Headers.RetryAfter = "1";
+                httpContext.Response.ContentType = "text/html; charset=utf-8";
+                await httpContext.Response.WriteAsync(
+                    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">" +
+                    "<title>Busy · Rendezvous</title><link rel=\"stylesheet\" href=\"/css/site.css\"></head><body><main id=\"main\"><div class=\"wrap narrow\">" +
+                    "<h1>We are busy right now</h1><p>Nothing was changed. Please try again in a moment.</p></div></main></body></html>", cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+
+            await AdmissionGate.WriteBusyAsync(httpContext, 1, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
         if (error is null)
         {
             LogUnexpected(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
@@ -94,6 +115,9 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
         return cut > 0 ? message[..cut] : message;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503 for {Method} {Path}: the database is overloaded ({Reason})")]
+    private static partial void LogOverload(ILogger logger, string method, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path}")]
     private static partial void LogUnexpected(ILogger logger, Exception exception, string method, string path);

@@ -64,6 +64,9 @@ public class RendezvousApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Rendezvous:Outbound:AllowedHosts:0", "127.0.0.1");
         builder.UseSetting("Rendezvous:Outbound:AllowedHosts:1", "localhost");
         builder.UseSetting("Rendezvous:Outbound:AllowedHosts:2", "::1");
+        // Tests run on busy machines: requests queue at the admission gate rather than time out there (the tests of the
+        // gate itself set it tight).
+        builder.UseSetting("Rendezvous:Admission:MaxWaitMilliseconds", "300000");
         ConfigureSettings(builder);
         builder.ConfigureTestServices(services =>
         {

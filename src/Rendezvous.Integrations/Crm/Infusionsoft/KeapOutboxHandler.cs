@@ -36,6 +36,11 @@ public sealed partial class KeapOutboxHandler(
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+        if (!await CrmLocks.MayHaveConnectionAsync(db, CrmConnection.Infusionsoft, e.BookingId, cancellationToken))
+        {
+            return;
+        }
+
         var (lockConnection, lockTx) = await CrmLocks.AcquireAsync(dataSource, $"crm:infusionsoft:{e.BookingId}", cancellationToken);
         await using (lockConnection)
         await using (lockTx)

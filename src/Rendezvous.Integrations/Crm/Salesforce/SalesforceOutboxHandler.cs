@@ -42,6 +42,11 @@ public sealed partial class SalesforceOutboxHandler(
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
+        if (!await CrmLocks.MayHaveConnectionAsync(db, CrmConnection.Salesforce, e.BookingId, cancellationToken))
+        {
+            return;
+        }
+
         var (lockConnection, lockTx) = await CrmLocks.AcquireAsync(dataSource, $"crm:salesforce:{e.BookingId}", cancellationToken);
         await using (lockConnection)
         await using (lockTx)

@@ -1,9 +1,12 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
 using NodaTime;
 using Rendezvous.Data;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Availability;
 using Rendezvous.Domain.BookingPages;
+using Rendezvous.Domain.Organizations;
 
 namespace Rendezvous.Server.Features.Availability;
 
@@ -52,10 +55,7 @@ public sealed class AvailabilityService(RendezvousDbContext db, Spaces.SpacePool
         var hosts = page.Hosts.ToList();
         var failing = await db.CalendarConnections.AcrossTenants().AsNoTracking()
             .AnyAsync(c => hosts.Contains(c.UserId) && c.Health == Domain.Calendars.ConnectionHealth.Error, ct);
-        return failing
-            ? DomainError.Conflict("page_unavailable",
-                "This booking page cannot accept bookings right now because a host's calendar cannot be reached. Please try again later or contact the host.")
-            : null;
+        return failing ? PageUnavailable : null;
     }
 
     /// <summary>
@@ -65,9 +65,135 @@ public sealed class AvailabilityService(RendezvousDbContext db, Spaces.SpacePool
     public async Task<IReadOnlyList<Slot>> GetSlotsAsync(BookingPage page, LocalDate from, LocalDate to, DateTimeZone displayZone,
         Instant now, BookingId? ignoreBooking, CancellationToken ct)
     {
-        var query = await BuildQueryAsync(page, from, to, displayZone, now, ignoreBooking, ct);
+        var reads = await ReadAsync(page, RangeOf(page, from, to, displayZone), PageLock.None, null, ct);
+        return await ComputeSlotsAsync(page, from, to, displayZone, now, ignoreBooking, reads, ct);
+    }
+
+    /// <summary>The time range whose holds and busy blocks matter for slots starting on <paramref name="from"/>..<paramref name="to"/>.</summary>
+    public static Interval RangeOf(BookingPage page, LocalDate from, LocalDate to, DateTimeZone displayZone)
+    {
+        var settings = page.Settings;
+        var margin = Duration.FromDays(2) + settings.BufferBefore + settings.BufferAfter + settings.Duration;
+        return new Interval(from.AtStartOfDayInZone(displayZone).ToInstant() - margin, to.PlusDays(1).AtStartOfDayInZone(displayZone).ToInstant() + margin);
+    }
+
+    /// <summary>
+    /// Reads, in one round trip, what a page's slots and bookings depend on: optionally the page's advisory lock (taken
+    /// first, so the reads after it see every booking committed before it), the page row's version (its xmin, which
+    /// changes with any change to the page, so a cached page can be checked), whether a host's calendar is broken,
+    /// whether the page uses a space pool, the hosts' holds, busy blocks and pending moves over <paramref name="range"/>,
+    /// and, when <paramref name="customer"/> is given, the customer's upsert.
+    /// </summary>
+    public async Task<PageReads> ReadAsync(BookingPage page, Interval range, PageLock lockMode, CustomerUpsert? customer, CancellationToken ct)
+    {
+        var hosts = page.Hosts.Select(h => h.Value).ToArray();
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+            await using var batch = new NpgsqlBatch(connection, (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());
+            if (lockMode != PageLock.None)
+            {
+                // The same key as AdvisoryLocks.LockPageAsync, so every writer of the page queues on one lock.
+                batch.BatchCommands.Add(Command(lockMode == PageLock.Try
+                    ? "SELECT pg_try_advisory_xact_lock(hashtextextended(@name, 0))"
+                    : "SELECT pg_advisory_xact_lock(hashtextextended(@name, 0))", new NpgsqlParameter("name", page.Id.ToString())));
+            }
+
+            batch.BatchCommands.Add(Command("SELECT xmin::text FROM booking_pages WHERE id = @id", new NpgsqlParameter("id", page.Id.Value)));
+            batch.BatchCommands.Add(Command(
+                "SELECT EXISTS (SELECT 1 FROM calendar_connections WHERE user_id = ANY(@hosts) AND health = @error)",
+                new NpgsqlParameter("hosts", hosts), new NpgsqlParameter("error", nameof(Domain.Calendars.ConnectionHealth.Error))));
+            batch.BatchCommands.Add(Command("SELECT EXISTS (SELECT 1 FROM booking_page_space_pools WHERE booking_page_id = @id)",
+                new NpgsqlParameter("id", page.Id.Value)));
+            batch.BatchCommands.Add(Command(HoldsSql, new NpgsqlParameter("hosts", hosts), new NpgsqlParameter("range", range)));
+            batch.BatchCommands.Add(Command(BusyBlocksSql, new NpgsqlParameter("hosts", hosts), new NpgsqlParameter("range", range)));
+            batch.BatchCommands.Add(Command(PendingMovesSql, new NpgsqlParameter("hosts", hosts), new NpgsqlParameter("range", range)));
+            if (customer is not null)
+            {
+                batch.BatchCommands.Add(Command(CustomerUpsert.Sql,
+                    new NpgsqlParameter("id", Guid.CreateVersion7()), new NpgsqlParameter("org", customer.OrganizationId.Value),
+                    new NpgsqlParameter("name", customer.Name), new NpgsqlParameter("email", customer.Email),
+                    new NpgsqlParameter("phone", (object?)customer.Phone ?? DBNull.Value) { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
+                    new NpgsqlParameter("tz", customer.TimeZoneId), new NpgsqlParameter("now", customer.Now)));
+            }
+
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            bool? locked = null;
+            if (lockMode != PageLock.None)
+            {
+                await reader.ReadAsync(ct);
+                // pg_advisory_xact_lock returns void: having a row means it was granted.
+                locked = lockMode == PageLock.Wait || reader.GetBoolean(0);
+                await reader.NextResultAsync(ct);
+            }
+
+            var version = await reader.ReadAsync(ct) ? reader.GetString(0) : null;
+            await reader.NextResultAsync(ct);
+            await reader.ReadAsync(ct);
+            var broken = reader.GetBoolean(0);
+            await reader.NextResultAsync(ct);
+            await reader.ReadAsync(ct);
+            var usesSpaces = reader.GetBoolean(0);
+            await reader.NextResultAsync(ct);
+            var holds = new List<HoldRow>();
+            while (await reader.ReadAsync(ct))
+            {
+                holds.Add(new HoldRow(reader.GetFieldValue<Interval>(0), reader.GetString(1), reader.GetGuid(2), reader.GetGuid(3)));
+            }
+
+            await reader.NextResultAsync(ct);
+            var blocks = new List<BlockRow>();
+            while (await reader.ReadAsync(ct))
+            {
+                blocks.Add(new BlockRow(reader.GetFieldValue<Interval>(0)));
+            }
+
+            await reader.NextResultAsync(ct);
+            var pending = new List<PendingRow>();
+            while (await reader.ReadAsync(ct))
+            {
+                pending.Add(new PendingRow(reader.GetFieldValue<Interval>(0), reader.GetGuid(1)));
+            }
+
+            Customer? upserted = null;
+            if (customer is not null)
+            {
+                await reader.NextResultAsync(ct);
+                await reader.ReadAsync(ct);
+                upserted = new Customer(new CustomerId(reader.GetGuid(0)), customer.OrganizationId, reader.GetString(1), reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4), reader.GetFieldValue<Instant>(5));
+            }
+
+            return new PageReads(locked, version, broken, usesSpaces, range, holds, blocks, pending, upserted);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    /// <summary>Null when the page can take bookings according to <paramref name="reads"/>; otherwise why not.</summary>
+    public static DomainError? WhyUnavailable(PageReads reads) => reads.CalendarBroken ? PageUnavailable : null;
+
+    private static readonly DomainError PageUnavailable = DomainError.Conflict("page_unavailable",
+        "This booking page cannot accept bookings right now because a host's calendar cannot be reached. Please try again later or contact the host.");
+
+    /// <summary>The slots of <paramref name="from"/>..<paramref name="to"/> from what <see cref="ReadAsync"/> read.</summary>
+    public async Task<IReadOnlyList<Slot>> ComputeSlotsAsync(BookingPage page, LocalDate from, LocalDate to, DateTimeZone displayZone,
+        Instant now, BookingId? ignoreBooking, PageReads reads, CancellationToken ct)
+    {
+        var query = await BuildQueryAsync(page, from, to, displayZone, now, ignoreBooking, reads, ct);
+        var slots = AvailabilityEngine.ComputeSlots(page.Settings, query);
         // A page that needs a space offers only the slots where one space of its pool is free too.
-        return await spaces.FilterAsync(page, AvailabilityEngine.ComputeSlots(page.Settings, query), ignoreBooking, ct);
+        return reads.UsesSpaces ? await spaces.FilterAsync(page, slots, ignoreBooking, ct) : slots;
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return command;
     }
 
     /// <summary>The offered slot starting exactly at <paramref name="start"/>, or null.</summary>
@@ -88,28 +214,14 @@ public sealed class AvailabilityService(RendezvousDbContext db, Spaces.SpacePool
     }
 
     private async Task<AvailabilityQuery> BuildQueryAsync(BookingPage page, LocalDate from, LocalDate to, DateTimeZone displayZone,
-        Instant now, BookingId? ignoreBooking, CancellationToken ct)
+        Instant now, BookingId? ignoreBooking, PageReads reads, CancellationToken ct)
     {
         var settings = page.Settings;
-        var margin = Duration.FromDays(2) + settings.BufferBefore + settings.BufferAfter + settings.Duration;
-        var rangeStart = from.AtStartOfDayInZone(displayZone).ToInstant() - margin;
-        var rangeEnd = to.PlusDays(1).AtStartOfDayInZone(displayZone).ToInstant() + margin;
-        var hosts = page.Hosts.Select(h => h.Value).ToArray();
-
-        var range = new Interval(rangeStart, rangeEnd);
-        var holds = await db.Database.SqlQueryRaw<HoldRow>(HoldsSql,
-                new Npgsql.NpgsqlParameter("hosts", hosts),
-                new Npgsql.NpgsqlParameter("range", range))
-            .ToListAsync(ct);
-        var blocks = await db.Database.SqlQueryRaw<BlockRow>(BusyBlocksSql,
-                new Npgsql.NpgsqlParameter("hosts", hosts),
-                new Npgsql.NpgsqlParameter("range", range))
-            .ToListAsync(ct);
-
-        var pending = await db.Database.SqlQueryRaw<PendingRow>(PendingMovesSql,
-                new Npgsql.NpgsqlParameter("hosts", hosts),
-                new Npgsql.NpgsqlParameter("range", range))
-            .ToListAsync(ct);
+        var rangeStart = reads.Range.Start;
+        var rangeEnd = reads.Range.End;
+        var holds = reads.Holds;
+        var blocks = reads.Blocks;
+        var pending = reads.Pending;
 
         var groupPrefix = settings.SchedulingOption == SchedulingOption.GroupSession ? page.Id + "@" : null;
         var busy = new List<BusyInterval>(holds.Count + blocks.Count);
@@ -179,9 +291,37 @@ public sealed class AvailabilityService(RendezvousDbContext db, Spaces.SpacePool
     }
 
     // "during" is the generated [start_at, end_at) range the GiST index and the exclusion constraint work on.
-    private sealed record HoldRow(Interval During, string HoldKey, Guid BookingId, Guid BookingPageId);
+    public sealed record HoldRow(Interval During, string HoldKey, Guid BookingId, Guid BookingPageId);
 
-    private sealed record BlockRow(Interval During);
+    public sealed record BlockRow(Interval During);
 
-    private sealed record PendingRow(Interval During, Guid BookingId);
+    public sealed record PendingRow(Interval During, Guid BookingId);
+}
+
+/// <summary>Whether <see cref="AvailabilityService.ReadAsync"/> takes the page's advisory lock, and how.</summary>
+public enum PageLock
+{
+    None,
+    /// <summary>pg_try_advisory_xact_lock: never waits; <see cref="PageReads.Locked"/> says whether it was taken.</summary>
+    Try,
+    /// <summary>pg_advisory_xact_lock: waits for the lock.</summary>
+    Wait,
+}
+
+/// <summary>What one <see cref="AvailabilityService.ReadAsync"/> round trip read.</summary>
+public sealed record PageReads(
+    bool? Locked, string? Version, bool CalendarBroken, bool UsesSpaces, Interval Range,
+    IReadOnlyList<AvailabilityService.HoldRow> Holds, IReadOnlyList<AvailabilityService.BlockRow> Blocks,
+    IReadOnlyList<AvailabilityService.PendingRow> Pending, Customer? Customer);
+
+/// <summary>A customer to insert, or refresh when the organization already has one with that email; the row comes back.</summary>
+public sealed record CustomerUpsert(OrganizationId OrganizationId, string Name, string Email, string? Phone, string TimeZoneId, Instant Now)
+{
+    public const string Sql = """
+        INSERT INTO customers (id, organization_id, name, email, phone, time_zone, created_at)
+        VALUES (@id, @org, @name, @email, @phone, @tz, @now)
+        ON CONFLICT (organization_id, email) DO UPDATE
+            SET name = EXCLUDED.name, phone = COALESCE(EXCLUDED.phone, customers.phone), time_zone = EXCLUDED.time_zone
+        RETURNING id, name, email, phone, time_zone, created_at
+        """;
 }

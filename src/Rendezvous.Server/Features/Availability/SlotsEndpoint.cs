@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 using NodaTime;
 using Rendezvous.Data;
 using Rendezvous.Domain;
@@ -48,34 +47,48 @@ public static class SlotsEndpoint
     }
 
     public static void MapSlots(this IEndpointRouteBuilder api) =>
-        api.MapGet("/booking-pages/{slug}/slots", GetAsync).WithTags("Public booking").AllowAnonymous()
+        api.MapGet("/booking-pages/{slug}/slots", GetAsync).WithTags("Public booking").AllowAnonymous().WithMetadata(PublicRouteAttribute.Instance)
             .RequireRateLimiting(Rendezvous.Server.Features.Security.RateLimits.Slots);
 
     private static async Task<Results<Ok<SlotsResponse>, ProblemHttpResult>> GetAsync(
-        string slug, string? from, string? to, string? timeZone, RendezvousDbContext db, AvailabilityService availability, IClock clock,
-        CancellationToken ct)
+        string slug, string? from, string? to, string? timeZone, RendezvousDbContext db, AvailabilityService availability,
+        BookingPages.BookingPageCache pages, IClock clock, CancellationToken ct)
     {
-        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
-        if (page is null)
+        // One round trip when the page is cached: its version, its calendars' health and the hosts' time, together.
+        for (var attempt = 0; attempt < 3; attempt++)
         {
-            return Problems.NotFound("Booking page");
+            var cached = await pages.FindAsync(db, slug, ct);
+            if (cached is null)
+            {
+                return Problems.NotFound("Booking page");
+            }
+
+            var page = cached.Page;
+            db.TenantId = page.OrganizationId;
+            var range = ParseRange(from, to, timeZone, page.Settings.TimeZone);
+            if (!range.IsSuccess)
+            {
+                return Problems.From(range.Error!);
+            }
+
+            var (fromDate, toDate, zone) = range.Value;
+            var reads = await availability.ReadAsync(page, AvailabilityService.RangeOf(page, fromDate, toDate, zone), PageLock.None, null, ct);
+            if (reads.Version != cached.Version)
+            {
+                pages.Invalidate(slug, cached);
+                continue;
+            }
+
+            if (AvailabilityService.WhyUnavailable(reads) is { } unavailable)
+            {
+                return Problems.From(unavailable);
+            }
+
+            var slots = await availability.ComputeSlotsAsync(page, fromDate, toDate, zone, clock.GetCurrentInstant(), null, reads, ct);
+            return TypedResults.Ok(new SlotsResponse(zone.Id,
+                [.. slots.Select(s => new SlotResponse(ApiFormat.Format(s.Start, zone), ApiFormat.Format(s.End, zone), s.SeatsLeft))]));
         }
 
-        db.TenantId = page.OrganizationId;
-        var range = ParseRange(from, to, timeZone, page.Settings.TimeZone);
-        if (!range.IsSuccess)
-        {
-            return Problems.From(range.Error!);
-        }
-
-        var (fromDate, toDate, zone) = range.Value;
-        if (await availability.WhyUnavailableAsync(page, ct) is { } unavailable)
-        {
-            return Problems.From(unavailable);
-        }
-
-        var slots = await availability.GetSlotsAsync(page, fromDate, toDate, zone, clock.GetCurrentInstant(), null, ct);
-        return TypedResults.Ok(new SlotsResponse(zone.Id,
-            [.. slots.Select(s => new SlotResponse(ApiFormat.Format(s.Start, zone), ApiFormat.Format(s.End, zone), s.SeatsLeft))]));
+        return Problems.From(DomainError.Conflict("concurrent_change", "The booking page is being changed; try again."));
     }
 }

@@ -3,13 +3,16 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using NodaTime;
 using Npgsql;
+using Microsoft.Extensions.Options;
 using Rendezvous.Data;
+using Rendezvous.Data.Failover;
 using Rendezvous.Data.Serialization;
 using Rendezvous.Domain;
 using Rendezvous.Domain.BookingPages;
 using Rendezvous.Domain.Bookings;
 using Rendezvous.Domain.Organizations;
 using Rendezvous.Server.Features.Availability;
+using Rendezvous.Server.Features.BookingPages;
 using Rendezvous.Integrations.Notifications;
 using Rendezvous.Server.Infrastructure;
 
@@ -23,20 +26,72 @@ public sealed record CreateOutcome(BookingResponse Response, bool Replayed);
 /// page's own rules (hours, caps, seats) and the insert cannot interleave; across pages, the exclusion constraint on
 /// host time is the guarantee.
 /// </summary>
-public sealed class BookingService(RendezvousDbContext db, AvailabilityService availability, Spaces.SpacePools spacePools, IClock clock)
+public sealed class BookingService(
+    RendezvousDbContext db, AvailabilityService availability, Spaces.SpacePools spacePools, BookingPages.BookingPageCache pages, IClock clock,
+    IOptions<FailoverRetryOptions> failover, ILogger<BookingService> logger)
 {
     public const int MaxAnswers = 50;
 
+    /// <summary>Starts the idempotency keys the server makes for requests that came without one.</summary>
+    public const string ServerKeyPrefix = "server:";
+
+    /// <summary>
+    /// Books, retrying the whole transaction while the database fails over. Every create is recorded under an
+    /// idempotency key (the client's, or one made here for this request), and each attempt first looks that key up:
+    /// a commit whose acknowledgement a failover cut is found and answered again rather than booked twice (decision 0029).
+    /// </summary>
     public async Task<Result<CreateOutcome>> CreateAsync(string slug, CreateBookingRequest request, string? idempotencyKey, CancellationToken ct)
     {
-        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
-        if (page is null)
+        var key = idempotencyKey ?? ServerKeyPrefix + Guid.NewGuid().ToString("N");
+        return await FailoverRetry.RunAsync(async (attempt, token) =>
         {
-            return DomainError.NotFound("Booking page");
-        }
+            if (attempt > 1)
+            {
+                // What the cut attempt added or loaded is gone with its transaction; its connection is broken.
+                db.ChangeTracker.Clear();
+                await db.Database.CloseConnectionAsync();
+            }
 
+            // A key the server just made cannot have a record yet; after a cut attempt it may (decision 0029).
+            return await CreateOnceAsync(slug, request, idempotencyKey, key, lookUpKey: idempotencyKey is not null || attempt > 1, token);
+        }, failover.Value, logger, ct);
+    }
+
+    private async Task<Result<CreateOutcome>> CreateOnceAsync(string slug, CreateBookingRequest request, string? clientKey, string idempotencyKey,
+        bool lookUpKey, CancellationToken ct)
+    {
+        // Three round trips when the page is free: one batch (lock, checks, reads, the customer's upsert), the insert
+        // batch, the commit. See decision 0026.
+        for (var attempt = 0; ; attempt++)
+        {
+            var cached = await pages.FindAsync(db, slug, ct);
+            if (cached is null)
+            {
+                return DomainError.NotFound("Booking page");
+            }
+
+            if (await TryCreateAsync(cached, request, clientKey, idempotencyKey, lookUpKey, ct) is { } outcome)
+            {
+                return outcome;
+            }
+
+            // The page changed since it was cached: read it again and start over (a second change in a row is rare).
+            pages.Invalidate(slug, cached);
+            db.ChangeTracker.Clear();
+            if (attempt == 3)
+            {
+                return DomainError.Conflict("concurrent_change", "The booking page is being changed; try again.");
+            }
+        }
+    }
+
+    /// <summary>Null when the cached page turned out to be out of date (nothing was written).</summary>
+    private async Task<Result<CreateOutcome>?> TryCreateAsync(CachedPage cached, CreateBookingRequest request, string? clientKey, string idempotencyKey,
+        bool lookUpKey, CancellationToken ct)
+    {
+        var page = cached.Page;
         db.TenantId = page.OrganizationId;
-        var input = Validate(page, request, idempotencyKey);
+        var input = Validate(page, request, clientKey);
         if (!input.IsSuccess)
         {
             return input.Error!;
@@ -45,41 +100,118 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         var (starts, customerInput, answers, replaces) = input.Value;
         var scope = "booking:" + page.Id;
         var requestHash = SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request, JsonDefaults.Options));
+        var zone = page.Settings.TimeZone;
+        var firstDay = starts[0].InZone(zone).Date;
+        var lastDay = starts[^1].InZone(zone).Date;
+        var range = AvailabilityService.RangeOf(page, firstDay, lastDay, zone);
+        var now = clock.GetCurrentInstant();
+        var upsert = new CustomerUpsert(page.OrganizationId, customerInput.Name!.Trim(), customerInput.Email!, customerInput.Phone,
+            customerInput.TimeZone!, now);
 
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await LockPageAsync(page.Id, ct);
-
-        if (idempotencyKey is not null)
+        // A failed insert is answered and rolled back as a whole, so EF's savepoint around it would only cost round trips.
+        db.Database.AutoSavepointsEnabled = false;
+        var tx = await db.Database.BeginTransactionAsync(ct);
+        try
         {
-            var previous = await db.IdempotencyRecords.AsNoTracking().FirstOrDefaultAsync(r => r.Scope == scope && r.Key == idempotencyKey, ct);
-            if (previous is not null)
+            // First without waiting for the page's lock: when it is free (the usual case) these reads are the real check.
+            var reads = await availability.ReadAsync(page, range, PageLock.Try, upsert, ct);
+            if (reads.Version != cached.Version)
             {
-                return previous.RequestHash.AsSpan().SequenceEqual(requestHash)
-                    ? new CreateOutcome(JsonSerializer.Deserialize<BookingResponse>(previous.Response, JsonDefaults.Options)!, true)
-                    : DomainError.Conflict("idempotency_key_reused", "This Idempotency-Key was used with a different request.");
+                return null;
             }
-        }
 
-        if (await availability.WhyUnavailableAsync(page, ct) is { } unavailable)
+            if (reads.Locked != true && !lookUpKey)
+            {
+                // Another booking of this page is being written. Check the slot on what is committed now, so that the many
+                // requests of a race for one time are answered 409 without queueing for the lock; otherwise wait for the
+                // lock in a new transaction (this one holds the customer's row, which the lock holder may need next).
+                if (await WhyNotAsync(page, reads, starts, now, ct) is { } early)
+                {
+                    return early;
+                }
+
+            }
+
+            if (reads.Locked != true)
+            {
+                // (A retried request with an Idempotency-Key comes straight here: its own booking would look like a taken slot.)
+                await tx.RollbackAsync(ct);
+                await tx.DisposeAsync();
+                tx = await db.Database.BeginTransactionAsync(ct);
+                reads = await availability.ReadAsync(page, range, PageLock.Wait, upsert, ct);
+                if (reads.Version != cached.Version)
+                {
+                    return null;
+                }
+            }
+
+            if (lookUpKey)
+            {
+                var previous = await db.IdempotencyRecords.AsNoTracking().FirstOrDefaultAsync(r => r.Scope == scope && r.Key == idempotencyKey, ct);
+                if (previous is not null)
+                {
+                    return previous.RequestHash.AsSpan().SequenceEqual(requestHash)
+                        ? new CreateOutcome(JsonSerializer.Deserialize<BookingResponse>(previous.Response, JsonDefaults.Options)!, true)
+                        : DomainError.Conflict("idempotency_key_reused", "This Idempotency-Key was used with a different request.");
+                }
+            }
+
+            if (AvailabilityService.WhyUnavailable(reads) is { } unavailable)
+            {
+                return unavailable;
+            }
+
+            if (page.Settings.Payment is not null && !await db.PayPalAccounts.AnyAsync(a => a.OrganizationId == page.OrganizationId, ct))
+            {
+                return DomainError.Conflict("payments_unavailable", "This page takes payments, but its organization has not connected PayPal yet.");
+            }
+
+            if (await WhyNotAsync(page, reads, starts, now, ct) is { } taken)
+            {
+                return taken;
+            }
+
+            var created = await InsertAsync(page, reads, starts, answers, replaces, scope, idempotencyKey, requestHash, now, ct);
+            if (created.IsSuccess)
+            {
+                await tx.CommitAsync(ct);
+                Rendezvous.Data.Diagnostics.RendezvousTelemetry.BookingsCreated.Add(starts.Count);
+            }
+
+            return created;
+        }
+        finally
+        {
+            await tx.DisposeAsync();
+        }
+    }
+
+    /// <summary>Why the page cannot book <paramref name="starts"/> on what <paramref name="reads"/> saw, or null when it can.</summary>
+    private async Task<DomainError?> WhyNotAsync(BookingPage page, PageReads reads, List<Instant> starts, Instant now, CancellationToken ct)
+    {
+        if (AvailabilityService.WhyUnavailable(reads) is { } unavailable)
         {
             return unavailable;
         }
 
-        if (page.Settings.Payment is not null && !await db.PayPalAccounts.AnyAsync(a => a.OrganizationId == page.OrganizationId, ct))
-        {
-            return DomainError.Conflict("payments_unavailable", "This page takes payments, but its organization has not connected PayPal yet.");
-        }
-
-        var now = clock.GetCurrentInstant();
+        var zone = page.Settings.TimeZone;
+        var slots = await availability.ComputeSlotsAsync(page, starts[0].InZone(zone).Date, starts[^1].InZone(zone).Date, zone, now, null, reads, ct);
         foreach (var start in starts)
         {
-            if (await availability.FindSlotAsync(page, start, now, null, ct) is null)
+            if (!slots.Any(s => s.Start == start))
             {
-                return DomainError.Conflict("slot_unavailable", $"{ApiFormat.Format(start, page.Settings.TimeZone)} is not available; please pick another time.");
+                return DomainError.Conflict("slot_unavailable", $"{ApiFormat.Format(start, zone)} is not available; please pick another time.");
             }
         }
 
-        var customer = await UpsertCustomerAsync(page.OrganizationId, customerInput, now, ct);
+        return null;
+    }
+
+    private async Task<Result<CreateOutcome>> InsertAsync(BookingPage page, PageReads reads, List<Instant> starts,
+        Dictionary<string, string> answers, BookingId? replaces, string scope, string idempotencyKey, byte[] requestHash, Instant now,
+        CancellationToken ct)
+    {
+        var customer = reads.Customer!;
         var packageId = page.Settings.SchedulingOption == SchedulingOption.SessionPackage ? PackageId.New() : (PackageId?)null;
         var bookings = new List<Booking>();
         for (var i = 0; i < starts.Count; i++)
@@ -114,40 +246,33 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         }
 
         db.Bookings.AddRange(bookings);
-        // A page that needs a space holds one in this same transaction: both constraints guard the one commit.
-        var owner = await db.Users.AsNoTracking().FirstAsync(u => u.Id == page.OwnerId, ct);
-        var held = await spacePools.HoldAsync(page, bookings, owner.Email, owner.Name, ct);
-        if (!held.IsSuccess)
+        if (reads.UsesSpaces)
         {
-            return held.Error!;
+            // A page that needs a space holds one in this same transaction: both constraints guard the one commit.
+            var owner = await db.Users.AsNoTracking().FirstAsync(u => u.Id == page.OwnerId, ct);
+            var held = await spacePools.HoldAsync(page, bookings, owner.Email, owner.Name, ct);
+            if (!held.IsSuccess)
+            {
+                return held.Error!;
+            }
         }
 
         var response = BookingResponse.From(bookings[0], customer, withHistory: true) with
         {
             Sessions = bookings.Count > 1 ? [.. bookings.Select(b => BookingResponse.From(b, customer, withHistory: false))] : null,
         };
-        if (idempotencyKey is not null)
+        db.IdempotencyRecords.Add(new IdempotencyRecord
         {
-            db.IdempotencyRecords.Add(new IdempotencyRecord
-            {
-                Scope = scope,
-                Key = idempotencyKey,
-                RequestHash = requestHash,
-                StatusCode = StatusCodes.Status201Created,
-                Response = JsonSerializer.Serialize(response, JsonDefaults.Options),
-                CreatedAt = now,
-            });
-        }
+            Scope = scope,
+            Key = idempotencyKey,
+            RequestHash = requestHash,
+            StatusCode = StatusCodes.Status201Created,
+            Response = JsonSerializer.Serialize(response, JsonDefaults.Options),
+            CreatedAt = now,
+        });
 
         var saved = await SaveAsync(ct);
-        if (!saved.IsSuccess)
-        {
-            return saved.Error!;
-        }
-
-        await tx.CommitAsync(ct);
-        Rendezvous.Data.Diagnostics.RendezvousTelemetry.BookingsCreated.Add(bookings.Count);
-        return new CreateOutcome(response, false);
+        return saved.IsSuccess ? new CreateOutcome(response, false) : saved.Error!;
     }
 
     /// <summary>Applies a staff action (cancel, approve, decline, no-show) by <paramref name="me"/>.</summary>
@@ -208,10 +333,18 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
             return notesRejected.Error!;
         }
 
+        var previousStart = b.Start;
         var result = b.Reschedule(newStart, actor, reason, now);
         if (!result.IsSuccess)
         {
             return result.Error!;
+        }
+
+        // The space the booking holds moves in this same transaction, to another space of the pool when its own is taken.
+        var spaceMoved = await MoveSpaceAsync(b, previousStart, ct);
+        if (!spaceMoved.IsSuccess)
+        {
+            return spaceMoved.Error!;
         }
 
         if (reminderPlan is not null)
@@ -293,10 +426,17 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
         }
 
         // The customer's optional reason goes with the change: emails, webhooks and the CRM's reason field read it.
+        var previousStart = booking.Start;
         var result = booking.Reschedule(newStart, Actor.ForCustomer(booking.CustomerId), reason, now);
         if (!result.IsSuccess)
         {
             return result.Error!;
+        }
+
+        var spaceMoved = await MoveSpaceAsync(booking, previousStart, ct);
+        if (!spaceMoved.IsSuccess)
+        {
+            return spaceMoved.Error!;
         }
 
         var saved = await SaveAsync(ct);
@@ -334,6 +474,13 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
     private async Task LockPageAsync(BookingPageId pageId, CancellationToken ct) =>
         await db.LockPageAsync(pageId, ct);
 
+    private async Task<Result> MoveSpaceAsync(Booking booking, Instant previousStart, CancellationToken ct)
+    {
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var owner = await db.Users.AcrossTenants().AsNoTracking().FirstAsync(u => u.Id == page.OwnerId, ct);
+        return await spacePools.MoveAsync(page, booking, previousStart, owner.Email, owner.Name, ct);
+    }
+
     private async Task<Result> SaveAsync(CancellationToken ct)
     {
         try
@@ -341,23 +488,13 @@ public sealed class BookingService(RendezvousDbContext db, AvailabilityService a
             await db.SaveChangesAsync(ct);
             return Result.Success;
         }
-        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.ExclusionViolation })
+        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.ExclusionViolation } pg)
         {
-            return DomainError.Conflict("slot_taken", "That time has just been taken; please pick another.");
+            // The space constraint backs the pool's check when another process wrote between the check and this commit.
+            return pg.ConstraintName == "ex_space_requests_confirmed_no_overlap"
+                ? DomainError.Conflict("space_unavailable", "The space for that time has just been taken; please pick another time.")
+                : DomainError.Conflict("slot_taken", "That time has just been taken; please pick another.");
         }
-    }
-
-    private async Task<Customer> UpsertCustomerAsync(OrganizationId org, CustomerRequest c, Instant now, CancellationToken ct)
-    {
-        var id = await db.Database.SqlQuery<Guid>($"""
-            INSERT INTO customers (id, organization_id, name, email, phone, time_zone, created_at)
-            VALUES ({Guid.CreateVersion7()}, {org.Value}, {c.Name!.Trim()}, {c.Email}, {c.Phone}, {c.TimeZone}, {now})
-            ON CONFLICT (organization_id, email) DO UPDATE
-                SET name = EXCLUDED.name, phone = COALESCE(EXCLUDED.phone, customers.phone), time_zone = EXCLUDED.time_zone
-            RETURNING id AS "Value"
-            """).ToListAsync(ct);
-        var customerId = new CustomerId(id[0]);
-        return await db.Customers.AsNoTracking().FirstAsync(x => x.Id == customerId, ct);
     }
 
     private static Result<(List<Instant> Starts, CustomerRequest Customer, Dictionary<string, string> Answers, BookingId? Replaces)> Validate(

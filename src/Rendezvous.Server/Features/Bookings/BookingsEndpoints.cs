@@ -15,7 +15,7 @@ public static class BookingsEndpoints
 
     public static void MapBookings(this IEndpointRouteBuilder api)
     {
-        api.MapPost("/booking-pages/{slug}/bookings", CreateAsync).WithTags("Public booking").AllowAnonymous()
+        api.MapPost("/booking-pages/{slug}/bookings", CreateAsync).WithTags("Public booking").AllowAnonymous().WithMetadata(PublicRouteAttribute.Instance)
             .RequireRateLimiting(Rendezvous.Server.Features.Security.RateLimits.Booking);
 
         var bookings = api.MapGroup("/bookings").WithTags("Bookings");

@@ -21,7 +21,10 @@ public sealed record CalendarConnectionRequest(
     bool? CancelBookingOnDelete,
     bool? UpdateBookingOnMove,
     string? Provider = null,
-    bool? IsBookingConnection = null);
+    bool? IsBookingConnection = null,
+    string? ExchangeMailbox = null,
+    bool? ExchangeImpersonation = null,
+    string? ExchangeAuth = null);
 
 /// <summary>A connection as the API shows it. The password is never returned.</summary>
 public sealed record CalendarConnectionResponse(
@@ -204,7 +207,7 @@ public static class CalendarConnectionsEndpoints
         Owned.FindAsync(id, "Calendar connection", guid => db.CalendarConnections.FirstOrDefaultAsync(x => x.Id == guid, ct), x => x.UserId, me);
 
     internal sealed record Valid(UserId UserId, string Url, string Username, string? Password, string BookingCalendarUrl, List<string> Additional,
-        CalendarProvider Provider);
+        CalendarProvider Provider, string? ProviderState = null);
 
     internal static async Task<Result<Valid>> ValidateAsync(CalendarConnectionRequest r, CalendarConnection? existing, CurrentUser me,
         RendezvousDbContext db, CancellationToken ct)
@@ -243,6 +246,11 @@ public static class CalendarConnectionsEndpoints
         if (CalendarConnection.IsOAuthProvider(provider) && errors.Count == 0)
         {
             return ValidateOAuth(r, existing, me, userId, provider);
+        }
+
+        if (provider == CalendarProvider.Exchange)
+        {
+            return ValidateExchange(r, existing, userId, me, errors);
         }
 
         // Providers that are not synced yet are recorded without server details unless some are given.
@@ -425,6 +433,110 @@ public static class CalendarConnectionsEndpoints
         }
 
         return new Valid(userId, existing?.ServerUrl ?? "", existing?.Username ?? "", null, booking ?? "", additional, provider);
+    }
+
+    /// <summary>
+    /// Exchange Server connections: the EWS URL (found by Autodiscover before this when left empty), the sign-in name and
+    /// password, and calendars named by their EWS folder ids (<c>calendar</c>, the default calendar, when none is chosen).
+    /// Optionally the mailbox's SMTP address, acted on through ExchangeImpersonation by a service account, and the sign-in
+    /// method (auto, basic, ntlm, bearer).
+    /// </summary>
+    private static Result<Valid> ValidateExchange(CalendarConnectionRequest r, CalendarConnection? existing, UserId userId, CurrentUser me,
+        List<FieldError> errors)
+    {
+        var url = AbsoluteHttp(r.Url ?? existing?.ServerUrl);
+        if (url is null)
+        {
+            errors.Add(new("url", "must be the Exchange server's EWS URL, such as https://mail.example.com/EWS/Exchange.asmx"));
+        }
+
+        if (!ApiFormat.TryText(r.Username ?? existing?.Username, 200, out var username))
+        {
+            errors.Add(new("username", "is required (user@domain or DOMAIN\\user, 1-200 characters)"));
+        }
+
+        var hasPassword = existing is not null && existing.ProtectedPassword.Length > 0;
+        if (!hasPassword && (string.IsNullOrEmpty(r.Password) || r.Password.Length > 500))
+        {
+            errors.Add(new("password", "is required"));
+        }
+        else if (r.Password is { Length: > 500 })
+        {
+            errors.Add(new("password", "must be at most 500 characters"));
+        }
+
+        static bool IsFolderId(string? id) => id is { Length: > 0 and <= 2000 } && !id.Any(ch => char.IsWhiteSpace(ch) || char.IsControl(ch));
+        var booking = r.BookingCalendarUrl?.Trim() ?? existing?.BookingCalendarUrl ?? "calendar";
+        if (!IsFolderId(booking))
+        {
+            errors.Add(new("bookingCalendarUrl", "must be an EWS folder id of a calendar (\"calendar\" is the default calendar)"));
+        }
+
+        var additional = new List<string>();
+        var list = r.AdditionalCalendarUrls ?? existing?.AdditionalCalendarUrls ?? [];
+        if (list.Count > MaxAdditionalCalendars)
+        {
+            errors.Add(new("additionalCalendarUrls", $"at most {MaxAdditionalCalendars} calendars"));
+        }
+
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (!IsFolderId(list[i]))
+            {
+                errors.Add(new($"additionalCalendarUrls[{i}]", "must be an EWS folder id of a calendar"));
+            }
+            else if (list[i].Trim() != booking && !additional.Contains(list[i].Trim()))
+            {
+                additional.Add(list[i].Trim());
+            }
+        }
+
+        var state = Rendezvous.Calendars.Ews.EwsAccountState.Read(existing?.ProviderState);
+        if (r.ExchangeAuth is not null)
+        {
+            if (Enum.TryParse<Rendezvous.Calendars.Ews.EwsAuth>(r.ExchangeAuth, ignoreCase: true, out var auth) && !int.TryParse(r.ExchangeAuth, out _))
+            {
+                state = state with { Auth = auth };
+            }
+            else
+            {
+                errors.Add(new("exchangeAuth", "must be auto, basic, ntlm or bearer"));
+            }
+        }
+
+        if (r.ExchangeMailbox is not null)
+        {
+            var mailbox = r.ExchangeMailbox.Trim();
+            if (mailbox.Length > 0 && (mailbox.Length > 320 || !mailbox.Contains('@', StringComparison.Ordinal)))
+            {
+                errors.Add(new("exchangeMailbox", "must be the mailbox's email address"));
+            }
+
+            state = state with { Mailbox = mailbox.Length == 0 ? null : mailbox };
+        }
+
+        if (r.ExchangeImpersonation is { } impersonate)
+        {
+            state = state with { Impersonate = impersonate };
+        }
+
+        if (state.Impersonate && state.Mailbox is null)
+        {
+            errors.Add(new("exchangeMailbox", "is required with exchangeImpersonation: the mailbox the service account acts on"));
+        }
+
+        if (errors.Count > 0)
+        {
+            return DomainError.Validation(errors);
+        }
+
+        if (!me.IsAdministrator && userId != me.Id)
+        {
+            return new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only connect their own calendar.");
+        }
+
+        return new Valid(userId, url!.ToString(), username, string.IsNullOrEmpty(r.Password) ? null : r.Password, booking, additional,
+            CalendarProvider.Exchange, state.Write());
     }
 
     private static Uri? AbsoluteHttp(string? text) =>

@@ -68,7 +68,7 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var booking = await db.Bookings.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(b => b.Id == bookingId, cancellationToken);
+        var booking = await OutboxBatch.FindBookingAsync(db, bookingId, cancellationToken);
         if (booking is null)
         {
             return;
@@ -76,6 +76,23 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
 
         var hostIds = booking.Hosts.Select(h => h.UserId).ToList();
         var synced = providers.Synced.ToList();
+        var linked = await LinkedInBatchAsync(db, cancellationToken);
+        if (OutboxBatch.Current is { } batch && linked is not null)
+        {
+            // Most bookings have no host with a booking calendar and no event anywhere: within a batch, who has a
+            // connection and which bookings have events are read once, and such a booking costs no query of its own.
+            var connected = await batch.GetOrAddAsync("calendar-writer:connected-users", async () => (await db.CalendarConnections.AcrossTenants()
+                .AsNoTracking()
+                .Where(c => c.IsBookingConnection && synced.Contains(c.Provider) && c.ProtectedPassword != "")
+                .Select(c => c.UserId)
+                .Distinct()
+                .ToListAsync(CancellationToken.None)).ToHashSet());
+            if (!hostIds.Any(connected.Contains) && !linked.ContainsKey(booking.Id))
+            {
+                return;
+            }
+        }
+
         var connections = await db.CalendarConnections.AcrossTenants()
             .Where(c => hostIds.Contains(c.UserId) && c.IsBookingConnection && synced.Contains(c.Provider) && c.ProtectedPassword != "")
             .ToListAsync(cancellationToken);
@@ -126,6 +143,8 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
 
                 connection.RecordWriteSuccess();
                 await db.SaveChangesAsync(cancellationToken);
+                // A later message of this booking in the same batch must see that it now has an event to move or delete.
+                linked?.TryAdd(booking.Id, true);
             }
             catch (Exception ex) when (ex is CalendarProviderException or ArgumentException)
             {
@@ -141,6 +160,28 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
             // The outbox retries the whole message; connections already written see their own ETag and skip or rewrite.
             throw new InvalidOperationException("Calendar write failed: " + string.Join("; ", failures));
         }
+    }
+
+    /// <summary>Within an outbox batch, the batch's bookings that have an event in some calendar (kept up to date by this writer).</summary>
+    private static async Task<System.Collections.Concurrent.ConcurrentDictionary<Domain.BookingId, bool>?> LinkedInBatchAsync(RendezvousDbContext db,
+        CancellationToken ct)
+    {
+        if (OutboxBatch.Current is not { } batch)
+        {
+            return null;
+        }
+
+        ct.ThrowIfCancellationRequested();
+        return await batch.GetOrAddAsync("calendar-writer:linked", async () =>
+        {
+            var ids = batch.BookingIds();
+            var withEvents = await db.BookingEventLinks.AsNoTracking()
+                .Where(l => ids.Contains(l.BookingId) && !l.Deleted)
+                .Select(l => l.BookingId)
+                .Distinct()
+                .ToListAsync(CancellationToken.None);
+            return new System.Collections.Concurrent.ConcurrentDictionary<Domain.BookingId, bool>(withEvents.Select(id => KeyValuePair.Create(id, true)));
+        });
     }
 
     private static async Task<CalendarConnection?> ConnectionOfAsync(BookingEventLink link, CalendarConnection current, RendezvousDbContext db,

@@ -37,7 +37,7 @@ public sealed class ReminderPlanner(IServiceScopeFactory scopes, IClock clock) :
     /// <summary>Plans the booking's pending reminders from its current state (and drops them when it is over).</summary>
     public static async Task ReplanAsync(RendezvousDbContext db, BookingId bookingId, Instant now, CancellationToken ct)
     {
-        var booking = await db.Bookings.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(b => b.Id == bookingId, ct);
+        var booking = await OutboxBatch.FindBookingAsync(db, bookingId, ct);
         if (booking is null)
         {
             return;

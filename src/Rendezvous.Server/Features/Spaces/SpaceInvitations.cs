@@ -6,14 +6,17 @@ namespace Rendezvous.Server.Features.Spaces;
 /// An invitation for a space, whatever brought it: a request made in Rendezvous ("api"), an iTIP REQUEST found in the
 /// space's CalDAV scheduling inbox ("caldav"), an event in a Microsoft 365 room mailbox ("graph") or an iMIP email to
 /// the space's address ("imip"). <paramref name="ChannelReference"/> is what the channel needs to answer later: the
-/// inbox item href, the Graph event id, the Message-ID.
+/// inbox item href, the Graph event id, the Message-ID. <paramref name="Stamp"/> is the version's DTSTAMP (Graph: its
+/// lastModifiedDateTime): within one <paramref name="Sequence"/>, a newer stamp that changes the time or title is an
+/// organizer's change, an older one a late duplicate.
 /// </summary>
 public sealed record SpaceInvitation(
     Guid OrganizationId, Guid SpaceId, string Uid, int Sequence,
     string OrganizerEmail, string? OrganizerName, string Summary,
     Instant Start, Instant End,
     string Channel,
-    string? ChannelReference);
+    string? ChannelReference,
+    Instant? Stamp = null);
 
 /// <summary>The request an invitation created or updated, and its state (<see cref="SpaceRequestStates"/>).</summary>
 public sealed record SpaceRequestResult(Guid RequestId, string State);
@@ -22,7 +25,8 @@ public sealed record SpaceRequestResult(Guid RequestId, string State);
 public interface ISpaceInvitations
 {
     /// <summary>
-    /// Creates the request (keyed by space + UID) or updates it when <see cref="SpaceInvitation.Sequence"/> is higher,
+    /// Creates the request (keyed by space + UID) or updates it when <see cref="SpaceInvitation.Sequence"/> is higher (or
+    /// the same with a newer <see cref="SpaceInvitation.Stamp"/> and another time or title),
     /// and applies the space's administration mode: auto-accept decides at once (confirmed when free, declined on a
     /// conflict), moderated waits for the moderator (pending), Rendezvous-managed starts as prospect.
     /// </summary>

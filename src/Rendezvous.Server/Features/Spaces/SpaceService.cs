@@ -228,7 +228,7 @@ public sealed class SpaceService(RendezvousDbContext db, IClock clock) : ISpaceI
             .Select(u => (UserId?)u.Id)
             .FirstOrDefaultAsync(ct);
         var request = await db.SpaceRequests.AcrossTenants().FirstOrDefaultAsync(r => r.SpaceId == space.Id && r.Uid == invitation.Uid, ct);
-        if (request is not null && (invitation.Sequence <= request.Sequence || invitation.Channel == SpaceChannels.Api))
+        if (request is not null && (!IsNewer(invitation, request) || invitation.Channel == SpaceChannels.Api))
         {
             if (invitation.Channel == SpaceChannels.Api && request.Channel == SpaceChannels.Api)
             {
@@ -248,6 +248,7 @@ public sealed class SpaceService(RendezvousDbContext db, IClock clock) : ISpaceI
                 SpaceId = space.Id,
                 Uid = invitation.Uid,
                 Sequence = invitation.Sequence,
+                Stamp = invitation.Stamp,
                 OrganizerEmail = email,
                 OrganizerName = invitation.OrganizerName,
                 OrganizerUserId = organizerUserId,
@@ -275,6 +276,7 @@ public sealed class SpaceService(RendezvousDbContext db, IClock clock) : ISpaceI
         var from = request.State;
         var moved = request.Start != invitation.Start || request.End != invitation.End;
         request.Sequence = invitation.Sequence;
+        request.Stamp = invitation.Stamp ?? request.Stamp;
         request.Summary = invitation.Summary;
         request.OrganizerEmail = email;
         request.OrganizerName = invitation.OrganizerName ?? request.OrganizerName;
@@ -301,6 +303,26 @@ public sealed class SpaceService(RendezvousDbContext db, IClock clock) : ISpaceI
         }
 
         return request;
+    }
+
+    /// <summary>
+    /// Whether an invitation is a later version than the request holds: a higher SEQUENCE (RFC 5546 2.1.4), or the same
+    /// SEQUENCE with a DTSTAMP no older than the one taken that moves the event or renames it (some clients change the
+    /// time without raising SEQUENCE). The same version again, or an older DTSTAMP, is a repeat.
+    /// </summary>
+    private static bool IsNewer(SpaceInvitation invitation, SpaceRequest request)
+    {
+        if (invitation.Sequence != request.Sequence)
+        {
+            return invitation.Sequence > request.Sequence;
+        }
+
+        if (invitation.Stamp is not { } stamp || (request.Stamp is { } taken && stamp < taken))
+        {
+            return false;
+        }
+
+        return invitation.Start != request.Start || invitation.End != request.End || invitation.Summary != request.Summary;
     }
 
     /// <summary>What follows a state reached on arrival: auto-accept's answer at once; nothing yet for the other modes.</summary>

@@ -61,11 +61,6 @@ public static class SpacesEndpoints
         }
 
         var errors = new List<FieldError>();
-        if (page.Settings.SchedulingOption == Domain.BookingPages.SchedulingOption.GroupSession)
-        {
-            errors.Add(new("spaceIds", "group sessions cannot need a space yet: every seat would hold its own"));
-        }
-
         var ids = new List<Guid>();
         var given = body.SpaceIds ?? [];
         for (var i = 0; i < given.Count; i++)

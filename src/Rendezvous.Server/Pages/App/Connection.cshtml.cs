@@ -227,6 +227,11 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         Errors.Labels["url"] = "The server address";
         Errors.Labels["username"] = "The user name";
         Errors.Labels["password"] = "The password";
+        if (Provider == "exchange")
+        {
+            return await ExchangeCalendarsAsync(password, ct);
+        }
+
         if (!Uri.TryCreate(ServerUrl?.Trim(), UriKind.Absolute, out var server) || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps))
         {
             Errors.Add("url", "must be an absolute http or https address, such as https://caldav.example.com/");
@@ -291,6 +296,78 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
         return Page();
     }
 
+    /// <summary>
+    /// Step one for Exchange Server: the EWS URL as typed, or found by Autodiscover from the email address; then the
+    /// mailbox's calendar folders, listed over EWS with the given user name and password.
+    /// </summary>
+    private async Task<IActionResult> ExchangeCalendarsAsync(string? password, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(Username))
+        {
+            Errors.Add("username", "is required (your email address, or DOMAIN\\user)");
+        }
+
+        if (string.IsNullOrEmpty(password))
+        {
+            Errors.Add("password", "is required");
+        }
+
+        if (Errors.Any)
+        {
+            return Page();
+        }
+
+        if (string.IsNullOrWhiteSpace(ServerUrl))
+        {
+            var found = await connections.AutodiscoverAsync(new CalendarConnectionRequest(null, null, null, Username!.Trim(), password, null, null, null, null,
+                "exchange"), ct);
+            if (!found.IsSuccess)
+            {
+                foreach (var field in found.Error!.Fields ?? [])
+                {
+                    Errors.Add(field.Field, field.Message);
+                }
+
+                return Page();
+            }
+
+            ServerUrl = found.Value.Url;
+        }
+
+        if (!Uri.TryCreate(ServerUrl?.Trim(), UriKind.Absolute, out var server) || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps))
+        {
+            Errors.Add("url", "must be the EWS address, such as https://mail.example.com/EWS/Exchange.asmx, or empty to find it from your email address");
+            return Page();
+        }
+
+        try
+        {
+            var ews = HttpContext.RequestServices.GetRequiredService<Rendezvous.Calendars.Ews.EwsCalendarProvider>();
+            using var session = ews.Open(new Rendezvous.Calendars.Providers.CalendarAccount(Connection?.Id ?? Guid.Empty, CalendarProvider.Exchange,
+                server.ToString(), Username!.Trim(), password!, Connection?.ProviderState));
+            Found = [.. (await session.ListCalendarsAsync(ct)).Select(cal => new DiscoveredCalendar(cal.Id, cal.Name))];
+        }
+        catch (Rendezvous.Calendars.Providers.CalendarProviderException ex)
+        {
+            Errors.Add(ex.Failure == Rendezvous.Calendars.Providers.CalendarFailure.AccessDenied ? "password" : "url",
+                "Exchange could not be used: " + ex.Message);
+            return Page();
+        }
+
+        if (Found.Count == 0)
+        {
+            Errors.Add("url", "Exchange answered, but this mailbox has no calendar.");
+            Found = null;
+            return Page();
+        }
+
+        ServerUrl = server.ToString();
+        BookingCalendarUrl ??= Found[0].Url;
+        Carried = protection.CreateProtector("Rendezvous.Web.CalDavDiscovery.v1").ToTimeLimitedDataProtector().Protect(password!, PasswordCarry);
+        Password = null;
+        return Page();
+    }
+
     /// <summary>Step two: save the connection (new) or its calendars (existing).</summary>
     public async Task<IActionResult> OnPostSaveAsync(CancellationToken ct)
     {
@@ -319,7 +396,7 @@ public sealed class ConnectionModel(RendezvousDbContext db, Secrets secrets, IDa
             ? new CalendarConnectionRequest(Whose.Id.ToString(), null, null, null, null, BookingCalendarUrl, AdditionalCalendarUrls,
                 cancelOnDelete, updateOnMove, CalendarConnectionsEndpoints.ProviderName(Connection!.Provider))
             : new CalendarConnectionRequest(Whose.Id.ToString(), "caldav", ServerUrl, Username, password, BookingCalendarUrl,
-                AdditionalCalendarUrls, cancelOnDelete, updateOnMove, Provider is "icloud" or "google" ? Provider : "caldav",
+                AdditionalCalendarUrls, cancelOnDelete, updateOnMove, Provider is "icloud" or "google" or "exchange" ? Provider : "caldav",
                 Connection is null && MakeBooking ? true : null);
         var saved = Connection is null
             ? await connections.CreateAsync(Me, request, ct)

@@ -65,18 +65,21 @@ public sealed class CalDavSpaceChannelTests(SpaceChannelApp app) : IClassFixture
     {
         using var organizer = SpaceChannelServers.CyrusClient(Organizer);
         var href = $"/dav/calendars/user/{Organizer}/Default/{uid}.ics";
-        var ics = string.Join("\r\n",
+        (await organizer.CreateObjectAsync(href, Meeting(room, uid, start, sequence, summary))).Succeeded.ShouldBeTrue();
+        return href;
+    }
+
+    private static string Meeting(Room room, string uid, Instant start, int sequence = 0, string summary = "Quarterly review",
+        string stamp = "20261206T100000Z") =>
+        string.Join("\r\n",
             "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Rendezvous tests//EN", "BEGIN:VEVENT",
-            "UID:" + uid, "DTSTAMP:20261206T100000Z",
+            "UID:" + uid, "DTSTAMP:" + stamp,
             "DTSTART:" + SpaceChannelServers.Utc(start), "DTEND:" + SpaceChannelServers.Utc(start + Duration.FromHours(1)),
             "SUMMARY:" + summary, "SEQUENCE:" + sequence,
             $"ORGANIZER;CN=Olga Organizer:mailto:{Organizer}@localhost",
             $"ATTENDEE;CN=Olga Organizer;PARTSTAT=ACCEPTED:mailto:{Organizer}@localhost",
             $"ATTENDEE;CUTYPE=ROOM;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{room.Email}",
             "END:VEVENT", "END:VCALENDAR", "");
-        (await organizer.CreateObjectAsync(href, ics)).Succeeded.ShouldBeTrue();
-        return href;
-    }
 
     /// <summary>The room's PARTSTAT on the organizer's own copy.</summary>
     private static async Task<string> PartstatAtOrganizerAsync(string href, Room room)
@@ -194,6 +197,33 @@ public sealed class CalDavSpaceChannelTests(SpaceChannelApp app) : IClassFixture
     }
 
     [CyrusSchedulingFact]
+    public async Task An_organizer_move_that_keeps_SEQUENCE_moves_the_request()
+    {
+        var room = await RoomAsync("rdv-room2", "autoAccept");
+        var uid = NewUid();
+        var start = SpaceChannelServers.SomeFutureHour();
+        var href = await InviteAsync(room, uid, start);
+        await app.PollAsync(room.SpaceId);
+        await app.DrainOutboxAsync();
+        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("ACCEPTED");
+
+        // Some clients move a meeting without raising SEQUENCE; only DTSTAMP is newer. (Cyrus raises SEQUENCE on the room's
+        // copy itself when the time changes; the iMIP test shows the same-SEQUENCE case reaching the lifecycle.)
+        var moved = start + Duration.FromHours(2);
+        using (var organizer = SpaceChannelServers.CyrusClient(Organizer))
+        {
+            var etag = await organizer.GetETagAsync(href) ?? throw new InvalidOperationException("no etag");
+            (await organizer.UpdateObjectAsync(href, Meeting(room, uid, moved, stamp: "20261206T120000Z"), etag)).Succeeded.ShouldBeTrue();
+        }
+
+        (await app.PollAsync(room.SpaceId)).ShouldBe(1);
+        var request = await RequestAsync(room, uid);
+        request.Start.ShouldBe(moved);
+        request.State.ShouldBe(SpaceRequestState.Confirmed);
+        await app.DrainOutboxAsync();
+    }
+
+    [CyrusSchedulingFact]
     public async Task An_event_canceled_in_the_calendar_is_canceled_in_Rendezvous()
     {
         var room = await RoomAsync("rdv-room6", "autoAccept");
@@ -241,6 +271,94 @@ public sealed class CalDavSpaceChannelTests(SpaceChannelApp app) : IClassFixture
         await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{requestId}/cancel", new { })).ExpectAsync(200);
         await app.DrainOutboxAsync();
         (await RoomEventsAsync(room, uid)).ShouldBeEmpty();
+    }
+
+    [CyrusSchedulingFact]
+    public async Task A_confirmed_event_set_back_to_tentative_stays_on_the_resource_calendar_and_the_organizer_keeps_accepted()
+    {
+        var room = await RoomAsync("rdv-room8", "rendezvousManaged");
+        var start = SpaceChannelServers.SomeFutureHour();
+
+        // An event booked in Rendezvous, written to the room's calendar on confirmation...
+        var made = await (await app.Client().PostJsonAsync("/api/v1/spaces/requests", new
+        {
+            spaceIds = new[] { room.SpaceId }, summary = "Press briefing", start = start.ToString(), end = (start + Duration.FromHours(1)).ToString(),
+        })).ExpectAsync(201);
+        var requestId = made[0]!["id"]!.GetValue<string>();
+        var uid = (await app.WithDbAsync(db => db.SpaceRequests.SingleAsync(r => r.Id == Guid.Parse(requestId)))).Uid;
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{requestId}/confirm", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+        (await RoomEventsAsync(room, uid)).ShouldHaveSingleItem();
+
+        // ...and an invitation from the organizer's calendar, accepted on confirmation, two hours later.
+        var inviteUid = NewUid();
+        var href = await InviteAsync(room, inviteUid, start + Duration.FromHours(2));
+        await app.PollAsync(room.SpaceId);
+        var invited = await RequestAsync(room, inviteUid);
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{invited.Id}/confirm", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("ACCEPTED");
+
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{requestId}/tentative", new { reason = "Waiting for the catering quote" })).ExpectAsync(200);
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{invited.Id}/tentative", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+        await app.PollAsync(room.SpaceId);
+
+        // Both still show on the room's real calendar, and the organizer's copy still says accepted.
+        (await RoomEventsAsync(room, uid)).ShouldHaveSingleItem().Summary.ShouldBe("Press briefing");
+        (await RoomEventsAsync(room, inviteUid)).ShouldHaveSingleItem();
+        (await PartstatAtOrganizerAsync(href, room)).ShouldBe("ACCEPTED");
+        (await RequestAsync(room, uid)).State.ShouldBe(SpaceRequestState.Tentative);
+    }
+
+    [CyrusSchedulingFact]
+    public async Task On_confirmation_the_event_goes_on_the_organizers_calendar_and_the_resource_calendar_or_the_resource_calendar_alone()
+    {
+        // The organizer is a user whose booking calendar is on Radicale; the space's resource calendar is the room's on Cyrus.
+        var admin = app.Client();
+        var organizerId = await Scenario.CreateUserAsync(admin, "Olive Organizer", timeZone: "UTC");
+        var organizer = app.Client(await Scenario.CreateKeyAsync(admin, organizerId));
+        var organizerCalendar = await Radicale.NewCalendarAsync("bookings");
+        await (await organizer.PostJsonAsync("/api/v1/calendar-connections", new
+        {
+            url = Radicale.Url, username = Radicale.User, password = Radicale.Password, bookingCalendarUrl = organizerCalendar,
+            additionalCalendarUrls = Array.Empty<string>(), cancelBookingOnDelete = false, updateBookingOnMove = false,
+        })).ExpectAsync(201);
+        var room = await RoomAsync("rdv-room8", "rendezvousManaged");
+        var start = SpaceChannelServers.SomeFutureHour() + Duration.FromHours(5);
+
+        async Task<(string Id, string Uid)> ConfirmedAsync(HttpClient by, string summary, Instant at, string? organizerEmail = null)
+        {
+            var made = await (await by.PostJsonAsync("/api/v1/spaces/requests", new
+            {
+                spaceIds = new[] { room.SpaceId }, summary, start = at.ToString(), end = (at + Duration.FromHours(1)).ToString(), organizerEmail,
+            })).ExpectAsync(201);
+            var id = made[0]!["id"]!.GetValue<string>();
+            await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{id}/confirm", new { })).ExpectAsync(200);
+            await app.DrainOutboxAsync();
+            return (id, (await app.WithDbAsync(db => db.SpaceRequests.SingleAsync(r => r.Id == Guid.Parse(id)))).Uid);
+        }
+
+        Task<string?> OrganizerHrefAsync(string id) =>
+            app.WithDbAsync(db => db.SpaceRequests.Where(r => r.Id == Guid.Parse(id)).Select(r => r.OrganizerCalendarHref).SingleAsync());
+
+        // A known organizer with a calendar: on both.
+        var known = await ConfirmedAsync(organizer, "Team offsite", start);
+        (await RoomEventsAsync(room, known.Uid)).ShouldHaveSingleItem().Summary.ShouldBe("Team offsite");
+        using var radicale = Radicale.Client();
+        (await radicale.GetObjectAsync((await OrganizerHrefAsync(known.Id)).ShouldNotBeNull())).ShouldNotBeNull()
+            .CalendarData.ShouldContain("SUMMARY:Team offsite");
+
+        // An organizer no user matches, and no fallback calendar set: on the resource calendar alone.
+        var unknown = await ConfirmedAsync(admin, "Visitors' lunch", start + Duration.FromHours(2), $"guest.{Guid.NewGuid():N}@outside.example");
+        (await RoomEventsAsync(room, unknown.Uid)).ShouldHaveSingleItem().Summary.ShouldBe("Visitors' lunch");
+        (await OrganizerHrefAsync(unknown.Id)).ShouldBeNull();
+
+        // The setting: with writeToOrganizerCalendar off, even a known organizer's event is on the resource calendar alone.
+        await (await admin.PutJsonAsync($"/api/v1/spaces/{room.SpaceId}", new { writeToOrganizerCalendar = false })).ExpectAsync(200);
+        var setting = await ConfirmedAsync(organizer, "Quiet review", start + Duration.FromHours(4));
+        (await RoomEventsAsync(room, setting.Uid)).ShouldHaveSingleItem();
+        (await OrganizerHrefAsync(setting.Id)).ShouldBeNull();
     }
 
     private static async Task<IReadOnlyList<CalendarEvent>> RoomEventsAsync(Room room, string uid)

@@ -67,11 +67,12 @@ public sealed class ImipSpaceChannelTests(SpaceChannelApp app) : IClassFixture<S
         return new Mailbox(spaceId, user, email);
     }
 
-    private static MimeMessage Invitation(Mailbox room, string organizer, string uid, Instant start, string method = "REQUEST", int sequence = 0)
+    private static MimeMessage Invitation(Mailbox room, string organizer, string uid, Instant start, string method = "REQUEST", int sequence = 0,
+        string stamp = "20261206T100000Z")
     {
         var ics = string.Join("\r\n",
             "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Some mail client//EN", "METHOD:" + method, "BEGIN:VEVENT",
-            "UID:" + uid, "DTSTAMP:20261206T100000Z",
+            "UID:" + uid, "DTSTAMP:" + stamp,
             "DTSTART:" + SpaceChannelServers.Utc(start), "DTEND:" + SpaceChannelServers.Utc(start + Duration.FromMinutes(45)),
             "SUMMARY:Design review", "SEQUENCE:" + sequence,
             method == "CANCEL" ? "STATUS:CANCELLED" : "STATUS:CONFIRMED",
@@ -87,7 +88,7 @@ public sealed class ImipSpaceChannelTests(SpaceChannelApp app) : IClassFixture<S
         };
         message.From.Add(new MailboxAddress("Ines Organizer", organizer));
         message.To.Add(new MailboxAddress(null, room.Email));
-        message.MessageId = uid + "." + method.ToLowerInvariant() + "@mail.example.test";
+        message.MessageId = uid + "." + method.ToLowerInvariant() + (stamp == "20261206T100000Z" ? "" : "." + stamp) + "@mail.example.test";
         return message;
     }
 
@@ -167,6 +168,66 @@ public sealed class ImipSpaceChannelTests(SpaceChannelApp app) : IClassFixture<S
 
         (await app.PollAsync(room.SpaceId)).ShouldBe(1);
         (await RequestAsync(room, uid)).State.ShouldBe(SpaceRequestState.Canceled);
+    }
+
+    [ImapFact]
+    public async Task Confirming_one_mailed_invitation_declines_every_overlapping_one_and_each_organizer_is_told_by_email()
+    {
+        var room = await MailboxAsync("room8", "rendezvousManaged");
+        var start = SpaceChannelServers.SomeFutureHour();
+        var organizers = new[] { NewOrganizer(), NewOrganizer(), NewOrganizer() };
+        var uids = organizers.Select(_ => "imip-" + Guid.NewGuid().ToString("N")).ToArray();
+        for (var i = 0; i < organizers.Length; i++)
+        {
+            // Each overlaps the first: 0, +15 and +30 minutes, 45 minutes long.
+            await SpaceChannelServers.DeliverAsync(room.User, Invitation(room, organizers[i], uids[i], start + Duration.FromMinutes(15 * i)));
+        }
+
+        (await app.PollAsync(room.SpaceId)).ShouldBe(3);
+        var chosen = await RequestAsync(room, uids[0]);
+        await (await app.Client().PostJsonAsync($"/api/v1/spaces/requests/{chosen.Id}/confirm", new { })).ExpectAsync(200);
+        await app.DrainOutboxAsync();
+
+        string Answer(string organizer)
+        {
+            var reply = SmtpServer.MessagesTo(organizer).ShouldHaveSingleItem();
+            var part = reply.Leaves().Single(p => p.MediaType == "text/calendar");
+            return ICalendarReader.Parse(part.Text).Events.ShouldHaveSingleItem().Attendees.ShouldHaveSingleItem().Status.Value;
+        }
+
+        Answer(organizers[0]).ShouldBe("ACCEPTED");
+        Answer(organizers[1]).ShouldBe("DECLINED");
+        Answer(organizers[2]).ShouldBe("DECLINED");
+        (await RequestAsync(room, uids[1])).State.ShouldBe(SpaceRequestState.Declined);
+        (await RequestAsync(room, uids[2])).State.ShouldBe(SpaceRequestState.Declined);
+    }
+
+    [ImapFact]
+    public async Task A_moved_invitation_that_keeps_its_SEQUENCE_with_a_newer_DTSTAMP_moves_the_request_and_an_older_copy_is_ignored()
+    {
+        var room = await MailboxAsync("room7", "autoAccept");
+        var organizer = NewOrganizer();
+        var uid = "imip-" + Guid.NewGuid().ToString("N");
+        var start = SpaceChannelServers.SomeFutureHour();
+        await SpaceChannelServers.DeliverAsync(room.User, Invitation(room, organizer, uid, start));
+        (await app.PollAsync(room.SpaceId)).ShouldBe(1);
+
+        // The organizer's client moves the meeting an hour later and sends it again with the same SEQUENCE, a newer DTSTAMP.
+        var moved = start + Duration.FromHours(1);
+        await SpaceChannelServers.DeliverAsync(room.User, Invitation(room, organizer, uid, moved, stamp: "20261206T110000Z"));
+        (await app.PollAsync(room.SpaceId)).ShouldBe(1);
+        var request = await RequestAsync(room, uid);
+        request.Start.ShouldBe(moved);
+        request.Sequence.ShouldBe(0);
+        request.State.ShouldBe(SpaceRequestState.Confirmed);
+
+        // The first message delivered again (a late duplicate, older DTSTAMP) changes nothing, nor does the newer one again.
+        await SpaceChannelServers.DeliverAsync(room.User, Invitation(room, organizer, uid, start));
+        await SpaceChannelServers.DeliverAsync(room.User, Invitation(room, organizer, uid, moved, stamp: "20261206T110000Z"));
+        (await app.PollAsync(room.SpaceId)).ShouldBe(0);
+        (await RequestAsync(room, uid)).Start.ShouldBe(moved);
+        var history = await app.WithDbAsync(db => db.SpaceRequestActivities.Where(a => a.RequestId == request.Id).Select(a => a.Action).ToListAsync());
+        history.Count(a => a == "updated").ShouldBe(1);
     }
 
     [ImapFact]

@@ -13,7 +13,8 @@ namespace Rendezvous.Server.Features.Spaces.Channels;
 /// <summary>
 /// Sends a space's answer back through the channel its request came from, each time the spaces core writes
 /// <c>space.request.answered</c>: a PARTSTAT change on the space's copy (CalDAV; the server sends the iTIP REPLY), or
-/// an iMIP REPLY by SMTP from the space's address. For requests made in Rendezvous on a space whose calendar Rendezvous
+/// an iMIP REPLY by SMTP from the space's address, or accept / decline / tentativelyAccept on a room mailbox's copy
+/// through Microsoft Graph. For requests made in Rendezvous on a space whose calendar Rendezvous
 /// reaches (CalDAV), it writes the event into the space's calendar or removes it. At-least-once safe: an answer
 /// already sent for this SEQUENCE is not sent again.
 /// </summary>
@@ -81,8 +82,19 @@ public sealed partial class SpaceAnswerHandler(IServiceScopeFactory scopes, IClo
             case SpaceChannel.Imip:
                 await SendImipReplyAsync(services, db, channel, item, answer, cancellationToken);
                 break;
+            case SpaceChannel.Graph:
+            {
+                var eventId = item.Reference ?? answer.ChannelReference
+                    ?? throw new InvalidOperationException($"The invitation {answer.Uid} has no Graph event id to answer on.");
+                var reason = await db.Set<SpaceRequest>().AcrossTenants().Where(r => r.Id == answer.RequestId).Select(r => r.LastReason)
+                    .SingleOrDefaultAsync(cancellationToken);
+                // False: the organizer deleted the meeting meanwhile, and its cancel reaches the intake on the next poll.
+                await services.GetRequiredService<GraphSpaceChannel>().AnswerAsync(channel, secret, eventId, answer.Partstat, reason, timeout, cancellationToken);
+                break;
+            }
+
             default:
-                // No transport for this channel here (Microsoft Graph room mailboxes are not built yet): retrying would not help.
+                // No transport for this channel kind here: retrying would not help.
                 LogNoTransport(logger, item.Channel, answer.SpaceId);
                 return;
         }

@@ -13,15 +13,18 @@ namespace Rendezvous.Server.Features.Spaces.Channels;
 /// <summary>
 /// The channel a space's invitations arrive through. <c>kind</c> is <c>caldav</c> (<c>serverUrl</c>, the space's
 /// account, <c>address</c> its calendar-user address) or <c>imip</c> (<c>imapHost</c>, <c>imapPort</c>,
-/// <c>imapSecurity</c>, the mailbox's account, <c>address</c> the space's email). The password is required the first
-/// time, kept encrypted and never returned.
+/// <c>imapSecurity</c>, the mailbox's account, <c>address</c> the space's email) or <c>graph</c> (a Microsoft 365 room
+/// mailbox: <c>address</c> the room's address, <c>tenant</c> the directory, <c>userName</c> the application's client id,
+/// <c>password</c> its client secret, <c>serverUrl</c> optionally another Graph endpoint such as a national cloud's).
+/// The password is required the first time, kept encrypted and never returned.
 /// </summary>
 public sealed record SpaceChannelRequest(
-    string? Kind, string? Address, string? ServerUrl, string? ImapHost, int? ImapPort, string? ImapSecurity, string? UserName, string? Password);
+    string? Kind, string? Address, string? ServerUrl, string? ImapHost, int? ImapPort, string? ImapSecurity, string? UserName, string? Password,
+    string? Tenant = null);
 
 public sealed record SpaceChannelResponse(
     Guid SpaceId, string Kind, string Address, string? ServerUrl, string? ImapHost, int? ImapPort, string? ImapSecurity, string UserName,
-    bool HasPassword, Instant? LastPolledAt, string? LastError, int ConsecutiveFailures);
+    bool HasPassword, Instant? LastPolledAt, string? LastError, int ConsecutiveFailures, string? Tenant);
 
 /// <summary>Administrators set, read and remove a space's channel under <c>/api/v1/spaces/{id}/channel</c>.</summary>
 public static class SpaceChannelEndpoints
@@ -59,9 +62,9 @@ public static class SpaceChannelEndpoints
         var channel = await db.SpaceChannels.SingleOrDefaultAsync(c => c.SpaceId == spaceId, ct);
         var errors = new List<FieldError>();
         var kind = request.Kind;
-        if (kind is not (SpaceChannel.CalDav or SpaceChannel.Imip))
+        if (kind is not (SpaceChannel.CalDav or SpaceChannel.Imip or SpaceChannel.Graph))
         {
-            errors.Add(new("kind", "must be caldav or imip"));
+            errors.Add(new("kind", "must be caldav, imip or graph"));
         }
 
         if (!EmailAddresses.TryParse(request.Address, out var address) || !string.IsNullOrEmpty(address.Name))
@@ -87,6 +90,19 @@ public static class SpaceChannelEndpoints
         if (kind == SpaceChannel.CalDav && (!Uri.TryCreate(request.ServerUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https")))
         {
             errors.Add(new("serverUrl", "must be the CalDAV server's http(s) URL"));
+        }
+
+        if (kind == SpaceChannel.Graph)
+        {
+            if (!ApiFormat.TryText(request.Tenant, 100, out _))
+            {
+                errors.Add(new("tenant", "is required for graph: the directory (tenant) id or domain of the application"));
+            }
+
+            if (request.ServerUrl is not null && (!Uri.TryCreate(request.ServerUrl, UriKind.Absolute, out var graphUrl) || graphUrl.Scheme != "https"))
+            {
+                errors.Add(new("serverUrl", "must be the Microsoft Graph https URL (leave it out for the default)"));
+            }
         }
 
         if (kind == SpaceChannel.Imip)
@@ -131,11 +147,12 @@ public static class SpaceChannelEndpoints
         }
 
         var moved = channel.Kind != kind || channel.ServerUrl != request.ServerUrl || channel.ImapHost != request.ImapHost
-            || channel.UserName != userName || channel.Address != address.Address;
+            || channel.UserName != userName || channel.Address != address.Address || channel.Tenant != request.Tenant;
         channel.Kind = kind!;
         channel.Address = address.Address;
         channel.UserName = userName;
-        channel.ServerUrl = kind == SpaceChannel.CalDav ? request.ServerUrl : null;
+        channel.ServerUrl = kind is SpaceChannel.CalDav or SpaceChannel.Graph ? request.ServerUrl : null;
+        channel.Tenant = kind == SpaceChannel.Graph ? request.Tenant : null;
         channel.ImapHost = kind == SpaceChannel.Imip ? request.ImapHost : null;
         channel.ImapPort = kind == SpaceChannel.Imip ? request.ImapPort ?? 143 : null;
         channel.ImapSecurity = kind == SpaceChannel.Imip ? request.ImapSecurity ?? "StartTlsWhenAvailable" : null;
@@ -176,5 +193,5 @@ public static class SpaceChannelEndpoints
 
     private static SpaceChannelResponse ToResponse(SpaceChannel c) => new(
         c.SpaceId, c.Kind, c.Address, c.ServerUrl, c.ImapHost, c.ImapPort, c.ImapSecurity, c.UserName,
-        !string.IsNullOrEmpty(c.ProtectedSecret), c.LastPolledAt, c.LastError, c.ConsecutiveFailures);
+        !string.IsNullOrEmpty(c.ProtectedSecret), c.LastPolledAt, c.LastError, c.ConsecutiveFailures, c.Tenant);
 }

@@ -10,7 +10,7 @@ namespace Rendezvous.Server.Features.Spaces.Channels;
 /// failure records the error and backs off (capped) so one broken mailbox never slows the others.
 /// </summary>
 public sealed partial class SpaceChannelPoller(RendezvousDbContext db, SpaceInvitationIntake intake, SpaceChannelSecrets secrets,
-    IClock clock, IOptions<SpaceChannelOptions> options, ILogger<SpaceChannelPoller> logger, IHttpClientFactory http)
+    GraphSpaceChannel graph, IClock clock, IOptions<SpaceChannelOptions> options, ILogger<SpaceChannelPoller> logger, IHttpClientFactory http)
 {
     /// <summary>
     /// Polls the channel of <paramref name="spaceId"/> once. With <paramref name="idle"/> (the background worker), an IMAP
@@ -37,6 +37,9 @@ public sealed partial class SpaceChannelPoller(RendezvousDbContext db, SpaceInvi
                     break;
                 case SpaceChannel.Imip:
                     handed = await PollImapAsync(channel, password, idle, ct);
+                    break;
+                case SpaceChannel.Graph:
+                    handed = await graph.PollAsync(channel, password, intake, o.RequestTimeout, ct);
                     break;
                 default:
                     throw new InvalidOperationException($"Unknown space channel kind '{channel.Kind}'.");

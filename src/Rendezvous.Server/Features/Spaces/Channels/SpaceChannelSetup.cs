@@ -10,6 +10,7 @@ public static class SpaceChannelSetup
         services.Configure<SpaceChannelOptions>(configuration.GetSection("Rendezvous:SpaceChannels"));
         services.AddSingleton<SpaceChannelSecrets>();
         services.AddScoped<SpaceInvitationIntake>();
+        services.AddSingleton<GraphSpaceChannel>();
         services.AddScoped<SpaceChannelPoller>();
         services.AddSingleton<IOutboxHandler, SpaceAnswerHandler>();
         services.AddHostedService<SpaceChannelWorker>();

@@ -59,9 +59,11 @@ public sealed partial class SpaceInvitationIntake(RendezvousDbContext db, ISpace
             return IntakeOutcome.Unchanged;
         }
 
-        if (item is not null && item.Sequence > invitation.Sequence)
+        if (item is not null && !item.Cancelled && (item.Sequence > invitation.Sequence
+            || (item.Sequence == invitation.Sequence && item.Stamp is { } taken && invitation.Stamp is { } stamp && stamp < taken)))
         {
-            // An older version arriving late (mail can overtake mail): the newer one stands.
+            // An older version arriving late (mail can overtake mail): the newer one stands. Within one SEQUENCE the
+            // DTSTAMP tells which is newer, since some organizers' clients move an event without raising SEQUENCE.
             return IntakeOutcome.Unchanged;
         }
 
@@ -75,6 +77,7 @@ public sealed partial class SpaceInvitationIntake(RendezvousDbContext db, ISpace
                 Channel = channel.Kind,
                 OrganizerEmail = invitation.OrganizerEmail,
                 Sequence = invitation.Sequence,
+                Stamp = invitation.Stamp,
                 Summary = invitation.Summary,
                 StartAt = invitation.Start,
                 EndAt = invitation.End,
@@ -88,6 +91,7 @@ public sealed partial class SpaceInvitationIntake(RendezvousDbContext db, ISpace
         item.OrganizerEmail = invitation.OrganizerEmail;
         item.OrganizerName = invitation.OrganizerName;
         item.Sequence = invitation.Sequence;
+        item.Stamp = invitation.Stamp ?? item.Stamp;
         item.Summary = invitation.Summary;
         item.StartAt = invitation.Start;
         item.EndAt = invitation.End;
@@ -100,7 +104,7 @@ public sealed partial class SpaceInvitationIntake(RendezvousDbContext db, ISpace
             await invitations.ReceiveAsync(new SpaceInvitation(
                 channel.OrganizationId.Value, channel.SpaceId, invitation.Uid, invitation.Sequence,
                 invitation.OrganizerEmail, invitation.OrganizerName, invitation.Summary,
-                invitation.Start, invitation.End, channel.Kind, reference), ct);
+                invitation.Start, invitation.End, channel.Kind, reference, invitation.Stamp), ct);
         }
         catch (DomainException ex)
         {
@@ -113,13 +117,22 @@ public sealed partial class SpaceInvitationIntake(RendezvousDbContext db, ISpace
         return IntakeOutcome.Received;
     }
 
-    /// <summary>The space's copy at <paramref name="reference"/> disappeared (DAViCal deletes cancelled copies itself).</summary>
+    /// <summary>
+    /// The space's copy at <paramref name="reference"/> disappeared (DAViCal deletes cancelled copies itself), unless
+    /// the space had declined it (Exchange takes declined meetings out of the room's calendar).
+    /// </summary>
     public async Task<IntakeOutcome> RemovedAsync(SpaceChannel channel, string reference, CancellationToken ct)
     {
         var item = await db.SpaceChannelItems.AcrossTenants()
             .FirstOrDefaultAsync(i => i.SpaceId == channel.SpaceId && i.Reference == reference && !i.Cancelled, ct);
         if (item is null)
         {
+            return IntakeOutcome.Ignored;
+        }
+
+        if (item.AnsweredPartstat == ITipMessages.Declined)
+        {
+            // Our own decline took it out of the calendar (Exchange moves declined meetings out of a room's calendar).
             return IntakeOutcome.Ignored;
         }
 

@@ -64,9 +64,14 @@ public sealed class TimelineModel(RendezvousDbContext db, IClock clock) : StaffP
         return (lane, Math.Max(ends.Count, 1));
     }
 
+    /// <summary>The height of a lane (rem); a space in another zone has taller lanes for the time there.</summary>
+    public const double Lane = 3.4;
+
+    public const double TallLane = 5.6;
+
     /// <summary>The CSS placing a request on the hour columns (clipped to the hours shown) and in its lane.</summary>
-    public string Position(SpaceRequest r, int lane, int lanes) =>
-        Position(r) + FormattableString.Invariant($";top:{0.3 + (lane * 3.4)}rem;bottom:auto;height:3.1rem");
+    public string Position(SpaceRequest r, int lane, double laneRem) =>
+        Position(r) + FormattableString.Invariant($";top:{0.3 + (lane * laneRem)}rem;bottom:auto;height:{laneRem - 0.3}rem");
 
     /// <summary>The CSS placing a request on the hour columns (clipped to the hours shown).</summary>
     public string Position(SpaceRequest r)
