@@ -19,8 +19,11 @@ namespace Rendezvous.Data;
 /// </summary>
 public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbContext> options, IClock clock) : DbContext(options)
 {
-    /// <summary>The organization this unit of work belongs to; while null, tenant-owned sets read as empty.</summary>
-    public OrganizationId? TenantId { get; set; }
+    /// <summary>
+    /// The organization this unit of work belongs to; while null, tenant-owned sets read as empty. A context made while
+    /// an outbox message of one organization runs starts with that organization (<see cref="TenantScope.Enter"/>).
+    /// </summary>
+    public OrganizationId? TenantId { get; set; } = TenantScope.Ambient;
 
     /// <summary>Every organization's rows, for tools and tests only: set through <see cref="TenantScope.ForAllTenants"/>.</summary>
     internal bool AllTenants { get; set; }

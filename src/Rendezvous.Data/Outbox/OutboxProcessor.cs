@@ -162,6 +162,7 @@ public sealed partial class OutboxProcessor(
             return;
         }
 
+        using var tenant = TenantScope.Enter(message.OrganizationId);
         using var activity = RendezvousTelemetry.Source.StartActivity("outbox " + message.Type, ActivityKind.Consumer);
         activity?.SetTag("rendezvous.outbox.message_id", message.Id);
         activity?.SetTag("rendezvous.outbox.attempt", message.Attempt);

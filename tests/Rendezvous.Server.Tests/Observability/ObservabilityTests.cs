@@ -90,8 +90,9 @@ public sealed class ObservabilityTests(ObservedApp app) : IClassFixture<Observed
             await using (var connection = new NpgsqlConnection(fixture.ConnectionString))
             {
                 await connection.OpenAsync();
+                // EF keeps its history table's own column names (decision 0010 only renames the table).
                 await using var command = new NpgsqlCommand(
-                    "DELETE FROM schema_migrations WHERE migration_id = (SELECT max(migration_id) FROM schema_migrations)", connection);
+                    """DELETE FROM schema_migrations WHERE "MigrationId" = (SELECT max("MigrationId") FROM schema_migrations)""", connection);
                 (await command.ExecuteNonQueryAsync()).ShouldBe(1);
             }
 
