@@ -25,6 +25,9 @@ public sealed partial class SpaceChannelPoller(RendezvousDbContext db, SpaceInvi
             return 0;
         }
 
+        // Everything this poll reads and writes belongs to the channel's organization.
+        db.TenantId = channel.OrganizationId;
+
         var o = options.Value;
         var handed = 0;
         try
