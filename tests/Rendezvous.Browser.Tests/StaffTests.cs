@@ -110,9 +110,11 @@ public sealed class StaffTests(RendezvousServer server)
         var page = await server.SignedInAsync(email, "member password 1");
         await page.GetByRole(AriaRole.Link, new() { Name = "Calendar connection" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Connect a CalDAV calendar" })).ToBeVisibleAsync();
-        await page.GetByLabel("Server address").FillAsync(serverUrl);
-        await page.GetByLabel("User name").FillAsync(user);
-        await page.GetByLabel("Password", new() { Exact = true }).FillAsync(password);
+        // The CalDAV form (the page also offers Exchange Server's, with fields of the same names).
+        var form = page.Locator("form", new() { Has = page.GetByRole(AriaRole.Button, new() { Name = "Find my calendars" }) });
+        await form.GetByLabel("Server address").FillAsync(serverUrl);
+        await form.GetByLabel("User name", new() { Exact = true }).FillAsync(user);
+        await form.GetByLabel("Password", new() { Exact = true }).FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Find my calendars" }).ClickAsync();
 
         // Discovery lists the calendars; ours becomes the booking calendar. Both toggles start off.

@@ -66,7 +66,12 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "GET /api/v1/spaces/requests/{id}", "GET /api/v1/spaces/requests/{id}/conflicts", "POST /api/v1/spaces/requests/{id}/{action}",
         "GET /api/v1/spaces/{id}", "PUT /api/v1/spaces/{id}", "DELETE /api/v1/spaces/{id}",
         "GET /api/v1/booking-pages/{id}/space-pool", "PUT /api/v1/booking-pages/{id}/space-pool", "DELETE /api/v1/booking-pages/{id}/space-pool",
-        "ANY /app/admin/spaces", "ANY /app/spaces/queue", "ANY /app/spaces",
+        "ANY /app/admin/spaces", "ANY /app/spaces/queue", "ANY /app/spaces", "ANY /app/admin/spaces/{id}",
+        // Automations (Automations/AutomationTests.Another_organization_neither_sees_nor_changes_nor_tries_the_rules_and_runs_of_this_one);
+        // the staff screen reads through the same AutomationService and store:
+        "GET /api/v1/automations", "POST /api/v1/automations", "GET /api/v1/automations/{id}", "PUT /api/v1/automations/{id}",
+        "DELETE /api/v1/automations/{id}", "POST /api/v1/automations/{id}/test", "GET /api/v1/automations/{id}/runs",
+        "GET /api/v1/bookings/{id}/automation-runs", "ANY /app/automations",
         // Public and free of tenant data:
         "GET /openapi/{documentName}.json", "GET /health",
         // Probes and the Prometheus scrape (Observability/ObservabilityTests): process and database state, no rows.

@@ -433,4 +433,40 @@ public sealed class AutomationTests(AutomationApp app) : IClassFixture<Automatio
         var openApi = await (await app.Anonymous().GetAsync("/openapi/v1.json")).ExpectAsync(200);
         openApi["paths"]!.AsObject().Select(p => p.Key).ShouldContain("/api/v1/automations/{id}/test");
     }
+
+    [DbFact]
+    public async Task Another_organization_neither_sees_nor_changes_nor_tries_the_rules_and_runs_of_this_one()
+    {
+        var admin = app.Client();
+        var other = app.Client(await app.CreateOrganizationAsync("automations-" + Guid.NewGuid().ToString("N")[..6]));
+        var (slug, pageId) = await PageAsync();
+        var rule = await RuleAsync(admin, new
+        {
+            name = "Thanks", bookingPageId = pageId, trigger = "afterEnd", offsetMinutes = 60,
+            action = new { kind = "email", to = "customer", template = "followUp" },
+        });
+        var bookingId = await BookAsync(slug, "2027-03-09T10:00:00Z");
+
+        (await (await other.GetAsync("/api/v1/automations")).ExpectAsync(200)).AsArray().ShouldBeEmpty();
+        await (await other.GetAsync($"/api/v1/automations/{rule}")).ExpectAsync(404);
+        await (await other.GetAsync($"/api/v1/automations/{rule}/runs")).ExpectAsync(404);
+        await (await other.PostJsonAsync($"/api/v1/automations/{rule}/test", new { })).ExpectAsync(404);
+        await (await other.PutJsonAsync($"/api/v1/automations/{rule}", new
+        {
+            name = "Stolen", enabled = false, trigger = "afterEnd", offsetMinutes = 60,
+            action = new { kind = "email", to = "customer", template = "followUp" },
+        })).ExpectAsync(404);
+        await (await other.DeleteAsync($"/api/v1/automations/{rule}")).ExpectAsync(404);
+        await (await other.GetAsync($"/api/v1/bookings/{bookingId}/automation-runs")).ExpectAsync(404);
+        // A rule of the other organization cannot name this organization's page.
+        await (await other.PostJsonAsync("/api/v1/automations", new
+        {
+            name = "Reach", bookingPageId = pageId, trigger = "booked",
+            action = new { kind = "email", to = "customer", template = "followUp" },
+        })).ExpectAsync(400);
+
+        var kept = await (await admin.GetAsync($"/api/v1/automations/{rule}")).ExpectAsync(200);
+        kept["name"]!.GetValue<string>().ShouldBe("Thanks");
+        kept["enabled"]!.GetValue<bool>().ShouldBeTrue();
+    }
 }

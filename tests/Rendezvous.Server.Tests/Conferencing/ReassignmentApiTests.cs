@@ -30,12 +30,15 @@ public sealed class ReassignmentApiTests(ConferencingApp app) : IClassFixture<Co
 
     private async Task ConnectCalendarAsync(Person user, string provider, bool inError = false)
     {
-        var body = provider is "caldav" or "icloud"
-            ? (object)new { userId = user.Id, provider, url = "http://127.0.0.1:9/", username = "u", password = "p", bookingCalendarUrl = "/u/cal/" }
-            : new { userId = user.Id, provider };
+        var body = provider switch
+        {
+            "caldav" or "icloud" => (object)new { userId = user.Id, provider, url = "http://127.0.0.1:9/", username = "u", password = "p", bookingCalendarUrl = "/u/cal/" },
+            "exchange" => new { userId = user.Id, provider, url = "https://127.0.0.1:9/EWS/Exchange.asmx", username = "u", password = "p" },
+            _ => new { userId = user.Id, provider },
+        };
         var created = await (await app.Client().PostJsonAsync("/api/v1/calendar-connections", body)).ExpectAsync(201);
         created["provider"]!.GetValue<string>().ShouldBe(provider);
-        created["synced"]!.GetValue<bool>().ShouldBe(provider is "caldav" or "icloud");
+        created["synced"]!.GetValue<bool>().ShouldBe(provider is "caldav" or "icloud" or "exchange");
         if (inError)
         {
             var id = Guid.Parse(created["id"]!.GetValue<string>());
