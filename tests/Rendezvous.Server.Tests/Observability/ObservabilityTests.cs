@@ -110,11 +110,24 @@ public sealed class ObservabilityTests(ObservedApp app) : IClassFixture<Observed
     [DbFact]
     public async Task Ready_fails_when_the_database_does_not_answer()
     {
-        await using var fixture = new UnreachableDatabaseApp();
-        var ready = await fixture.CreateClient().GetAsync("/health/ready");
-        ((int)ready.StatusCode).ShouldBe(503);
-        (await ready.Content.ReadAsStringAsync()).ShouldContain("does not answer");
-        ((int)(await fixture.CreateClient().GetAsync("/health/live")).StatusCode).ShouldBe(200);
+        // The process needs its database to start (the key ring is checked first, decision 0029): the database goes away
+        // after the start, as it does when its server dies under a running process.
+        await using var fixture = new RendezvousApp();
+        await ((IAsyncLifetime)fixture).InitializeAsync();
+        try
+        {
+            _ = fixture.Anonymous();
+            await TestDatabase.DropAsync(fixture.ConnectionString);
+
+            var ready = await fixture.Anonymous().GetAsync("/health/ready");
+            ((int)ready.StatusCode).ShouldBe(503);
+            (await ready.Content.ReadAsStringAsync()).ShouldContain("does not answer");
+            ((int)(await fixture.Anonymous().GetAsync("/health/live")).StatusCode).ShouldBe(200);
+        }
+        finally
+        {
+            await ((IAsyncLifetime)fixture).DisposeAsync();
+        }
     }
 
     [DbFact]
@@ -161,19 +174,5 @@ public sealed class ObservabilityTests(ObservedApp app) : IClassFixture<Observed
         var json = System.Text.Json.Nodes.JsonNode.Parse(writer.ToString())!;
         json["Message"]!.GetValue<string>().ShouldBe("Booked");
         writer.ToString().ShouldContain(activity.TraceId.ToHexString());
-    }
-}
-
-/// <summary>A host whose database address answers nothing (nothing listens on port 1), started without migrating.</summary>
-public sealed class UnreachableDatabaseApp : Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>
-{
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        builder.UseSetting("ConnectionStrings:Rendezvous", "Host=127.0.0.1;Port=1;Username=postgres;Database=none;Timeout=2");
-        builder.UseSetting("Rendezvous:MigrateOnStart", "false");
-        builder.UseSetting("Rendezvous:Workers:Enabled", "false");
-        builder.UseSetting("Rendezvous:CalendarSync:Enabled", "false");
-        builder.UseSetting("Rendezvous:RateLimits:Enabled", "false");
-        builder.UseEnvironment("Testing");
     }
 }
