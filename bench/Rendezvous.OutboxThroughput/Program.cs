@@ -188,6 +188,8 @@ static Process StartServer(string dll, string db, int smtpPort, string key, int 
     start.Environment["Rendezvous__Smtp__MaxConnections"] = connections.ToString(CultureInfo.InvariantCulture);
     start.Environment["Rendezvous__Smtp__From"] = "Bookings <no-reply@bench.example>";
     start.Environment["Rendezvous__CalendarSync__Enabled"] = "false";
+    // Everything the handlers reach in this run listens on loopback, which outbound calls may not reach unless allowed.
+    start.Environment["Rendezvous__Outbound__AllowedHosts__0"] = "127.0.0.1";
     // A killed process's claims come back after this long (the default, two minutes, would only stretch the run).
     start.Environment["Rendezvous__Outbox__Lease"] = "00:00:10";
     start.Environment["Logging__LogLevel__Default"] = "Warning";

@@ -89,6 +89,7 @@ static Process StartServer(string dll, string db, int smtpPort, string key)
     start.Environment["RENDEZVOUS_DB"] = db + ";Maximum Pool Size=100";
     start.Environment["RENDEZVOUS_URL"] = "http://127.0.0.1:8093";
     start.Environment["Rendezvous__Bootstrap__Organization"] = "reminder-bench";
+    start.Environment["Rendezvous__Outbound__AllowedHosts__0"] = "127.0.0.1";
     start.Environment["Rendezvous__Bootstrap__ApiKey"] = key;
     start.Environment["Rendezvous__Smtp__Host"] = "127.0.0.1";
     start.Environment["Rendezvous__Smtp__Port"] = smtpPort.ToString(CultureInfo.InvariantCulture);

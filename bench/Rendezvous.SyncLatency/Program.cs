@@ -202,6 +202,9 @@ static Process StartServer(Options o, Uri url, string key, GraphEmulator graph, 
     env["RENDEZVOUS_URL"] = url.ToString().TrimEnd('/');
     env["Rendezvous__PublicBaseUrl"] = url.ToString().TrimEnd('/');
     env["Rendezvous__Bootstrap__Organization"] = "bench";
+    // The emulators listen on loopback, which outbound calls may not reach unless allowed.
+    env["Rendezvous__Outbound__AllowedHosts__0"] = "127.0.0.1";
+    env["Rendezvous__Outbound__AllowedHosts__1"] = "localhost";
     env["Rendezvous__Bootstrap__ApiKey"] = key;
     env["Rendezvous__CalendarSync__PushBaseUrl"] = url.ToString();
     env["Rendezvous__Microsoft__ClientId"] = GraphEmulator.ClientId;

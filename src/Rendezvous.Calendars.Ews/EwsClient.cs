@@ -124,6 +124,8 @@ public sealed class EwsClient : IDisposable
                 // NTLM authenticates the connection, not the request: keep connections alive for the session.
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                 SslOptions = transport is SocketsHttpHandler shared ? shared.SslOptions : new System.Net.Security.SslClientAuthenticationOptions(),
+                // The host's connect check (its outbound address policy) applies to these connections too.
+                ConnectCallback = (transport as SocketsHttpHandler)?.ConnectCallback,
             }, disposeHandler: true);
         }
         else

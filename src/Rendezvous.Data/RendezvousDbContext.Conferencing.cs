@@ -19,7 +19,7 @@ public sealed partial class RendezvousDbContext
             e.HasKey(a => a.Id);
             e.Property(a => a.Id).ValueGeneratedNever();
             e.Property(a => a.Provider).HasConversion<string>();
-            e.HasQueryFilter(a => TenantId == null || a.OrganizationId == TenantId);
+            e.HasQueryFilter(a => AllTenants || (TenantId != null && a.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<BookingConferencing>(e =>

@@ -24,28 +24,28 @@ public sealed partial class RendezvousDbContext
             e.Property(c => c.Settings).HasColumnType("jsonb");
             e.Ignore(c => c.IsConnected);
             e.HasIndex(c => new { c.BookingPageId, c.Provider }).IsUnique();
-            e.HasQueryFilter(c => TenantId == null || c.OrganizationId == TenantId);
+            e.HasQueryFilter(c => AllTenants || (TenantId != null && c.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<CrmRecord>(e =>
         {
             e.ToTable("crm_records");
             e.HasKey(r => new { r.BookingId, r.Provider });
-            e.HasQueryFilter(r => TenantId == null || r.OrganizationId == TenantId);
+            e.HasQueryFilter(r => AllTenants || (TenantId != null && r.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<CrmUserLink>(e =>
         {
             e.ToTable("crm_user_links");
             e.HasKey(l => new { l.OrganizationId, l.Provider, l.AccountId, l.UserId });
-            e.HasQueryFilter(l => TenantId == null || l.OrganizationId == TenantId);
+            e.HasQueryFilter(l => AllTenants || (TenantId != null && l.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<PayPalAccount>(e =>
         {
             e.ToTable("paypal_accounts");
             e.HasKey(a => a.OrganizationId);
-            e.HasQueryFilter(a => TenantId == null || a.OrganizationId == TenantId);
+            e.HasQueryFilter(a => AllTenants || (TenantId != null && a.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<Booking>(e => e.OwnsOne(b => b.Payment, p =>

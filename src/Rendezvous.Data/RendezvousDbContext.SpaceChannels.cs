@@ -17,7 +17,7 @@ public sealed partial class RendezvousDbContext
             e.HasKey(c => c.SpaceId);
             e.Property(c => c.SpaceId).ValueGeneratedNever();
             e.HasIndex(c => c.NextPollAt).HasDatabaseName("ix_space_channels_next_poll_at");
-            e.HasQueryFilter(c => TenantId == null || c.OrganizationId == TenantId);
+            e.HasQueryFilter(c => AllTenants || (TenantId != null && c.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<SpaceChannelItem>(e =>
@@ -25,7 +25,7 @@ public sealed partial class RendezvousDbContext
             e.ToTable("space_channel_items");
             e.HasKey(i => new { i.SpaceId, i.Uid });
             e.Property(i => i.Stamp).HasColumnName("dtstamp");
-            e.HasQueryFilter(i => TenantId == null || i.OrganizationId == TenantId);
+            e.HasQueryFilter(i => AllTenants || (TenantId != null && i.OrganizationId == TenantId));
         });
     }
 }

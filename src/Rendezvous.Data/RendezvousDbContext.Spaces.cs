@@ -42,7 +42,7 @@ public sealed partial class RendezvousDbContext
             e.Property(s => s.Administration).HasColumnName("administration_mode").HasConversion(ModeConverter);
             e.Property(s => s.TimeZoneId).HasColumnName("time_zone");
             e.HasIndex(s => new { s.OrganizationId, s.Name }).IsUnique();
-            e.HasQueryFilter(s => TenantId == null || s.OrganizationId == TenantId);
+            e.HasQueryFilter(s => AllTenants || (TenantId != null && s.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<SpaceRequest>(e =>
@@ -59,7 +59,7 @@ public sealed partial class RendezvousDbContext
             e.HasIndex(r => new { r.SpaceId, r.Uid }).IsUnique();
             // Declared so EF inserts a space before its requests and a request before its history in one save.
             e.HasOne<Space>().WithMany().HasForeignKey(r => r.SpaceId).OnDelete(DeleteBehavior.Cascade);
-            e.HasQueryFilter(r => TenantId == null || r.OrganizationId == TenantId);
+            e.HasQueryFilter(r => AllTenants || (TenantId != null && r.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<SpaceRequestActivity>(e =>

@@ -19,7 +19,7 @@ public sealed partial class RendezvousDbContext
             e.ToTable("webhook_subscriptions");
             e.HasKey(s => s.Id);
             e.Property(s => s.Id).ValueGeneratedNever();
-            e.HasQueryFilter(s => TenantId == null || s.OrganizationId == TenantId);
+            e.HasQueryFilter(s => AllTenants || (TenantId != null && s.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<WebhookDelivery>(e =>
@@ -29,7 +29,7 @@ public sealed partial class RendezvousDbContext
             e.Property(d => d.Id).ValueGeneratedNever();
             e.Property(d => d.Status).HasConversion<string>();
             e.HasIndex(d => new { d.SubscriptionId, d.EventId }).IsUnique();
-            e.HasQueryFilter(d => TenantId == null || d.OrganizationId == TenantId);
+            e.HasQueryFilter(d => AllTenants || (TenantId != null && d.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<WebhookAttempt>(e =>

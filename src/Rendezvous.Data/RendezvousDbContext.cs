@@ -12,14 +12,21 @@ using Rendezvous.Domain.Organizations;
 namespace Rendezvous.Data;
 
 /// <summary>
-/// The database. Every tenant-owned set is filtered to <see cref="TenantId"/> once it is set (each request sets it);
-/// background workers leave it unset and scope their own queries. Saving moves the bookings' pending events to the
-/// outbox in the same transaction.
+/// The database. Every tenant-owned set is filtered to <see cref="TenantId"/> (each request sets it), and fails closed:
+/// with no organization set, tenant-owned sets read as empty. Background work that spans organizations says so at
+/// each query with <see cref="TenantScope.AcrossTenants{T}"/> (every such site is listed in a test). Saving moves the
+/// bookings' pending events to the outbox in the same transaction.
 /// </summary>
 public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbContext> options, IClock clock) : DbContext(options)
 {
-    /// <summary>The organization this unit of work belongs to; null only for background work that spans tenants.</summary>
-    public OrganizationId? TenantId { get; set; }
+    /// <summary>
+    /// The organization this unit of work belongs to; while null, tenant-owned sets read as empty. A context made while
+    /// an outbox message of one organization runs starts with that organization (<see cref="TenantScope.Enter"/>).
+    /// </summary>
+    public OrganizationId? TenantId { get; set; } = TenantScope.Ambient;
+
+    /// <summary>Every organization's rows, for tools and tests only: set through <see cref="TenantScope.ForAllTenants"/>.</summary>
+    internal bool AllTenants { get; set; }
 
     public DbSet<Organization> Organizations => Set<Organization>();
 
@@ -118,7 +125,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
             e.Property(u => u.Id).ValueGeneratedNever();
             e.Property(u => u.TimeZoneId).HasColumnName("time_zone");
             e.Property(u => u.Role).HasConversion<string>();
-            e.HasQueryFilter(u => TenantId == null || u.OrganizationId == TenantId);
+            e.HasQueryFilter(u => AllTenants || (TenantId != null && u.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<Customer>(e =>
@@ -127,7 +134,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
             e.HasKey(c => c.Id);
             e.Property(c => c.Id).ValueGeneratedNever();
             e.Property(c => c.TimeZoneId).HasColumnName("time_zone");
-            e.HasQueryFilter(c => TenantId == null || c.OrganizationId == TenantId);
+            e.HasQueryFilter(c => AllTenants || (TenantId != null && c.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<BookingPage>(e =>
@@ -141,7 +148,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
                 json => JsonSerializer.Deserialize<BookingPageSettingsSpec>(json, JsonDefaults.Options)!.ToSettings().Value,
                 new Microsoft.EntityFrameworkCore.ChangeTracking.ValueComparer<BookingPageSettings>(
                     (a, b) => ReferenceEquals(a, b), s => s.GetHashCode(), s => s));
-            e.HasQueryFilter(p => TenantId == null || p.OrganizationId == TenantId);
+            e.HasQueryFilter(p => AllTenants || (TenantId != null && p.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<Booking>(e =>
@@ -187,7 +194,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
                 a.Property(x => x.End).HasColumnName("end_at");
             });
             e.Navigation(b => b.History).HasField("_history").UsePropertyAccessMode(PropertyAccessMode.Field);
-            e.HasQueryFilter(b => TenantId == null || b.OrganizationId == TenantId);
+            e.HasQueryFilter(b => AllTenants || (TenantId != null && b.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<ApiKey>(e =>
@@ -203,7 +210,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
             e.HasKey(b => b.Id);
             e.Property(b => b.Start).HasColumnName("start_at");
             e.Property(b => b.End).HasColumnName("end_at");
-            e.HasQueryFilter(b => TenantId == null || b.OrganizationId == TenantId);
+            e.HasQueryFilter(b => AllTenants || (TenantId != null && b.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<CalendarConnection>(e =>
@@ -218,7 +225,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
             e.Ignore(c => c.NeedsReconnecting);
             e.Ignore(c => c.AllCalendarUrls);
             e.Ignore(c => c.CanAcceptBookings);
-            e.HasQueryFilter(c => TenantId == null || c.OrganizationId == TenantId);
+            e.HasQueryFilter(c => AllTenants || (TenantId != null && c.OrganizationId == TenantId));
         });
 
         modelBuilder.Entity<CalendarSyncState>(e =>

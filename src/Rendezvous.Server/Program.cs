@@ -10,6 +10,7 @@ using Rendezvous.Integrations.Crm;
 using Rendezvous.Integrations.Notifications.Templates;
 using Rendezvous.Integrations.Payments;
 using Rendezvous.Integrations.Webhooks;
+using Rendezvous.Integrations.Outbound;
 using Rendezvous.Server.Cli;
 using Rendezvous.Server.Features.Availability;
 using Rendezvous.Server.Features.BookingPages;
@@ -70,6 +71,7 @@ builder.Services.AddSingleton<IClock>(SystemClock.Instance);
 #pragma warning restore RS0030
 
 builder.Services.AddRendezvousData(connectionString);
+builder.AddRendezvousObservability();
 // How long a booking keeps retrying while the database fails over (decision 0029).
 builder.Services.Configure<Rendezvous.Data.Failover.FailoverRetryOptions>(builder.Configuration.GetSection("Rendezvous:Database:FailoverRetry"));
 builder.Services.Configure<BootstrapOptions>(builder.Configuration.GetSection("Rendezvous:Bootstrap"));
@@ -140,6 +142,7 @@ builder.Services.AddMicrosoftCalendars(builder.Configuration);
 Rendezvous.Server.Features.CalendarSync.Exchange.ExchangeCalendars.AddExchangeCalendars(builder.Services, builder.Configuration);
 builder.Services.AddScoped<CalendarSyncEngine>();
 builder.Services.AddRendezvousIntegrations(builder.Configuration);
+builder.Services.AddOutboundAddressPolicy(builder.Configuration);
 builder.Services.AddSingleton<IOutboxHandler, CalendarWriter>();
 builder.Services.AddHostedService<CalendarSyncWorker>();
 Rendezvous.Server.Features.Spaces.Channels.SpaceChannelSetup.AddSpaceChannels(builder.Services, builder.Configuration);
@@ -192,6 +195,9 @@ app.UseStatusCodePages();
 app.UseWebAssets();
 app.UseRouting();
 app.UseRateLimiter();
+// Before authentication: an API key or cookie holding NUL would otherwise reach the database too. Before the admission
+// gate as well, so bad input is refused without waiting for a database slot.
+app.UseInputTextFilter();
 // A bounded wait before anything takes a database connection (authentication is the first that does).
 app.UseAdmission();
 app.UseAuthentication();
@@ -199,6 +205,7 @@ app.UseAuthorization();
 
 app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous().WithMetadata(SkipAdmissionAttribute.Instance);
 app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous().ExcludeFromDescription().WithMetadata(SkipAdmissionAttribute.Instance);
+app.MapRendezvousObservability();
 
 var api = app.MapGroup("/api/v1");
 api.MapUsers();

@@ -74,6 +74,8 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "GET /api/v1/bookings/{id}/automation-runs", "ANY /app/automations",
         // Public and free of tenant data:
         "GET /openapi/{documentName}.json", "GET /health",
+        // Probes and the Prometheus scrape (Observability/ObservabilityTests): process and database state, no rows.
+        "ANY /health/live", "ANY /health/ready", "ANY /metrics",
         "PUT /api/v1/users/{id}/password", // Web/WebTenantIsolationTests
         // The outbox's dead letters (OutboxLeaseTests.Another_organization_neither_sees_nor_replays_the_outbox_messages_of_this_one);
         // the staff page reads and replays through the same OutboxAdministration, bound to the caller's organization:

@@ -93,14 +93,14 @@ public sealed class OutboxBatch
             var all = await batch.GetOrAddAsync("#bookings", async () =>
             {
                 var ids = batch.BookingIds();
-                var loaded = await db.Bookings.IgnoreQueryFilters().AsNoTracking().AsSplitQuery().Where(b => ids.Contains(b.Id))
+                var loaded = await db.Bookings.AcrossTenants().AsNoTracking().AsSplitQuery().Where(b => ids.Contains(b.Id))
                     .ToListAsync(CancellationToken.None).ConfigureAwait(false);
                 return loaded.ToDictionary(b => b.Id);
             }).ConfigureAwait(false);
             return all.GetValueOrDefault(id);
         }
 
-        return await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == id, ct).ConfigureAwait(false);
+        return await db.Bookings.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(b => b.Id == id, ct).ConfigureAwait(false);
     }
 
     private sealed class Scope(OutboxBatch? previous) : IDisposable

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Npgsql;
 using NpgsqlTypes;
+using Rendezvous.Data.Diagnostics;
 using Rendezvous.Domain;
 
 namespace Rendezvous.Data.Outbox;
@@ -73,7 +75,7 @@ public sealed partial class OutboxProcessor(
         UPDATE outbox_messages m
         SET claimed_by = @worker, lease_until = @lease, attempts = m.attempts + 1
         FROM due WHERE m.id = due.id
-        RETURNING m.id, m.type, m.payload::text, m.organization_id, m.attempts, m.handled_by, m.ordering_key
+        RETURNING m.id, m.type, m.payload::text, m.organization_id, m.attempts, m.handled_by, m.ordering_key, m.created_at
         """;
 
     /// <summary>Claims and runs up to <paramref name="batchSize"/> due messages; returns how many were claimed.</summary>
@@ -100,7 +102,7 @@ public sealed partial class OutboxProcessor(
                 {
                     foreach (var item in lane)
                     {
-                        await RunAsync(item.Message, item.HandledBy, cancellationToken).ConfigureAwait(false);
+                        await RunAsync(item.Message, item.HandledBy, item.Written, cancellationToken).ConfigureAwait(false);
                     }
                 }).ConfigureAwait(false);
         }
@@ -114,10 +116,10 @@ public sealed partial class OutboxProcessor(
         return claimed.Count;
     }
 
-    private async Task<List<(OutboxEnvelope Message, List<string> HandledBy, string? Key)>> ClaimAsync(int batchSize, CancellationToken ct)
+    private async Task<List<(OutboxEnvelope Message, List<string> HandledBy, string? Key, Instant Written)>> ClaimAsync(int batchSize, CancellationToken ct)
     {
         var now = clock.GetCurrentInstant();
-        var claimed = new List<(OutboxEnvelope, List<string>, string?)>();
+        var claimed = new List<(OutboxEnvelope, List<string>, string?, Instant)>();
         await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         // Claims are taken one process at a time (a few milliseconds each), so a claim always sees the leases the previous
@@ -142,7 +144,7 @@ public sealed partial class OutboxProcessor(
             {
                 var org = reader.IsDBNull(3) ? (OrganizationId?)null : new OrganizationId(reader.GetGuid(3));
                 claimed.Add((new OutboxEnvelope(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), org, reader.GetInt32(4)),
-                    [.. reader.GetFieldValue<string[]>(5)], reader.IsDBNull(6) ? null : reader.GetString(6)));
+                    [.. reader.GetFieldValue<string[]>(5)], reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetFieldValue<Instant>(7)));
             }
         }
 
@@ -152,7 +154,7 @@ public sealed partial class OutboxProcessor(
     }
 
     /// <summary>Runs every handler that has not yet succeeded for the message, then records the outcome.</summary>
-    private async Task RunAsync(OutboxEnvelope message, List<string> handledBy, CancellationToken cancellationToken)
+    private async Task RunAsync(OutboxEnvelope message, List<string> handledBy, Instant written, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
@@ -160,6 +162,10 @@ public sealed partial class OutboxProcessor(
             return;
         }
 
+        using var tenant = TenantScope.Enter(message.OrganizationId);
+        using var activity = RendezvousTelemetry.Source.StartActivity("outbox " + message.Type, ActivityKind.Consumer);
+        activity?.SetTag("rendezvous.outbox.message_id", message.Id);
+        activity?.SetTag("rendezvous.outbox.attempt", message.Attempt);
         string? error = null;
         foreach (var handler in _handlers)
         {
@@ -216,6 +222,17 @@ public sealed partial class OutboxProcessor(
         else if (dead)
         {
             LogDead(logger, message.Id, message.Type, message.Attempt, error!);
+        }
+
+        var type = new KeyValuePair<string, object?>("type", message.Type);
+        RendezvousTelemetry.OutboxMessages.Add(1, type, new("outcome", error is null ? "done" : dead ? "dead" : "retry"));
+        if (error is null)
+        {
+            RendezvousTelemetry.OutboxDelay.Record((now - written).TotalSeconds, type);
+        }
+        else
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, error);
         }
     }
 

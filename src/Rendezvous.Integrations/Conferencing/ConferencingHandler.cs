@@ -64,7 +64,7 @@ public sealed partial class ConferencingHandler(
         }
 
         var row = await db.BookingConferencing.FirstOrDefaultAsync(c => c.BookingId == bookingId, ct);
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
         try
         {
             await ReconcileAsync(db, booking, page, row, ct);
@@ -266,7 +266,7 @@ public sealed partial class ConferencingHandler(
 
     private static async Task<string> TopicAsync(RendezvousDbContext db, Booking booking, BookingPage page, CancellationToken ct)
     {
-        var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().Where(c => c.Id == booking.CustomerId).Select(c => c.Name).FirstOrDefaultAsync(ct);
+        var customer = await db.Customers.AcrossTenants().AsNoTracking().Where(c => c.Id == booking.CustomerId).Select(c => c.Name).FirstOrDefaultAsync(ct);
         return customer is null ? page.Title : $"{page.Title} with {customer}";
     }
 

@@ -54,7 +54,7 @@ public sealed class ConferencingTokenStore(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var account = await db.ConferencingAccounts.IgnoreQueryFilters().AsNoTracking()
+        var account = await db.ConferencingAccounts.AcrossTenants().AsNoTracking()
             .FirstOrDefaultAsync(a => a.UserId == userId && a.Provider == provider, ct)
             ?? throw new ConferencingAccountMissingException(
                 $"User {userId} has no {ConferencingProviders.DisplayName(provider)} account connected (POST /api/v1/conferencing-accounts).");

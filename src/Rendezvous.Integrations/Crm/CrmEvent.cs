@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using System.Text.Json;
 using Npgsql;
+using Rendezvous.Data;
 using Rendezvous.Domain;
 
 namespace Rendezvous.Integrations.Crm;
@@ -77,7 +78,7 @@ public static class CrmLocks
             return true;
         }
 
-        var pages = await batch.GetOrAddAsync($"crm:{provider}:pages", async () => (await db.CrmConnections.IgnoreQueryFilters().AsNoTracking()
+        var pages = await batch.GetOrAddAsync($"crm:{provider}:pages", async () => (await db.CrmConnections.AcrossTenants().AsNoTracking()
             .Where(c => c.Provider == provider)
             .Select(c => c.BookingPageId)
             .ToListAsync(CancellationToken.None)).ToHashSet());

@@ -31,14 +31,14 @@ public static class CrmOwners
             return null;
         }
 
-        var link = await db.CrmUserLinks.IgnoreQueryFilters().FirstOrDefaultAsync(l =>
+        var link = await db.CrmUserLinks.AcrossTenants().FirstOrDefaultAsync(l =>
             l.OrganizationId == connection.OrganizationId && l.Provider == connection.Provider && l.AccountId == account && l.UserId == userId, ct);
         if (link is { Source: CrmUserLink.Manual })
         {
             return link.ExternalUserId;
         }
 
-        var user = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, ct);
+        var user = await db.Users.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, ct);
         if (user is null)
         {
             return null;

@@ -106,14 +106,14 @@ public sealed partial class BookingNotifier
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var bookings = await db.Bookings.IgnoreQueryFilters().AsNoTracking().AsSplitQuery().Where(b => ids.Contains(b.Id)).ToListAsync(ct);
+        var bookings = await db.Bookings.AcrossTenants().AsNoTracking().AsSplitQuery().Where(b => ids.Contains(b.Id)).ToListAsync(ct);
         var pageIds = bookings.Select(b => b.BookingPageId).Distinct().ToList();
         var customerIds = bookings.Select(b => b.CustomerId).Distinct().ToList();
         var userIds = bookings.SelectMany(b => b.Hosts.Select(h => h.UserId).Append(b.OwnerId)).Distinct().ToList();
         var orgIds = bookings.Select(b => b.OrganizationId).Distinct().ToList();
-        var pages = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().Where(p => pageIds.Contains(p.Id)).ToDictionaryAsync(p => p.Id, ct);
-        var customers = await db.Customers.IgnoreQueryFilters().AsNoTracking().Where(c => customerIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, ct);
-        var users = await db.Users.IgnoreQueryFilters().AsNoTracking().Where(u => userIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, ct);
+        var pages = await db.BookingPages.AcrossTenants().AsNoTracking().Where(p => pageIds.Contains(p.Id)).ToDictionaryAsync(p => p.Id, ct);
+        var customers = await db.Customers.AcrossTenants().AsNoTracking().Where(c => customerIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, ct);
+        var users = await db.Users.AcrossTenants().AsNoTracking().Where(u => userIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, ct);
         var organizations = await db.Organizations.AsNoTracking().Where(o => orgIds.Contains(o.Id)).ToDictionaryAsync(o => o.Id, ct);
         // Conferencing links (and withheld locations) reach reminders as they reach every other email.
         var meetings = await db.BookingConferencing.AsNoTracking().Where(m => ids.Contains(m.BookingId)).ToDictionaryAsync(m => m.BookingId, ct);

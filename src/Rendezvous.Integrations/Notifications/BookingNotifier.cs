@@ -350,16 +350,16 @@ public sealed partial class BookingNotifier(
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == id, ct);
+        var booking = await db.Bookings.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(b => b.Id == id, ct);
         if (booking is null)
         {
             return null;
         }
 
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
-        var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var customer = await db.Customers.AcrossTenants().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
         var hostIds = booking.Hosts.Select(h => h.UserId).Append(booking.OwnerId).Distinct().ToList();
-        var users = await db.Users.IgnoreQueryFilters().AsNoTracking().Where(u => hostIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, ct);
+        var users = await db.Users.AcrossTenants().AsNoTracking().Where(u => hostIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, ct);
         var organization = await db.Organizations.AsNoTracking().FirstAsync(o => o.Id == booking.OrganizationId, ct);
         var primaryId = booking.Hosts.FirstOrDefault(h => h.IsPrimary)?.UserId ?? booking.OwnerId;
         var hosts = booking.Hosts.OrderByDescending(h => h.IsPrimary).Select(h => users[h.UserId]).ToList();

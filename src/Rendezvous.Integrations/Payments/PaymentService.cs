@@ -41,10 +41,10 @@ public sealed partial class PaymentService(
 
     /// <summary>The booking (tracked), across organizations: payment routes are reached by the booking id alone.</summary>
     public Task<Booking?> LoadAsync(BookingId id, CancellationToken ct) =>
-        db.Bookings.IgnoreQueryFilters().FirstOrDefaultAsync(b => b.Id == id, ct);
+        db.Bookings.AcrossTenants().FirstOrDefaultAsync(b => b.Id == id, ct);
 
     public async Task<bool> IsConfiguredAsync(OrganizationId org, CancellationToken ct) =>
-        await db.PayPalAccounts.IgnoreQueryFilters().AnyAsync(a => a.OrganizationId == org, ct);
+        await db.PayPalAccounts.AcrossTenants().AnyAsync(a => a.OrganizationId == org, ct);
 
     /// <summary>
     /// Creates the PayPal order of an unpaid booking if it has none yet. A failure is noted on the payment (the worker tries
@@ -65,7 +65,7 @@ public sealed partial class PaymentService(
             return booking;
         }
 
-        var title = await db.BookingPages.IgnoreQueryFilters().Where(p => p.Id == booking.BookingPageId).Select(p => p.Title).FirstAsync(ct);
+        var title = await db.BookingPages.AcrossTenants().Where(p => p.Id == booking.BookingPageId).Select(p => p.Title).FirstAsync(ct);
         try
         {
             var order = await paypal.CreateOrderAsync(credentials, id.ToString(), payment.Price, title, ReturnUrl(id), CancelUrl(id), ct);
@@ -384,7 +384,7 @@ public sealed partial class PaymentService(
 
     private async Task<PayPalCredentials?> CredentialsAsync(OrganizationId org, CancellationToken ct)
     {
-        var account = await db.PayPalAccounts.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(a => a.OrganizationId == org, ct);
+        var account = await db.PayPalAccounts.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(a => a.OrganizationId == org, ct);
         if (account is null)
         {
             return null;

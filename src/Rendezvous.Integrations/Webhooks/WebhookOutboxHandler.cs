@@ -48,14 +48,14 @@ public sealed class WebhookOutboxHandler(IServiceScopeFactory scopes, WebhookSig
             return;
         }
 
-        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking()
+        var booking = await db.Bookings.AcrossTenants().AsNoTracking()
             .Where(b => b.Id == e.BookingId)
             .Select(b => new { b.OwnerId, b.CustomerId })
             .FirstOrDefaultAsync(cancellationToken);
         WebhookCustomer? customer = null;
         if (booking is not null)
         {
-            customer = await db.Customers.IgnoreQueryFilters().AsNoTracking()
+            customer = await db.Customers.AcrossTenants().AsNoTracking()
                 .Where(c => c.Id == booking.CustomerId)
                 .Select(c => new WebhookCustomer(c.Name, c.Email, c.TimeZoneId))
                 .FirstOrDefaultAsync(cancellationToken);
@@ -74,13 +74,13 @@ public sealed class WebhookOutboxHandler(IServiceScopeFactory scopes, WebhookSig
     {
         if (OutboxBatch.Current is not { } batch)
         {
-            return await db.WebhookSubscriptions.IgnoreQueryFilters().AsNoTracking()
+            return await db.WebhookSubscriptions.AcrossTenants().AsNoTracking()
                 .Where(s => s.OrganizationId == org && s.Active && (s.Events.Contains(type) || s.Events.Contains(WebhookEventTypes.All)))
                 .Select(s => s.Id)
                 .ToListAsync(ct);
         }
 
-        var all = await batch.GetOrAddAsync($"webhooks:{org}", async () => await db.WebhookSubscriptions.IgnoreQueryFilters().AsNoTracking()
+        var all = await batch.GetOrAddAsync($"webhooks:{org}", async () => await db.WebhookSubscriptions.AcrossTenants().AsNoTracking()
             .Where(s => s.OrganizationId == org && s.Active)
             .Select(s => new { s.Id, s.Events })
             .ToListAsync(CancellationToken.None));
@@ -93,7 +93,7 @@ public sealed class WebhookOutboxHandler(IServiceScopeFactory scopes, WebhookSig
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        subscriptions ??= await db.WebhookSubscriptions.IgnoreQueryFilters().AsNoTracking()
+        subscriptions ??= await db.WebhookSubscriptions.AcrossTenants().AsNoTracking()
             .Where(s => s.OrganizationId == org && s.Active && (s.Events.Contains(type) || s.Events.Contains(WebhookEventTypes.All)))
             .Select(s => s.Id)
             .ToListAsync(cancellationToken);

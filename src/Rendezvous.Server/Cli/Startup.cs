@@ -108,7 +108,7 @@ public static partial class Startup
     /// </summary>
     public static IReadOnlySet<string> ReservedOrganizationSlugs { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        "api", "app", "manage", "portal", "payments", "openapi", "health", "css", "js", "img", "favicon.ico",
+        "api", "app", "manage", "portal", "payments", "openapi", "health", "metrics", "css", "js", "img", "favicon.ico",
     };
 
     private static async Task SetAdminPasswordAsync(IServiceProvider services, OrganizationId org, BootstrapOptions options, CancellationToken ct)
@@ -120,7 +120,7 @@ public static partial class Startup
 
         var db = services.GetRequiredService<RendezvousDbContext>();
         var email = options.AdminEmail?.Trim().ToLowerInvariant();
-        var admins = await db.Users.IgnoreQueryFilters()
+        var admins = await db.Users.AcrossTenants()
             .Where(u => u.OrganizationId == org && u.Role == UserRole.Administrator)
             .OrderBy(u => u.CreatedAt)
             .ToListAsync(ct);
@@ -182,7 +182,7 @@ public static partial class Startup
         var customers = new[] { ("Grace Hopper", "grace@customer.example"), ("Alan Turing", "alan@customer.example"), ("Katherine Johnson", "katherine@customer.example") };
         foreach (var (slug, title, owner, spec, bookingCount) in pages)
         {
-            if (await db.BookingPages.IgnoreQueryFilters().AnyAsync(p => p.Slug == slug, ct))
+            if (await db.BookingPages.AcrossTenants().AnyAsync(p => p.Slug == slug, ct))
             {
                 continue;
             }

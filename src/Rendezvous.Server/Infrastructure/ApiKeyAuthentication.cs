@@ -49,7 +49,7 @@ public sealed class ApiKeyAuthenticationHandler(
         var hash = ApiKeys.Hash(header["Bearer ".Length..].Trim());
         var match = await db.ApiKeys.AsNoTracking()
             .Where(k => k.KeyHash == hash && k.RevokedAt == null)
-            .Join(db.Users.IgnoreQueryFilters(), k => k.UserId, u => u.Id, (k, u) => new { u.Id, u.OrganizationId, u.Role, u.Name })
+            .Join(db.Users.AcrossTenants(), k => k.UserId, u => u.Id, (k, u) => new { u.Id, u.OrganizationId, u.Role, u.Name })
             .FirstOrDefaultAsync(Context.RequestAborted).ConfigureAwait(false);
         if (match is null)
         {

@@ -79,6 +79,8 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         BadHttpRequestException bad when bad.StatusCode == StatusCodes.Status413PayloadTooLarge => new DomainError(ErrorKind.Validation, "too_large", "The request body is too large."),
         BadHttpRequestException bad => DomainError.Validation("body", bad.Message),
         JsonException json => DomainError.Validation(FieldOf(json), Clean(json.Message)),
+        // The form reader's refusal of malformed or NUL-holding fields.
+        InvalidDataException bad => DomainError.Validation("form", bad.Message),
         DbUpdateConcurrencyException => DomainError.Conflict("concurrent_change", "Someone else changed this at the same moment; reload and try again."),
         DbUpdateException { InnerException: PostgresException pg } => FromPostgres(pg),
         PostgresException pg => FromPostgres(pg),
@@ -91,6 +93,9 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         PostgresErrorCodes.ExclusionViolation => DomainError.Conflict("slot_taken", "That time has just been taken; please pick another."),
         PostgresErrorCodes.UniqueViolation => DomainError.Conflict("duplicate", "Something with the same unique value already exists."),
         PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected => DomainError.Conflict("concurrent_change", "A concurrent change got in the way; try again."),
+        // A backstop behind InputTextFilter: text PostgreSQL cannot store is the client's input, not our fault.
+        PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter =>
+            new DomainError(ErrorKind.Validation, InputTextFilter.Code, "The request holds a character that cannot be stored (such as NUL, U+0000).", "body"),
         _ => null,
     };
 

@@ -27,7 +27,7 @@ public sealed class BookingCompletion(RendezvousDbContext db, IClock clock)
         }
 
         var bookingIds = ids.Select(g => new BookingId(g)).ToList();
-        var bookings = await db.Bookings.IgnoreQueryFilters().Where(b => bookingIds.Contains(b.Id)).ToListAsync(ct);
+        var bookings = await db.Bookings.AcrossTenants().Where(b => bookingIds.Contains(b.Id)).ToListAsync(ct);
         foreach (var booking in bookings)
         {
             booking.Complete(now);

@@ -59,6 +59,11 @@ public class RendezvousApp : WebApplicationFactory<Program>, IAsyncLifetime
         // The suites book and sign in many times from one address: request limits are off unless a test class turns
         // them on (RateLimitTests sets tight ones). The sign-in lockout stays on everywhere.
         builder.UseSetting("Rendezvous:RateLimits:Enabled", "false");
+        // The test services (Radicale, Cyrus, emulators, webhook receivers) listen on loopback, which outbound calls may
+        // not reach unless allowed; OutboundAddressTests takes the allowance away again.
+        builder.UseSetting("Rendezvous:Outbound:AllowedHosts:0", "127.0.0.1");
+        builder.UseSetting("Rendezvous:Outbound:AllowedHosts:1", "localhost");
+        builder.UseSetting("Rendezvous:Outbound:AllowedHosts:2", "::1");
         // Tests run on busy machines: requests queue at the admission gate rather than time out there (the tests of the
         // gate itself set it tight).
         builder.UseSetting("Rendezvous:Admission:MaxWaitMilliseconds", "300000");
@@ -124,11 +129,11 @@ public class RendezvousApp : WebApplicationFactory<Program>, IAsyncLifetime
         return key;
     }
 
-    /// <summary>Runs <paramref name="work"/> with a fresh scope's database context (no tenant filter).</summary>
+    /// <summary>Runs <paramref name="work"/> with a fresh scope's database context that reads every organization's rows.</summary>
     public async Task<T> WithDbAsync<T>(Func<RendezvousDbContext, Task<T>> work)
     {
         await using var scope = Services.CreateAsyncScope();
-        return await work(scope.ServiceProvider.GetRequiredService<RendezvousDbContext>());
+        return await work(scope.ServiceProvider.GetRequiredService<RendezvousDbContext>().ForAllTenants());
     }
 
     public async Task<T> WithScopeAsync<T>(Func<IServiceProvider, Task<T>> work)

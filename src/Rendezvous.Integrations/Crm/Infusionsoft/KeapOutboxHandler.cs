@@ -45,7 +45,7 @@ public sealed partial class KeapOutboxHandler(
         await using (lockConnection)
         await using (lockTx)
         {
-            var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == e.BookingId, cancellationToken);
+            var booking = await db.Bookings.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(b => b.Id == e.BookingId, cancellationToken);
             if (!CrmEvent.Counts(booking))
             {
                 return;
@@ -67,7 +67,7 @@ public sealed partial class KeapOutboxHandler(
                 }
             }
 
-            var record = await db.CrmRecords.IgnoreQueryFilters()
+            var record = await db.CrmRecords.AcrossTenants()
                 .FirstOrDefaultAsync(r => r.BookingId == booking.Id && r.Provider == CrmConnection.Infusionsoft, cancellationToken);
             if (record is null)
             {
@@ -83,7 +83,7 @@ public sealed partial class KeapOutboxHandler(
 
             try
             {
-                var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, cancellationToken);
+                var customer = await db.Customers.AcrossTenants().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, cancellationToken);
                 var tagId = await TagIdAsync(db, connection, stage, cancellationToken);
                 var contactId = await ContactIdAsync(connection, customer, record, cancellationToken);
                 try
@@ -162,7 +162,7 @@ public sealed partial class KeapOutboxHandler(
         JsonSerializer.Deserialize<KeapSettings>(json, JsonDefaults.Options) ?? new KeapSettings();
 
     private static Task<CrmConnection?> FindAsync(RendezvousDbContext db, Domain.BookingPageId pageId, CancellationToken ct) =>
-        db.CrmConnections.IgnoreQueryFilters().AsNoTracking()
+        db.CrmConnections.AcrossTenants().AsNoTracking()
             .FirstOrDefaultAsync(c => c.Provider == CrmConnection.Infusionsoft && c.BookingPageId == pageId, ct);
 
     private async Task<long> ContactIdAsync(CrmConnection connection, Domain.Organizations.Customer customer, CrmRecord record, CancellationToken ct)

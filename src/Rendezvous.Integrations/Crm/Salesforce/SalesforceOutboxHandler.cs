@@ -52,7 +52,7 @@ public sealed partial class SalesforceOutboxHandler(
         await using (lockTx)
         {
             // The booking as it is now: its current page's connection speaks for it, whatever page the event named.
-            var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == e.BookingId, cancellationToken);
+            var booking = await db.Bookings.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(b => b.Id == e.BookingId, cancellationToken);
             if (!CrmEvent.Counts(booking))
             {
                 return;
@@ -70,7 +70,7 @@ public sealed partial class SalesforceOutboxHandler(
                 return;
             }
 
-            var record = await db.CrmRecords.IgnoreQueryFilters()
+            var record = await db.CrmRecords.AcrossTenants()
                 .FirstOrDefaultAsync(r => r.BookingId == booking.Id && r.Provider == CrmConnection.Salesforce, cancellationToken);
             if (e.Type == CrmEvent.Reassigned)
             {
@@ -94,7 +94,7 @@ public sealed partial class SalesforceOutboxHandler(
     }
 
     private static Task<CrmConnection?> FindAsync(RendezvousDbContext db, Domain.BookingPageId pageId, CancellationToken ct) =>
-        db.CrmConnections.IgnoreQueryFilters().AsNoTracking()
+        db.CrmConnections.AcrossTenants().AsNoTracking()
             .FirstOrDefaultAsync(c => c.Provider == CrmConnection.Salesforce && c.BookingPageId == pageId, ct);
 
     /// <summary>The Event status field's value for a booking (seed 002).</summary>
@@ -123,8 +123,8 @@ public sealed partial class SalesforceOutboxHandler(
     private async Task SyncAsync(RendezvousDbContext db, CrmConnection connection, SalesforceSettings settings, Booking booking, CrmRecord record,
         CancellationToken ct)
     {
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
-        var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var customer = await db.Customers.AcrossTenants().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
         if (db.Entry(record).State == EntityState.Detached)
         {
             db.CrmRecords.Add(record);

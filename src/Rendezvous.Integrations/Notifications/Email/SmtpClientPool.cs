@@ -70,6 +70,8 @@ public sealed partial class SmtpClientPool : IMailTransport, IAsyncDisposable
     public async Task SendAsync(MimeMessage message, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        using var activity = Rendezvous.Data.Diagnostics.RendezvousTelemetry.Source.StartActivity("smtp send", System.Diagnostics.ActivityKind.Client);
+        activity?.SetTag("server.address", Server);
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -78,9 +80,12 @@ public sealed partial class SmtpClientPool : IMailTransport, IAsyncDisposable
             {
                 await session.Client.SendAsync(message, cancellationToken).ConfigureAwait(false);
                 session.Sent++;
+                Rendezvous.Data.Diagnostics.RendezvousTelemetry.EmailsSent.Add(1, new KeyValuePair<string, object?>("outcome", "sent"));
             }
             catch (Exception ex) when (MailDeliveryException.From(ex, SmtpStage.Send, Server) is { } failure)
             {
+                Rendezvous.Data.Diagnostics.RendezvousTelemetry.EmailsSent.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+                activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, failure.Message);
                 // MailKit resets a session after a refused command and disconnects after a broken one.
                 await ReturnAsync(session).ConfigureAwait(false);
                 throw failure;

@@ -98,21 +98,21 @@ public sealed class AutomationActions(
             return "Emailed the host";
         }
 
-        var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
+        var customer = await db.Customers.AcrossTenants().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
         return $"Emailed the customer ({customer.Email})";
     }
 
     private async Task<string> WebhookAsync(AutomationRule rule, Booking booking, string eventId, bool sample, CancellationToken ct)
     {
         var subscriptionId = Guid.TryParse(rule.Action.WebhookId, out var g) ? g : Guid.Empty;
-        var subscription = await db.WebhookSubscriptions.IgnoreQueryFilters().AsNoTracking()
+        var subscription = await db.WebhookSubscriptions.AcrossTenants().AsNoTracking()
             .FirstOrDefaultAsync(s => s.Id == subscriptionId && s.OrganizationId == rule.OrganizationId, ct);
         if (subscription is null)
         {
             throw new AutomationSkippedException("Failed", "Failed: the rule's webhook no longer exists");
         }
 
-        var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
+        var customer = await db.Customers.AcrossTenants().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
         var now = clock.GetCurrentInstant();
         var data = new WebhookBookingData(
             booking.Id.ToString(), BookingLifecycle.ApiName(booking.Status), booking.DetailedStatus, ApiFormat.Format(booking.Start),
@@ -132,8 +132,8 @@ public sealed class AutomationActions(
     private async Task<string> KeapTagAsync(AutomationRule rule, Booking booking, CancellationToken ct)
     {
         var connection = await ConnectionAsync(CrmConnection.Infusionsoft, booking, ct);
-        var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
-        var record = await db.CrmRecords.IgnoreQueryFilters().AsNoTracking()
+        var customer = await db.Customers.AcrossTenants().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
+        var record = await db.CrmRecords.AcrossTenants().AsNoTracking()
             .FirstOrDefaultAsync(r => r.BookingId == booking.Id && r.Provider == CrmConnection.Infusionsoft, ct);
         long contactId;
         if (record?.ExternalId is { } known && long.TryParse(known, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
@@ -158,7 +158,7 @@ public sealed class AutomationActions(
     private async Task<string> SalesforceFieldAsync(AutomationRule rule, Booking booking, CancellationToken ct)
     {
         var connection = await ConnectionAsync(CrmConnection.Salesforce, booking, ct);
-        var record = await db.CrmRecords.IgnoreQueryFilters().AsNoTracking()
+        var record = await db.CrmRecords.AcrossTenants().AsNoTracking()
             .FirstOrDefaultAsync(r => r.BookingId == booking.Id && r.Provider == CrmConnection.Salesforce, ct);
         if (record?.ExternalId is not { } eventId)
         {
@@ -166,8 +166,8 @@ public sealed class AutomationActions(
             throw new InvalidOperationException("The booking's Salesforce Event does not exist yet.");
         }
 
-        var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var customer = await db.Customers.AcrossTenants().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
         var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["customer.name"] = customer.Name,
@@ -186,7 +186,7 @@ public sealed class AutomationActions(
 
     private async Task<CrmConnection> ConnectionAsync(string provider, Booking booking, CancellationToken ct)
     {
-        var connection = await db.CrmConnections.IgnoreQueryFilters().AsNoTracking()
+        var connection = await db.CrmConnections.AcrossTenants().AsNoTracking()
             .FirstOrDefaultAsync(c => c.Provider == provider && c.BookingPageId == booking.BookingPageId, ct);
         var name = provider == CrmConnection.Salesforce ? "Salesforce" : "Keap";
         return connection is { IsConnected: true }
@@ -197,7 +197,7 @@ public sealed class AutomationActions(
     private async Task<string> MarkAsync(AutomationRule rule, BookingId bookingId, CancellationToken ct)
     {
         db.ChangeTracker.Clear();
-        var booking = await db.Bookings.IgnoreQueryFilters().FirstAsync(b => b.Id == bookingId, ct);
+        var booking = await db.Bookings.AcrossTenants().FirstAsync(b => b.Id == bookingId, ct);
         var now = clock.GetCurrentInstant();
         var noShow = rule.Action.Kind == AutomationActionKinds.MarkNoShow;
         var done = noShow

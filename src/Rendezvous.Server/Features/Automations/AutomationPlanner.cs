@@ -48,7 +48,7 @@ public sealed class AutomationPlanner(IServiceScopeFactory scopes, IClock clock)
     public static async Task PlanAsync(RendezvousDbContext db, BookingId bookingId, (string Trigger, string Occurrence)? fired, Instant now,
         CancellationToken ct)
     {
-        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == bookingId, ct);
+        var booking = await db.Bookings.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(b => b.Id == bookingId, ct);
         if (booking is null)
         {
             return;
@@ -87,7 +87,7 @@ public sealed class AutomationPlanner(IServiceScopeFactory scopes, IClock clock)
         }
 
         var pageId = rule.BookingPageId;
-        var ids = await db.Bookings.IgnoreQueryFilters().AsNoTracking()
+        var ids = await db.Bookings.AcrossTenants().AsNoTracking()
             .Where(b => b.OrganizationId == rule.OrganizationId && (pageId == null || b.BookingPageId == pageId)
                 && (b.Status == BookingStatus.Scheduled || b.Status == BookingStatus.Rescheduled) && b.End > now)
             .Select(b => b.Id).ToListAsync(ct);

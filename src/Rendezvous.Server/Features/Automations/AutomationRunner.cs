@@ -64,7 +64,7 @@ public sealed partial class AutomationRunner(IServiceScopeFactory scopes, IClock
         var run = claimed[0];
         var org = new OrganizationId(run.OrganizationId);
         var rule = await AutomationStore.FindAsync(db, org, run.AutomationId, cancellationToken);
-        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == new BookingId(run.BookingId), cancellationToken);
+        var booking = await db.Bookings.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(b => b.Id == new BookingId(run.BookingId), cancellationToken);
         if (rule is null || booking is null)
         {
             return;
@@ -148,7 +148,7 @@ public sealed partial class AutomationRunner(IServiceScopeFactory scopes, IClock
         for (var attempt = 0; ; attempt++)
         {
             db.ChangeTracker.Clear();
-            var booking = await db.Bookings.IgnoreQueryFilters().FirstAsync(b => b.Id == bookingId, ct);
+            var booking = await db.Bookings.AcrossTenants().FirstAsync(b => b.Id == bookingId, ct);
             booking.RecordNote(text, Actor.System, now);
             try
             {

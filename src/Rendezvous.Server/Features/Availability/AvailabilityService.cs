@@ -53,7 +53,7 @@ public sealed class AvailabilityService(RendezvousDbContext db, Spaces.SpacePool
     public async Task<DomainError?> WhyUnavailableAsync(BookingPage page, CancellationToken ct)
     {
         var hosts = page.Hosts.ToList();
-        var failing = await db.CalendarConnections.IgnoreQueryFilters().AsNoTracking()
+        var failing = await db.CalendarConnections.AcrossTenants().AsNoTracking()
             .AnyAsync(c => hosts.Contains(c.UserId) && c.Health == Domain.Calendars.ConnectionHealth.Error, ct);
         return failing ? PageUnavailable : null;
     }

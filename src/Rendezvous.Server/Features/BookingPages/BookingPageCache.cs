@@ -38,7 +38,7 @@ public sealed class BookingPageCache
             return null;
         }
 
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
         if (page is null)
         {
             return null;

@@ -196,7 +196,7 @@ public static class BookingPagesEndpoints
             return new DomainError(ErrorKind.Forbidden, "not_yours", "Members may only own their own booking pages.");
         }
 
-        var slugTaken = await db.BookingPages.IgnoreQueryFilters()
+        var slugTaken = await db.BookingPages.AcrossTenants()
             .AnyAsync(p => p.Slug == request.Slug && (existing == null || p.Id != existing.Id), ct);
         if (slugTaken)
         {

@@ -175,6 +175,7 @@ public sealed class BookingService(
             if (created.IsSuccess)
             {
                 await tx.CommitAsync(ct);
+                Rendezvous.Data.Diagnostics.RendezvousTelemetry.BookingsCreated.Add(starts.Count);
             }
 
             return created;
@@ -475,8 +476,8 @@ public sealed class BookingService(
 
     private async Task<Result> MoveSpaceAsync(Booking booking, Instant previousStart, CancellationToken ct)
     {
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
-        var owner = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstAsync(u => u.Id == page.OwnerId, ct);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var owner = await db.Users.AcrossTenants().AsNoTracking().FirstAsync(u => u.Id == page.OwnerId, ct);
         return await spacePools.MoveAsync(page, booking, previousStart, owner.Email, owner.Name, ct);
     }
 

@@ -122,7 +122,7 @@ public static class CalendarConnectionsEndpoints
             await db.SaveChangesAsync(ct);
             if (makeBooking && !connection.IsBookingConnection)
             {
-                await db.CalendarConnections.IgnoreQueryFilters()
+                await db.CalendarConnections.AcrossTenants()
                     .Where(c => c.UserId == connection.UserId && c.Id != connection.Id && c.IsBookingConnection)
                     .ExecuteUpdateAsync(u => u.SetProperty(c => c.IsBookingConnection, false), ct);
                 connection.SetBookingConnection(true);
@@ -148,7 +148,7 @@ public static class CalendarConnectionsEndpoints
         await db.SaveChangesAsync(ct);
         if (connection.IsBookingConnection)
         {
-            var next = await db.CalendarConnections.IgnoreQueryFilters()
+            var next = await db.CalendarConnections.AcrossTenants()
                 .Where(c => c.UserId == connection.UserId).OrderBy(c => c.CreatedAt).ThenBy(c => c.Id).FirstOrDefaultAsync(ct);
             next?.SetBookingConnection(true);
             await db.SaveChangesAsync(ct);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
@@ -5,6 +6,7 @@ using Microsoft.Extensions.Options;
 using NodaTime;
 using Npgsql;
 using Rendezvous.Calendars.Providers;
+using Rendezvous.Data.Diagnostics;
 using Rendezvous.Calendars.Sync;
 using Rendezvous.Data;
 using Rendezvous.Domain;
@@ -30,7 +32,7 @@ public sealed partial class CalendarSyncEngine(
 
     public async Task<SyncReport> SyncAsync(Guid connectionId, CancellationToken ct)
     {
-        var connection = await db.CalendarConnections.IgnoreQueryFilters().FirstOrDefaultAsync(c => c.Id == connectionId, ct);
+        var connection = await db.CalendarConnections.AcrossTenants().FirstOrDefaultAsync(c => c.Id == connectionId, ct);
         if (connection is null)
         {
             return new SyncReport(0, 0, 0, 0, 0, 0, false, "gone");
@@ -49,6 +51,11 @@ public sealed partial class CalendarSyncEngine(
         var roundStart = clock.GetCurrentInstant();
         var total = new Tally();
         ICalendarSession? session = null;
+        using var activity = RendezvousTelemetry.Source.StartActivity("calendar sync round");
+        activity?.SetTag("rendezvous.calendar.provider", connection.Provider);
+        activity?.SetTag("rendezvous.calendar.connection_id", connection.Id);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = "failed";
         try
         {
             session = providers.Open(connection)!;
@@ -71,6 +78,7 @@ public sealed partial class CalendarSyncEngine(
             // A push that arrived while this round ran may describe a change the round did not see: look again at once.
             await db.Database.ExecuteSqlInterpolatedAsync(
                 $"UPDATE calendar_connections SET next_sync_at = {clock.GetCurrentInstant()} WHERE id = {connection.Id} AND woken_at >= {roundStart}", ct);
+            outcome = "ok";
             return total.Report(false, null);
         }
         catch (Exception ex) when (ex is DbUpdateException or Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.ForeignKeyViolation })
@@ -78,12 +86,13 @@ public sealed partial class CalendarSyncEngine(
             // The user disconnected the calendar while this round was under way: what the round read has nowhere to go,
             // and that is no failure. Anything else is unexpected and goes up.
             db.ChangeTracker.Clear();
-            if (await db.CalendarConnections.IgnoreQueryFilters().AnyAsync(c => c.Id == connectionId, ct))
+            if (await db.CalendarConnections.AcrossTenants().AnyAsync(c => c.Id == connectionId, ct))
             {
                 throw;
             }
 
             LogDeletedDuringRound(logger, connectionId);
+            outcome = "gone";
             return new SyncReport(0, 0, 0, 0, 0, 0, false, "gone");
         }
         catch (Exception ex) when (ex is CalendarProviderException or HttpRequestException or TimeoutException
@@ -92,7 +101,7 @@ public sealed partial class CalendarSyncEngine(
             FailuresCounter.Add(1);
             LogConnectionFailed(logger, ex, connection.Id, ex.Message);
             db.ChangeTracker.Clear();
-            if (await db.CalendarConnections.IgnoreQueryFilters().FirstOrDefaultAsync(c => c.Id == connectionId, ct) is not { } fresh)
+            if (await db.CalendarConnections.AcrossTenants().FirstOrDefaultAsync(c => c.Id == connectionId, ct) is not { } fresh)
             {
                 LogDeletedDuringRound(logger, connectionId);
                 return new SyncReport(0, 0, 0, 0, 0, 0, false, "gone");
@@ -110,6 +119,13 @@ public sealed partial class CalendarSyncEngine(
         finally
         {
             session?.Dispose();
+            var tags = new TagList { { "provider", connection.Provider }, { "outcome", outcome } };
+            RendezvousTelemetry.SyncRounds.Add(1, tags);
+            RendezvousTelemetry.SyncRoundDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
+            if (outcome == "failed")
+            {
+                activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
+            }
         }
     }
 

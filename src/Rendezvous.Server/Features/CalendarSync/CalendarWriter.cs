@@ -81,7 +81,7 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
         {
             // Most bookings have no host with a booking calendar and no event anywhere: within a batch, who has a
             // connection and which bookings have events are read once, and such a booking costs no query of its own.
-            var connected = await batch.GetOrAddAsync("calendar-writer:connected-users", async () => (await db.CalendarConnections.IgnoreQueryFilters()
+            var connected = await batch.GetOrAddAsync("calendar-writer:connected-users", async () => (await db.CalendarConnections.AcrossTenants()
                 .AsNoTracking()
                 .Where(c => c.IsBookingConnection && synced.Contains(c.Provider) && c.ProtectedPassword != "")
                 .Select(c => c.UserId)
@@ -93,7 +93,7 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
             }
         }
 
-        var connections = await db.CalendarConnections.IgnoreQueryFilters()
+        var connections = await db.CalendarConnections.AcrossTenants()
             .Where(c => hostIds.Contains(c.UserId) && c.IsBookingConnection && synced.Contains(c.Provider) && c.ProtectedPassword != "")
             .ToListAsync(cancellationToken);
         // Users who no longer host the booking (it was reassigned) still have its event: it leaves their calendars.
@@ -108,7 +108,7 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
         var failures = new List<string>();
         foreach (var link in formerLinks)
         {
-            var former = await db.CalendarConnections.IgnoreQueryFilters().FirstOrDefaultAsync(c => c.Id == link.ConnectionId, cancellationToken);
+            var former = await db.CalendarConnections.AcrossTenants().FirstOrDefaultAsync(c => c.Id == link.ConnectionId, cancellationToken);
             try
             {
                 await DeleteAsync(former, link, cancellationToken);
@@ -122,9 +122,9 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
             }
         }
 
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, cancellationToken);
-        var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, cancellationToken);
-        var owner = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstAsync(u => u.Id == booking.OwnerId, cancellationToken);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, cancellationToken);
+        var customer = await db.Customers.AcrossTenants().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, cancellationToken);
+        var owner = await db.Users.AcrossTenants().AsNoTracking().FirstAsync(u => u.Id == booking.OwnerId, cancellationToken);
         var meeting = await db.BookingConferencing.AsNoTracking().FirstOrDefaultAsync(m => m.BookingId == booking.Id, cancellationToken);
         var location = BookingLocation.For(page, booking, meeting, forCustomer: false);
         foreach (var connection in connections)
@@ -186,7 +186,7 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
 
     private static async Task<CalendarConnection?> ConnectionOfAsync(BookingEventLink link, CalendarConnection current, RendezvousDbContext db,
         CancellationToken ct) =>
-        link.ConnectionId == current.Id ? current : await db.CalendarConnections.IgnoreQueryFilters().FirstOrDefaultAsync(c => c.Id == link.ConnectionId, ct);
+        link.ConnectionId == current.Id ? current : await db.CalendarConnections.AcrossTenants().FirstOrDefaultAsync(c => c.Id == link.ConnectionId, ct);
 
     private async Task<BookingEventLink> WriteAsync(CalendarConnection connection, BookingEventLink? link, Booking booking,
         string title, string? description, string? location, Domain.Organizations.User owner, Domain.Organizations.Customer customer,
@@ -284,7 +284,7 @@ public sealed partial class CalendarWriter(IServiceScopeFactory scopes, Calendar
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var connection = await db.CalendarConnections.IgnoreQueryFilters().FirstOrDefaultAsync(c => c.Id == connectionId, ct);
+        var connection = await db.CalendarConnections.AcrossTenants().FirstOrDefaultAsync(c => c.Id == connectionId, ct);
         if (connection is null)
         {
             return;

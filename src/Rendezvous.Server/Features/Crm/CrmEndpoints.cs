@@ -247,7 +247,7 @@ public static class CrmEndpoints
             return new(null, Problems.Validation("state", "is not a valid, current authorization state; start again from the authorize URL"));
         }
 
-        var connection = await db.CrmConnections.IgnoreQueryFilters()
+        var connection = await db.CrmConnections.AcrossTenants()
             .FirstOrDefaultAsync(c => c.Provider == provider && c.BookingPageId == state.PageId && c.OrganizationId == state.OrganizationId, ct);
         if (connection is null || connection.PendingStateNonce != state.Nonce)
         {
@@ -552,8 +552,8 @@ public static class CrmEndpoints
             return null;
         }
 
-        var owner = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(u => u.Id == page.OwnerId, ct);
-        var link = c.AccountId is null ? null : await db.CrmUserLinks.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(l =>
+        var owner = await db.Users.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(u => u.Id == page.OwnerId, ct);
+        var link = c.AccountId is null ? null : await db.CrmUserLinks.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(l =>
             l.OrganizationId == c.OrganizationId && l.Provider == c.Provider && l.AccountId == c.AccountId && l.UserId == page.OwnerId, ct);
         var problems = new List<string>();
         if (c.Provider == CrmConnection.Salesforce && c.MissingFields is { Count: > 0 } missing)

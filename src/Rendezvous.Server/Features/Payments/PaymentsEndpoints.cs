@@ -168,7 +168,7 @@ public static class PaymentsEndpoints
         {
             var b = attempt.Booking!;
             // Shown in the zone the customer booked from.
-            var zoneId = await db.Customers.IgnoreQueryFilters().Where(c => c.Id == b.CustomerId).Select(c => c.TimeZoneId).FirstOrDefaultAsync(ct);
+            var zoneId = await db.Customers.AcrossTenants().Where(c => c.Id == b.CustomerId).Select(c => c.TimeZoneId).FirstOrDefaultAsync(ct);
             var zone = Domain.TimeZones.Find(zoneId) ?? NodaTime.DateTimeZone.Utc;
             return Html.Page("Payment received",
                 $"<p>Thank you: we received your payment of {Html.E(b.Payment!.Price.ToString())}, and your booking on " +

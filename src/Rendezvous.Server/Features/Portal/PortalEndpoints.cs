@@ -153,7 +153,7 @@ public static class PortalEndpoints
             WHERE token_hash = {hash} AND used_at IS NULL AND expires_at > {now}
             RETURNING customer_id AS "Value"
             """).ToListAsync(ct);
-        var customer = used.Count == 1 ? await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(c => c.Id == new CustomerId(used[0]), ct) : null;
+        var customer = used.Count == 1 ? await db.Customers.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(c => c.Id == new CustomerId(used[0]), ct) : null;
         var organization = customer is null ? null : await db.Organizations.AsNoTracking().FirstOrDefaultAsync(o => o.Id == customer.OrganizationId && o.Slug == org, ct);
         if (customer is null || organization is null || !await PortalAccessService.MayUsePortalAsync(db, customer, ct))
         {

@@ -103,7 +103,7 @@ public sealed class ReminderPlanner(IServiceScopeFactory scopes, IClock clock) :
             return (rules, follow);
         }
 
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
         return (page.Settings.Reminders, page.Settings.FollowUp);
     }
 

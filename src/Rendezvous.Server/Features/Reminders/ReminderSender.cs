@@ -185,13 +185,13 @@ public sealed partial class ReminderSender(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var link = await db.BookingEventLinks.IgnoreQueryFilters().FirstOrDefaultAsync(l => l.BookingId == bookingId && l.PendingStart != null, ct);
+        var link = await db.BookingEventLinks.AcrossTenants().FirstOrDefaultAsync(l => l.BookingId == bookingId && l.PendingStart != null, ct);
         if (link is null)
         {
             return false;
         }
 
-        var booking = await db.Bookings.IgnoreQueryFilters().FirstAsync(b => b.Id == bookingId, ct);
+        var booking = await db.Bookings.AcrossTenants().FirstAsync(b => b.Id == bookingId, ct);
         var newStart = link.PendingStart!.Value;
         var hostId = link.UserId;
         link.PendingStart = null;
@@ -241,7 +241,7 @@ public sealed partial class ReminderSender(
     private async Task RefuseDeferredMoveAsync(RendezvousDbContext db, BookingId bookingId, UserId hostId, Instant shownStart, string note,
         CancellationToken ct)
     {
-        var booking = await db.Bookings.IgnoreQueryFilters().FirstAsync(b => b.Id == bookingId, ct);
+        var booking = await db.Bookings.AcrossTenants().FirstAsync(b => b.Id == bookingId, ct);
         var now = clock.GetCurrentInstant();
         var shownEnd = shownStart + (booking.End - booking.Start);
         await db.Database.ExecuteSqlInterpolatedAsync(
@@ -256,9 +256,9 @@ public sealed partial class ReminderSender(
         await db.SaveChangesAsync(ct);
 
         db.TenantId = booking.OrganizationId;
-        var host = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(u => u.Id == hostId, ct);
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
-        var customer = await db.Customers.IgnoreQueryFilters().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
+        var host = await db.Users.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(u => u.Id == hostId, ct);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var customer = await db.Customers.AcrossTenants().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
         if (host is not null && live)
         {
             await alerts.SendMoveNotAppliedAsync(host, booking, page.Title, customer.Name, shownStart, ct);

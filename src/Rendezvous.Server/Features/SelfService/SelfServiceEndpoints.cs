@@ -62,7 +62,7 @@ public sealed class SelfServiceService(RendezvousDbContext db, SelfServiceLinks 
             return Invalid;
         }
 
-        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == bookingId, ct);
+        var booking = await db.Bookings.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(b => b.Id == bookingId, ct);
         if (booking is null || !SelfServiceLinks.IsLive(booking, clock.GetCurrentInstant()))
         {
             return Invalid;

@@ -34,8 +34,8 @@ public sealed class SpaceBookingHandler(IServiceScopeFactory scopes, IClock cloc
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
         var pools = scope.ServiceProvider.GetRequiredService<SpacePools>();
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(p => p.Id == e.BookingPageId, cancellationToken);
-        var booking = await db.Bookings.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(b => b.Id == e.BookingId, cancellationToken);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(p => p.Id == e.BookingPageId, cancellationToken);
+        var booking = await db.Bookings.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(b => b.Id == e.BookingId, cancellationToken);
         if (page is null || booking is null)
         {
             return;
@@ -47,7 +47,7 @@ public sealed class SpaceBookingHandler(IServiceScopeFactory scopes, IClock cloc
             await using (var tx = await db.Database.BeginTransactionAsync(cancellationToken))
             {
                 await db.LockPageAsync(page.Id, cancellationToken);
-                var owner = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstAsync(u => u.Id == page.OwnerId, cancellationToken);
+                var owner = await db.Users.AcrossTenants().AsNoTracking().FirstAsync(u => u.Id == page.OwnerId, cancellationToken);
                 var moved = await pools.MoveAsync(page, booking, e.PreviousStart ?? booking.Start, owner.Email, owner.Name, cancellationToken);
                 if (moved.IsSuccess)
                 {
@@ -103,13 +103,13 @@ public sealed class SpaceBookingHandler(IServiceScopeFactory scopes, IClock cloc
 
     private async Task ReleaseAsync(RendezvousDbContext db, BookingId bookingId, string reason, CancellationToken ct)
     {
-        var holds = await db.SpaceRequests.IgnoreQueryFilters().AsNoTracking()
+        var holds = await db.SpaceRequests.AcrossTenants().AsNoTracking()
             .Where(r => r.BookingId == bookingId && r.State == SpaceRequestState.Confirmed)
             .Select(r => r.Id).ToListAsync(ct);
         foreach (var id in holds)
         {
             await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var request = await db.SpaceRequests.IgnoreQueryFilters().FirstAsync(r => r.Id == id, ct);
+            var request = await db.SpaceRequests.AcrossTenants().FirstAsync(r => r.Id == id, ct);
             await db.LockAsync("space:" + request.SpaceId, ct);
             await db.Entry(request).ReloadAsync(ct);
             if (request.State != SpaceRequestState.Confirmed)
@@ -117,7 +117,7 @@ public sealed class SpaceBookingHandler(IServiceScopeFactory scopes, IClock cloc
                 continue;
             }
 
-            var space = await db.Spaces.IgnoreQueryFilters().FirstAsync(s => s.Id == request.SpaceId, ct);
+            var space = await db.Spaces.AcrossTenants().FirstAsync(s => s.Id == request.SpaceId, ct);
             var now = clock.GetCurrentInstant();
             request.State = SpaceRequestState.Canceled;
             request.LastActorKind = SpaceActor.System.Kind;

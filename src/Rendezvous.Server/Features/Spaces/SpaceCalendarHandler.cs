@@ -38,8 +38,8 @@ public sealed class SpaceCalendarHandler(IServiceScopeFactory scopes, CalendarPr
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RendezvousDbContext>();
-        var request = await db.SpaceRequests.IgnoreQueryFilters().FirstOrDefaultAsync(r => r.Id == requestId, cancellationToken);
-        var space = request is null ? null : await db.Spaces.IgnoreQueryFilters().FirstOrDefaultAsync(s => s.Id == request.SpaceId, cancellationToken);
+        var request = await db.SpaceRequests.AcrossTenants().FirstOrDefaultAsync(r => r.Id == requestId, cancellationToken);
+        var space = request is null ? null : await db.Spaces.AcrossTenants().FirstOrDefaultAsync(s => s.Id == request.SpaceId, cancellationToken);
         if (request is null || space is null)
         {
             return;
@@ -51,7 +51,7 @@ public sealed class SpaceCalendarHandler(IServiceScopeFactory scopes, CalendarPr
         }
         else if (SpaceRules.IsClosed(request.State) && request.OrganizerCalendarHref is { } href && request.OrganizerCalendarConnectionId is { } connectionId)
         {
-            var connection = await db.CalendarConnections.IgnoreQueryFilters().FirstOrDefaultAsync(c => c.Id == connectionId, cancellationToken);
+            var connection = await db.CalendarConnections.AcrossTenants().FirstOrDefaultAsync(c => c.Id == connectionId, cancellationToken);
             if (connection is not null && providers.Open(connection) is { } session)
             {
                 await session.DeleteBookingEventAsync(connection.BookingCalendarUrl, new WrittenItem(href, request.OrganizerCalendarETag), cancellationToken);
@@ -93,7 +93,7 @@ public sealed class SpaceCalendarHandler(IServiceScopeFactory scopes, CalendarPr
     private static Task<CalendarConnection?> ConnectionAsync(RendezvousDbContext db, UserId? userId, CancellationToken ct) =>
         userId is null
             ? Task.FromResult<CalendarConnection?>(null)
-            : db.CalendarConnections.IgnoreQueryFilters()
+            : db.CalendarConnections.AcrossTenants()
                 .Where(c => c.UserId == userId && c.BookingCalendarUrl != "" && c.Health != ConnectionHealth.Error)
                 .OrderBy(c => c.Id)
                 .FirstOrDefaultAsync(ct);

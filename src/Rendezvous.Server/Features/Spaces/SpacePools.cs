@@ -39,11 +39,11 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
             return null;
         }
 
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().Where(p => p.Id == pageId).FirstAsync(ct);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().Where(p => p.Id == pageId).FirstAsync(ct);
         var minimum = page.Settings.SchedulingOption == SchedulingOption.GroupSession
             ? Math.Max(pool.MinimumCapacity, page.Settings.SeatsPerSlot)
             : pool.MinimumCapacity;
-        var spaces = await db.Spaces.IgnoreQueryFilters().AsNoTracking()
+        var spaces = await db.Spaces.AcrossTenants().AsNoTracking()
             .Where(s => s.OrganizationId == page.OrganizationId && (pool.SpaceIds.Count == 0 || pool.SpaceIds.Contains(s.Id)) && s.Capacity >= minimum)
             .ToListAsync(ct);
         return [.. spaces.Where(s => pool.RequiredFeatures.All(s.Features.Contains)).OrderBy(s => s.Capacity).ThenBy(s => s.Name, StringComparer.Ordinal)];
@@ -66,14 +66,14 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
         var from = slots.Min(s => s.Start);
         var to = slots.Max(s => s.End);
         var ignoredUid = ignoreBooking is { } ib ? BookingUid(ib) : null;
-        var taken = await db.SpaceRequests.IgnoreQueryFilters().AsNoTracking()
+        var taken = await db.SpaceRequests.AcrossTenants().AsNoTracking()
             .Where(r => ids.Contains(r.SpaceId) && r.State == SpaceRequestState.Confirmed && r.Start < to && r.End > from
                 && (ignoredUid == null || r.Uid != ignoredUid))
             .Select(r => new { r.SpaceId, r.Start, r.End, r.Uid })
             .ToListAsync(ct);
         var session = page.Settings.SchedulingOption == SchedulingOption.GroupSession;
         var sessions = session
-            ? (await db.SpaceRequests.IgnoreQueryFilters().AsNoTracking()
+            ? (await db.SpaceRequests.AcrossTenants().AsNoTracking()
                 .Where(r => r.OrganizationId == page.OrganizationId && r.State == SpaceRequestState.Confirmed && r.Start < to && r.End > from
                     && r.Uid.StartsWith($"session-{page.Id.Value:N}-"))
                 .Select(r => r.Uid).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal)
@@ -124,7 +124,7 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
         var bookingUid = BookingUid(booking.Id);
         var holds = groupSession
             ? []
-            : await db.SpaceRequests.IgnoreQueryFilters()
+            : await db.SpaceRequests.AcrossTenants()
                 .Where(r => r.BookingId == booking.Id && r.Uid == bookingUid && r.State == SpaceRequestState.Confirmed).ToListAsync(ct);
         if (spaces is null && holds.Count == 0 && !groupSession)
         {
@@ -135,7 +135,7 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
         // on each other's locks.
         var sessionUid = SessionUid(page.Id, previousStart);
         var sessionSpace = groupSession
-            ? await db.SpaceRequests.IgnoreQueryFilters().AsNoTracking()
+            ? await db.SpaceRequests.AcrossTenants().AsNoTracking()
                 .Where(r => r.OrganizationId == page.OrganizationId && r.Uid == sessionUid && r.State == SpaceRequestState.Confirmed)
                 .Select(r => (Guid?)r.SpaceId).FirstOrDefaultAsync(ct)
             : null;
@@ -166,7 +166,7 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
                 continue;
             }
 
-            var current = await db.Spaces.IgnoreQueryFilters().AsNoTracking().FirstAsync(s => s.Id == hold.SpaceId, ct);
+            var current = await db.Spaces.AcrossTenants().AsNoTracking().FirstAsync(s => s.Id == hold.SpaceId, ct);
             if (await IsFreeAsync(current.Id, booking.Start, booking.End, bookingUid, ct))
             {
                 var reason = "The booking was rescheduled.";
@@ -206,14 +206,14 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
     {
         ArgumentNullException.ThrowIfNull(page);
         var uid = SessionUid(page.Id, start);
-        var hold = await db.SpaceRequests.IgnoreQueryFilters()
+        var hold = await db.SpaceRequests.AcrossTenants()
             .FirstOrDefaultAsync(r => r.OrganizationId == page.OrganizationId && r.Uid == uid && r.State == SpaceRequestState.Confirmed, ct);
         if (hold is null)
         {
             return;
         }
 
-        var seats = await db.Bookings.IgnoreQueryFilters().AsNoTracking()
+        var seats = await db.Bookings.AcrossTenants().AsNoTracking()
             .CountAsync(b => b.BookingPageId == page.Id && b.Start == start && b.Status != BookingStatus.Canceled && (leaving == null || b.Id != leaving), ct);
         if (seats > 0)
         {
@@ -221,7 +221,7 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
         }
 
         await LockAsync([hold.SpaceId], ct);
-        var space = await db.Spaces.IgnoreQueryFilters().AsNoTracking().FirstAsync(s => s.Id == hold.SpaceId, ct);
+        var space = await db.Spaces.AcrossTenants().AsNoTracking().FirstAsync(s => s.Id == hold.SpaceId, ct);
         Release(space, hold, reason, clock.GetCurrentInstant());
     }
 
@@ -232,7 +232,7 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
         if (page.Settings.SchedulingOption == SchedulingOption.GroupSession)
         {
             var uid = SessionUid(page.Id, booking.Start);
-            var joined = await db.SpaceRequests.IgnoreQueryFilters()
+            var joined = await db.SpaceRequests.AcrossTenants()
                 .AnyAsync(r => r.OrganizationId == page.OrganizationId && r.Uid == uid && r.State == SpaceRequestState.Confirmed, ct)
                 || db.ChangeTracker.Entries<SpaceRequest>().Any(e => e.Entity.Uid == uid && e.Entity.State == SpaceRequestState.Confirmed);
             if (joined)
@@ -271,7 +271,7 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
     private async Task PlaceAsync(BookingPage page, Space space, string uid, BookingId? bookingId, string organizerEmail, string organizerName,
         Instant start, Instant end, string reason, Instant now, CancellationToken ct)
     {
-        var earlier = await db.SpaceRequests.IgnoreQueryFilters().FirstOrDefaultAsync(r => r.SpaceId == space.Id && r.Uid == uid, ct);
+        var earlier = await db.SpaceRequests.AcrossTenants().FirstOrDefaultAsync(r => r.SpaceId == space.Id && r.Uid == uid, ct);
         SpaceRequest request;
         SpaceRequestState? from = null;
         if (earlier is not null)
@@ -343,14 +343,14 @@ public sealed class SpacePools(RendezvousDbContext db, IClock clock)
     }
 
     private async Task<bool> IsFreeAsync(Guid spaceId, Instant start, Instant end, string ignoreUid, CancellationToken ct) =>
-        !await db.SpaceRequests.IgnoreQueryFilters().AsNoTracking()
+        !await db.SpaceRequests.AcrossTenants().AsNoTracking()
             .AnyAsync(r => r.SpaceId == spaceId && r.State == SpaceRequestState.Confirmed && r.Start < end && r.End > start && r.Uid != ignoreUid, ct)
         && !PendingOverlaps(start, end).Contains(spaceId);
 
     private async Task<Space?> FirstFreeAsync(IReadOnlyList<Space> spaces, Instant start, Instant end, string? ignoreUid, CancellationToken ct)
     {
         var ids = spaces.Select(s => s.Id).ToList();
-        var busy = await db.SpaceRequests.IgnoreQueryFilters().AsNoTracking()
+        var busy = await db.SpaceRequests.AcrossTenants().AsNoTracking()
             .Where(r => ids.Contains(r.SpaceId) && r.State == SpaceRequestState.Confirmed && r.Start < end && r.End > start
                 && (ignoreUid == null || r.Uid != ignoreUid))
             .Select(r => r.SpaceId)

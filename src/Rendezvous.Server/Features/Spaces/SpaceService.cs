@@ -60,13 +60,13 @@ public sealed class SpaceService(RendezvousDbContext db, IClock clock) : ISpaceI
     {
         await using var tx = await BeginAsync(cancellationToken);
         await LockSpaceAsync(spaceId, cancellationToken);
-        var request = await db.SpaceRequests.IgnoreQueryFilters().FirstOrDefaultAsync(r => r.SpaceId == spaceId && r.Uid == uid, cancellationToken);
+        var request = await db.SpaceRequests.AcrossTenants().FirstOrDefaultAsync(r => r.SpaceId == spaceId && r.Uid == uid, cancellationToken);
         if (request is null || SpaceRules.IsClosed(request.State))
         {
             return;
         }
 
-        var space = await db.Spaces.IgnoreQueryFilters().FirstAsync(s => s.Id == spaceId, cancellationToken);
+        var space = await db.Spaces.AcrossTenants().FirstAsync(s => s.Id == spaceId, cancellationToken);
         var now = clock.GetCurrentInstant();
         var from = request.State;
         Move(request, SpaceRequestState.Canceled, "canceledInCalendar", SpaceActor.Calendar, "The organizer canceled the event in their calendar.", now);
@@ -98,7 +98,7 @@ public sealed class SpaceService(RendezvousDbContext db, IClock clock) : ISpaceI
 
             if (one.Value.State == SpaceRequestState.Declined)
             {
-                taken.Add((await db.Spaces.IgnoreQueryFilters().FirstAsync(s => s.Id == spaceId, ct)).Name);
+                taken.Add((await db.Spaces.AcrossTenants().FirstAsync(s => s.Id == spaceId, ct)).Name);
             }
 
             made.Add(one.Value);
@@ -134,7 +134,7 @@ public sealed class SpaceService(RendezvousDbContext db, IClock clock) : ISpaceI
             return DomainError.NotFound("Space request");
         }
 
-        var space = await db.Spaces.IgnoreQueryFilters().FirstAsync(s => s.Id == request.SpaceId, ct);
+        var space = await db.Spaces.AcrossTenants().FirstAsync(s => s.Id == request.SpaceId, ct);
         if (authorize?.Invoke(space) is { IsSuccess: false } denied)
         {
             return denied.Error!;
@@ -151,12 +151,12 @@ public sealed class SpaceService(RendezvousDbContext db, IClock clock) : ISpaceI
         if (next.Value == SpaceRequestState.Confirmed && space.Administration == SpaceAdministration.RendezvousManaged)
         {
             // Several spaces on one event: the other Rendezvous-managed spaces of the same event are confirmed with it.
-            var siblings = await db.SpaceRequests.IgnoreQueryFilters()
+            var siblings = await db.SpaceRequests.AcrossTenants()
                 .Where(r => r.OrganizationId == request.OrganizationId && r.Uid == request.Uid && r.Id != request.Id)
                 .ToListAsync(ct);
             foreach (var sibling in siblings.Where(s => SpaceRules.IsOpen(s.State)))
             {
-                var siblingSpace = await db.Spaces.IgnoreQueryFilters().FirstAsync(s => s.Id == sibling.SpaceId, ct);
+                var siblingSpace = await db.Spaces.AcrossTenants().FirstAsync(s => s.Id == sibling.SpaceId, ct);
                 if (siblingSpace.Administration == SpaceAdministration.RendezvousManaged && authorize?.Invoke(siblingSpace) is not { IsSuccess: false })
                 {
                     targets.Add((siblingSpace, sibling));
@@ -215,7 +215,7 @@ public sealed class SpaceService(RendezvousDbContext db, IClock clock) : ISpaceI
     {
         var org = new OrganizationId(invitation.OrganizationId);
         await LockSpaceAsync(invitation.SpaceId, ct);
-        var space = await db.Spaces.IgnoreQueryFilters().FirstOrDefaultAsync(s => s.Id == invitation.SpaceId && s.OrganizationId == org, ct);
+        var space = await db.Spaces.AcrossTenants().FirstOrDefaultAsync(s => s.Id == invitation.SpaceId && s.OrganizationId == org, ct);
         if (space is null)
         {
             return DomainError.NotFound("Space");
@@ -223,11 +223,11 @@ public sealed class SpaceService(RendezvousDbContext db, IClock clock) : ISpaceI
 
         var now = clock.GetCurrentInstant();
         var email = invitation.OrganizerEmail.Trim();
-        organizerUserId ??= await db.Users.IgnoreQueryFilters()
+        organizerUserId ??= await db.Users.AcrossTenants()
             .Where(u => u.OrganizationId == org && u.Email.ToLower() == email.ToLower())
             .Select(u => (UserId?)u.Id)
             .FirstOrDefaultAsync(ct);
-        var request = await db.SpaceRequests.IgnoreQueryFilters().FirstOrDefaultAsync(r => r.SpaceId == space.Id && r.Uid == invitation.Uid, ct);
+        var request = await db.SpaceRequests.AcrossTenants().FirstOrDefaultAsync(r => r.SpaceId == space.Id && r.Uid == invitation.Uid, ct);
         if (request is not null && (!IsNewer(invitation, request) || invitation.Channel == SpaceChannels.Api))
         {
             if (invitation.Channel == SpaceChannels.Api && request.Channel == SpaceChannels.Api)
@@ -443,13 +443,13 @@ public sealed class SpaceService(RendezvousDbContext db, IClock clock) : ISpaceI
     public void EmitSpaceChange(Space space, string type, SpaceActor actor, Instant now) => SpaceOutbox.SpaceChange(db, space, type, actor, now);
 
     private async Task<bool> IsFreeAsync(Guid spaceId, Instant start, Instant end, Guid except, CancellationToken ct) =>
-        !await db.SpaceRequests.IgnoreQueryFilters()
+        !await db.SpaceRequests.AcrossTenants()
             .AnyAsync(r => r.SpaceId == spaceId && r.Id != except && r.State == SpaceRequestState.Confirmed && r.Start < end && r.End > start, ct);
 
     /// <summary>Requests on a space overlapping a time that are still open or confirmed, except one.</summary>
     public async Task<List<SpaceRequest>> OverlappingAsync(Guid spaceId, Instant start, Instant end, Guid except, CancellationToken ct, bool tracked = false)
     {
-        var query = db.SpaceRequests.IgnoreQueryFilters()
+        var query = db.SpaceRequests.AcrossTenants()
             .Where(r => r.SpaceId == spaceId && r.Id != except && r.Start < end && r.End > start
                 && r.State != SpaceRequestState.Declined && r.State != SpaceRequestState.Canceled)
             .OrderBy(r => r.Start).ThenBy(r => r.CreatedAt);

@@ -71,7 +71,7 @@ public sealed class StaffAccounts(RendezvousDbContext db, SignInThrottle throttl
     /// <summary>Users whose lockout is running now (for the whole account or for some address), with its end.</summary>
     public async Task<Dictionary<UserId, Instant>> LockedUsersAsync(OrganizationId organization, CancellationToken ct)
     {
-        var ids = await db.Users.IgnoreQueryFilters().Where(u => u.OrganizationId == organization).Select(u => u.Id).ToListAsync(ct);
+        var ids = await db.Users.AcrossTenants().Where(u => u.OrganizationId == organization).Select(u => u.Id).ToListAsync(ct);
         var locked = await throttle.LockedAsync(SignInThrottle.Staff, ids.Select(i => i.Value).ToArray(), ct);
         return locked.ToDictionary(p => new UserId(p.Key), p => p.Value);
     }
@@ -114,7 +114,7 @@ public sealed class StaffAccounts(RendezvousDbContext db, SignInThrottle throttl
             }
 
             tried++;
-            var user = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstAsync(x => x.Id == new UserId(row.Id), ct);
+            var user = await db.Users.AcrossTenants().AsNoTracking().FirstAsync(x => x.Id == new UserId(row.Id), ct);
             var verdict = Hasher.VerifyHashedPassword(user, row.Hash!, password);
             if (verdict == PasswordVerificationResult.Failed)
             {

@@ -63,7 +63,7 @@ public static class StaffCookie
 
         var services = context.HttpContext.RequestServices;
         var db = services.GetRequiredService<RendezvousDbContext>();
-        var user = await db.Users.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(u => u.Id == new UserId(id), context.HttpContext.RequestAborted);
+        var user = await db.Users.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(u => u.Id == new UserId(id), context.HttpContext.RequestAborted);
         var hash = user is null ? null : await services.GetRequiredService<StaffAccounts>().PasswordHashAsync(user.Id, context.HttpContext.RequestAborted);
         if (user is null || hash is null || StaffAccounts.StampOf(hash) != principal.FindFirstValue(StampClaim))
         {

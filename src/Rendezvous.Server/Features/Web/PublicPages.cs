@@ -22,7 +22,7 @@ public sealed record PublicPage(BookingPage Page, Organization Organization, Use
             return null;
         }
 
-        var page = await db.BookingPages.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
+        var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstOrDefaultAsync(p => p.Slug == slug, ct);
         if (page is null)
         {
             return null;

@@ -2,6 +2,8 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Rendezvous.Calendars.Ews;
 using Rendezvous.Calendars.Providers;
+using Rendezvous.Data;
+using Rendezvous.Integrations.Outbound;
 
 namespace Rendezvous.Server.Features.CalendarSync.Exchange;
 
@@ -11,11 +13,14 @@ public static class ExchangeCalendars
     public static void AddExchangeCalendars(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<EwsOptions>(configuration.GetSection("Rendezvous:Exchange"));
+        // The sockets go through the outbound address policy; the NTLM connections EwsClient makes take its connect check.
         services.AddSingleton(sp => new EwsCalendarProvider(
-            new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, sp.GetRequiredService<IOptions<EwsOptions>>().Value));
+            sp.GetRequiredService<OutboundAddressPolicy>().Guard(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }),
+            sp.GetRequiredService<IOptions<EwsOptions>>().Value));
         services.AddSingleton<ICalendarProvider>(sp => sp.GetRequiredService<EwsCalendarProvider>());
         // Autodiscover follows redirects itself: an automatic one would turn the POST into a GET, or carry the password to plain http.
-        services.AddSingleton(sp => new EwsAutodiscover(new SocketsHttpHandler { AllowAutoRedirect = false },
+        services.AddSingleton(sp => new EwsAutodiscover(
+            sp.GetRequiredService<OutboundAddressPolicy>().Guard(new SocketsHttpHandler { AllowAutoRedirect = false }),
             sp.GetRequiredService<IOptions<EwsOptions>>().Value));
         services.AddSingleton<ExchangeStreamingService>();
         services.AddHostedService(sp => sp.GetRequiredService<ExchangeStreamingService>());
@@ -76,7 +81,7 @@ public sealed partial class ExchangeStreamingService(IServiceScopeFactory scopes
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<Rendezvous.Data.RendezvousDbContext>();
-        var connections = await db.CalendarConnections.IgnoreQueryFilters().AsNoTracking()
+        var connections = await db.CalendarConnections.AcrossTenants().AsNoTracking()
             .Where(c => c.Provider == Rendezvous.Domain.Calendars.CalendarProvider.Exchange && c.ProtectedPassword != "")
             .ToListAsync(ct);
         var seen = new HashSet<Guid>();

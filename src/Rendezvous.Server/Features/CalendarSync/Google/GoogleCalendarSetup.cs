@@ -61,7 +61,8 @@ public static class GoogleCalendarSetup
         services.AddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<IOptions<GoogleSettings>>().Value;
-            var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), ConnectTimeout = TimeSpan.FromSeconds(10) };
+            var handler = sp.GetRequiredService<Rendezvous.Integrations.Outbound.OutboundAddressPolicy>()
+                .Guard(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), ConnectTimeout = TimeSpan.FromSeconds(10) });
             return new GoogleCalendarProvider(handler, settings.ToClientOptions(), sp.GetRequiredService<IClock>(), settings.PollInterval);
         });
         services.AddSingleton<ICalendarProvider>(sp => sp.GetRequiredService<GoogleCalendarProvider>());

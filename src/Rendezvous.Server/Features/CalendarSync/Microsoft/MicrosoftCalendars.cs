@@ -20,7 +20,14 @@ namespace Rendezvous.Server.Features.CalendarSync.Microsoft;
 /// <summary>Where the HTTP handler under Microsoft Graph and MSAL comes from (tests trust their emulator's certificate).</summary>
 public class MicrosoftHttpHandlerFactory
 {
-    public virtual HttpMessageHandler Create() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+    /// <summary>The outbound address check (set where the application registers this factory).</summary>
+    public Rendezvous.Integrations.Outbound.OutboundAddressPolicy? Policy { get; init; }
+
+    public virtual HttpMessageHandler Create()
+    {
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        return Policy is null ? handler : Policy.Guard(handler);
+    }
 }
 
 /// <summary>Microsoft 365 / Outlook calendars: the Graph provider, its push receiver and the OAuth connect endpoints.</summary>
@@ -31,7 +38,7 @@ public static class MicrosoftCalendars
     public static void AddMicrosoftCalendars(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<GraphOptions>(configuration.GetSection("Rendezvous:Microsoft"));
-        services.AddSingleton<MicrosoftHttpHandlerFactory>();
+        services.AddSingleton(sp => new MicrosoftHttpHandlerFactory { Policy = sp.GetRequiredService<Rendezvous.Integrations.Outbound.OutboundAddressPolicy>() });
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<GraphOptions>>().Value;
@@ -139,7 +146,7 @@ public static class MicrosoftCalendars
 
         var organizationId = new OrganizationId(orgGuid);
         var now = clock.GetCurrentInstant();
-        var existing = await db.CalendarConnections.IgnoreQueryFilters()
+        var existing = await db.CalendarConnections.AcrossTenants()
             .Where(c => c.UserId == userId && c.OrganizationId == organizationId).ToListAsync(ct);
         // The same Microsoft account signing in again is a reconnect; another account becomes another connection.
         var connection = existing.FirstOrDefault(c => CalendarConnection.IsOAuthProvider(c.Provider)

@@ -10,11 +10,12 @@ namespace Rendezvous.Server.Features.Spaces.Channels;
 /// </summary>
 public static class CalDavSpaceChannel
 {
-    // One pool of connections for every space's client; the clients themselves are cheap and made per use.
-    private static readonly SocketsHttpHandler SharedHandler = CalDavClient.CreateHttpMessageHandler();
-
-    public static CalDavClient ClientFor(SpaceChannel channel, string password, TimeSpan timeout) =>
-        new(new HttpClient(SharedHandler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan }, new CalDavClientOptions
+    /// <summary>
+    /// A client for the space's server, through the calendar connections' IHttpClientFactory client (one pool of
+    /// connections, and the outbound address check every user-given URL gets).
+    /// </summary>
+    public static CalDavClient ClientFor(IHttpClientFactory http, SpaceChannel channel, string password, TimeSpan timeout) =>
+        new(http.CreateClient(Rendezvous.Server.Features.CalendarSync.CalendarProviders.CalDavClientName), new CalDavClientOptions
         {
             ServerUri = new Uri(channel.ServerUrl ?? throw new InvalidOperationException("A CalDAV space channel needs a server URL.")),
             UserName = channel.UserName,
@@ -25,9 +26,9 @@ public static class CalDavSpaceChannel
     public static CalDavSchedulingAgent AgentFor(CalDavClient client, SpaceChannel channel) => new(client, channel.Address);
 
     /// <summary>One look at the space's calendar; returns how many invitations or cancels were handed on.</summary>
-    public static async Task<int> PollAsync(SpaceChannel channel, string password, SpaceInvitationIntake intake, TimeSpan timeout, CancellationToken ct)
+    public static async Task<int> PollAsync(IHttpClientFactory http, SpaceChannel channel, string password, SpaceInvitationIntake intake, TimeSpan timeout, CancellationToken ct)
     {
-        using var client = ClientFor(channel, password, timeout);
+        using var client = ClientFor(http, channel, password, timeout);
         var agent = AgentFor(client, channel);
         channel.CalendarHref ??= await agent.FindCalendarAsync(ct);
         var changes = await agent.ChangesAsync(channel.CalendarHref, channel.SyncToken, ct);

@@ -33,7 +33,7 @@ public sealed partial class SpaceAnswerHandler(IServiceScopeFactory scopes, IClo
         await using var scope = scopes.CreateAsyncScope();
         var services = scope.ServiceProvider;
         var db = services.GetRequiredService<RendezvousDbContext>();
-        var channel = await db.SpaceChannels.IgnoreQueryFilters().AsNoTracking().SingleOrDefaultAsync(c => c.SpaceId == answer.SpaceId, cancellationToken);
+        var channel = await db.SpaceChannels.AcrossTenants().AsNoTracking().SingleOrDefaultAsync(c => c.SpaceId == answer.SpaceId, cancellationToken);
         if (channel is null)
         {
             // The space has no channel Rendezvous can answer through (no resource calendar, or one managed elsewhere).
@@ -47,7 +47,7 @@ public sealed partial class SpaceAnswerHandler(IServiceScopeFactory scopes, IClo
             return;
         }
 
-        var item = await db.SpaceChannelItems.IgnoreQueryFilters()
+        var item = await db.SpaceChannelItems.AcrossTenants()
             .SingleOrDefaultAsync(i => i.SpaceId == answer.SpaceId && i.Uid == answer.Uid, cancellationToken);
         if (item is null)
         {
@@ -71,7 +71,7 @@ public sealed partial class SpaceAnswerHandler(IServiceScopeFactory scopes, IClo
         switch (item.Channel)
         {
             case SpaceChannel.CalDav:
-                using (var client = CalDavSpaceChannel.ClientFor(channel, secret, timeout))
+                using (var client = CalDavSpaceChannel.ClientFor(services.GetRequiredService<IHttpClientFactory>(), channel, secret, timeout))
                 {
                     var href = item.Reference ?? answer.ChannelReference
                         ?? throw new InvalidOperationException($"The invitation {answer.Uid} has no href to answer on.");
@@ -86,7 +86,7 @@ public sealed partial class SpaceAnswerHandler(IServiceScopeFactory scopes, IClo
             {
                 var eventId = item.Reference ?? answer.ChannelReference
                     ?? throw new InvalidOperationException($"The invitation {answer.Uid} has no Graph event id to answer on.");
-                var reason = await db.Set<SpaceRequest>().IgnoreQueryFilters().Where(r => r.Id == answer.RequestId).Select(r => r.LastReason)
+                var reason = await db.Set<SpaceRequest>().AcrossTenants().Where(r => r.Id == answer.RequestId).Select(r => r.LastReason)
                     .SingleOrDefaultAsync(cancellationToken);
                 // False: the organizer deleted the meeting meanwhile, and its cancel reaches the intake on the next poll.
                 await services.GetRequiredService<GraphSpaceChannel>().AnswerAsync(channel, secret, eventId, answer.Partstat, reason, timeout, cancellationToken);
@@ -108,7 +108,7 @@ public sealed partial class SpaceAnswerHandler(IServiceScopeFactory scopes, IClo
     private async Task SendImipReplyAsync(IServiceProvider services, RendezvousDbContext db, SpaceChannel channel, SpaceChannelItem item,
         SpaceRequestAnswered answer, CancellationToken ct)
     {
-        var spaceName = await db.Set<Space>().IgnoreQueryFilters().Where(s => s.Id == channel.SpaceId).Select(s => s.Name).SingleOrDefaultAsync(ct);
+        var spaceName = await db.Set<Space>().AcrossTenants().Where(s => s.Id == channel.SpaceId).Select(s => s.Name).SingleOrDefaultAsync(ct);
         var invitation = new ITipInvitation("REQUEST", item.Uid, item.Sequence, item.OrganizerEmail, item.OrganizerName, item.Summary,
             item.StartAt, item.EndAt, answer.Partstat);
         var now = clock.GetCurrentInstant();
@@ -142,10 +142,10 @@ public sealed partial class SpaceAnswerHandler(IServiceScopeFactory scopes, IClo
             return;
         }
 
-        var request = await db.Set<SpaceRequest>().IgnoreQueryFilters().AsNoTracking().SingleOrDefaultAsync(r => r.Id == answer.RequestId, ct);
+        var request = await db.Set<SpaceRequest>().AcrossTenants().AsNoTracking().SingleOrDefaultAsync(r => r.Id == answer.RequestId, ct);
         var secret = services.GetRequiredService<SpaceChannelSecrets>().Unprotect(channel.ProtectedSecret);
         var timeout = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SpaceChannelOptions>>().Value.RequestTimeout;
-        using var client = CalDavSpaceChannel.ClientFor(channel, secret, timeout);
+        using var client = CalDavSpaceChannel.ClientFor(services.GetRequiredService<IHttpClientFactory>(), channel, secret, timeout);
         var agent = CalDavSpaceChannel.AgentFor(client, channel);
         var calendar = channel.CalendarHref ?? await agent.FindCalendarAsync(ct);
         if (answer.RemoveFromResourceCalendar || request is null)

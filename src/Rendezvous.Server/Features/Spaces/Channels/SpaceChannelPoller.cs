@@ -10,7 +10,7 @@ namespace Rendezvous.Server.Features.Spaces.Channels;
 /// failure records the error and backs off (capped) so one broken mailbox never slows the others.
 /// </summary>
 public sealed partial class SpaceChannelPoller(RendezvousDbContext db, SpaceInvitationIntake intake, SpaceChannelSecrets secrets,
-    GraphSpaceChannel graph, IClock clock, IOptions<SpaceChannelOptions> options, ILogger<SpaceChannelPoller> logger)
+    GraphSpaceChannel graph, IClock clock, IOptions<SpaceChannelOptions> options, ILogger<SpaceChannelPoller> logger, IHttpClientFactory http)
 {
     /// <summary>
     /// Polls the channel of <paramref name="spaceId"/> once. With <paramref name="idle"/> (the background worker), an IMAP
@@ -19,11 +19,14 @@ public sealed partial class SpaceChannelPoller(RendezvousDbContext db, SpaceInvi
     /// <returns>How many invitations or cancels were handed on; 0 when the space has no channel.</returns>
     public async Task<int> PollAsync(Guid spaceId, TimeSpan? idle, CancellationToken ct)
     {
-        var channel = await db.SpaceChannels.IgnoreQueryFilters().SingleOrDefaultAsync(c => c.SpaceId == spaceId, ct);
+        var channel = await db.SpaceChannels.AcrossTenants().SingleOrDefaultAsync(c => c.SpaceId == spaceId, ct);
         if (channel is null)
         {
             return 0;
         }
+
+        // Everything this poll reads and writes belongs to the channel's organization.
+        db.TenantId = channel.OrganizationId;
 
         var o = options.Value;
         var handed = 0;
@@ -33,7 +36,7 @@ public sealed partial class SpaceChannelPoller(RendezvousDbContext db, SpaceInvi
             switch (channel.Kind)
             {
                 case SpaceChannel.CalDav:
-                    handed = await CalDavSpaceChannel.PollAsync(channel, password, intake, o.RequestTimeout, ct);
+                    handed = await CalDavSpaceChannel.PollAsync(http, channel, password, intake, o.RequestTimeout, ct);
                     break;
                 case SpaceChannel.Imip:
                     handed = await PollImapAsync(channel, password, idle, ct);

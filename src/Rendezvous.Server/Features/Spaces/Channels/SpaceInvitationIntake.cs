@@ -32,7 +32,7 @@ public sealed partial class SpaceInvitationIntake(RendezvousDbContext db, ISpace
     public async Task<IntakeOutcome> AcceptAsync(SpaceChannel channel, ITipInvitation invitation, string? reference, CancellationToken ct)
     {
         var now = clock.GetCurrentInstant();
-        var item = await db.SpaceChannelItems.IgnoreQueryFilters()
+        var item = await db.SpaceChannelItems.AcrossTenants()
             .SingleOrDefaultAsync(i => i.SpaceId == channel.SpaceId && i.Uid == invitation.Uid, ct);
         if (invitation.IsCancel)
         {
@@ -123,7 +123,7 @@ public sealed partial class SpaceInvitationIntake(RendezvousDbContext db, ISpace
     /// </summary>
     public async Task<IntakeOutcome> RemovedAsync(SpaceChannel channel, string reference, CancellationToken ct)
     {
-        var item = await db.SpaceChannelItems.IgnoreQueryFilters()
+        var item = await db.SpaceChannelItems.AcrossTenants()
             .FirstOrDefaultAsync(i => i.SpaceId == channel.SpaceId && i.Reference == reference && !i.Cancelled, ct);
         if (item is null)
         {
