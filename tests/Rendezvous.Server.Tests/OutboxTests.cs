@@ -297,4 +297,16 @@ public sealed class QueryPlanTests(RendezvousApp app) : IClassFixture<Rendezvous
         (await app.WithDbAsync(db => db.Organizations.CountAsync())).ShouldBe(before);
         await (await app.Client("another-key-0000000000").GetAsync("/api/v1/users")).ExpectAsync(401);
     }
+
+    [DbFact]
+    public async Task Processes_bootstrapping_the_same_new_organization_at_once_all_succeed_with_one_organization()
+    {
+        _ = app.Client();
+        var options = new Cli.BootstrapOptions { Organization = "started-together", ApiKey = "together-key-000000000" };
+        // As three cluster nodes starting at the same moment would: each must find or make the same organization.
+        var ids = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => Cli.Startup.BootstrapAsync(app.Services, options, CancellationToken.None))));
+        ids.Distinct().ShouldHaveSingleItem().ShouldNotBeNull();
+        (await app.WithDbAsync(db => db.Organizations.CountAsync(o => o.Slug == "started-together"))).ShouldBe(1);
+        (await app.WithDbAsync(db => db.ApiKeys.AcrossTenants().CountAsync(k => k.Name == "bootstrap" && k.OrganizationId == ids[0]!.Value))).ShouldBe(1);
+    }
 }

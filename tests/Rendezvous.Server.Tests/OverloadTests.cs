@@ -129,3 +129,53 @@ public sealed class RaceForOneSlotTests(RendezvousApp app) : IClassFixture<Rende
         (await app.WithDbAsync(db => db.Bookings.CountAsync(b => b.Start == Instant.FromUtc(2027, 3, 4, 11, 0)))).ShouldBe(1);
     }
 }
+
+/// <summary>Its own database, which the test turns read-only as a primary that was just demoted would be.</summary>
+public sealed class DemotedPrimaryApp : RendezvousApp;
+
+public sealed class DatabaseFailoverAnswerTests(DemotedPrimaryApp app) : IClassFixture<DemotedPrimaryApp>
+{
+    [DbFact]
+    public async Task A_staff_write_on_a_primary_that_turned_read_only_is_answered_503_with_Retry_After_not_500()
+    {
+        var database = new NpgsqlConnectionStringBuilder(app.ConnectionString).Database!;
+        async Task SetReadOnlyAsync(bool on)
+        {
+            await using var admin = new NpgsqlConnection(app.ConnectionString);
+            await admin.OpenAsync();
+            // This session starts read-only too once the setting is on: lift it for the session before changing it back.
+            // (two commands: one string would run as one transaction, begun read-only).
+            await using (var lift = new NpgsqlCommand("SET default_transaction_read_only = off", admin))
+            {
+                await lift.ExecuteNonQueryAsync();
+            }
+
+            await using var command = new NpgsqlCommand($"ALTER DATABASE \"{database}\" SET default_transaction_read_only = {(on ? "on" : "off")}", admin);
+            await command.ExecuteNonQueryAsync();
+            // Sessions read the setting when they start: drop the pooled ones so the next request sees it.
+            app.Services.GetRequiredService<NpgsqlDataSource>().Clear();
+        }
+
+        // The server is up and migrated before its database turns read-only.
+        await (await app.Client().GetAsync("/api/v1/users")).ExpectAsync(200);
+        await SetReadOnlyAsync(true);
+        HttpResponseMessage refused;
+        try
+        {
+            refused = await app.Client().PostJsonAsync("/api/v1/users",
+                new { name = "Late Joiner", email = "late.joiner@example.com", timeZone = "UTC", role = "member" });
+        }
+        finally
+        {
+            await SetReadOnlyAsync(false);
+        }
+
+        var problem = await refused.ExpectAsync(503);
+        problem["code"]!.GetValue<string>().ShouldBe("database_unavailable");
+        refused.Headers.RetryAfter!.Delta.ShouldBe(TimeSpan.FromSeconds(2));
+
+        // Once a writable primary is back, the same request goes through.
+        await (await app.Client().PostJsonAsync("/api/v1/users",
+            new { name = "Late Joiner", email = "late.joiner@example.com", timeZone = "UTC", role = "member" })).ExpectAsync(201);
+    }
+}

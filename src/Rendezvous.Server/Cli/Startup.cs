@@ -69,10 +69,15 @@ public static partial class Startup
             throw new InvalidOperationException($"'{slug}' cannot be an organization's slug: the web application uses that address.");
         }
 
+        // Several processes may start at once against an empty database (a cluster, a rolling deploy): the lock makes
+        // the others wait for the first one's organization and find it, instead of failing on the unique slug.
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await db.LockAsync("bootstrap:" + slug, ct);
         var existing = await db.Organizations.FirstOrDefaultAsync(o => o.Slug == slug, ct);
         if (existing is not null)
         {
             await SetAdminPasswordAsync(scope.ServiceProvider, existing.Id, options, ct);
+            await tx.CommitAsync(ct);
             return existing.Id;
         }
 
@@ -80,8 +85,7 @@ public static partial class Startup
         var org = new Organization(OrganizationId.New(), System.Globalization.CultureInfo.InvariantCulture.TextInfo.ToTitleCase(slug.Replace('-', ' ')), slug, now);
         var admin = new User(UserId.New(), org.Id, options.AdminName ?? "Administrator",
             (options.AdminEmail ?? $"admin@{slug}.example").ToLowerInvariant(), options.TimeZone, UserRole.Administrator, now);
-        // The model declares no navigations between these, so save parent rows first (inside one transaction).
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        // The model declares no navigations between these, so save parent rows first (inside the transaction).
         db.Organizations.Add(org);
         await db.SaveChangesAsync(ct);
         db.Users.Add(admin);
@@ -97,8 +101,8 @@ public static partial class Startup
             CreatedAt = now,
         });
         await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
         await SetAdminPasswordAsync(scope.ServiceProvider, org.Id, options, ct);
+        await tx.CommitAsync(ct);
         return org.Id;
     }
 

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using Rendezvous.Data.Failover;
 using Rendezvous.Domain;
 
 namespace Rendezvous.Server.Infrastructure;
@@ -9,13 +11,47 @@ namespace Rendezvous.Server.Infrastructure;
 /// <summary>
 /// Turns exceptions into problem+json. Malformed input is a 400 naming the field, a lost race is a 409, and anything
 /// else is a 500 that reveals nothing internal,
-/// except database overload (pool exhausted, too many clients), which is a 503 with Retry-After.
+/// except database overload (pool exhausted, too many clients) and a database that is failing over (no writable primary
+/// for the moment), which are a 503 with Retry-After: the client may send the same request again shortly.
 /// </summary>
 public sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         var error = Classify(exception);
+        if (error is null && !AdmissionGate.IsOverload(exception) && FailoverErrors.IsFailover(exception))
+        {
+            // The database is failing over (no writable primary for a moment): not a fault of ours or the client's.
+            // Booking creation retries through it (FailoverRetry); other writes answer 503 so the client sends again.
+            LogOverload(logger, httpContext.Request.Method, httpContext.Request.Path, exception.GetBaseException().Message);
+            httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            httpContext.Response.Headers.RetryAfter = "2";
+            if (IsPageRequest(httpContext.Request))
+            {
+                httpContext.Response.ContentType = "text/html; charset=utf-8";
+                await httpContext.Response.WriteAsync(
+                    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">" +
+                    "<title>Unavailable · Rendezvous</title><link rel=\"stylesheet\" href=\"/css/site.css\"></head><body><main id=\"main\"><div class=\"wrap narrow\">" +
+                    "<h1>Please try again in a moment</h1><p>Our database is switching over. Reload this page in a few seconds to see whether your change was saved.</p></div></main></body></html>", cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+
+            await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                ProblemDetails = new ProblemDetails
+                {
+                    Type = "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4",
+                    Title = "Database unavailable",
+                    Status = StatusCodes.Status503ServiceUnavailable,
+                    Detail = "The database is switching over; try again in 2 seconds. A change cut at its commit may have been saved: "
+                        + "send it again with the same Idempotency-Key, or read the resource first.",
+                    Extensions = { ["code"] = "database_unavailable", ["retryAfter"] = 2 },
+                },
+            }).ConfigureAwait(false);
+            return true;
+        }
+
         if (error is null && AdmissionGate.IsOverload(exception))
         {
             // Too much load, not a fault: the client may try again shortly, and nothing was changed.
@@ -116,7 +152,7 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         return cut > 0 ? message[..cut] : message;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503 for {Method} {Path}: the database is overloaded ({Reason})")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503 for {Method} {Path}: the database is overloaded or failing over ({Reason})")]
     private static partial void LogOverload(ILogger logger, string method, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path}")]

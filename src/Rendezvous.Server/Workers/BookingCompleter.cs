@@ -37,6 +37,19 @@ public sealed class BookingCompletion(RendezvousDbContext db, IClock clock)
         await tx.CommitAsync(ct);
         return bookings.Count;
     }
+
+    /// <summary>
+    /// Deletes stored Idempotency-Key answers older than <paramref name="retention"/>, up to <paramref name="batchSize"/>
+    /// at a time so a long backlog never holds one long transaction; returns how many. Any process may run it.
+    /// </summary>
+    public async Task<int> PruneIdempotencyRecordsAsync(Duration retention, int batchSize, CancellationToken ct)
+    {
+        var cutoff = clock.GetCurrentInstant() - retention;
+        var expired = db.IdempotencyRecords.Where(r => r.CreatedAt < cutoff).OrderBy(r => r.CreatedAt).Take(batchSize);
+        return await db.IdempotencyRecords
+            .Where(r => expired.Any(e => e.Scope == r.Scope && e.Key == r.Key))
+            .ExecuteDeleteAsync(ct);
+    }
 }
 
 public sealed partial class BookingCompleter(IServiceScopeFactory scopes, IOptions<WorkerOptions> options, ILogger<BookingCompleter> logger) : BackgroundService
@@ -56,6 +69,11 @@ public sealed partial class BookingCompleter(IServiceScopeFactory scopes, IOptio
                 await using var scope = scopes.CreateAsyncScope();
                 var completion = scope.ServiceProvider.GetRequiredService<BookingCompletion>();
                 while (await completion.CompleteDueAsync(100, stoppingToken) == 100)
+                {
+                }
+
+                var retention = Duration.FromTimeSpan(options.Value.IdempotencyRetention);
+                while (await completion.PruneIdempotencyRecordsAsync(retention, 1000, stoppingToken) == 1000)
                 {
                 }
             }

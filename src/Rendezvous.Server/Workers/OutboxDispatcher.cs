@@ -13,6 +13,12 @@ public sealed class WorkerOptions
     /// <summary>How often bookings whose end has passed are marked Completed.</summary>
     public TimeSpan CompletionInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a stored answer to an Idempotency-Key is kept. A client resends within seconds or minutes (a lost
+    /// answer, a failover); after this a repeat of the key books again. Pruned on the completion worker's rounds.
+    /// </summary>
+    public TimeSpan IdempotencyRetention { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>Off in tests that drive the workers by hand.</summary>
     public bool Enabled { get; set; } = true;
 }
