@@ -87,6 +87,22 @@ internal sealed class DocumentContract : IOpenApiDocumentTransformer
 
         document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>(StringComparer.Ordinal);
         document.Components.Schemas[OpenApiContract.ProblemSchema] = ProblemSchema();
+        // Written by our own converters, so the exporter knows nothing of them. Either one is used as oneOf [null, it]:
+        // a schema that also matched null would make every null fail that oneOf.
+        if (document.Components.Schemas.ContainsKey("Instant"))
+        {
+            document.Components.Schemas["Instant"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" };
+        }
+
+        if (document.Components.Schemas.ContainsKey("JsonElement"))
+        {
+            document.Components.Schemas["JsonElement"] = new OpenApiSchema
+            {
+                Description = "Any JSON value (the event's own payload).",
+                Not = new OpenApiSchema { Type = JsonSchemaType.Null },
+            };
+        }
+
         SplitSessions(document);
         return Task.CompletedTask;
     }
@@ -189,10 +205,8 @@ internal sealed class OperationContract : IOpenApiOperationTransformer
         // Ids in the path, the query or the body may name nothing (or something of another organization).
         Add(operation, document, 404, "Nothing with that id (or slug, or link) in this organization.");
 
-        if (method != "GET")
-        {
-            Add(operation, document, 409, "A lost race or a duplicate: reload and try again.");
-        }
+        // Writes can lose a race or meet a duplicate; reads and writes alike can find an integration not set up yet.
+        Add(operation, document, 409, "A conflict with the current state: a lost race, a duplicate, or something not set up yet.");
 
         if (method != "GET" && entry?.Id.Split('_')[0] is "Bookings" or "SelfService" or "PublicBooking" or "Reassignment" or "Payments" or "SpaceRequests")
         {
