@@ -34,6 +34,8 @@ using Rendezvous.Server.Features.Notifications.Templates;
 using Rendezvous.Server.Features.Users;
 using Rendezvous.Server.Features.Webhooks;
 using Rendezvous.Server.Infrastructure;
+using Rendezvous.Server.Infrastructure.OpenApi;
+using Scalar.AspNetCore;
 using Rendezvous.Server.Workers;
 
 // Verbs: (none) or "serve" runs the server; "migrate" applies migrations and exits.
@@ -80,7 +82,7 @@ builder.Services.Configure<JsonOptions>(o => JsonDefaults.Configure(o.Serializer
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
-builder.Services.AddOpenApi("v1");
+builder.Services.AddRendezvousOpenApi();
 builder.Services.AddAuthentication(ApiKeys.Scheme)
     .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeys.Scheme, null)
     .AddCookie(PortalEndpoints.Scheme, o =>
@@ -194,6 +196,8 @@ app.UseStatusCodePages();
 // Before routing: /{organization}/{page} would otherwise claim /css/site.css, and static files skip matched endpoints.
 app.UseWebAssets();
 app.UseRouting();
+// Deprecated operations say so in every answer (Deprecation and Sunset headers, docs/API.md).
+app.UseApiDeprecation();
 app.UseRateLimiter();
 // Before authentication: an API key or cookie holding NUL would otherwise reach the database too. Before the admission
 // gate as well, so bad input is refused without waiting for a database slot.
@@ -204,10 +208,13 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous().WithMetadata(SkipAdmissionAttribute.Instance);
+// The API reference page over that document (docs/API.md).
+app.MapScalarApiReference("/api/reference", o => o.WithTitle("Rendezvous API").WithOpenApiRoutePattern("/openapi/{documentName}.json"))
+    .AllowAnonymous().ExcludeFromDescription().WithMetadata(SkipAdmissionAttribute.Instance);
 app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous().ExcludeFromDescription().WithMetadata(SkipAdmissionAttribute.Instance);
 app.MapRendezvousObservability();
 
-var api = app.MapGroup("/api/v1");
+var api = app.MapGroup("/api/v1").WithCursorPaging();
 api.MapUsers();
 api.MapBookingPages();
 api.MapSlots();

@@ -108,9 +108,30 @@ public class RendezvousApp : WebApplicationFactory<Program>, IAsyncLifetime
     {
     }
 
-    public HttpClient Client(string? apiKey = AdminKey)
+    /// <summary>
+    /// Whether <see cref="Client"/> checks every /api/ answer against the OpenAPI document (on for every API test; a test
+    /// class that deliberately provokes answers outside the contract may turn it off).
+    /// </summary>
+    protected virtual bool ValidatesContract => true;
+
+    private Task<JsonNode>? _document;
+
+    /// <summary>The server's own OpenAPI document, read once.</summary>
+    public Task<JsonNode> OpenApiDocumentAsync() => _document ??= LoadDocumentAsync();
+
+    private async Task<JsonNode> LoadDocumentAsync()
     {
-        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        using var plain = Server.CreateClient();
+        return JsonNode.Parse(await plain.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)))!;
+    }
+
+    public HttpClient Client(string? apiKey = AdminKey, bool validateContract = true)
+    {
+        // As CreateClient does (cookies kept, redirects not followed), with the contract check in front.
+        var handlers = ValidatesContract && validateContract
+            ? new DelegatingHandler[] { new Api.ContractValidatingHandler(OpenApiDocumentAsync), new Microsoft.AspNetCore.Mvc.Testing.Handlers.CookieContainerHandler() }
+            : [new Microsoft.AspNetCore.Mvc.Testing.Handlers.CookieContainerHandler()];
+        var client = CreateDefaultClient(new Uri("http://localhost"), handlers);
         if (apiKey is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);

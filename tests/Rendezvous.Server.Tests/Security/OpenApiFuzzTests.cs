@@ -28,7 +28,9 @@ public sealed class OpenApiFuzzTests(RendezvousApp app, ITestOutputHelper output
     [DbFact]
     public async Task No_operation_answers_5xx_to_generated_input()
     {
-        var admin = app.Client();
+        // Its property is "no 5xx"; generated garbage is not held to the contract here (every other API test is).
+        var admin = app.Client(validateContract: false);
+        var anonymous = app.Client(null, validateContract: false);
         var slug = await Scenario.CreatePageAsync(admin);
         var me = await Scenario.MyIdAsync(admin);
         var booking = await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-08T10:00:00Z");
@@ -52,7 +54,7 @@ public sealed class OpenApiFuzzTests(RendezvousApp app, ITestOutputHelper output
 
                 for (var i = 0; i < CasesPerOperation; i++)
                 {
-                    foreach (var client in new[] { admin, app.Anonymous() })
+                    foreach (var client in new[] { admin, anonymous })
                     {
                         var request = Build(random, method, path, operation, schemas, known);
                         calls++;
