@@ -57,13 +57,14 @@ public sealed class EmbedTests(RendezvousServer server)
         await frame.GetByLabel("Your name").FillAsync("Bea Baker");
         await frame.GetByLabel("Email").FillAsync(email);
         await frame.GetByRole(AriaRole.Button, new() { Name = "Confirm booking" }).ClickAsync();
-        await Expect(frame.GetByRole(AriaRole.Heading, new() { Name = "You are booked" })).ToBeVisibleAsync();
+        // A loaded machine may take a while to book and send the confirmation; this waits as long as a page load may.
+        await Expect(frame.GetByRole(AriaRole.Heading, new() { Name = "You are booked" })).ToBeVisibleAsync(new() { Timeout = 20_000 });
     }
 
     /// <summary>The booking the site heard of, checked against the API.</summary>
     private async Task ExpectBookedAsync(IPage page, string email)
     {
-        await Expect(page.Locator("#booked")).ToContainTextAsync(new Regex("Booked [0-9a-f-]{36} at .+ \\(scheduled\\)"));
+        await Expect(page.Locator("#booked")).ToContainTextAsync(new Regex("Booked [0-9a-f-]{36} at .+ \\(scheduled\\)"), new() { Timeout = 20_000 });
         var id = Regex.Match(await page.Locator("#booked").TextContentAsync() ?? "", "Booked ([0-9a-f-]{36})").Groups[1].Value;
         var booking = await server.GetJsonAsync($"/api/v1/bookings/{id}");
         booking["customer"]!["email"]!.GetValue<string>().ShouldBe(email);

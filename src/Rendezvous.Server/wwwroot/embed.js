@@ -13,7 +13,7 @@
   var server = new URL(script.src).origin;
   var frames = [];
 
-  function frameFor(element) {
+  function frameFor(element, dialog) {
     var page = (element.getAttribute("data-rendezvous-page") || "").replace(/^\/+|\/+$/g, "");
     if (!/^[a-z0-9-]+\/[a-z0-9-]+$/i.test(page)) {
       if (window.console) { window.console.warn("Rendezvous: data-rendezvous-page must be \"organization/page\"."); }
@@ -27,7 +27,7 @@
     frame.addEventListener("load", function () {
       frame.contentWindow.postMessage({ type: "rendezvous:hello" }, server);
     });
-    frames.push({ frame: frame, element: element });
+    frames.push({ frame: frame, element: element, dialog: dialog || null });
     return frame;
   }
 
@@ -58,7 +58,7 @@
     button.addEventListener("click", function () {
       // The frame is made on first opening, so a page with a button loads nothing until someone wants to book.
       if (!frame) {
-        frame = frameFor(element);
+        frame = frameFor(element, dialog);
         if (!frame) { return; }
         frame.removeAttribute("loading");
         dialog.appendChild(frame);
@@ -77,6 +77,8 @@
         entry.frame.style.height = Math.max(200, Math.min(event.data.height, 10000)) + "px";
       } else if (event.data.type === "rendezvous:booked") {
         entry.element.dispatchEvent(new CustomEvent("rendezvous:booked", { bubbles: true, detail: event.data.booking }));
+      } else if (event.data.type === "rendezvous:escape" && entry.dialog && entry.dialog.open) {
+        entry.dialog.close();
       }
     }
   });

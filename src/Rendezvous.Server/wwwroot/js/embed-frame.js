@@ -32,6 +32,11 @@
     send({ type: "rendezvous:booked", booking: JSON.parse(booked) });
   }
 
+  // Escape pressed inside the frame never reaches the host page's dialog; pass it on so the pop-up closes as expected.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && !event.defaultPrevented) { send({ type: "rendezvous:escape" }); }
+  });
+
   // The embedding script says hello when the frame has loaded; it is answered only for an allowed origin.
   window.addEventListener("message", function (event) {
     if (event.source !== window.parent || origins.indexOf(event.origin) < 0) { return; }
