@@ -235,6 +235,7 @@ api.MapCrm();
 api.MapPayments();
 app.MapPaymentPages();
 api.MapConferencingAccounts();
+Rendezvous.Server.Features.Embeds.EmbedSettingsEndpoints.MapEmbedSettings(api);
 api.MapReassignment();
 api.MapSpaces();
 Rendezvous.Server.Features.Outbox.OutboxEndpoints.MapOutbox(api);

@@ -112,7 +112,7 @@ public static partial class Startup
     /// </summary>
     public static IReadOnlySet<string> ReservedOrganizationSlugs { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        "api", "app", "manage", "portal", "payments", "openapi", "health", "metrics", "css", "js", "img", "favicon.ico",
+        "api", "app", "embed", "embed.js", "manage", "portal", "payments", "openapi", "health", "metrics", "css", "js", "img", "favicon.ico",
     };
 
     private static async Task SetAdminPasswordAsync(IServiceProvider services, OrganizationId org, BootstrapOptions options, CancellationToken ct)

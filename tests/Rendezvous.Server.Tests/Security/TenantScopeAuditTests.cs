@@ -87,6 +87,8 @@ public sealed partial class TenantScopeAuditTests(RendezvousApp app) : IClassFix
             ["src/Rendezvous.Server/Features/CalendarSync/CalendarPush.cs"] = 3,
             ["src/Rendezvous.Server/Features/CalendarSync/CalendarSyncEngine.cs"] = 4,
             ["src/Rendezvous.Server/Features/CalendarSync/CalendarSyncWorker.cs"] = 1,
+            // The organization's own row, by the signed-in administrator's or the public page's organization id.
+            ["src/Rendezvous.Server/Features/Embeds/EmbedSettings.cs"] = 1,
             ["src/Rendezvous.Server/Features/Portal/PortalAccess.cs"] = 7,
             ["src/Rendezvous.Server/Features/Portal/PortalEndpoints.cs"] = 3,
             ["src/Rendezvous.Server/Features/Reassignment/ReassignmentService.cs"] = 1,

@@ -56,7 +56,7 @@ public static class ConferencingAccountsEndpoints
         a.Id.ToString(), a.UserId.ToString(), ConferencingProviders.ApiName(a.Provider), a.ExternalUserId, a.ProtectedRefreshToken is not null,
         a.AccessTokenExpiresAt is { } e ? ApiFormat.Format(e) : null, a.LastError, ApiFormat.Format(a.CreatedAt), ApiFormat.Format(a.UpdatedAt));
 
-    private static async Task<Results<Created<ConferencingAccountResponse>, ProblemHttpResult>> CreateAsync(
+    internal static async Task<Results<Created<ConferencingAccountResponse>, ProblemHttpResult>> CreateAsync(
         ConferencingAccountRequest request, RendezvousDbContext db, Secrets secrets, IClock clock, HttpContext http, CancellationToken ct)
     {
         var me = CurrentUser.From(http.User);
@@ -92,7 +92,7 @@ public static class ConferencingAccountsEndpoints
         return TypedResults.Created($"/api/v1/conferencing-accounts/{account.Id}", ToResponse(account));
     }
 
-    private static async Task<Ok<ConferencingAccountResponse[]>> ListAsync(RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    internal static async Task<Ok<ConferencingAccountResponse[]>> ListAsync(RendezvousDbContext db, HttpContext http, CancellationToken ct)
     {
         var me = CurrentUser.From(http.User);
         var all = await db.ConferencingAccounts.AsNoTracking()
@@ -110,7 +110,7 @@ public static class ConferencingAccountsEndpoints
     }
 
     /// <summary>Replaces the tokens (a reconnect); the provider and user stay.</summary>
-    private static async Task<Results<Ok<ConferencingAccountResponse>, ProblemHttpResult>> UpdateAsync(
+    internal static async Task<Results<Ok<ConferencingAccountResponse>, ProblemHttpResult>> UpdateAsync(
         string id, ConferencingAccountRequest request, RendezvousDbContext db, Secrets secrets, IClock clock, HttpContext http, CancellationToken ct)
     {
         var me = CurrentUser.From(http.User);
@@ -140,7 +140,7 @@ public static class ConferencingAccountsEndpoints
         return TypedResults.Ok(ToResponse(account));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, RendezvousDbContext db, HttpContext http, CancellationToken ct)
+    internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, RendezvousDbContext db, HttpContext http, CancellationToken ct)
     {
         var found = await FindAsync(id, db, CurrentUser.From(http.User), ct);
         if (!found.IsSuccess)

@@ -55,7 +55,7 @@ public static class CrmEndpoints
         keap.MapGet("/callback", InfusionsoftCallbackAsync).AllowAnonymous();
     }
 
-    private static async Task<Results<Ok<SalesforceConnectionResponse>, ProblemHttpResult>> GetSalesforceAsync(
+    internal static async Task<Results<Ok<SalesforceConnectionResponse>, ProblemHttpResult>> GetSalesforceAsync(
         string id, RendezvousDbContext db, HttpContext http, CancellationToken ct)
     {
         var page = await PageAsync(id, db, http, ct);
@@ -68,7 +68,7 @@ public static class CrmEndpoints
         return TypedResults.Ok(ToSalesforce(page.Value.Id, connection) with { Health = await HealthAsync(db, page.Value, connection, ct) });
     }
 
-    private static async Task<Results<Ok<SalesforceConnectionResponse>, ProblemHttpResult>> PutSalesforceAsync(
+    internal static async Task<Results<Ok<SalesforceConnectionResponse>, ProblemHttpResult>> PutSalesforceAsync(
         string id, SalesforceSettingsRequest request, RendezvousDbContext db, IClock clock, HttpContext http, CancellationToken ct)
     {
         var page = await PageAsync(id, db, http, ct);
@@ -97,7 +97,7 @@ public static class CrmEndpoints
         return TypedResults.Ok(ToSalesforce(page.Value.Id, connection));
     }
 
-    private static async Task<Results<Ok<InfusionsoftConnectionResponse>, ProblemHttpResult>> GetInfusionsoftAsync(
+    internal static async Task<Results<Ok<InfusionsoftConnectionResponse>, ProblemHttpResult>> GetInfusionsoftAsync(
         string id, RendezvousDbContext db, HttpContext http, CancellationToken ct)
     {
         var page = await PageAsync(id, db, http, ct);
@@ -110,7 +110,7 @@ public static class CrmEndpoints
         return TypedResults.Ok(ToInfusionsoft(page.Value.Id, connection) with { Health = await HealthAsync(db, page.Value, connection, ct) });
     }
 
-    private static async Task<Results<Ok<InfusionsoftConnectionResponse>, ProblemHttpResult>> PutInfusionsoftAsync(
+    internal static async Task<Results<Ok<InfusionsoftConnectionResponse>, ProblemHttpResult>> PutInfusionsoftAsync(
         string id, InfusionsoftSettingsRequest request, RendezvousDbContext db, IClock clock, HttpContext http, CancellationToken ct)
     {
         var page = await PageAsync(id, db, http, ct);
@@ -159,7 +159,7 @@ public static class CrmEndpoints
     }
 
     /// <summary>Removes the page's connection with its tokens and settings; what was already written in the CRM stays there.</summary>
-    private static async Task<Results<NoContent, ProblemHttpResult>> DisconnectAsync(
+    internal static async Task<Results<NoContent, ProblemHttpResult>> DisconnectAsync(
         string id, string provider, RendezvousDbContext db, HttpContext http, CancellationToken ct)
     {
         var page = await PageAsync(id, db, http, ct);
@@ -182,7 +182,7 @@ public static class CrmEndpoints
     /// The URL that starts the web server flow for a page, with a state that names the page, is signed, lasts 15 minutes,
     /// and works once (only the latest URL of a page works).
     /// </summary>
-    private static async Task<Results<Ok<AuthorizeResponse>, ProblemHttpResult>> AuthorizeAsync(
+    internal static async Task<Results<Ok<AuthorizeResponse>, ProblemHttpResult>> AuthorizeAsync(
         string? bookingPageId, string provider, bool configured, Func<string, string> authorizeUrl, RendezvousDbContext db,
         IntegrationSecrets secrets, IClock clock, HttpContext http, CancellationToken ct)
     {

@@ -37,13 +37,13 @@ public static class PaymentsEndpoints
         app.MapGet("/payments/paypal/cancel", CancelPageAsync).AllowAnonymous().ExcludeFromDescription();
     }
 
-    private static async Task<Ok<PayPalAccountResponse>> GetAccountAsync(RendezvousDbContext db, CancellationToken ct)
+    internal static async Task<Ok<PayPalAccountResponse>> GetAccountAsync(RendezvousDbContext db, CancellationToken ct)
     {
         var account = await db.PayPalAccounts.AsNoTracking().FirstOrDefaultAsync(ct);
         return TypedResults.Ok(ToResponse(account));
     }
 
-    private static async Task<Results<Ok<PayPalAccountResponse>, ProblemHttpResult>> PutAccountAsync(
+    internal static async Task<Results<Ok<PayPalAccountResponse>, ProblemHttpResult>> PutAccountAsync(
         PayPalAccountRequest request, RendezvousDbContext db, IntegrationSecrets secrets, IClock clock, HttpContext http, CancellationToken ct)
     {
         var me = CurrentUser.From(http.User);
@@ -97,7 +97,7 @@ public static class PaymentsEndpoints
         return TypedResults.Ok(ToResponse(account));
     }
 
-    private static async Task<NoContent> DeleteAccountAsync(RendezvousDbContext db, CancellationToken ct)
+    internal static async Task<NoContent> DeleteAccountAsync(RendezvousDbContext db, CancellationToken ct)
     {
         var account = await db.PayPalAccounts.FirstOrDefaultAsync(ct);
         if (account is not null)

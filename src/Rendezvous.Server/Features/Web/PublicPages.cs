@@ -9,7 +9,12 @@ namespace Rendezvous.Server.Features.Web;
 /// <summary>A booking page as the public sees it: the page, its organization and its hosts.</summary>
 public sealed record PublicPage(BookingPage Page, Organization Organization, User Owner, IReadOnlyList<User> PanelMembers)
 {
-    public string Path => $"/{Organization.Slug}/{Page.Slug}";
+    /// <summary>"/embed" when the page is shown framed in another site, so every link and form stays in the frame.</summary>
+    public string Prefix { get; init; } = "";
+
+    public string Path => $"{Prefix}/{Organization.Slug}/{Page.Slug}";
+
+    public bool IsEmbedded => Prefix.Length > 0;
 
     /// <summary>"Ada Admin", or "Ada Admin, Max Member" for a panel.</summary>
     public string HostNames => string.Join(", ", new[] { Owner }.Concat(PanelMembers).Select(u => u.Name));

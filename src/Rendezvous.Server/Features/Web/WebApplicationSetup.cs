@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.Net.Http.Headers;
+using Rendezvous.Server.Features.Embeds;
 using Rendezvous.Server.Features.StaffAuth;
 
 namespace Rendezvous.Server.Features.Web;
@@ -23,6 +24,10 @@ public static class WebApplicationSetup
             o.Conventions.AuthorizeFolder("/App/Admin", StaffCookie.AdministratorPolicy);
             o.Conventions.AllowAnonymousToPage("/App/SignIn");
             o.Conventions.AllowAnonymousToPage("/App/Denied");
+            // The booking pages once more under /embed, for other sites to frame (Features/Embeds).
+            o.Conventions.AddPageRoute("/Book/Index", "embed/{org}/{slug}");
+            o.Conventions.AddPageRoute("/Book/Form", "embed/{org}/{slug}/book");
+            o.Conventions.AddPageRoute("/Book/Booked", "embed/{org}/{slug}/booked/{token}");
         }).AddMvcOptions(o => o.Filters.Add(new PageHeadersFilter()));
         services.AddAntiforgery(o =>
         {
@@ -35,6 +40,7 @@ public static class WebApplicationSetup
             o.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
         services.AddScoped<SlotPickerBuilder>();
         services.AddScoped<BookingDetailsLoader>();
+        services.AddScoped<Embeds.EmbedSettingsService>();
         return services;
     }
 
@@ -65,7 +71,9 @@ public static class WebAssets
             OnPrepareResponse = c =>
             {
                 // Assets are referenced with ?v=<build>, so a new build is fetched at once; a day is plenty otherwise.
-                c.Context.Response.Headers[HeaderNames.CacheControl] = "public, max-age=86400";
+                // The embed script is loaded by other sites without a version, so it is checked again within minutes.
+                c.Context.Response.Headers[HeaderNames.CacheControl] =
+                    c.File.Name == "embed.js" ? "public, max-age=300" : "public, max-age=86400";
                 c.Context.Response.Headers[HeaderNames.XContentTypeOptions] = "nosniff";
             },
         });
@@ -86,11 +94,22 @@ public sealed class PageHeadersFilter : IPageFilter
     {
         var headers = context.HttpContext.Response.Headers;
         headers[HeaderNames.XContentTypeOptions] = "nosniff";
-        headers[HeaderNames.XFrameOptions] = "DENY";
         headers["Referrer-Policy"] = "same-origin";
-        headers[HeaderNames.ContentSecurityPolicy] =
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'";
+        if (EmbedFraming.IsEmbedded(context.HttpContext.Request))
+        {
+            // The embedded booking pages: X-Frame-Options cannot name origins, so only the policy speaks. It forbids
+            // framing until the page, once it knows its organization, names the origins that organization allows.
+            EmbedFraming.Allow(context.HttpContext.Response, []);
+            return;
+        }
+
+        headers[HeaderNames.XFrameOptions] = "DENY";
+        headers[HeaderNames.ContentSecurityPolicy] = ContentSecurityPolicy("'none'");
     }
+
+    /// <summary>The policy of every page, with the <c>frame-ancestors</c> sources given.</summary>
+    public static string ContentSecurityPolicy(string frameAncestors) =>
+        $"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; form-action 'self'; frame-ancestors {frameAncestors}; base-uri 'self'";
 
     public void OnPageHandlerExecuted(PageHandlerExecutedContext context)
     {

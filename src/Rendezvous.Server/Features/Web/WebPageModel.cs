@@ -82,6 +82,24 @@ public abstract class WebPageModel : PageModel
         return parts.Count == 0 ? path : path + "?" + string.Join('&', parts);
     }
 
+    /// <summary>
+    /// Under /embed/{organization}/{page}: the booking page as another site frames it. Lets the organization's allowed
+    /// origins frame the answer, hands them to the layout (the frame's script posts its height and the booking to them
+    /// only), and keeps the page's links under /embed. Elsewhere the page as it is.
+    /// </summary>
+    protected async Task<PublicPage> EmbeddedAsync(PublicPage target, CancellationToken ct)
+    {
+        if (!Embeds.EmbedFraming.IsEmbedded(Request))
+        {
+            return target;
+        }
+
+        var origins = await HttpContext.RequestServices.GetRequiredService<Embeds.EmbedSettingsService>().OriginsAsync(target.Organization.Id, ct);
+        Embeds.EmbedFraming.Allow(Response, origins);
+        ViewData["EmbedOrigins"] = string.Join(' ', origins);
+        return target with { Prefix = Embeds.EmbedFraming.Prefix };
+    }
+
     /// <summary>The result for a redirect inside the application.</summary>
     protected LocalRedirectResult Go(string url) => LocalRedirect(url);
 }

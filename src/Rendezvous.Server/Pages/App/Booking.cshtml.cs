@@ -10,7 +10,8 @@ namespace Rendezvous.Server.Pages.App;
 /// One booking: its details and actions on a page of its own (also what the details pane loads), and the actions'
 /// handlers (approve, decline, cancel, no-show), which go through <see cref="BookingService"/> like the API.
 /// </summary>
-public sealed class BookingModel(RendezvousDbContext db, BookingDetailsLoader loader, BookingService bookings) : StaffPageModel
+public sealed class BookingModel(RendezvousDbContext db, BookingDetailsLoader loader, BookingService bookings,
+    Rendezvous.Integrations.Payments.PaymentService payments) : StaffPageModel
 {
     public BookingDetails Details { get; private set; } = null!;
 
@@ -40,6 +41,57 @@ public sealed class BookingModel(RendezvousDbContext db, BookingDetailsLoader lo
 
     public Task<IActionResult> OnPostNoShowAsync(string id, string? reason, string? returnUrl, CancellationToken ct) =>
         ActAsync(id, BookingAction.MarkNoShow, reason, returnUrl, "The booking is marked as a no-show.", ct);
+
+    /// <summary>
+    /// Gives back some or all of a paid booking's payment (administrators), as <c>POST /bookings/{id}/refund</c> does: the
+    /// refund is recorded at once and sent to PayPal, whose answer the booking's payment then shows.
+    /// </summary>
+    public async Task<IActionResult> OnPostRefundAsync(string id, string? amount, string? reason, string? returnUrl, CancellationToken ct)
+    {
+        var back = LocalOr(returnUrl, $"/app/bookings/{id}");
+        if (!Me.IsAdministrator)
+        {
+            TempData["FlashError"] = "Only administrators can refund payments.";
+            return Go(back);
+        }
+
+        decimal? value = null;
+        if (!string.IsNullOrWhiteSpace(amount))
+        {
+            if (!decimal.TryParse(amount.Trim(), System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
+            {
+                TempData["FlashError"] = "The amount must be a number such as 12.50, or empty to refund everything still paid.";
+                return Go(back);
+            }
+
+            value = parsed;
+        }
+
+        var booking = await bookings.FindForStaffAsync(id, Me, ct);
+        if (!booking.IsSuccess)
+        {
+            FlashError(booking.Error!);
+            return Go(back);
+        }
+
+        var refunded = await payments.RefundAsync(booking.Value, value, string.IsNullOrWhiteSpace(reason) ? null : reason.Trim(), Me.Id, ct);
+        if (refunded.IsSuccess)
+        {
+            var last = refunded.Value.Payment!.Refunds[^1];
+            Flash(last.Status switch
+            {
+                Domain.Bookings.RefundStatus.Completed => $"Refunded {last.Amount.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} {last.Currency}.",
+                Domain.Bookings.RefundStatus.Failed => "PayPal refused the refund; the booking's payment shows why.",
+                _ => $"The refund of {last.Amount.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} {last.Currency} is on its way to PayPal.",
+            });
+        }
+        else
+        {
+            FlashError(refunded.Error!);
+        }
+
+        return Go(back);
+    }
 
     private async Task<IActionResult> ActAsync(string id, BookingAction action, string? reason, string? returnUrl, string done, CancellationToken ct)
     {

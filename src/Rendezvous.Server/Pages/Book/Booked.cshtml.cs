@@ -28,6 +28,11 @@ public sealed class BookedModel(RendezvousDbContext db, SelfServiceService selfS
     {
         var opened = await selfService.OpenAsync(token, LinkPurpose.View, ct);
         var target = await PublicPage.FindAsync(db, org, slug, ct);
+        if (target is not null)
+        {
+            target = await EmbeddedAsync(target, ct);
+        }
+
         if (!opened.IsSuccess && target is not null && links.Read(token) is { } read)
         {
             // Not live yet: a paid page's booking waits for the payment.
@@ -56,6 +61,20 @@ public sealed class BookedModel(RendezvousDbContext db, SelfServiceService selfS
         ViewData["Title"] = Booking.Booking.Status == BookingStatus.Requested ? "Request sent" : "You are booked";
         ViewData["Brand"] = target.Organization.Name;
         ViewData["BrandHref"] = target.Path;
+        if (target.IsEmbedded)
+        {
+            // What the host page's "rendezvous:booked" event carries: the booking, never its self-service link.
+            var b = Booking.Booking;
+            ViewData["EmbedBooked"] = System.Text.Json.JsonSerializer.Serialize(new
+            {
+                id = b.Id.ToString(),
+                page = target.Page.Slug,
+                status = BookingLifecycle.ApiName(b.Status),
+                start = Rendezvous.Integrations.ApiFormat.Format(b.Start),
+                end = Rendezvous.Integrations.ApiFormat.Format(b.End),
+            });
+        }
+
         if (Booking.Booking.PackageId is { } package)
         {
             var sessions = await db.Bookings.AsNoTracking().Where(b => b.PackageId == package).OrderBy(b => b.Start).ToListAsync(ct);

@@ -15,7 +15,10 @@ namespace Rendezvous.Server.Pages.Book;
 /// The booking form for a chosen time (or, for a package, one time per session): name, email, phone, notes, guests and the
 /// page's own questions. Booking goes through <see cref="BookingService"/> exactly as the API does; a time someone else
 /// took in the meantime sends the visitor back to the times with a message.
+/// No antiforgery token: the form acts for nobody signed in (anyone may post the same booking to the API), and inside
+/// another site's frame the token's same-site cookie is not sent, which would refuse every embedded booking.
 /// </summary>
+[IgnoreAntiforgeryToken(Order = 1001)]
 public sealed class FormModel(RendezvousDbContext db, BookingService bookings, AvailabilityService availability, SelfServiceLinks links, IClock clock,
     Rendezvous.Integrations.Payments.PaymentService payments) : WebPageModel
 {
@@ -137,7 +140,8 @@ public sealed class FormModel(RendezvousDbContext db, BookingService bookings, A
         {
             var id = new BookingId(Guid.Parse(outcome.Value.Response.Id));
             // A paid page: straight on to PayPal when the order could be made; the confirmation page offers it otherwise.
-            if (outcome.Value.Response.Payment is not null
+            // In a frame the visitor pays from the confirmation page instead, in a tab of its own (PayPal is not framed).
+            if (outcome.Value.Response.Payment is not null && !Target.IsEmbedded
                 && await payments.EnsureOrderAsync(id, ct) is { Status: Domain.Bookings.BookingStatus.AwaitingPayment, Payment.ApproveUrl: { } approve }
                 && Uri.TryCreate(approve, UriKind.Absolute, out var approveUri) && approveUri.Scheme == Uri.UriSchemeHttps)
             {
@@ -172,7 +176,7 @@ public sealed class FormModel(RendezvousDbContext db, BookingService bookings, A
             return Missing("Booking page not found", "There is no booking page at this address. Please check the link you were given.");
         }
 
-        Target = target;
+        Target = await EmbeddedAsync(target, ct);
         Zone = VisitorZone(tz, target.Page.Settings.TimeZone);
         ViewData["Title"] = "Your details · " + target.Page.Title;
         ViewData["Brand"] = target.Organization.Name;

@@ -38,6 +38,7 @@ public sealed class IndexModel(RendezvousDbContext db, SlotPickerBuilder picker,
             return Missing("Booking page not found", "There is no booking page at this address. Please check the link you were given.");
         }
 
+        target = await EmbeddedAsync(target, ct);
         Target = target;
         Zone = VisitorZone(tz, target.Page.Settings.TimeZone);
         Taken = taken is not null;

@@ -33,6 +33,16 @@ public sealed class IndexModel(RendezvousDbContext db, IPortalMailer mailer, Sel
 
     public string? SignInProblem { get; private set; }
 
+    /// <summary>How the appointments are shown: <c>list</c>, or a calendar of a <c>month</c> or a <c>week</c>.</summary>
+    [BindProperty(SupportsGet = true, Name = "view")]
+    public string? View { get; set; }
+
+    /// <summary>The month (uuuu-MM) or the week (any day of it, uuuu-MM-dd) the calendar shows.</summary>
+    [BindProperty(SupportsGet = true, Name = "at")]
+    public string? At { get; set; }
+
+    public PortalCalendar? Calendar { get; private set; }
+
     public async Task<IActionResult> OnGetAsync(string org, CancellationToken ct) => await ShowAsync(org, ct);
 
     public async Task<IActionResult> OnPostLinkAsync(string org, [FromForm] string? email, CancellationToken ct)
@@ -143,6 +153,10 @@ public sealed class IndexModel(RendezvousDbContext db, IPortalMailer mailer, Sel
         Customer = me.Value.Customer;
         Appointments = await PortalEndpoints.ListAsync(Customer, db, selfService, links, clock, ct);
         HasPassword = await PortalEndpoints.HasPasswordAsync(Customer, db, ct);
+        if (View is "month" or "week")
+        {
+            Calendar = PortalCalendar.Build(Appointments, View == "week", At, clock.GetCurrentInstant());
+        }
         ViewData["Title"] = "Your appointments";
         return Page();
     }
