@@ -79,10 +79,10 @@ public sealed class AvailabilityService(RendezvousDbContext db, Spaces.SpacePool
     /// in <paramref name="displayZone"/>. <paramref name="ignoreBooking"/> leaves one booking out (the one being moved).
     /// </summary>
     public async Task<IReadOnlyList<Slot>> GetSlotsAsync(BookingPage page, LocalDate from, LocalDate to, DateTimeZone displayZone,
-        Instant now, BookingId? ignoreBooking, CancellationToken ct)
+        Instant now, BookingId? ignoreBooking, CancellationToken ct, UserId? member = null)
     {
         var reads = await ReadAsync(page, RangeOf(page, from, to, displayZone), PageLock.None, null, ct);
-        return await ComputeSlotsAsync(page, from, to, displayZone, now, ignoreBooking, reads, ct);
+        return await ComputeSlotsAsync(page, from, to, displayZone, now, ignoreBooking, reads, ct, member);
     }
 
     /// <summary>The time range whose holds and busy blocks matter for slots starting on <paramref name="from"/>..<paramref name="to"/>.</summary>
@@ -272,11 +272,12 @@ public sealed class AvailabilityService(RendezvousDbContext db, Spaces.SpacePool
     }
 
     /// <summary>The offered slot starting exactly at <paramref name="start"/>, or null.</summary>
-    public async Task<Slot?> FindSlotAsync(BookingPage page, Instant start, Instant now, BookingId? ignoreBooking, CancellationToken ct)
+    public async Task<Slot?> FindSlotAsync(BookingPage page, Instant start, Instant now, BookingId? ignoreBooking, CancellationToken ct,
+        UserId? member = null)
     {
         var zone = page.Settings.TimeZone;
         var date = start.InZone(zone).Date;
-        var slots = await GetSlotsAsync(page, date, date, zone, now, ignoreBooking, ct);
+        var slots = await GetSlotsAsync(page, date, date, zone, now, ignoreBooking, ct, member);
         foreach (var slot in slots)
         {
             if (slot.Start == start)

@@ -44,6 +44,13 @@ public sealed record RescheduleRequest(string? Start, string? Reason, string? Pu
 /// The customer's email about one reschedule: <c>send</c> false sends none; <c>subject</c> and <c>message</c> replace the
 /// template's (placeholders allowed). The new time, place and manage link are always added below the message.
 /// </summary>
+/// <summary>An appointment type a booking can move into while rescheduling: its page, title, duration and whether it is the current one.</summary>
+public sealed record AppointmentTypeResponse(string BookingPageId, string Slug, string Title, int DurationMinutes, bool Current)
+{
+    public static AppointmentTypeResponse From(Domain.BookingPages.BookingPage page, Domain.Bookings.Booking booking) =>
+        new(page.Id.ToString(), page.Slug, page.Title, (int)page.Settings.Duration.TotalMinutes, page.Id == booking.BookingPageId);
+}
+
 public sealed record RescheduleEmailRequest(bool? Send, string? Subject, string? Message);
 
 public sealed record CustomerResponse(string Id, string Name, string Email, string? Phone, string TimeZone);

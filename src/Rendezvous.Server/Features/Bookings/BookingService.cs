@@ -360,7 +360,7 @@ public sealed class BookingService(
     /// never onto time any host already holds; the database refuses that in any case.
     /// </summary>
     public async Task<Result<Booking>> RescheduleAsync(string id, string? start, string? reason, CurrentUser me, CancellationToken ct,
-        Reminders.ReminderPlan? reminderPlan = null, RescheduleExtras? extras = null)
+        Reminders.ReminderPlan? reminderPlan = null, RescheduleExtras? extras = null, string? bookingPageId = null)
     {
         if (!ApiFormat.TryParseInstant(start, out var newStart))
         {
@@ -374,10 +374,21 @@ public sealed class BookingService(
         }
 
         var b = booking.Value;
+        var type = await ResolveTypeAsync(b, bookingPageId, ct);
+        if (!type.IsSuccess)
+        {
+            return type.Error!;
+        }
+
         var actor = Actor.ForUser(me.Id);
         var now = clock.GetCurrentInstant();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await LockPageAsync(b.BookingPageId, ct);
+        // Both pages' rules must not interleave with this move; a fixed order keeps two opposite switches from deadlocking.
+        foreach (var pageId in new[] { b.BookingPageId, type.Value?.Id ?? b.BookingPageId }.Distinct().OrderBy(p => p.ToString(), StringComparer.Ordinal))
+        {
+            await LockPageAsync(pageId, ct);
+        }
+
         // Notes first, so the emails about this change already show them.
         if (extras?.PublicNotes is { } notes && b.SetPublicNotes(notes, actor, now) is { IsSuccess: false } notesRejected)
         {
@@ -385,7 +396,7 @@ public sealed class BookingService(
         }
 
         var previousStart = b.Start;
-        var result = b.Reschedule(newStart, actor, reason, now);
+        var result = type.Value is { } into ? b.RescheduleInto(TypeOf(into), newStart, actor, reason, now) : b.Reschedule(newStart, actor, reason, now);
         if (!result.IsSuccess)
         {
             return result.Error!;
@@ -443,7 +454,8 @@ public sealed class BookingService(
     /// Moves a booking on the customer's behalf: only to a time the page offers right now (the booking's own time does
     /// not count against it), and within the booking's reschedule policy.
     /// </summary>
-    public async Task<Result<Booking>> RescheduleAsCustomerAsync(BookingId id, string? start, string? reason, CancellationToken ct)
+    public async Task<Result<Booking>> RescheduleAsCustomerAsync(BookingId id, string? start, string? reason, CancellationToken ct,
+        string? bookingPageId = null)
     {
         if (!ApiFormat.TryParseInstant(start, out var newStart))
         {
@@ -456,9 +468,20 @@ public sealed class BookingService(
             return DomainError.NotFound("Booking");
         }
 
-        var page = await db.BookingPages.AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var type = await ResolveTypeAsync(booking, bookingPageId, ct);
+        if (!type.IsSuccess)
+        {
+            return type.Error!;
+        }
+
+        // The time must be one the chosen type offers its owner (the page's own when the type stays).
+        var page = type.Value ?? await db.BookingPages.AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await LockPageAsync(page.Id, ct);
+        foreach (var pageId in new[] { booking.BookingPageId, page.Id }.Distinct().OrderBy(p => p.ToString(), StringComparer.Ordinal))
+        {
+            await LockPageAsync(pageId, ct);
+        }
+
         var now = clock.GetCurrentInstant();
         // Check the policy before the slot, so a customer outside the window hears why rather than "not available".
         if (!booking.ReschedulePolicy.Allows(now, booking.Start) || now >= booking.Start)
@@ -471,14 +494,16 @@ public sealed class BookingService(
             return unavailable;
         }
 
-        if (await availability.FindSlotAsync(page, newStart, now, booking.Id, ct) is null)
+        if (await availability.FindSlotAsync(page, newStart, now, booking.Id, ct, MemberOf(page, booking)) is null)
         {
             return DomainError.Conflict("slot_unavailable", $"{ApiFormat.Format(newStart, page.Settings.TimeZone)} is not available; please pick another time.");
         }
 
         // The customer's optional reason goes with the change: emails, webhooks and the CRM's reason field read it.
         var previousStart = booking.Start;
-        var result = booking.Reschedule(newStart, Actor.ForCustomer(booking.CustomerId), reason, now);
+        var result = type.Value is { } into
+            ? booking.RescheduleInto(TypeOf(into), newStart, Actor.ForCustomer(booking.CustomerId), reason, now)
+            : booking.Reschedule(newStart, Actor.ForCustomer(booking.CustomerId), reason, now);
         if (!result.IsSuccess)
         {
             return result.Error!;
@@ -498,6 +523,73 @@ public sealed class BookingService(
 
         await tx.CommitAsync(ct);
         return booking;
+    }
+
+    /// <summary>
+    /// The appointment types <paramref name="booking"/> may be rescheduled into (seed 003), its own page first: the pages
+    /// its owner hosts alone (their one-on-one pages and the round-robin pages they are a member of) that take no payment.
+    /// A booking that is not one-on-one, or has a payment, keeps its own type.
+    /// </summary>
+    public async Task<IReadOnlyList<BookingPage>> RescheduleTypesAsync(Booking booking, CancellationToken ct)
+    {
+        var pages = await db.BookingPages.AsNoTracking().OrderBy(p => p.Title).ToListAsync(ct);
+        var own = pages.Where(p => p.Id == booking.BookingPageId);
+        if (!CanSwitchType(booking))
+        {
+            return [.. own];
+        }
+
+        return [.. own.Concat(pages.Where(p => p.Id != booking.BookingPageId && IsTypeFor(p, booking)))];
+    }
+
+    /// <summary>Round-robin pages: the booking's own member, whose time a move must find free; null for other pages.</summary>
+    public static UserId? MemberOf(BookingPage page, Booking booking) =>
+        page.Settings.SchedulingOption == SchedulingOption.RoundRobin && page.IsSoleHostOption(booking.OwnerId) ? booking.OwnerId : null;
+
+    private static bool CanSwitchType(Booking b) => b.GroupKey is null && b.PackageId is null && b.Hosts.Count == 1 && b.Payment is null;
+
+    private static bool IsTypeFor(BookingPage page, Booking b) => page.Settings.Payment is null && page.IsSoleHostOption(b.OwnerId);
+
+    private static AppointmentType TypeOf(BookingPage page) =>
+        new(page.Id, page.Settings.Duration, page.Settings.CancellationPolicy, page.Settings.ReschedulePolicy);
+
+    /// <summary>Null when <paramref name="bookingPageId"/> is unset or the booking's own page; otherwise the page it may switch to.</summary>
+    private async Task<Result<BookingPage?>> ResolveTypeAsync(Booking booking, string? bookingPageId, CancellationToken ct)
+    {
+        if (bookingPageId is null)
+        {
+            return (BookingPage?)null;
+        }
+
+        if (!Ids.TryParse(bookingPageId, out var guid))
+        {
+            return DomainError.Validation("bookingPageId", "must be a booking page id");
+        }
+
+        var pageId = new BookingPageId(guid);
+        if (pageId == booking.BookingPageId)
+        {
+            return (BookingPage?)null;
+        }
+
+        var page = await db.BookingPages.AsNoTracking().FirstOrDefaultAsync(p => p.Id == pageId, ct);
+        if (page is null)
+        {
+            return DomainError.Validation("bookingPageId", "is not a booking page of this organization");
+        }
+
+        if (!CanSwitchType(booking))
+        {
+            return DomainError.Conflict("type_switch_unavailable", "Only a one-on-one booking without a payment can move to another appointment type.");
+        }
+
+        if (!IsTypeFor(page, booking))
+        {
+            return DomainError.Conflict("type_not_available",
+                "The booking's host does not offer that appointment type on their own (or it takes a payment); choose one of the listed types.");
+        }
+
+        return page;
     }
 
     public async Task<Result<Booking>> FindForStaffAsync(string id, CurrentUser me, CancellationToken ct)
