@@ -184,7 +184,7 @@ public sealed class TeamSchedulingTests(RendezvousApp app) : IClassFixture<Rende
         booking["ownerId"]!.GetValue<string>().ShouldBe(gus);
 
         var moved = await (await admin.PostJsonAsync($"/api/v1/bookings/{booking["id"]}/reassign", new { bookingPageId = await PageIdAsync(halPage) })).ExpectAsync(200);
-        moved["ownerId"]!.GetValue<string>().ShouldBe(hal);
+        moved["booking"]!["ownerId"]!.GetValue<string>().ShouldBe(hal);
     }
 
     [DbFact]
