@@ -271,6 +271,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
         ConfigureCrmAndPayments(modelBuilder);
         ConfigureConferencing(modelBuilder);
         ConfigureSpaces(modelBuilder);
+        ConfigureRouting(modelBuilder);
         SnakeCase(modelBuilder);
     }
 

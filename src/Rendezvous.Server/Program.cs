@@ -116,6 +116,7 @@ builder.Services.TryAddSingleton<ISelfServiceLinks>(sp => sp.GetRequiredService<
 builder.Services.AddScoped<SelfServiceService>();
 builder.Services.AddScoped<Rendezvous.Server.Features.Portal.PortalAccessService>();
 builder.Services.AddScoped<BookingService>();
+builder.Services.AddScoped<Rendezvous.Server.Features.Routing.RoutingFormService>();
 builder.Services.AddSingleton<BookingPageCache>();
 builder.Services.AddScoped<WebhookSubscriptions>();
 builder.Services.AddScoped<TeamMembers>();
@@ -229,6 +230,7 @@ api.MapPortalAccess();
 app.MapSelfServiceFiles();
 app.MapWebApplication();
 api.MapWebhooks();
+Rendezvous.Server.Features.Routing.RoutingFormsEndpoints.MapRoutingForms(api);
 Rendezvous.Server.Features.Automations.AutomationsEndpoints.MapAutomations(api);
 api.MapEmailTemplates();
 api.MapCrm();

@@ -23,6 +23,13 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "GET /api/v1/bookings", "GET /api/v1/bookings/{id}", "POST /api/v1/bookings/{id}/cancel", "POST /api/v1/bookings/{id}/approve",
         "POST /api/v1/bookings/{id}/decline", "POST /api/v1/bookings/{id}/no-show", "POST /api/v1/bookings/{id}/reschedule",
         "GET /api/v1/bookings/{id}/reassignment-targets", "POST /api/v1/bookings/{id}/reassign",
+        // The reschedule types of a booking another organization cannot find (404 as for the booking itself), and the
+        // self-service types behind a signed single-booking link (RoutingAndTypeSwitchTests):
+        "GET /api/v1/bookings/{id}/reschedule-types", "GET /api/v1/self-service/{token}/types",
+        // Routing forms: administration reads and writes through the tenant-filtered set, so another organization's form is
+        // not found; the public routes find a form by its slug and route only to its own organization's pages (RoutingAndTypeSwitchTests):
+        "GET /api/v1/routing-forms", "POST /api/v1/routing-forms", "GET /api/v1/routing-forms/{id}", "PUT /api/v1/routing-forms/{id}",
+        "DELETE /api/v1/routing-forms/{id}", "GET /api/v1/routing/{slug}", "POST /api/v1/routing/{slug}",
         "POST /api/v1/conferencing-accounts", "GET /api/v1/conferencing-accounts", "GET /api/v1/conferencing-accounts/{id}",
         "PUT /api/v1/conferencing-accounts/{id}", "DELETE /api/v1/conferencing-accounts/{id}",
         "POST /api/v1/calendar-connections", "GET /api/v1/calendar-connections", "GET /api/v1/calendar-connections/{id}",
@@ -88,6 +95,7 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         "ANY /app/profile", "ANY /app/admin/users", "ANY /app/admin/users/{id}", "ANY /app/admin/templates",
         "ANY /app/admin/templates/{kind}/{audience}", "ANY /app/admin/webhooks", "ANY /app/admin/webhooks/{id}", "ANY /app/admin/customers",
         "ANY /{org}/{slug}", "ANY /{org}/{slug}/book", "ANY /{org}/{slug}/booked/{token}",
+        "ANY /app/admin/routing-forms", "ANY /app/admin/routing-forms/{id}", "ANY /route/{org}/{slug}",
         "ANY /manage/{token}", "ANY /manage/{token}/cancel", "ANY /manage/{token}/reschedule", "GET /manage/{token}/event.ics",
         "ANY /portal/{org}", "ANY /portal/{org}/sign-in/{token}",
     ];

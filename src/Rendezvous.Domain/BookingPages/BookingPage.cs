@@ -54,9 +54,27 @@ public sealed class BookingPage
 
     public Instant CreatedAt { get; private set; }
 
-    /// <summary>Every user who hosts each meeting of this page: the owner, then the panel members.</summary>
-    public IReadOnlyList<UserId> Hosts =>
-        Settings.SchedulingOption == SchedulingOption.Panel ? [OwnerId, .. Settings.PanelMemberIds] : [OwnerId];
+    /// <summary>
+    /// Every user whose time the page's meetings depend on: the owner, then the panel members; for a team page its
+    /// members (a collective meeting holds them all, a round-robin meeting one of them).
+    /// </summary>
+    public IReadOnlyList<UserId> Hosts => Settings.SchedulingOption switch
+    {
+        SchedulingOption.Panel => [OwnerId, .. Settings.PanelMemberIds],
+        SchedulingOption.RoundRobin or SchedulingOption.Collective => [.. Settings.TeamMembers.Select(m => m.UserId)],
+        _ => [OwnerId],
+    };
+
+    /// <summary>The owner of a booking made here: the page owner, or the first team member of a collective page.</summary>
+    public UserId BookingOwner => Settings.SchedulingOption == SchedulingOption.Collective ? Settings.TeamMembers[0].UserId : OwnerId;
+
+    /// <summary>True when <paramref name="user"/> may host a meeting of this page on their own (one-on-one owner or round-robin member).</summary>
+    public bool IsSoleHostOption(UserId user) => Settings.SchedulingOption switch
+    {
+        SchedulingOption.OneOnOne => OwnerId == user,
+        SchedulingOption.RoundRobin => Settings.TeamMembers.Any(m => m.UserId == user),
+        _ => false,
+    };
 
     public void Update(UserId ownerId, string slug, string title, string? description, string? location, BookingPageSettings settings)
     {

@@ -14,6 +14,30 @@ public enum SchedulingOption
     SessionPackage,
     /// <summary>The owner (primary team member) and every panel member must all be free; all attend.</summary>
     Panel,
+    /// <summary>
+    /// A team page: each booking goes to one free member of <see cref="BookingPageSettings.TeamMembers"/>, chosen by
+    /// <see cref="BookingPageSettings.Balance"/>; that member owns the booking.
+    /// </summary>
+    RoundRobin,
+    /// <summary>A team page: every member of <see cref="BookingPageSettings.TeamMembers"/> must be free, and all attend.</summary>
+    Collective,
+}
+
+/// <summary>How a round-robin page picks among the members free at the booked time.</summary>
+public enum RoundRobinBalance
+{
+    /// <summary>The member with the fewest bookings of the page made in the balance window; ties go to priority, then list order.</summary>
+    FewestBookings,
+    /// <summary>The member with the highest priority; ties go to the fewest bookings, then list order.</summary>
+    Priority,
+}
+
+/// <summary>A member of a team page. <see cref="Priority"/> is 0 (lowest) to 10 (highest).</summary>
+public sealed record TeamMember(UserId UserId, int Priority = TeamMember.DefaultPriority)
+{
+    public const int DefaultPriority = 5;
+
+    public const int MaxPriority = 10;
 }
 
 /// <summary>
@@ -155,6 +179,18 @@ public sealed record BookingPageSettings
 
     /// <summary>The additional team members of a panel page (the owner is the primary member).</summary>
     public IReadOnlyList<UserId> PanelMemberIds { get; init; } = [];
+
+    /// <summary>The team of a round-robin or collective page, in order (the first is the primary member of a collective meeting).</summary>
+    public IReadOnlyList<TeamMember> TeamMembers { get; init; } = [];
+
+    /// <summary>How a round-robin page chooses its member.</summary>
+    public RoundRobinBalance Balance { get; init; } = RoundRobinBalance.FewestBookings;
+
+    /// <summary>For <see cref="RoundRobinBalance"/>: bookings of the page made in the last this many days count (1-365).</summary>
+    public int BalanceWindowDays { get; init; } = 30;
+
+    /// <summary>True for round-robin and collective pages.</summary>
+    public bool IsTeamPage => SchedulingOption is SchedulingOption.RoundRobin or SchedulingOption.Collective;
 
     /// <summary>New bookings wait in Requested until a user approves or declines them.</summary>
     public bool RequiresApproval { get; init; }
@@ -359,6 +395,35 @@ public sealed record BookingPageSettings
             case SchedulingOption.Panel when PanelMemberIds.Count is < 1 or > 50:
                 errors.Add(new("panelMemberIds", "a panel needs 1 to 50 additional team members"));
                 break;
+            case SchedulingOption.RoundRobin when TeamMembers.Count is < 1 or > 50:
+                errors.Add(new("teamMembers", "a round-robin page needs 1 to 50 team members"));
+                break;
+            case SchedulingOption.Collective when TeamMembers.Count is < 2 or > 50:
+                errors.Add(new("teamMembers", "a collective page needs 2 to 50 team members"));
+                break;
+        }
+
+        if (!IsTeamPage && TeamMembers.Count != 0)
+        {
+            errors.Add(new("teamMembers", "only round-robin and collective pages have team members"));
+        }
+
+        if (TeamMembers.Select(m => m.UserId).Distinct().Count() != TeamMembers.Count)
+        {
+            errors.Add(new("teamMembers", "must not repeat a member"));
+        }
+
+        for (var i = 0; i < TeamMembers.Count; i++)
+        {
+            if (TeamMembers[i].Priority is < 0 or > TeamMember.MaxPriority)
+            {
+                errors.Add(new($"teamMembers[{i}].priority", $"must be between 0 and {TeamMember.MaxPriority}"));
+            }
+        }
+
+        if (BalanceWindowDays is < 1 or > 365)
+        {
+            errors.Add(new("balanceWindowDays", "must be between 1 and 365"));
         }
 
         if (SchedulingOption != SchedulingOption.GroupSession && SeatsPerSlot != 1)

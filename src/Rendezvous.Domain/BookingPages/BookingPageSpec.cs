@@ -24,6 +24,9 @@ public sealed record QuestionSpec(string? Id, string? Label, bool? Required);
 /// </summary>
 public sealed record PaymentSpec(decimal? Amount, string? Currency, int? PaymentWindowMinutes);
 
+/// <summary>A member of a team page: a user id and a priority 0-10 (default 5, higher first).</summary>
+public sealed record TeamMemberSpec(string? UserId, int? Priority);
+
 /// <summary><c>kind</c> is "anyTime" or "upTo" (with <c>minutesBefore</c>).</summary>
 public sealed record ChangePolicySpec(string? Kind, int? MinutesBefore);
 
@@ -55,7 +58,7 @@ public record BookingPageSettingsSpec
 
     public int? MaxBookingsPerWeek { get; init; }
 
-    /// <summary>"oneOnOne" (default), "groupSession", "sessionPackage" or "panel".</summary>
+    /// <summary>"oneOnOne" (default), "groupSession", "sessionPackage", "panel", "roundRobin" or "collective".</summary>
     public string? SchedulingOption { get; init; }
 
     public int? SeatsPerSlot { get; init; }
@@ -63,6 +66,15 @@ public record BookingPageSettingsSpec
     public int? SessionCount { get; init; }
 
     public IReadOnlyList<string>? PanelMemberIds { get; init; }
+
+    /// <summary>The team of a round-robin or collective page, in order.</summary>
+    public IReadOnlyList<TeamMemberSpec>? TeamMembers { get; init; }
+
+    /// <summary>Round-robin only: "fewestBookings" (default) or "priority".</summary>
+    public string? RoundRobinBalance { get; init; }
+
+    /// <summary>Round-robin only: the days of bookings that count for "fewestBookings" (default 30).</summary>
+    public int? BalanceWindowDays { get; init; }
 
     public bool? RequiresApproval { get; init; }
 
@@ -98,6 +110,14 @@ public record BookingPageSettingsSpec
         ["groupSession"] = BookingPages.SchedulingOption.GroupSession,
         ["sessionPackage"] = BookingPages.SchedulingOption.SessionPackage,
         ["panel"] = BookingPages.SchedulingOption.Panel,
+        ["roundRobin"] = BookingPages.SchedulingOption.RoundRobin,
+        ["collective"] = BookingPages.SchedulingOption.Collective,
+    };
+
+    private static readonly Dictionary<string, BookingPages.RoundRobinBalance> Balances = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["fewestBookings"] = BookingPages.RoundRobinBalance.FewestBookings,
+        ["priority"] = BookingPages.RoundRobinBalance.Priority,
     };
 
     /// <summary>Converts to validated settings, or one validation error naming every offending field.</summary>
@@ -118,8 +138,16 @@ public record BookingPageSettingsSpec
         var option = BookingPages.SchedulingOption.OneOnOne;
         if (SchedulingOption is not null && !Options.TryGetValue(SchedulingOption, out option))
         {
-            errors.Add(new("schedulingOption", "must be oneOnOne, groupSession, sessionPackage or panel"));
+            errors.Add(new("schedulingOption", "must be oneOnOne, groupSession, sessionPackage, panel, roundRobin or collective"));
         }
+
+        var balance = BookingPages.RoundRobinBalance.FewestBookings;
+        if (RoundRobinBalance is not null && !Balances.TryGetValue(RoundRobinBalance, out balance))
+        {
+            errors.Add(new("roundRobinBalance", "must be fewestBookings or priority"));
+        }
+
+        var team = ParseTeam(errors);
 
         var weekly = ParseWeekly(errors);
         var overrides = ParseOverrides(errors);
@@ -153,6 +181,9 @@ public record BookingPageSettingsSpec
             SeatsPerSlot = SeatsPerSlot ?? (option == BookingPages.SchedulingOption.GroupSession ? 10 : 1),
             SessionCount = SessionCount ?? 1,
             PanelMemberIds = panel,
+            TeamMembers = team,
+            Balance = balance,
+            BalanceWindowDays = BalanceWindowDays ?? 30,
             RequiresApproval = RequiresApproval ?? false,
             CancellationPolicy = cancellation,
             ReschedulePolicy = reschedule,
@@ -187,6 +218,9 @@ public record BookingPageSettingsSpec
         SeatsPerSlot = s.SeatsPerSlot,
         SessionCount = s.SessionCount,
         PanelMemberIds = [.. s.PanelMemberIds.Select(id => id.ToString())],
+        TeamMembers = [.. s.TeamMembers.Select(m => new TeamMemberSpec(m.UserId.ToString(), m.Priority))],
+        RoundRobinBalance = Balances.First(kv => kv.Value == s.Balance).Key,
+        BalanceWindowDays = s.BalanceWindowDays,
         RequiresApproval = s.RequiresApproval,
         CancellationPolicy = ToSpec(s.CancellationPolicy),
         ReschedulePolicy = ToSpec(s.ReschedulePolicy),
@@ -369,6 +403,24 @@ public record BookingPageSettingsSpec
             }
 
             result.Add(new UserId(guid));
+        }
+
+        return result;
+    }
+
+    private List<TeamMember> ParseTeam(List<FieldError> errors)
+    {
+        var result = new List<TeamMember>();
+        foreach (var (m, i) in (TeamMembers ?? []).Select((m, i) => (m, i)))
+        {
+            if (m is null || !Ids.TryParse(m.UserId, out var guid))
+            {
+                errors.Add(new($"teamMembers[{i}].userId", "must be a user id"));
+                continue;
+            }
+
+            // The range is checked by Validate, so settings built in code get the same check.
+            result.Add(new TeamMember(new UserId(guid), m.Priority ?? TeamMember.DefaultPriority));
         }
 
         return result;

@@ -111,6 +111,9 @@ public sealed class BookingActivity
     }
 }
 
+/// <summary>The appointment type (booking page) a booking switches to while rescheduling: its id, duration and customer policies.</summary>
+public sealed record AppointmentType(BookingPageId PageId, Duration Duration, ChangePolicy CancellationPolicy, ChangePolicy ReschedulePolicy);
+
 /// <summary>What a new booking is made of; validated by <see cref="Booking.Create"/>.</summary>
 public sealed record NewBooking(
     OrganizationId OrganizationId,
@@ -350,13 +353,42 @@ public sealed class Booking
     /// As <see cref="Reschedule(Instant, Actor, string?, Instant)"/>; a <paramref name="quiet"/> reschedule raises an event
     /// that integrations and notifications ignore (a calendar move applied when its reminder comes due).
     /// </summary>
-    public Result Reschedule(Instant newStart, Actor actor, string? reason, Instant now, bool quiet)
+    public Result Reschedule(Instant newStart, Actor actor, string? reason, Instant now, bool quiet) =>
+        newStart == Start
+            ? DomainError.Validation("start", "is the booking's current start")
+            : Move(newStart, null, actor, reason, now, quiet);
+
+    /// <summary>
+    /// Reschedules into another appointment type (seed 003): the booking moves to <paramref name="newStart"/> on
+    /// <paramref name="type"/>'s page, takes its duration and customer policies, and keeps its owner, customer and answers.
+    /// Only a one-on-one booking (one host, not a group seat, not a package session, no payment) can switch; the caller
+    /// has checked that its owner hosts <paramref name="type"/>. Raises <c>booking.rescheduled</c> with the previous page,
+    /// so every integration follows it as a reschedule. Customers are bound by the booking's reschedule policy.
+    /// </summary>
+    public Result RescheduleInto(AppointmentType type, Instant newStart, Actor actor, string? reason, Instant now)
     {
-        if (newStart == Start)
+        ArgumentNullException.ThrowIfNull(type);
+        if (type.PageId == BookingPageId)
         {
-            return DomainError.Validation("start", "is the booking's current start");
+            return Reschedule(newStart, actor, reason, now);
         }
 
+        if (type.Duration <= Duration.Zero)
+        {
+            return DomainError.Validation("bookingPageId", "the page has no duration");
+        }
+
+        if (GroupKey is not null || PackageId is not null || _hosts.Count != 1 || Payment is not null)
+        {
+            return DomainError.Conflict("type_switch_unavailable",
+                "Only a one-on-one booking without a payment can move to another appointment type.");
+        }
+
+        return Move(newStart, type, actor, reason, now, quiet: false);
+    }
+
+    private Result Move(Instant newStart, AppointmentType? type, Actor actor, string? reason, Instant now, bool quiet)
+    {
         if (actor.Kind != ActorKind.CalendarSync && newStart < now)
         {
             return DomainError.Validation("start", "must be in the future");
@@ -384,9 +416,17 @@ public sealed class Booking
 
         var previousStart = Start;
         var previousEnd = End;
-        var duration = Duration;
+        var previousPage = BookingPageId;
+        var duration = type?.Duration ?? Duration;
         Start = newStart;
         End = newStart + duration;
+        if (type is not null)
+        {
+            BookingPageId = type.PageId;
+            CancellationPolicy = type.CancellationPolicy;
+            ReschedulePolicy = type.ReschedulePolicy;
+        }
+
         var holdKey = HoldKeyFor(Start);
         foreach (var host in _hosts)
         {
@@ -399,7 +439,8 @@ public sealed class Booking
             pending.MoveDueAt(Start);
         }
 
-        Apply(BookingAction.Reschedule, next.Value, actor, reason, now, previousStart, previousEnd, quiet);
+        Apply(BookingAction.Reschedule, next.Value, actor, reason, now, previousStart, previousEnd, quiet,
+            type is null ? null : previousPage);
         return Result.Success;
     }
 
@@ -739,7 +780,7 @@ public sealed class Booking
     }
 
     private void Apply(BookingAction action, BookingStatus next, Actor actor, string? reason, Instant now, Instant? previousStart, Instant? previousEnd,
-        bool quiet = false)
+        bool quiet = false, BookingPageId? previousPage = null)
     {
         var from = Status;
         Status = next;
@@ -758,7 +799,16 @@ public sealed class Booking
         }
 
         UpdatedAt = now;
-        _history.Add(new BookingActivity(now, action, from, next, DetailedStatus, actor, reason, Start, End));
+        var entry = new BookingActivity(now, action, from, next, DetailedStatus, actor, reason, Start, End);
+        _history.Add(previousPage is { } page ? entry.WithPrevious(OwnerId, page) : entry);
+        if (previousPage is not null)
+        {
+            // The previous page travels with the event, so readers see that the type changed with the time.
+            _events.Add(new BookingEvent(BookingEvent.TypeOf(action), Id, OrganizationId, BookingPageId, Status, DetailedStatus, actor, reason,
+                Start, End, previousStart, previousEnd, now, quiet, OwnerId: OwnerId, PreviousOwnerId: OwnerId, PreviousBookingPageId: previousPage));
+            return;
+        }
+
         Raise(BookingEvent.TypeOf(action), actor, reason, previousStart, previousEnd, now, quiet);
     }
 

@@ -115,9 +115,12 @@ public static class ReassignmentRules
                     : "A session package cannot be reassigned."));
         }
 
-        if (subject.PageOption == SchedulingOption.Panel)
+        if (subject.PageOption is SchedulingOption.Panel or SchedulingOption.Collective)
         {
-            refusals.Add(new(ReassignmentRuleCodes.NotOneOnOne, "Only one-on-one meetings can be reassigned; this booking is a panel meeting."));
+            // A round-robin booking is a one-on-one meeting with its assigned member, so it stays reassignable.
+            refusals.Add(new(ReassignmentRuleCodes.NotOneOnOne, subject.PageOption == SchedulingOption.Panel
+                ? "Only one-on-one meetings can be reassigned; this booking is a panel meeting."
+                : "Only one-on-one meetings can be reassigned; this booking is a collective team meeting."));
         }
 
         if (!IsSupportedCalendar(subject.PageCalendar))

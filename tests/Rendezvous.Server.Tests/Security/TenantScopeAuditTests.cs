@@ -45,6 +45,8 @@ public sealed partial class TenantScopeAuditTests(RendezvousApp app) : IClassFix
             ["src/Rendezvous.Server/Features/Crm/CrmEndpoints.cs"] = 3,
             ["src/Rendezvous.Server/Features/Payments/PaymentsEndpoints.cs"] = 1,
             ["src/Rendezvous.Server/Features/Portal/PortalEndpoints.cs"] = 1,
+            // A routing form's slug is unique across organizations (checked on save) and the public route finds it by slug.
+            ["src/Rendezvous.Server/Features/Routing/RoutingForms.cs"] = 2,
             ["src/Rendezvous.Server/Features/Reminders/ReminderPlanner.cs"] = 1,
             ["src/Rendezvous.Server/Features/Reminders/ReminderSender.cs"] = 6,
             ["src/Rendezvous.Server/Features/SelfService/SelfServiceEndpoints.cs"] = 1,

@@ -51,7 +51,7 @@ public static class SlotsEndpoint
             .RequireRateLimiting(Rendezvous.Server.Features.Security.RateLimits.Slots);
 
     private static async Task<Results<Ok<SlotsResponse>, ProblemHttpResult>> GetAsync(
-        string slug, string? from, string? to, string? timeZone, RendezvousDbContext db, AvailabilityService availability,
+        string slug, string? from, string? to, string? timeZone, string? member, RendezvousDbContext db, AvailabilityService availability,
         BookingPages.BookingPageCache pages, IClock clock, CancellationToken ct)
     {
         // One round trip when the page is cached: its version, its calendars' health and the hosts' time, together.
@@ -72,6 +72,19 @@ public static class SlotsEndpoint
             }
 
             var (fromDate, toDate, zone) = range.Value;
+            UserId? only = null;
+            if (member is not null)
+            {
+                // A routing form may send the visitor to one member of a round-robin page: only that member's times count.
+                if (page.Settings.SchedulingOption != Domain.BookingPages.SchedulingOption.RoundRobin || !Ids.TryParse(member, out var memberId)
+                    || page.Settings.TeamMembers.All(m => m.UserId.Value != memberId))
+                {
+                    return Problems.From(DomainError.Validation("member", "must be a member of this round-robin page's team"));
+                }
+
+                only = new UserId(memberId);
+            }
+
             var reads = await availability.ReadAsync(page, AvailabilityService.RangeOf(page, fromDate, toDate, zone), PageLock.None, null, ct);
             if (reads.Version != cached.Version)
             {
@@ -84,7 +97,7 @@ public static class SlotsEndpoint
                 return Problems.From(unavailable);
             }
 
-            var slots = await availability.ComputeSlotsAsync(page, fromDate, toDate, zone, clock.GetCurrentInstant(), null, reads, ct);
+            var slots = await availability.ComputeSlotsAsync(page, fromDate, toDate, zone, clock.GetCurrentInstant(), null, reads, ct, only);
             return TypedResults.Ok(new SlotsResponse(zone.Id,
                 [.. slots.Select(s => new SlotResponse(ApiFormat.Format(s.Start, zone), ApiFormat.Format(s.End, zone), s.SeatsLeft))]));
         }

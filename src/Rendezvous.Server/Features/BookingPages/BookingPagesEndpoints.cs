@@ -184,6 +184,18 @@ public static class BookingPagesEndpoints
             {
                 errors.Add(new("panelMemberIds", "every panel member must be a user of this organization"));
             }
+
+            var team = settings.Value.TeamMembers.Select(m => m.UserId).ToList();
+            if (team.Count > 0 && await db.Users.Where(u => team.Contains(u.Id)).CountAsync(ct) != team.Count)
+            {
+                errors.Add(new("teamMembers", "every team member must be a user of this organization"));
+            }
+
+            if (team.Count > 0 && !me.IsAdministrator)
+            {
+                // A team page books other people's time: only administrators set one up.
+                return new DomainError(ErrorKind.Forbidden, "administrator_required", "Only administrators can set up round-robin and collective pages.");
+            }
         }
 
         if (errors.Count > 0)

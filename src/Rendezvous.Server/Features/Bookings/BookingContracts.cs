@@ -15,7 +15,11 @@ public sealed record CreateBookingRequest(
     IReadOnlyList<string>? Starts,
     CustomerRequest? Customer,
     Dictionary<string, string?>? Answers,
-    string? ReplacesBookingId);
+    string? ReplacesBookingId)
+{
+    /// <summary>Round-robin pages: the member the booking must go to (a routing form's choice); unset lets the page choose.</summary>
+    public string? MemberId { get; init; }
+}
 
 /// <summary>The body of cancel, approve, decline and no-show.</summary>
 public sealed record BookingActionRequest(string? Reason, string? Start);
@@ -27,6 +31,9 @@ public sealed record BookingActionRequest(string? Reason, string? Start);
 /// </summary>
 public sealed record RescheduleRequest(string? Start, string? Reason, string? PublicNotes, RescheduleEmailRequest? Email)
 {
+    /// <summary>Another appointment type (booking page) to move the booking into while rescheduling (seed 003); unset keeps its own.</summary>
+    public string? BookingPageId { get; init; }
+
     /// <summary>The booking's own reminders from now on, replacing the page's (seed 003); with <see cref="FollowUp"/>.</summary>
     public IReadOnlyList<Domain.BookingPages.ReminderSpec>? Reminders { get; init; }
 
@@ -37,6 +44,13 @@ public sealed record RescheduleRequest(string? Start, string? Reason, string? Pu
 /// The customer's email about one reschedule: <c>send</c> false sends none; <c>subject</c> and <c>message</c> replace the
 /// template's (placeholders allowed). The new time, place and manage link are always added below the message.
 /// </summary>
+/// <summary>An appointment type a booking can move into while rescheduling: its page, title, duration and whether it is the current one.</summary>
+public sealed record AppointmentTypeResponse(string BookingPageId, string Slug, string Title, int DurationMinutes, bool Current)
+{
+    public static AppointmentTypeResponse From(Domain.BookingPages.BookingPage page, Domain.Bookings.Booking booking) =>
+        new(page.Id.ToString(), page.Slug, page.Title, (int)page.Settings.Duration.TotalMinutes, page.Id == booking.BookingPageId);
+}
+
 public sealed record RescheduleEmailRequest(bool? Send, string? Subject, string? Message);
 
 public sealed record CustomerResponse(string Id, string Name, string Email, string? Phone, string TimeZone);

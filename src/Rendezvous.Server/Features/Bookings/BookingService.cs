@@ -70,9 +70,23 @@ public sealed class BookingService(
                 return DomainError.NotFound("Booking page");
             }
 
-            if (await TryCreateAsync(cached, request, clientKey, idempotencyKey, lookUpKey, ct) is { } outcome)
+            var outcome = await TryCreateAsync(cached, request, clientKey, idempotencyKey, lookUpKey, ct);
+            if (outcome is { IsSuccess: false, Error.Code: MemberTaken })
             {
-                return outcome;
+                // A round-robin member was booked through another page between our read and our insert: the exclusion
+                // constraint refused the hold. Read again, which now sees that booking, and choose again.
+                db.ChangeTracker.Clear();
+                if (attempt == 3)
+                {
+                    return DomainError.Conflict("slot_taken", "That time has just been taken; please pick another.");
+                }
+
+                continue;
+            }
+
+            if (outcome is { } done)
+            {
+                return done;
             }
 
             // The page changed since it was cached: read it again and start over (a second change in a row is rare).
@@ -84,6 +98,9 @@ public sealed class BookingService(
             }
         }
     }
+
+    /// <summary>The code of a round-robin insert the exclusion constraint refused; the create starts over.</summary>
+    private const string MemberTaken = "member_taken";
 
     /// <summary>Null when the cached page turned out to be out of date (nothing was written).</summary>
     private async Task<Result<CreateOutcome>?> TryCreateAsync(CachedPage cached, CreateBookingRequest request, string? clientKey, string idempotencyKey,
@@ -97,7 +114,7 @@ public sealed class BookingService(
             return input.Error!;
         }
 
-        var (starts, customerInput, answers, replaces) = input.Value;
+        var (starts, customerInput, answers, replaces, member) = input.Value;
         var scope = "booking:" + page.Id;
         var requestHash = SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request, JsonDefaults.Options));
         var zone = page.Settings.TimeZone;
@@ -166,12 +183,24 @@ public sealed class BookingService(
                 return DomainError.Conflict("payments_unavailable", "This page takes payments, but its organization has not connected PayPal yet.");
             }
 
-            if (await WhyNotAsync(page, reads, starts, now, ct) is { } taken)
+            if (await WhyNotAsync(page, reads, starts, now, ct, member) is { } taken)
             {
                 return taken;
             }
 
-            var created = await InsertAsync(page, reads, starts, answers, replaces, scope, idempotencyKey, requestHash, now, ct);
+            var owner = page.BookingOwner;
+            if (page.Settings.SchedulingOption == SchedulingOption.RoundRobin)
+            {
+                var chosen = await ChooseMemberAsync(page, reads, starts[0], now, member, ct);
+                if (chosen is null)
+                {
+                    return DomainError.Conflict("slot_unavailable", $"{ApiFormat.Format(starts[0], zone)} is not available; please pick another time.");
+                }
+
+                owner = chosen.Value;
+            }
+
+            var created = await InsertAsync(page, reads, owner, starts, answers, replaces, scope, idempotencyKey, requestHash, now, ct);
             if (created.IsSuccess)
             {
                 await tx.CommitAsync(ct);
@@ -186,8 +215,23 @@ public sealed class BookingService(
         }
     }
 
+    /// <summary>
+    /// The member of a round-robin page who gets a booking at <paramref name="start"/>: among those free then (only
+    /// <paramref name="member"/> when given), the first by the page's balance; null when none is free.
+    /// </summary>
+    private async Task<UserId?> ChooseMemberAsync(BookingPage page, PageReads reads, Instant start, Instant now, UserId? member, CancellationToken ct)
+    {
+        var zone = page.Settings.TimeZone;
+        var date = start.InZone(zone).Date;
+        var perMember = await availability.ComputeMemberSlotsAsync(page, date, date, zone, now, null, reads, member, ct);
+        var free = perMember.Where(kv => kv.Value.Any(s => s.Start == start)).Select(kv => kv.Key).ToHashSet();
+        var ranked = RoundRobin.Rank(page.Settings.TeamMembers, free, reads.BookingCounts, page.Settings.Balance);
+        return ranked.Count > 0 ? ranked[0] : null;
+    }
+
     /// <summary>Why the page cannot book <paramref name="starts"/> on what <paramref name="reads"/> saw, or null when it can.</summary>
-    private async Task<DomainError?> WhyNotAsync(BookingPage page, PageReads reads, List<Instant> starts, Instant now, CancellationToken ct)
+    private async Task<DomainError?> WhyNotAsync(BookingPage page, PageReads reads, List<Instant> starts, Instant now, CancellationToken ct,
+        UserId? member = null)
     {
         if (AvailabilityService.WhyUnavailable(reads) is { } unavailable)
         {
@@ -195,7 +239,7 @@ public sealed class BookingService(
         }
 
         var zone = page.Settings.TimeZone;
-        var slots = await availability.ComputeSlotsAsync(page, starts[0].InZone(zone).Date, starts[^1].InZone(zone).Date, zone, now, null, reads, ct);
+        var slots = await availability.ComputeSlotsAsync(page, starts[0].InZone(zone).Date, starts[^1].InZone(zone).Date, zone, now, null, reads, ct, member);
         foreach (var start in starts)
         {
             if (!slots.Any(s => s.Start == start))
@@ -207,7 +251,7 @@ public sealed class BookingService(
         return null;
     }
 
-    private async Task<Result<CreateOutcome>> InsertAsync(BookingPage page, PageReads reads, List<Instant> starts,
+    private async Task<Result<CreateOutcome>> InsertAsync(BookingPage page, PageReads reads, UserId ownerId, List<Instant> starts,
         Dictionary<string, string> answers, BookingId? replaces, string scope, string idempotencyKey, byte[] requestHash, Instant now,
         CancellationToken ct)
     {
@@ -217,7 +261,9 @@ public sealed class BookingService(
         for (var i = 0; i < starts.Count; i++)
         {
             var created = Booking.Create(new NewBooking(
-                page.OrganizationId, page.Id, page.OwnerId, page.Hosts, customer.Id, starts[i], page.Settings.Duration,
+                // A round-robin booking holds its one member; a collective one every member, the first as primary.
+                page.OrganizationId, page.Id, ownerId, page.Settings.SchedulingOption == SchedulingOption.RoundRobin ? [] : page.Hosts,
+                customer.Id, starts[i], page.Settings.Duration,
                 page.Settings.RequiresApproval, page.Settings.CancellationPolicy, page.Settings.ReschedulePolicy, answers,
                 Actor.ForCustomer(customer.Id),
                 GroupKey: page.Settings.SchedulingOption == SchedulingOption.GroupSession ? page.Id.ToString() : null,
@@ -249,7 +295,7 @@ public sealed class BookingService(
         if (reads.UsesSpaces)
         {
             // A page that needs a space holds one in this same transaction: both constraints guard the one commit.
-            var owner = await db.Users.AsNoTracking().FirstAsync(u => u.Id == page.OwnerId, ct);
+            var owner = await db.Users.AsNoTracking().FirstAsync(u => u.Id == ownerId, ct);
             var held = await spacePools.HoldAsync(page, bookings, owner.Email, owner.Name, ct);
             if (!held.IsSuccess)
             {
@@ -272,6 +318,11 @@ public sealed class BookingService(
         });
 
         var saved = await SaveAsync(ct);
+        if (!saved.IsSuccess && saved.Error!.Code == "slot_taken" && page.Settings.SchedulingOption == SchedulingOption.RoundRobin)
+        {
+            return DomainError.Conflict(MemberTaken, "The chosen member's time has just been taken.");
+        }
+
         return saved.IsSuccess ? new CreateOutcome(response, false) : saved.Error!;
     }
 
@@ -309,7 +360,7 @@ public sealed class BookingService(
     /// never onto time any host already holds; the database refuses that in any case.
     /// </summary>
     public async Task<Result<Booking>> RescheduleAsync(string id, string? start, string? reason, CurrentUser me, CancellationToken ct,
-        Reminders.ReminderPlan? reminderPlan = null, RescheduleExtras? extras = null)
+        Reminders.ReminderPlan? reminderPlan = null, RescheduleExtras? extras = null, string? bookingPageId = null)
     {
         if (!ApiFormat.TryParseInstant(start, out var newStart))
         {
@@ -323,10 +374,21 @@ public sealed class BookingService(
         }
 
         var b = booking.Value;
+        var type = await ResolveTypeAsync(b, bookingPageId, ct);
+        if (!type.IsSuccess)
+        {
+            return type.Error!;
+        }
+
         var actor = Actor.ForUser(me.Id);
         var now = clock.GetCurrentInstant();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await LockPageAsync(b.BookingPageId, ct);
+        // Both pages' rules must not interleave with this move; a fixed order keeps two opposite switches from deadlocking.
+        foreach (var pageId in new[] { b.BookingPageId, type.Value?.Id ?? b.BookingPageId }.Distinct().OrderBy(p => p.ToString(), StringComparer.Ordinal))
+        {
+            await LockPageAsync(pageId, ct);
+        }
+
         // Notes first, so the emails about this change already show them.
         if (extras?.PublicNotes is { } notes && b.SetPublicNotes(notes, actor, now) is { IsSuccess: false } notesRejected)
         {
@@ -334,7 +396,7 @@ public sealed class BookingService(
         }
 
         var previousStart = b.Start;
-        var result = b.Reschedule(newStart, actor, reason, now);
+        var result = type.Value is { } into ? b.RescheduleInto(TypeOf(into), newStart, actor, reason, now) : b.Reschedule(newStart, actor, reason, now);
         if (!result.IsSuccess)
         {
             return result.Error!;
@@ -392,7 +454,8 @@ public sealed class BookingService(
     /// Moves a booking on the customer's behalf: only to a time the page offers right now (the booking's own time does
     /// not count against it), and within the booking's reschedule policy.
     /// </summary>
-    public async Task<Result<Booking>> RescheduleAsCustomerAsync(BookingId id, string? start, string? reason, CancellationToken ct)
+    public async Task<Result<Booking>> RescheduleAsCustomerAsync(BookingId id, string? start, string? reason, CancellationToken ct,
+        string? bookingPageId = null)
     {
         if (!ApiFormat.TryParseInstant(start, out var newStart))
         {
@@ -405,9 +468,20 @@ public sealed class BookingService(
             return DomainError.NotFound("Booking");
         }
 
-        var page = await db.BookingPages.AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
+        var type = await ResolveTypeAsync(booking, bookingPageId, ct);
+        if (!type.IsSuccess)
+        {
+            return type.Error!;
+        }
+
+        // The time must be one the chosen type offers its owner (the page's own when the type stays).
+        var page = type.Value ?? await db.BookingPages.AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await LockPageAsync(page.Id, ct);
+        foreach (var pageId in new[] { booking.BookingPageId, page.Id }.Distinct().OrderBy(p => p.ToString(), StringComparer.Ordinal))
+        {
+            await LockPageAsync(pageId, ct);
+        }
+
         var now = clock.GetCurrentInstant();
         // Check the policy before the slot, so a customer outside the window hears why rather than "not available".
         if (!booking.ReschedulePolicy.Allows(now, booking.Start) || now >= booking.Start)
@@ -420,14 +494,16 @@ public sealed class BookingService(
             return unavailable;
         }
 
-        if (await availability.FindSlotAsync(page, newStart, now, booking.Id, ct) is null)
+        if (await availability.FindSlotAsync(page, newStart, now, booking.Id, ct, MemberOf(page, booking)) is null)
         {
             return DomainError.Conflict("slot_unavailable", $"{ApiFormat.Format(newStart, page.Settings.TimeZone)} is not available; please pick another time.");
         }
 
         // The customer's optional reason goes with the change: emails, webhooks and the CRM's reason field read it.
         var previousStart = booking.Start;
-        var result = booking.Reschedule(newStart, Actor.ForCustomer(booking.CustomerId), reason, now);
+        var result = type.Value is { } into
+            ? booking.RescheduleInto(TypeOf(into), newStart, Actor.ForCustomer(booking.CustomerId), reason, now)
+            : booking.Reschedule(newStart, Actor.ForCustomer(booking.CustomerId), reason, now);
         if (!result.IsSuccess)
         {
             return result.Error!;
@@ -447,6 +523,73 @@ public sealed class BookingService(
 
         await tx.CommitAsync(ct);
         return booking;
+    }
+
+    /// <summary>
+    /// The appointment types <paramref name="booking"/> may be rescheduled into (seed 003), its own page first: the pages
+    /// its owner hosts alone (their one-on-one pages and the round-robin pages they are a member of) that take no payment.
+    /// A booking that is not one-on-one, or has a payment, keeps its own type.
+    /// </summary>
+    public async Task<IReadOnlyList<BookingPage>> RescheduleTypesAsync(Booking booking, CancellationToken ct)
+    {
+        var pages = await db.BookingPages.AsNoTracking().OrderBy(p => p.Title).ToListAsync(ct);
+        var own = pages.Where(p => p.Id == booking.BookingPageId);
+        if (!CanSwitchType(booking))
+        {
+            return [.. own];
+        }
+
+        return [.. own.Concat(pages.Where(p => p.Id != booking.BookingPageId && IsTypeFor(p, booking)))];
+    }
+
+    /// <summary>Round-robin pages: the booking's own member, whose time a move must find free; null for other pages.</summary>
+    public static UserId? MemberOf(BookingPage page, Booking booking) =>
+        page.Settings.SchedulingOption == SchedulingOption.RoundRobin && page.IsSoleHostOption(booking.OwnerId) ? booking.OwnerId : null;
+
+    private static bool CanSwitchType(Booking b) => b.GroupKey is null && b.PackageId is null && b.Hosts.Count == 1 && b.Payment is null;
+
+    private static bool IsTypeFor(BookingPage page, Booking b) => page.Settings.Payment is null && page.IsSoleHostOption(b.OwnerId);
+
+    private static AppointmentType TypeOf(BookingPage page) =>
+        new(page.Id, page.Settings.Duration, page.Settings.CancellationPolicy, page.Settings.ReschedulePolicy);
+
+    /// <summary>Null when <paramref name="bookingPageId"/> is unset or the booking's own page; otherwise the page it may switch to.</summary>
+    private async Task<Result<BookingPage?>> ResolveTypeAsync(Booking booking, string? bookingPageId, CancellationToken ct)
+    {
+        if (bookingPageId is null)
+        {
+            return (BookingPage?)null;
+        }
+
+        if (!Ids.TryParse(bookingPageId, out var guid))
+        {
+            return DomainError.Validation("bookingPageId", "must be a booking page id");
+        }
+
+        var pageId = new BookingPageId(guid);
+        if (pageId == booking.BookingPageId)
+        {
+            return (BookingPage?)null;
+        }
+
+        var page = await db.BookingPages.AsNoTracking().FirstOrDefaultAsync(p => p.Id == pageId, ct);
+        if (page is null)
+        {
+            return DomainError.Validation("bookingPageId", "is not a booking page of this organization");
+        }
+
+        if (!CanSwitchType(booking))
+        {
+            return DomainError.Conflict("type_switch_unavailable", "Only a one-on-one booking without a payment can move to another appointment type.");
+        }
+
+        if (!IsTypeFor(page, booking))
+        {
+            return DomainError.Conflict("type_not_available",
+                "The booking's host does not offer that appointment type on their own (or it takes a payment); choose one of the listed types.");
+        }
+
+        return page;
     }
 
     public async Task<Result<Booking>> FindForStaffAsync(string id, CurrentUser me, CancellationToken ct)
@@ -477,7 +620,7 @@ public sealed class BookingService(
     private async Task<Result> MoveSpaceAsync(Booking booking, Instant previousStart, CancellationToken ct)
     {
         var page = await db.BookingPages.AcrossTenants().AsNoTracking().FirstAsync(p => p.Id == booking.BookingPageId, ct);
-        var owner = await db.Users.AcrossTenants().AsNoTracking().FirstAsync(u => u.Id == page.OwnerId, ct);
+        var owner = await db.Users.AcrossTenants().AsNoTracking().FirstAsync(u => u.Id == booking.OwnerId, ct);
         return await spacePools.MoveAsync(page, booking, previousStart, owner.Email, owner.Name, ct);
     }
 
@@ -497,7 +640,7 @@ public sealed class BookingService(
         }
     }
 
-    private static Result<(List<Instant> Starts, CustomerRequest Customer, Dictionary<string, string> Answers, BookingId? Replaces)> Validate(
+    private static Result<(List<Instant> Starts, CustomerRequest Customer, Dictionary<string, string> Answers, BookingId? Replaces, UserId? Member)> Validate(
         BookingPage page, CreateBookingRequest request, string? idempotencyKey)
     {
         var errors = new List<FieldError>();
@@ -612,6 +755,20 @@ public sealed class BookingService(
             }
         }
 
+        UserId? member = null;
+        if (request.MemberId is not null)
+        {
+            if (page.Settings.SchedulingOption == SchedulingOption.RoundRobin && Ids.TryParse(request.MemberId, out var mid)
+                && page.Settings.TeamMembers.Any(m => m.UserId.Value == mid))
+            {
+                member = new UserId(mid);
+            }
+            else
+            {
+                errors.Add(new("memberId", "must be a member of this round-robin page's team"));
+            }
+        }
+
         if (idempotencyKey is { Length: 0 or > 200 })
         {
             errors.Add(new("Idempotency-Key", "must be 1-200 characters"));
@@ -629,6 +786,6 @@ public sealed class BookingService(
             TimeZone = c.TimeZone ?? page.Settings.TimeZone.Id,
         };
         starts.Sort();
-        return (starts, customer, answers, replaces);
+        return (starts, customer, answers, replaces, member);
     }
 }

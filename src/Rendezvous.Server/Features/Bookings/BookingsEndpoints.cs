@@ -30,6 +30,21 @@ public static class BookingsEndpoints
         bookings.MapPost("/{id}/no-show", (string id, BookingActionRequest? body, BookingService s, RendezvousDbContext db, HttpContext h, CancellationToken ct) =>
             ActAsync(id, BookingAction.MarkNoShow, body, s, db, h, ct));
         bookings.MapPost("/{id}/reschedule", RescheduleAsync);
+        bookings.MapGet("/{id}/reschedule-types", RescheduleTypesAsync);
+    }
+
+    /// <summary>The appointment types a booking can be rescheduled into (seed 003), its own first.</summary>
+    private static async Task<Results<Ok<AppointmentTypeResponse[]>, ProblemHttpResult>> RescheduleTypesAsync(
+        string id, BookingService service, HttpContext http, CancellationToken ct)
+    {
+        var booking = await service.FindForStaffAsync(id, CurrentUser.From(http.User), ct);
+        if (!booking.IsSuccess)
+        {
+            return Problems.From(booking.Error!);
+        }
+
+        var types = await service.RescheduleTypesAsync(booking.Value, ct);
+        return TypedResults.Ok(types.Select(p => AppointmentTypeResponse.From(p, booking.Value)).ToArray());
     }
 
     private static async Task<Results<Created<BookingResponse>, Ok<BookingResponse>, ProblemHttpResult>> CreateAsync(
@@ -181,7 +196,7 @@ public static class BookingsEndpoints
         }
 
         var (plan, extras) = prepared.Value;
-        var result = await service.RescheduleAsync(id, body.Start, body.Reason, CurrentUser.From(http.User), ct, plan, extras);
+        var result = await service.RescheduleAsync(id, body.Start, body.Reason, CurrentUser.From(http.User), ct, plan, extras, body.BookingPageId);
         return result.IsSuccess ? TypedResults.Ok(await WithCustomerAsync(result.Value, db, ct)) : Problems.From(result.Error!);
     }
 

@@ -30,7 +30,11 @@ public sealed record SelfServiceView(
 
 public sealed record SelfServiceCancelRequest(string? Reason);
 
-public sealed record SelfServiceRescheduleRequest(string? Start, string? Reason = null);
+public sealed record SelfServiceRescheduleRequest(string? Start, string? Reason = null)
+{
+    /// <summary>Another appointment type (from <c>/types</c>) to move into while rescheduling (seed 003); unset keeps the booking's own.</summary>
+    public string? BookingPageId { get; init; }
+}
 
 /// <summary>
 /// The booking and page a valid link leads to, with the tenant set. <paramref name="Staff"/> is the user a host's link
@@ -104,12 +108,37 @@ public sealed class SelfServiceService(RendezvousDbContext db, SelfServiceLinks 
     }
 
     /// <summary>Moves the booking as the link's holder, with an optional reason that reaches the emails, webhooks and CRM.</summary>
-    public async Task<Result<Booking>> RescheduleAsync(LinkTarget t, string? start, string? reason, CancellationToken ct)
+    public async Task<Result<Booking>> RescheduleAsync(LinkTarget t, string? start, string? reason, CancellationToken ct, string? bookingPageId = null)
     {
         var clean = Clean(reason);
         return t.Staff is { } user
-            ? await bookings.RescheduleAsync(t.Booking.Id.ToString(), start, clean, AsCurrentUser(user), ct)
-            : await bookings.RescheduleAsCustomerAsync(t.Booking.Id, start, clean, ct);
+            ? await bookings.RescheduleAsync(t.Booking.Id.ToString(), start, clean, AsCurrentUser(user), ct, bookingPageId: bookingPageId)
+            : await bookings.RescheduleAsCustomerAsync(t.Booking.Id, start, clean, ct, bookingPageId);
+    }
+
+    /// <summary>The appointment types the link's booking can be rescheduled into, its own first.</summary>
+    public Task<IReadOnlyList<BookingPage>> TypesAsync(LinkTarget t, CancellationToken ct) => bookings.RescheduleTypesAsync(t.Booking, ct);
+
+    /// <summary>
+    /// The page whose slots a reschedule into <paramref name="bookingPageId"/> offers (the booking's own page when unset),
+    /// and for a round-robin page the booking's member; a validation error when it is not one of <see cref="TypesAsync"/>.
+    /// </summary>
+    public async Task<Result<(BookingPage Page, UserId? Member)>> SlotSourceAsync(LinkTarget t, string? bookingPageId, CancellationToken ct)
+    {
+        var page = t.Page;
+        if (bookingPageId is not null)
+        {
+            var types = await TypesAsync(t, ct);
+            var found = types.FirstOrDefault(p => p.Id.ToString() == bookingPageId);
+            if (found is null)
+            {
+                return DomainError.Validation("bookingPageId", "must be one of the booking's appointment types");
+            }
+
+            page = found;
+        }
+
+        return (page, BookingService.MemberOf(page, t.Booking));
     }
 
     /// <summary>An optional reason, trimmed; blank is none.</summary>
@@ -168,6 +197,19 @@ public static class SelfServiceEndpoints
         group.MapGet("/slots", SlotsAsync);
         group.MapPost("/cancel", CancelAsync);
         group.MapPost("/reschedule", RescheduleAsync);
+        group.MapGet("/types", TypesAsync);
+    }
+
+    private static async Task<Results<Ok<AppointmentTypeResponse[]>, ProblemHttpResult>> TypesAsync(string token, SelfServiceService service, CancellationToken ct)
+    {
+        var target = await service.OpenAsync(token, LinkPurpose.Reschedule, ct);
+        if (!target.IsSuccess)
+        {
+            return Problems.From(target.Error!);
+        }
+
+        var types = await service.TypesAsync(target.Value, ct);
+        return TypedResults.Ok(types.Select(p => AppointmentTypeResponse.From(p, target.Value.Booking)).ToArray());
     }
 
     private static async Task<Results<Ok<SelfServiceView>, ProblemHttpResult>> GetAsync(string token, SelfServiceService service, CancellationToken ct)
@@ -177,8 +219,8 @@ public static class SelfServiceEndpoints
     }
 
     private static async Task<Results<Ok<SlotsResponse>, ProblemHttpResult>> SlotsAsync(
-        string token, string? from, string? to, string? timeZone, SelfServiceService service, AvailabilityService availability, IClock clock,
-        CancellationToken ct)
+        string token, string? from, string? to, string? timeZone, string? bookingPageId, SelfServiceService service, AvailabilityService availability,
+        IClock clock, CancellationToken ct)
     {
         var target = await service.OpenAsync(token, LinkPurpose.Reschedule, ct);
         if (!target.IsSuccess)
@@ -194,7 +236,14 @@ public static class SelfServiceEndpoints
         }
 
         var (fromDate, toDate, zone) = range.Value;
-        var slots = await availability.GetSlotsAsync(t.Page, fromDate, toDate, zone, clock.GetCurrentInstant(), t.Booking.Id, ct);
+        var source = await service.SlotSourceAsync(t, bookingPageId, ct);
+        if (!source.IsSuccess)
+        {
+            return Problems.From(source.Error!);
+        }
+
+        var slots = await availability.GetSlotsAsync(source.Value.Page, fromDate, toDate, zone, clock.GetCurrentInstant(), t.Booking.Id, ct,
+            source.Value.Member);
         return TypedResults.Ok(new SlotsResponse(zone.Id,
             [.. slots.Select(s => new SlotResponse(ApiFormat.Format(s.Start, zone), ApiFormat.Format(s.End, zone), s.SeatsLeft))]));
     }
@@ -231,7 +280,7 @@ public static class SelfServiceEndpoints
             return Problems.Validation("reason", "must be at most 2000 characters");
         }
 
-        var result = await service.RescheduleAsync(target.Value, body.Start, body.Reason, ct);
+        var result = await service.RescheduleAsync(target.Value, body.Start, body.Reason, ct, body.BookingPageId);
         return result.IsSuccess ? TypedResults.Ok(service.Describe(target.Value with { Booking = result.Value })) : Problems.From(WithContact(result.Error!, target.Value));
     }
 

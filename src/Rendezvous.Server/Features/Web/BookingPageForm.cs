@@ -76,6 +76,17 @@ public sealed partial class BookingPageForm
 
     public List<string> PanelMemberIds { get; set; } = [];
 
+    /// <summary>The team of a round-robin or collective page (ids, in the order the form lists users).</summary>
+    public List<string> TeamMemberIds { get; set; } = [];
+
+    /// <summary>Each team member's priority (0-10) by user id; unset is 5.</summary>
+    public Dictionary<string, int?> TeamPriorities { get; set; } = [];
+
+    /// <summary>"fewestBookings" or "priority".</summary>
+    public string RoundRobinBalance { get; set; } = "fewestBookings";
+
+    public int? BalanceWindowDays { get; set; }
+
     public bool RequiresApproval { get; set; }
 
     public string CancellationKind { get; set; } = "anyTime";
@@ -112,7 +123,8 @@ public sealed partial class BookingPageForm
             ["slotIntervalMinutes"] = "The interval", ["bufferBeforeMinutes"] = "The buffer before", ["bufferAfterMinutes"] = "The buffer after",
             ["minimumNoticeMinutes"] = "The minimum notice", ["bookingWindowDays"] = "The booking window", ["maxBookingsPerDay"] = "The daily cap",
             ["maxBookingsPerWeek"] = "The weekly cap", ["schedulingOption"] = "The scheduling option", ["seatsPerSlot"] = "Seats",
-            ["sessionCount"] = "Sessions", ["panelMemberIds"] = "Panel members", ["cancellationPolicy"] = "The cancellation policy",
+            ["sessionCount"] = "Sessions", ["panelMemberIds"] = "Panel members", ["teamMembers"] = "The team",
+            ["roundRobinBalance"] = "The balance", ["balanceWindowDays"] = "The balance window", ["cancellationPolicy"] = "The cancellation policy",
             ["reschedulePolicy"] = "The reschedule policy", ["reminders"] = "Reminders", ["followUp"] = "The follow-up",
             ["questions"] = "Questions", ["overrides"] = "Date overrides", ["hours"] = "Weekly hours",
             ["conferencing"] = "Video conferencing", ["payment"] = "Payment", ["payment.amount"] = "The price",
@@ -178,6 +190,10 @@ public sealed partial class BookingPageForm
             SeatsPerSlot = s.SchedulingOption == "groupSession" ? s.SeatsPerSlot : null,
             SessionCount = s.SchedulingOption == "sessionPackage" ? s.SessionCount : null,
             PanelMemberIds = [.. s.PanelMemberIds ?? []],
+            TeamMemberIds = [.. (s.TeamMembers ?? []).Select(m => m.UserId ?? "")],
+            TeamPriorities = (s.TeamMembers ?? []).Where(m => m.UserId is not null).ToDictionary(m => m.UserId!, m => m.Priority),
+            RoundRobinBalance = s.RoundRobinBalance ?? "fewestBookings",
+            BalanceWindowDays = s.BalanceWindowDays,
             RequiresApproval = s.RequiresApproval ?? false,
             CancellationKind = s.CancellationPolicy?.Kind ?? "anyTime",
             CancellationMinutes = s.CancellationPolicy?.MinutesBefore,
@@ -288,6 +304,11 @@ public sealed partial class BookingPageForm
             SeatsPerSlot = SchedulingOption == "groupSession" ? SeatsPerSlot : null,
             SessionCount = SchedulingOption == "sessionPackage" ? SessionCount : null,
             PanelMemberIds = SchedulingOption == "panel" ? PanelMemberIds : [],
+            TeamMembers = SchedulingOption is "roundRobin" or "collective"
+                ? [.. TeamMemberIds.Select(id => new TeamMemberSpec(id, TeamPriorities.GetValueOrDefault(id) ?? TeamMember.DefaultPriority))]
+                : [],
+            RoundRobinBalance = SchedulingOption == "roundRobin" ? RoundRobinBalance : null,
+            BalanceWindowDays = SchedulingOption == "roundRobin" ? BalanceWindowDays : null,
             RequiresApproval = RequiresApproval,
             CancellationPolicy = new ChangePolicySpec(CancellationKind, CancellationKind == "upTo" ? CancellationMinutes : null),
             ReschedulePolicy = new ChangePolicySpec(RescheduleKind, RescheduleKind == "upTo" ? RescheduleMinutes : null),
@@ -338,6 +359,7 @@ public sealed partial class BookingPageForm
                 "followUp.offsetMinutes" or "followUp.channel" => "followUp",
                 "conferencing.provider" => "conferencing",
                 _ when field.StartsWith("panelMemberIds", StringComparison.Ordinal) => "panelMemberIds",
+                _ when field.StartsWith("teamMembers", StringComparison.Ordinal) => "teamMembers",
                 _ => field,
             };
         }

@@ -16,8 +16,16 @@ public sealed record PublicPage(BookingPage Page, Organization Organization, Use
 
     public bool IsEmbedded => Prefix.Length > 0;
 
-    /// <summary>"Ada Admin", or "Ada Admin, Max Member" for a panel.</summary>
-    public string HostNames => string.Join(", ", new[] { Owner }.Concat(PanelMembers).Select(u => u.Name));
+    /// <summary>The members of a round-robin or collective page, in the page's order; empty for other pages.</summary>
+    public IReadOnlyList<User> TeamMembers { get; init; } = [];
+
+    /// <summary>"Ada Admin"; "Ada Admin, Max Member" for a panel or collective page; "Ada Admin or Max Member" for round-robin.</summary>
+    public string HostNames => Page.Settings.SchedulingOption switch
+    {
+        SchedulingOption.RoundRobin => string.Join(" or ", TeamMembers.Select(u => u.Name)),
+        SchedulingOption.Collective => string.Join(", ", TeamMembers.Select(u => u.Name)),
+        _ => string.Join(", ", new[] { Owner }.Concat(PanelMembers).Select(u => u.Name)),
+    };
 
     /// <summary>Finds a page by its organization's slug and its own; null unless both match. Sets the request's tenant.</summary>
     public static async Task<PublicPage?> FindAsync(RendezvousDbContext db, string org, string slug, CancellationToken ct)
@@ -40,9 +48,12 @@ public sealed record PublicPage(BookingPage Page, Organization Organization, Use
         }
 
         db.TenantId = organization.Id;
-        var hostIds = page.Hosts.ToList();
+        var hostIds = page.Hosts.Append(page.OwnerId).ToList();
         var hosts = await db.Users.AsNoTracking().Where(u => hostIds.Contains(u.Id)).ToListAsync(ct);
         var owner = hosts.First(u => u.Id == page.OwnerId);
-        return new PublicPage(page, organization, owner, [.. page.Settings.PanelMemberIds.Select(id => hosts.FirstOrDefault(u => u.Id == id)).OfType<User>()]);
+        return new PublicPage(page, organization, owner, [.. page.Settings.PanelMemberIds.Select(id => hosts.FirstOrDefault(u => u.Id == id)).OfType<User>()])
+        {
+            TeamMembers = [.. page.Settings.TeamMembers.Select(m => hosts.FirstOrDefault(u => u.Id == m.UserId)).OfType<User>()],
+        };
     }
 }

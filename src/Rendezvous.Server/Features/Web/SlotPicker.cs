@@ -61,7 +61,7 @@ public sealed class SlotPickerBuilder(AvailabilityService availability, IClock c
     /// Without an explicit month or day, an empty month moves on to the next one that has free times (up to two).
     /// </summary>
     public async Task<SlotPickerModel> BuildAsync(BookingPage page, DateTimeZone zone, LocalDate? month, LocalDate? date, BookingId? ignore,
-        Links links, string zoneAction, IReadOnlyList<KeyValuePair<string, string>> zoneHidden, CancellationToken ct)
+        Links links, string zoneAction, IReadOnlyList<KeyValuePair<string, string>> zoneHidden, CancellationToken ct, UserId? member = null)
     {
         var now = clock.GetCurrentInstant();
         var today = now.InZone(zone).Date;
@@ -72,7 +72,7 @@ public sealed class SlotPickerBuilder(AvailabilityService availability, IClock c
             first = FirstOfMonth(today);
         }
 
-        var slots = await MonthSlotsAsync(page, first, today, zone, now, ignore, ct);
+        var slots = await MonthSlotsAsync(page, first, today, zone, now, ignore, member, ct);
         for (var tries = 0; slots.Count == 0 && month is null && date is null && tries < 2; tries++)
         {
             var next = first.PlusMonths(1);
@@ -81,7 +81,7 @@ public sealed class SlotPickerBuilder(AvailabilityService availability, IClock c
                 break;
             }
 
-            var nextSlots = await MonthSlotsAsync(page, next, today, zone, now, ignore, ct);
+            var nextSlots = await MonthSlotsAsync(page, next, today, zone, now, ignore, member, ct);
             if (nextSlots.Count > 0)
             {
                 first = next;
@@ -131,10 +131,10 @@ public sealed class SlotPickerBuilder(AvailabilityService availability, IClock c
     public static LocalDate FirstOfMonth(LocalDate date) => new(date.Year, date.Month, 1);
 
     private async Task<IReadOnlyList<Slot>> MonthSlotsAsync(BookingPage page, LocalDate first, LocalDate today, DateTimeZone zone, Instant now,
-        BookingId? ignore, CancellationToken ct)
+        BookingId? ignore, UserId? member, CancellationToken ct)
     {
         var from = first < today ? today : first;
         var to = first.PlusMonths(1).PlusDays(-1);
-        return from > to ? [] : await availability.GetSlotsAsync(page, from, to, zone, now, ignore, ct);
+        return from > to ? [] : await availability.GetSlotsAsync(page, from, to, zone, now, ignore, ct, member);
     }
 }

@@ -36,6 +36,19 @@ public sealed class RescheduleModel(RendezvousDbContext db, BookingDetailsLoader
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
 
+    /// <summary>The appointment type (booking page id) to move into (seed 003); unset or the booking's own keeps its type.</summary>
+    [BindProperty(SupportsGet = true)]
+    public string? Type { get; set; }
+
+    /// <summary>The types the booking may switch to, its own first; a choice is offered when there is more than one.</summary>
+    public IReadOnlyList<BookingPage> Types { get; private set; } = [];
+
+    /// <summary>The chosen type's page (the booking's own unless <see cref="Type"/> names another of <see cref="Types"/>).</summary>
+    public BookingPage TypePage { get; private set; } = null!;
+
+    /// <summary>How long the meeting will be: the chosen type's duration.</summary>
+    public Duration NewDuration => TypePage.Id == Details.Booking.BookingPageId ? Details.Booking.End - Details.Booking.Start : TypePage.Settings.Duration;
+
     [BindProperty]
     public string? Start { get; set; }
 
@@ -149,7 +162,8 @@ public sealed class RescheduleModel(RendezvousDbContext db, BookingDetailsLoader
             return Page();
         }
 
-        var result = await bookings.RescheduleAsync(id, Start, request.Reason, Me, ct, prepared.Value.Plan, prepared.Value.Extras);
+        var result = await bookings.RescheduleAsync(id, Start, request.Reason, Me, ct, prepared.Value.Plan, prepared.Value.Extras,
+            TypePage.Id == Details.Booking.BookingPageId ? null : TypePage.Id.ToString());
         if (!result.IsSuccess)
         {
             var error = result.Error!;
@@ -198,6 +212,9 @@ public sealed class RescheduleModel(RendezvousDbContext db, BookingDetailsLoader
             Errors.Labels[$"reminder{i}"] = $"Reminder {i + 1}";
         }
 
+        Types = await bookings.RescheduleTypesAsync(Details.Booking, ct);
+        TypePage = Types.FirstOrDefault(p => p.Id.ToString() == Type) ?? Details.Page;
+        Type = TypePage.Id == Details.Booking.BookingPageId ? null : TypePage.Id.ToString();
         if (!Details.CanReschedule)
         {
             FlashError(new DomainError(ErrorKind.Conflict, "illegal_transition", $"A booking that is {Details.Booking.DetailedStatus} cannot be rescheduled."));
@@ -212,11 +229,12 @@ public sealed class RescheduleModel(RendezvousDbContext db, BookingDetailsLoader
         var path = $"/app/bookings/{id}/reschedule";
         var zone = Zone;
         var back = ReturnUrl;
-        Picker = await picker.BuildAsync(Details.Page, zone, month, date ?? Details.Booking.Start.InZone(zone).Date, Details.Booking.Id,
+        var type = Type;
+        Picker = await picker.BuildAsync(TypePage, zone, month, date ?? Details.Booking.Start.InZone(zone).Date, Details.Booking.Id,
             new SlotPickerBuilder.Links(
-                (m, d) => WithQuery(path, [new("tz", zone.Id), new("month", MonthParam(m)), new("date", d is { } x ? WebFormat.Iso(x) : null), new("returnUrl", back)]),
-                s => WithQuery(path, [new("tz", zone.Id), new("start", ApiFormat.Format(s.Start)), new("returnUrl", back)])),
-            path, [new("returnUrl", back ?? "")], ct);
+                (m, d) => WithQuery(path, [new("tz", zone.Id), new("month", MonthParam(m)), new("date", d is { } x ? WebFormat.Iso(x) : null), new("returnUrl", back), new("type", type)]),
+                s => WithQuery(path, [new("tz", zone.Id), new("start", ApiFormat.Format(s.Start)), new("returnUrl", back), new("type", type)])),
+            path, [new("returnUrl", back ?? ""), new("type", type ?? "")], ct, BookingService.MemberOf(TypePage, Details.Booking));
         Picker = Picker with { Lead = "Free times on this booking page (the booking's own time counts as free).", SlotVerb = "Move to" };
     }
 

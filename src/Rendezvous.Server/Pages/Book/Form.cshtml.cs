@@ -56,13 +56,18 @@ public sealed class FormModel(RendezvousDbContext db, BookingService bookings, A
     [BindProperty]
     public Dictionary<string, string?> Answers { get; set; } = [];
 
+    /// <summary>The round-robin member a routing form chose (their id); the booking goes to them or not at all.</summary>
+    [BindProperty]
+    public string? Member { get; set; }
+
     /// <summary>Makes a double submission of this form book once (the API's Idempotency-Key).</summary>
     [BindProperty]
     public string? Key { get; set; }
 
     public IReadOnlyList<BookingQuestion> Questions => Target.Page.Settings.Questions;
 
-    public async Task<IActionResult> OnGetAsync(string org, string slug, string? tz, [FromQuery(Name = "start")] string[]? start, CancellationToken ct)
+    public async Task<IActionResult> OnGetAsync(string org, string slug, string? tz, [FromQuery(Name = "start")] string[]? start, string? member,
+        CancellationToken ct)
     {
         if (await LoadAsync(org, slug, tz, ct) is { } missing)
         {
@@ -76,9 +81,12 @@ public sealed class FormModel(RendezvousDbContext db, BookingService bookings, A
         }
 
         var now = clock.GetCurrentInstant();
+        var chosen = Target.Page.Settings.SchedulingOption == SchedulingOption.RoundRobin
+            ? Target.TeamMembers.FirstOrDefault(u => u.Id.ToString() == member)?.Id : null;
+        Member = chosen?.ToString();
         foreach (var time in times)
         {
-            if (await availability.FindSlotAsync(Target.Page, time, now, null, ct) is null)
+            if (await availability.FindSlotAsync(Target.Page, time, now, null, ct, chosen) is null)
             {
                 return Go(TakenUrl(time));
             }
@@ -127,7 +135,7 @@ public sealed class FormModel(RendezvousDbContext db, BookingService bookings, A
             times.Count == 1 ? ApiFormat.Format(times[0]) : null,
             times.Count > 1 ? [.. times.Select(t => ApiFormat.Format(t))] : null,
             new CustomerRequest(Name, Email, string.IsNullOrWhiteSpace(Phone) ? null : Phone.Trim(), Zone.Id),
-            answers, null);
+            answers, null) { MemberId = string.IsNullOrEmpty(Member) ? null : Member };
         if (Errors.Any)
         {
             // The guests are the form's own field; report them with the other mistakes the service would find.

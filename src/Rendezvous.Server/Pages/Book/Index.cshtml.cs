@@ -29,8 +29,11 @@ public sealed class IndexModel(RendezvousDbContext db, SlotPickerBuilder picker,
 
     public string ContinueHref => WithQuery(Target.Path + "/book", [new("tz", Zone.Id), .. Picked.Select(p => new KeyValuePair<string, string?>("start", ApiFormat.Format(p)))]);
 
+    /// <summary>The round-robin member a routing form chose, whose times alone are offered; null otherwise.</summary>
+    public Domain.Organizations.User? Member { get; private set; }
+
     public async Task<IActionResult> OnGetAsync(string org, string slug, string? tz, string? month, string? date, string? from,
-        string[]? picked, string? taken, CancellationToken ct)
+        string[]? picked, string? taken, string? member, CancellationToken ct)
     {
         var target = await PublicPage.FindAsync(db, org, slug, ct);
         if (target is null)
@@ -40,6 +43,9 @@ public sealed class IndexModel(RendezvousDbContext db, SlotPickerBuilder picker,
 
         target = await EmbeddedAsync(target, ct);
         Target = target;
+        Member = member is null ? null : target.TeamMembers.FirstOrDefault(u => u.Id.ToString() == member
+            && target.Page.Settings.SchedulingOption == SchedulingOption.RoundRobin);
+        var memberParam = new KeyValuePair<string, string?>("member", Member?.Id.ToString());
         Zone = VisitorZone(tz, target.Page.Settings.TimeZone);
         Taken = taken is not null;
         ViewData["Title"] = target.Page.Title;
@@ -56,12 +62,12 @@ public sealed class IndexModel(RendezvousDbContext db, SlotPickerBuilder picker,
         Picked = IsPackage ? chosen.Take(target.Page.Settings.SessionCount).ToList() : [];
         var zone = Zone;
         string Navigate(LocalDate m, LocalDate? d) => WithQuery(target.Path,
-            [new("tz", zone.Id), new("month", MonthParam(m)), new("date", d is { } x ? WebFormat.Iso(x) : null), .. PickedParams(Picked)]);
+            [new("tz", zone.Id), new("month", MonthParam(m)), new("date", d is { } x ? WebFormat.Iso(x) : null), memberParam, .. PickedParams(Picked)]);
         string Choose(Slot s)
         {
             if (!IsPackage)
             {
-                return WithQuery(target.Path + "/book", [new("tz", zone.Id), new("start", ApiFormat.Format(s.Start))]);
+                return WithQuery(target.Path + "/book", [new("tz", zone.Id), new("start", ApiFormat.Format(s.Start)), memberParam]);
             }
 
             var toggled = Picked.Contains(s.Start) ? Picked.Where(p => p != s.Start).ToList() : [.. Picked, s.Start];
@@ -72,7 +78,8 @@ public sealed class IndexModel(RendezvousDbContext db, SlotPickerBuilder picker,
         var selectedDate = ParseDate(date) ?? ParseDate(from);
         Picker = await picker.BuildAsync(target.Page, zone, ParseMonth(month), selectedDate, null,
             new SlotPickerBuilder.Links(Navigate, Choose, s => Picked.Contains(s.Start)), target.Path,
-            [new("month", month ?? ""), new("date", date ?? ""), .. PickedParams(Picked).Select(p => new KeyValuePair<string, string>(p.Key, p.Value!))], ct);
+            [new("month", month ?? ""), new("date", date ?? ""), .. Member is null ? [] : new[] { new KeyValuePair<string, string>("member", Member.Id.ToString()) },
+                .. PickedParams(Picked).Select(p => new KeyValuePair<string, string>(p.Key, p.Value!))], ct, Member?.Id);
         Picker = Picker with
         {
             Lead = IsPackage ? $"Choose {target.Page.Settings.SessionCount} times, one for each session." : "Choose a time.",

@@ -30,12 +30,34 @@ public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService s
 
     public bool Taken { get; private set; }
 
-    public async Task<IActionResult> OnGetAsync(string token, string? tz, string? month, string? date, string? from, string? start, CancellationToken ct)
+    /// <summary>The appointment types the booking may move into, its own first (seed 003); a choice shows when there are several.</summary>
+    public IReadOnlyList<Domain.BookingPages.BookingPage> Types { get; private set; } = [];
+
+    /// <summary>The chosen type's page (the booking's own unless <see cref="Type"/> names another).</summary>
+    public Domain.BookingPages.BookingPage TypePage { get; private set; } = null!;
+
+    /// <summary>The chosen type's id when it is not the booking's own; null otherwise.</summary>
+    public string? Type { get; private set; }
+
+    private UserId? _member;
+
+    private async Task ChooseTypeAsync(string? type, CancellationToken ct)
+    {
+        Types = await SelfService.TypesAsync(Target, ct);
+        var source = await SelfService.SlotSourceAsync(Target, Types.Any(p => p.Id.ToString() == type) ? type : null, ct);
+        (TypePage, _member) = source.Value;
+        Type = TypePage.Id == Target.Booking.BookingPageId ? null : TypePage.Id.ToString();
+    }
+
+    public async Task<IActionResult> OnGetAsync(string token, string? tz, string? month, string? date, string? from, string? start, string? type,
+        CancellationToken ct)
     {
         if (await OpenAsync(token, LinkPurpose.Reschedule, ct) is { } missing)
         {
             return missing;
         }
+
+        await ChooseTypeAsync(type, ct);
 
         Zone = VisitorZone(tz, CustomerZone);
         ViewData["Title"] = View.CanReschedule ? (IsStaff ? "Reschedule this booking" : "Reschedule your appointment") : "This appointment cannot be rescheduled online";
@@ -44,14 +66,14 @@ public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService s
             return Page();
         }
 
-        if (await availability.WhyUnavailableAsync(Target.Page, ct) is { } why)
+        if (await availability.WhyUnavailableAsync(TypePage, ct) is { } why)
         {
             Problem = why.Message;
             return Page();
         }
 
         if (ApiFormat.TryParseInstant(start, out var chosen)
-            && await availability.FindSlotAsync(Target.Page, chosen, clock.GetCurrentInstant(), Target.Booking.Id, ct) is not null)
+            && await availability.FindSlotAsync(TypePage, chosen, clock.GetCurrentInstant(), Target.Booking.Id, ct, _member) is not null)
         {
             Chosen = chosen;
             ViewData["Title"] = IsStaff ? "Move this booking?" : "Move your appointment?";
@@ -66,16 +88,19 @@ public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService s
     /// <summary>The optional reason typed on the confirmation step (kept when the step is shown again).</summary>
     public string? Reason { get; private set; }
 
-    public async Task<IActionResult> OnPostAsync(string token, [FromForm] string? start, [FromForm] string? tz, [FromForm] string? reason, CancellationToken ct)
+    public async Task<IActionResult> OnPostAsync(string token, [FromForm] string? start, [FromForm] string? tz, [FromForm] string? reason,
+        [FromForm] string? type, CancellationToken ct)
     {
         if (await OpenAsync(token, LinkPurpose.Reschedule, ct) is { } missing)
         {
             return missing;
         }
 
+        await ChooseTypeAsync(type, ct);
+
         Zone = VisitorZone(tz, CustomerZone);
         Reason = reason;
-        var result = await SelfService.RescheduleAsync(Target, start, reason, ct);
+        var result = await SelfService.RescheduleAsync(Target, start, reason, ct, Type);
         if (result.IsSuccess)
         {
             Refresh(Target with { Booking = result.Value });
@@ -103,11 +128,12 @@ public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService s
     {
         var path = $"/manage/{Token}/reschedule";
         var zone = Zone;
-        Picker = await picker.BuildAsync(Target.Page, zone, month, date, Target.Booking.Id,
+        var type = Type;
+        Picker = await picker.BuildAsync(TypePage, zone, month, date, Target.Booking.Id,
             new SlotPickerBuilder.Links(
-                (m, d) => WithQuery(path, [new("tz", zone.Id), new("month", MonthParam(m)), new("date", d is { } x ? WebFormat.Iso(x) : null)]),
-                s => WithQuery(path, [new("tz", zone.Id), new("start", ApiFormat.Format(s.Start))])),
-            path, [], ct);
+                (m, d) => WithQuery(path, [new("tz", zone.Id), new("month", MonthParam(m)), new("date", d is { } x ? WebFormat.Iso(x) : null), new("type", type)]),
+                s => WithQuery(path, [new("tz", zone.Id), new("start", ApiFormat.Format(s.Start)), new("type", type)])),
+            path, [new("type", type ?? "")], ct, _member);
         Picker = Picker with { Lead = "Choose a new time.", SlotVerb = "Move to" };
     }
 }

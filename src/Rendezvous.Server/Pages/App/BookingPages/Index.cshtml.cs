@@ -33,6 +33,8 @@ public sealed class IndexModel(RendezvousDbContext db) : StaffPageModel
         SchedulingOption.GroupSession => "Group session",
         SchedulingOption.SessionPackage => "Session package",
         SchedulingOption.Panel => "Panel",
+        SchedulingOption.RoundRobin => "Round-robin team",
+        SchedulingOption.Collective => "Collective team",
         _ => "One-on-one",
     };
 }
