@@ -39,11 +39,61 @@ public static class Languages
         return IsSupported(code) ? code : Default;
     }
 
-    /// <summary>The culture texts and dates of <paramref name="code"/> are written with.</summary>
-    public static CultureInfo Culture(string? code) => CultureInfo.GetCultureInfo(Normalize(code));
+    private static readonly ConcurrentDictionary<string, CultureInfo> Cultures = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The culture texts and dates of <paramref name="code"/> are written with: named after the language (which is what
+    /// finds its resources) and carrying the language's day and month names. The server runs in invariant globalization
+    /// mode (no ICU), so cultures have no data of their own; the names come from <see cref="CalendarNames"/> instead.
+    /// </summary>
+    public static CultureInfo Culture(string? code) => Cultures.GetOrAdd(Normalize(code), c =>
+    {
+        var culture = new CultureInfo(c);
+        var names = CalendarNames.Of(c);
+        var format = culture.DateTimeFormat;
+        format.DayNames = names.Days;
+        format.AbbreviatedDayNames = names.ShortDays;
+        format.ShortestDayNames = names.ShortDays;
+        format.MonthNames = names.Months;
+        format.MonthGenitiveNames = names.Months;
+        format.AbbreviatedMonthNames = names.ShortMonths;
+        format.AbbreviatedMonthGenitiveNames = names.ShortMonths;
+        return culture;
+    });
+
+    /// <summary>The language <paramref name="culture"/> stands for (by its name; invariant mode gives cultures no other data).</summary>
+    public static string Of(CultureInfo culture) => Normalize(culture.Name);
 
     /// <summary>The language of the culture the current request or email is written in.</summary>
-    public static string Current => Normalize(CultureInfo.CurrentUICulture.TwoLetterISOLanguageName);
+    public static string Current => Of(CultureInfo.CurrentUICulture);
+}
+
+/// <summary>Day and month names per language (Sunday first, as .NET orders days; 13 months, the last empty).</summary>
+public sealed record CalendarNames(string[] Days, string[] ShortDays, string[] Months, string[] ShortMonths)
+{
+    public static CalendarNames Of(string code) => code switch
+    {
+        "de" => new(
+            ["Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"],
+            ["So.", "Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa."],
+            ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember", ""],
+            ["Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.", "Dez.", ""]),
+        "fr" => new(
+            ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
+            ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
+            ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre", ""],
+            ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.", ""]),
+        "es" => new(
+            ["domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"],
+            ["dom.", "lun.", "mar.", "mié.", "jue.", "vie.", "sáb."],
+            ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre", ""],
+            ["ene.", "feb.", "mar.", "abr.", "may.", "jun.", "jul.", "ago.", "sept.", "oct.", "nov.", "dic.", ""]),
+        _ => new(
+            ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],
+            ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
+            ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December", ""],
+            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", ""]),
+    };
 }
 
 /// <summary>
@@ -60,7 +110,7 @@ public static class DatePatterns
 
     private static Set For(CultureInfo culture)
     {
-        var code = Languages.Normalize(culture.TwoLetterISOLanguageName);
+        var code = Languages.Of(culture);
         return Sets.GetOrAdd(code, c =>
         {
             var ci = Languages.Culture(c);
@@ -89,7 +139,7 @@ public static class DatePatterns
     public static string Time(LocalTime value, CultureInfo culture) => For(culture).Time.Format(value);
 
     /// <summary>The start of an email's date line: "Monday, 15 March 2027, 10:00".</summary>
-    public static string EmailWhen(LocalDateTime value, CultureInfo culture) => Capitalized(For(culture).EmailWhen.Format(value), culture);
+    public static string EmailWhen(LocalDateTime value, CultureInfo culture) => For(culture).EmailWhen.Format(value);
 
     /// <summary>
     /// French and Spanish write day and month names in lower case; a date that starts a line or a heading still starts

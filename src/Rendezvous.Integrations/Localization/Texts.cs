@@ -25,7 +25,7 @@ public static class Texts
     /// <summary><paramref name="english"/> in <paramref name="culture"/>'s language.</summary>
     public static string Get(string english, CultureInfo culture)
     {
-        if (Languages.Normalize(culture.TwoLetterISOLanguageName) == Languages.Default)
+        if (Languages.Of(culture) == Languages.Default)
         {
             return english;
         }
@@ -44,7 +44,7 @@ public static class Texts
 
     public static string Plural(CultureInfo culture, long n, string one, string many)
     {
-        var singular = Languages.Normalize(culture.TwoLetterISOLanguageName) == "fr" ? n is 0 or 1 : n == 1;
+        var singular = Languages.Of(culture) == "fr" ? n is 0 or 1 : n == 1;
         return Format(culture, singular ? one : many, n);
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Localization;
+using Microsoft.Extensions.Primitives;
 using Rendezvous.Integrations.Localization;
 
 namespace Rendezvous.Server.Features.Web;
@@ -7,8 +8,8 @@ namespace Rendezvous.Server.Features.Web;
 /// <summary>
 /// Which language a request is answered in. The public pages follow the visitor: the language switcher's cookie
 /// (<see cref="CookieName"/>) first, else the browser's Accept-Language, else English. The staff app, the API and
-/// everything else stay English. Only the UI culture changes: the formatting culture stays English everywhere, so
-/// numbers in attributes, links and scripts never change form with the visitor's language.
+/// everything else stay English. Only the UI culture changes: the formatting culture stays invariant everywhere, as
+/// before, so numbers in attributes, links and scripts never change form with the visitor's language.
 /// </summary>
 public static class RequestLanguages
 {
@@ -17,18 +18,35 @@ public static class RequestLanguages
     public static IServiceCollection AddRequestLanguages(this IServiceCollection services) =>
         services.Configure<RequestLocalizationOptions>(o =>
         {
-            o.DefaultRequestCulture = new RequestCulture(Languages.Default);
-            o.SupportedCultures = [CultureInfo.GetCultureInfo(Languages.Default)];
-            o.SupportedUICultures = [.. Languages.Codes.Select(CultureInfo.GetCultureInfo)];
-            o.FallBackToParentUICultures = true;
+            o.DefaultRequestCulture = new RequestCulture(CultureInfo.InvariantCulture, Languages.Culture(Languages.Default));
+            o.SupportedCultures = [CultureInfo.InvariantCulture];
+            o.SupportedUICultures = [.. Languages.Codes.Select(Languages.Culture)];
             o.ApplyCurrentCultureToResponseHeaders = true;
             o.RequestCultureProviders =
             [
-                new CustomRequestCultureProvider(c => Task.FromResult(IsPublic(c.Request.Path) ? null : new ProviderCultureResult(Languages.Default))),
+                new CustomRequestCultureProvider(c => Task.FromResult(IsPublic(c.Request.Path) ? null : Result(Languages.Default))),
                 new CookieRequestCultureProvider { CookieName = CookieName },
-                new AcceptLanguageHeaderRequestCultureProvider { MaximumAcceptLanguageHeaderValuesToTry = 5 },
+                new CustomRequestCultureProvider(c => Task.FromResult(FromAcceptLanguage(c.Request))),
             ];
         });
+
+    private static ProviderCultureResult Result(string code) => new(new StringSegment(""), new StringSegment(code));
+
+    /// <summary>
+    /// The first language of Accept-Language, by quality, that Rendezvous speaks ("de-AT" counts as German). Matched by
+    /// the tag's language part here, since invariant mode knows no parent cultures to fall back through.
+    /// </summary>
+    public static ProviderCultureResult? FromAcceptLanguage(HttpRequest request)
+    {
+        var values = request.GetTypedHeaders().AcceptLanguage;
+        var best = values
+            .Where(v => v.Quality is null or > 0)
+            .Select((v, i) => (Code: v.Value.Value?.Split('-')[0].ToLowerInvariant(), Quality: v.Quality ?? 1, Index: i))
+            .Where(v => Languages.IsSupported(v.Code))
+            .OrderByDescending(v => v.Quality).ThenBy(v => v.Index)
+            .FirstOrDefault();
+        return best.Code is { } code ? Result(code) : null;
+    }
 
     /// <summary>The pages visitors and customers read; the rest of the server speaks English.</summary>
     public static bool IsPublic(PathString path) =>
@@ -48,7 +66,7 @@ public static class RequestLanguages
                 return Results.NotFound();
             }
 
-            context.Response.Cookies.Append(CookieName, CookieRequestCultureProvider.MakeCookieValue(new RequestCulture(Languages.Default, code)),
+            context.Response.Cookies.Append(CookieName, CookieRequestCultureProvider.MakeCookieValue(new RequestCulture(CultureInfo.InvariantCulture, Languages.Culture(code))),
                 new CookieOptions
                 {
                     MaxAge = TimeSpan.FromDays(365),
