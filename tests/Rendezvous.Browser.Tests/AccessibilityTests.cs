@@ -75,12 +75,15 @@ public sealed class AccessibilityTests(RendezvousServer server)
         var customer = await server.NewPageAsync();
         await customer.GotoAsync(link);
         await Axe.CollectAsync(customer, found);
-        await customer.GotoAsync(link + "/reschedule?tz=UTC");
+        await customer.GetByRole(AriaRole.Link, new() { Name = "Reschedule" }).ClickAsync();
+        await Expect(customer.GetByRole(AriaRole.Heading, new() { Name = "Reschedule your appointment" })).ToBeVisibleAsync();
         await Axe.CollectAsync(customer, found);
         await customer.Locator(".slots a").Nth(1).ClickAsync();
         await Expect(customer.GetByRole(AriaRole.Heading, new() { Name = "Move your appointment?" })).ToBeVisibleAsync();
         await Axe.CollectAsync(customer, found);
-        await customer.GotoAsync(link + "/cancel");
+        await customer.GotoAsync(link);
+        await customer.GetByRole(AriaRole.Link, new() { Name = "Cancel appointment" }).ClickAsync();
+        await Expect(customer.GetByRole(AriaRole.Heading, new() { Name = "Cancel this appointment?" })).ToBeVisibleAsync();
         await Axe.CollectAsync(customer, found);
         await customer.GotoAsync($"/portal/{RendezvousServer.Organization}");
         await Axe.CollectAsync(customer, found);
@@ -138,13 +141,16 @@ public sealed class AccessibilityTests(RendezvousServer server)
         await TabToAsync(visitor, "#tz");
         await visitor.Keyboard.PressAsync("ArrowUp");
         await visitor.WaitForURLAsync(u => u.Contains("tz=", StringComparison.Ordinal) && !u.EndsWith("tz=UTC", StringComparison.Ordinal));
+        await visitor.WaitForLoadStateAsync(LoadState.NetworkIdle);
         await Expect(visitor.Locator("#tz")).Not.ToHaveValueAsync("UTC");
 
         // A day, then a time, then the form: Tab, Enter and typing only.
-        await TabToAsync(visitor, ".month a[aria-current='date'], .month td a");
+        await TabToAsync(visitor, ".month td a");
         await visitor.Keyboard.PressAsync("Enter");
+        await visitor.WaitForURLAsync(u => u.Contains("date=", StringComparison.Ordinal));
         await TabToAsync(visitor, ".slots a");
         await visitor.Keyboard.PressAsync("Enter");
+        await visitor.WaitForURLAsync(u => u.Contains("/book?", StringComparison.Ordinal));
         await Expect(visitor.GetByLabel("Your name")).ToBeVisibleAsync();
         await TabToAsync(visitor, "#f-name");
         await visitor.Keyboard.TypeAsync("Kim Keys");
@@ -152,6 +158,7 @@ public sealed class AccessibilityTests(RendezvousServer server)
         await visitor.Keyboard.TypeAsync($"{Arrange.Unique("keys")}@example.com");
         await TabToAsync(visitor, "button[type=submit]");
         await visitor.Keyboard.PressAsync("Space");
+        await visitor.WaitForURLAsync(u => u.Contains("/booked/", StringComparison.Ordinal));
         await Expect(visitor.GetByRole(AriaRole.Heading, new() { Name = "You are booked" })).ToBeVisibleAsync();
 
         // The confirmation's own controls are reachable too.
