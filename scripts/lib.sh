@@ -569,6 +569,23 @@ _aiosmtpd_tls() {
   wait_until_up "the $name SMTP server on 127.0.0.1:$port" "$pid" "$logfile" "$check" "$port"
 }
 
+# ensure_axe: axe-core from npm (the version pinned in tests/Rendezvous.Browser.Tests/axe/package-lock.json) for the
+# browser tests' accessibility checks, which inject it into each page. Installs Debian's nodejs and npm when missing;
+# npm ci reaches only the npm registry. Exports RENDEZVOUS_TEST_AXE, the path of axe.min.js.
+ensure_axe() {
+  local dir="$ROOT/tests/Rendezvous.Browser.Tests/axe"
+  command -v npm >/dev/null || apt_install nodejs npm
+  local want; want=$(sed -n 's/.*"axe-core": "\([0-9.]*\)".*/\1/p' "$dir/package.json" | head -n 1)
+  local have=""
+  [ -f "$dir/node_modules/axe-core/package.json" ] \
+    && have=$(sed -n 's/^  "version": "\([0-9.]*\)".*/\1/p' "$dir/node_modules/axe-core/package.json" | head -n 1)
+  if [ "$have" != "$want" ] || [ ! -f "$dir/node_modules/axe-core/axe.min.js" ]; then
+    log "installing axe-core $want (npm ci)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in $dir failed"
+  fi
+  export RENDEZVOUS_TEST_AXE="$dir/node_modules/axe-core/axe.min.js"
+}
+
 # ensure_chromium: Debian's Chromium (and its driver, and a font) for the browser tests, started by Playwright from
 # /usr/bin/chromium; Playwright's own browser download does not work here. Exports RENDEZVOUS_TEST_CHROMIUM.
 ensure_chromium() {

@@ -106,6 +106,7 @@ builder.Services.AddScoped<Rendezvous.Server.Features.Security.SignInThrottle>()
 builder.Services.AddRendezvousRateLimits(builder.Configuration);
 builder.Services.AddAdmission(builder.Configuration);
 builder.Services.AddWebApplication();
+builder.Services.AddRequestLanguages();
 
 // One key ring for every server process, in the database, encrypted with Rendezvous:DataProtection:KeyEncryptionKey.
 Rendezvous.Data.KeyEncryption.KeyRingProtection.AddRendezvousDataProtection(builder.Services, builder.Configuration);
@@ -199,6 +200,8 @@ app.UseWebAssets();
 app.UseRouting();
 // Deprecated operations say so in every answer (Deprecation and Sunset headers, docs/API.md).
 app.UseApiDeprecation();
+// The language of the public pages (the switcher's cookie, else Accept-Language); see RequestLanguages.
+app.UseRequestLocalization();
 app.UseRateLimiter();
 // Before authentication: an API key or cookie holding NUL would otherwise reach the database too. Before the admission
 // gate as well, so bad input is refused without waiting for a database slot.
@@ -229,6 +232,7 @@ api.MapPortal();
 api.MapPortalAccess();
 app.MapSelfServiceFiles();
 app.MapWebApplication();
+app.MapLanguageSwitch();
 api.MapWebhooks();
 Rendezvous.Server.Features.Routing.RoutingFormsEndpoints.MapRoutingForms(api);
 Rendezvous.Server.Features.Automations.AutomationsEndpoints.MapAutomations(api);

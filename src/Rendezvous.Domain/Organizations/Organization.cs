@@ -75,6 +75,12 @@ public sealed class User
 
     public bool IsAdministrator => Role == UserRole.Administrator;
 
+    /// <summary>The language of the emails this user receives as a host: a two-letter code ("en", "de", "fr", "es").</summary>
+    public string Language { get; private set; } = "en";
+
+    /// <summary>The caller passes a supported code (the list lives with the translations, outside the domain).</summary>
+    public void SetLanguage(string language) => Language = language;
+
     public void Update(string name, string timeZoneId, UserRole role)
     {
         Name = name;
@@ -119,6 +125,12 @@ public sealed class Customer
     public string TimeZoneId { get; private set; }
 
     public Instant CreatedAt { get; private set; }
+
+    /// <summary>
+    /// The language the customer last booked in ("en", "de", "fr", "es"), which their emails are written in; null for a
+    /// customer who never said (English).
+    /// </summary>
+    public string? Language { get; private set; }
 
     /// <summary>A returning customer may give a new name, phone or zone; the latest wins.</summary>
     public void Refresh(string name, string? phone, string timeZoneId)

@@ -10,7 +10,9 @@ using Rendezvous.Domain;
 using Rendezvous.Domain.BookingPages;
 using Rendezvous.Domain.Bookings;
 using Rendezvous.Domain.Organizations;
+using System.Globalization;
 using MimeKit;
+using Rendezvous.Integrations.Localization;
 using Rendezvous.Integrations.Notifications.Email;
 using Rendezvous.Integrations.Notifications.Templates;
 
@@ -65,9 +67,6 @@ public sealed partial class BookingNotifier(
     IClock clock,
     ILogger<BookingNotifier> logger) : IBookingNotifier
 {
-    private static readonly LocalDateTimePattern Full = LocalDateTimePattern.CreateWithInvariantCulture("dddd, d MMMM uuuu, HH:mm");
-    private static readonly LocalTimePattern Time = LocalTimePattern.CreateWithInvariantCulture("HH:mm");
-
     public bool IsEnabled => !string.IsNullOrWhiteSpace(options.Value.Host);
 
     public Task SendAsync(BookingId bookingId, NotificationKind kind, NotificationRecipients recipients, string deduplicationKey,
@@ -189,7 +188,7 @@ public sealed partial class BookingNotifier(
         MailboxAddress from, string messageId, EmailOverride? customOverride, Instant now, CancellationToken ct)
     {
         var values = Values(context, change, recipient);
-        var template = await templates.ForSendingAsync(context.Organization.Id, kind, recipient.Audience, ct);
+        var template = await templates.ForSendingAsync(context.Organization.Id, kind, recipient.Audience, recipient.Language, ct);
         var subject = template.Subject.Render(values);
         var text = template.Text.Render(values);
         var html = template.Html.Render(values, HtmlLayout.Escape);
@@ -200,8 +199,8 @@ public sealed partial class BookingNotifier(
 
         if (customOverride?.Message is { } message)
         {
-            var source = message.TrimEnd() + "\n\n" + DefaultTemplates.DetailsBlock + "\n{{organization.name}}\n";
-            if (Parsed(source) is { } t && Parsed(HtmlLayout.FromText(source)) is { } h)
+            var source = message.TrimEnd() + "\n\n" + DefaultTemplates.DetailsBlockIn(recipient.Language) + "\n{{organization.name}}\n";
+            if (Parsed(source) is { } t && Parsed(HtmlLayout.FromText(source, recipient.Language)) is { } h)
             {
                 text = t.Render(values);
                 html = h.Render(values, HtmlLayout.Escape);
@@ -213,7 +212,7 @@ public sealed partial class BookingNotifier(
         var customer = context.Customer;
         var ics = BookingCalendarEvent.Write(new BookingEventContent(
             booking.Id,
-            recipient.IsCustomer ? $"{context.Page.Title} with {primary.Name}" : $"{context.Page.Title}: {customer.Name}",
+            recipient.IsCustomer ? Texts.Format(recipient.Culture, "{0} with {1}", context.Page.Title, primary.Name) : $"{context.Page.Title}: {customer.Name}",
             context.Page.Description, context.LocationFor(recipient.IsCustomer), change.Start, change.End, change.Status == BookingStatus.Requested,
             primary.Name, primary.Email, customer.Name, customer.Email, change.Sequence, now), change.Method);
 
@@ -250,6 +249,7 @@ public sealed partial class BookingNotifier(
     private Dictionary<string, string> Values(BookingContext context, Change change, Recipient recipient)
     {
         var zone = recipient.Zone;
+        var culture = recipient.Culture;
         var customer = context.Customer;
         var primary = context.PrimaryHost;
         return new Dictionary<string, string>(StringComparer.Ordinal)
@@ -261,11 +261,11 @@ public sealed partial class BookingNotifier(
             ["host.name"] = primary.Name,
             ["host.email"] = primary.Email,
             ["booking.title"] = context.Page.Title,
-            ["booking.start"] = At(change.Start, zone),
-            ["booking.end"] = At(change.End, zone),
-            ["booking.when"] = Range(change.Start, change.End, zone),
-            ["booking.previousStart"] = change.PreviousStart is { } previous ? At(previous, zone) : "",
-            ["booking.duration"] = Describe(change.End - change.Start),
+            ["booking.start"] = At(change.Start, zone, culture),
+            ["booking.end"] = At(change.End, zone, culture),
+            ["booking.when"] = Range(change.Start, change.End, zone, culture),
+            ["booking.previousStart"] = change.PreviousStart is { } previous ? At(previous, zone, culture) : "",
+            ["booking.duration"] = Texts.Duration(culture, (long)Math.Round((change.End - change.Start).TotalMinutes)),
             ["booking.timeZone"] = zone.Id,
             ["booking.location"] = context.LocationFor(recipient.IsCustomer) ?? "",
             // Customers see only the reason a person gave; a reason Rendezvous recorded itself is for staff.
@@ -278,25 +278,21 @@ public sealed partial class BookingNotifier(
     }
 
     /// <summary>"Monday, 15 March 2027, 10:00 (America/New_York)".</summary>
-    public static string At(Instant instant, DateTimeZone zone) => $"{Full.Format(instant.InZone(zone).LocalDateTime)} ({zone.Id})";
+    public static string At(Instant instant, DateTimeZone zone) => At(instant, zone, CultureInfo.InvariantCulture);
+
+    /// <summary>"Montag, 15. März 2027, 10:00 (Europe/Berlin)": in the language of <paramref name="culture"/> (English by default).</summary>
+    public static string At(Instant instant, DateTimeZone zone, CultureInfo culture) =>
+        $"{DatePatterns.EmailWhen(instant.InZone(zone).LocalDateTime, culture)} ({zone.Id})";
 
     /// <summary>"Monday, 15 March 2027, 10:00 to 10:30 (America/New_York)", or both dates when it ends on another day.</summary>
-    public static string Range(Instant start, Instant end, DateTimeZone zone)
+    public static string Range(Instant start, Instant end, DateTimeZone zone) => Range(start, end, zone, CultureInfo.InvariantCulture);
+
+    public static string Range(Instant start, Instant end, DateTimeZone zone, CultureInfo culture)
     {
         var s = start.InZone(zone).LocalDateTime;
         var e = end.InZone(zone).LocalDateTime;
-        var until = s.Date == e.Date ? Time.Format(e.TimeOfDay) : Full.Format(e);
-        return $"{Full.Format(s)} to {until} ({zone.Id})";
-    }
-
-    private static string Describe(Duration d)
-    {
-        var minutes = (long)Math.Round(d.TotalMinutes);
-        var hours = minutes / 60;
-        var rest = minutes % 60;
-        var h = hours == 0 ? "" : hours == 1 ? "1 hour" : $"{hours} hours";
-        var m = rest == 0 ? "" : rest == 1 ? "1 minute" : $"{rest} minutes";
-        return h.Length > 0 && m.Length > 0 ? $"{h} {m}" : h + m;
+        var until = s.Date == e.Date ? DatePatterns.Time(e.TimeOfDay, culture) : DatePatterns.EmailWhen(e, culture);
+        return Texts.Format(culture, "{0} to {1} ({2})", DatePatterns.EmailWhen(s, culture), until, zone.Id);
     }
 
     private static IEnumerable<Recipient> Recipients(BookingContext context, NotificationRequest request, EmailOverride? customerOverride)
@@ -305,14 +301,15 @@ public sealed partial class BookingNotifier(
         {
             // Someone outside the booking: the hosts' wording, in the primary host's time zone.
             yield return new Recipient("address:" + address, TemplateAudience.Host, address, address,
-                TimeZones.Find(context.PrimaryHost.TimeZoneId) ?? DateTimeZone.Utc);
+                TimeZones.Find(context.PrimaryHost.TimeZoneId) ?? DateTimeZone.Utc, Languages.Normalize(context.PrimaryHost.Language));
             yield break;
         }
 
         if (request.Recipients.HasFlag(NotificationRecipients.Customer) && customerOverride?.Send != false)
         {
             var c = context.Customer;
-            yield return new Recipient("customer", TemplateAudience.Customer, c.Name, c.Email, TimeZones.Find(c.TimeZoneId) ?? DateTimeZone.Utc);
+            yield return new Recipient("customer", TemplateAudience.Customer, c.Name, c.Email, TimeZones.Find(c.TimeZoneId) ?? DateTimeZone.Utc,
+                Languages.Normalize(c.Language));
         }
 
         if (request.Recipients.HasFlag(NotificationRecipients.Hosts))
@@ -320,7 +317,7 @@ public sealed partial class BookingNotifier(
             foreach (var host in context.Hosts.Where(h => h.Id != request.SkipHost))
             {
                 yield return new Recipient("host:" + host.Id, TemplateAudience.Host, host.Name, host.Email,
-                    TimeZones.Find(host.TimeZoneId) ?? DateTimeZone.Utc) { UserId = host.Id };
+                    TimeZones.Find(host.TimeZoneId) ?? DateTimeZone.Utc, Languages.Normalize(host.Language)) { UserId = host.Id };
             }
         }
     }
@@ -379,8 +376,11 @@ public sealed partial class BookingNotifier(
             && Meeting is not { Deleted: false, JoinUrl.Length: > 0 };
     }
 
-    private sealed record Recipient(string Key, TemplateAudience Audience, string Name, string Email, DateTimeZone Zone)
+    /// <summary>One addressee, with the zone and language (a supported two-letter code) their email is written in.</summary>
+    private sealed record Recipient(string Key, TemplateAudience Audience, string Name, string Email, DateTimeZone Zone, string Language)
     {
+        public CultureInfo Culture => Languages.Culture(Language);
+
         /// <summary>The host's user id (null for the customer).</summary>
         public UserId? UserId { get; init; }
 

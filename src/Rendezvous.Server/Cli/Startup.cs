@@ -113,6 +113,7 @@ public static partial class Startup
     public static IReadOnlySet<string> ReservedOrganizationSlugs { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "api", "app", "embed", "embed.js", "manage", "portal", "payments", "openapi", "health", "metrics", "css", "js", "img", "favicon.ico",
+        "language",
     };
 
     private static async Task SetAdminPasswordAsync(IServiceProvider services, OrganizationId org, BootstrapOptions options, CancellationToken ct)

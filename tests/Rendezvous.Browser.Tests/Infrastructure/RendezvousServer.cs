@@ -117,13 +117,13 @@ public sealed class RendezvousServer : IAsyncLifetime
     }
 
     /// <summary>A fresh browser context (its own cookies and storage), in a time zone and at a size of the test's choosing.</summary>
-    public async Task<IPage> NewPageAsync(string timeZone = "Europe/London", int width = 1280, int height = 900)
+    public async Task<IPage> NewPageAsync(string timeZone = "Europe/London", int width = 1280, int height = 900, string locale = "en-GB")
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = BaseUrl,
             TimezoneId = timeZone,
-            Locale = "en-GB",
+            Locale = locale,
             ViewportSize = new ViewportSize { Width = width, Height = height },
         });
         context.SetDefaultTimeout(20_000);

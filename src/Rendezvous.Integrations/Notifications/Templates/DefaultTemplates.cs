@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text;
+using Rendezvous.Integrations.Localization;
 
 namespace Rendezvous.Integrations.Notifications.Templates;
 
@@ -168,25 +170,46 @@ public static class DefaultTemplates
             [When, Customer, Phone, Where], InviteAttached, ManageLink: true),
     };
 
-    private static readonly Dictionary<(NotificationKind, TemplateAudience), TemplateSource> Sources =
-        Specs.ToDictionary(kv => kv.Key, kv => Build(kv.Key.Item2, kv.Value));
+    // Every template in every language, built once: the English wording above is translated line by line.
+    private static readonly Dictionary<(NotificationKind, TemplateAudience, string), TemplateSource> Sources =
+        Specs.SelectMany(kv => Languages.Codes.Select(l => (kv.Key, kv.Value, Language: l)))
+            .ToDictionary(x => (x.Key.Item1, x.Key.Item2, x.Language), x => Build(x.Key.Item2, x.Value, Languages.Culture(x.Language)));
 
-    public static TemplateSource For(NotificationKind kind, TemplateAudience audience) => Sources[(kind, audience)];
+    /// <summary>The English default (the one the template editor shows and an organization customises).</summary>
+    public static TemplateSource For(NotificationKind kind, TemplateAudience audience) => For(kind, audience, Languages.Default);
+
+    /// <summary>The default in <paramref name="language"/> (a supported code; anything else is English).</summary>
+    public static TemplateSource For(NotificationKind kind, TemplateAudience audience, string language) =>
+        Sources[(kind, audience, Languages.Normalize(language))];
 
     /// <summary>
     /// The fixed block added below a staff member's own message in a rescheduled email (the new time, the place and the
     /// manage link always reach the customer, whatever the message says).
     /// </summary>
-    public static string DetailsBlock { get; } = TextDetails([When, Where, Notes]) + "\n" + ManageText;
+    public static string DetailsBlock { get; } = DetailsBlockIn(Languages.Default);
 
-    private const string ManageText = "Need to change something? Reschedule or cancel here:\n{{manageUrl}}\n";
-
-    private static TemplateSource Build(TemplateAudience audience, Spec spec)
+    /// <summary><see cref="DetailsBlock"/> in <paramref name="language"/>.</summary>
+    public static string DetailsBlockIn(string language)
     {
-        var greeting = audience == TemplateAudience.Customer ? "Hello {{customer.name}}," : "Hello {{recipient.name}},";
+        var culture = Languages.Culture(language);
+        return TextDetails([When, Where, Notes], culture) + "\n" + ManageText(culture);
+    }
+
+    private static string ManageText(CultureInfo culture) => Texts.Get("Need to change something? Reschedule or cancel here:", culture) + "\n{{manageUrl}}\n";
+
+    private static TemplateSource Build(TemplateAudience audience, Spec english, CultureInfo culture)
+    {
+        string L(string text) => Texts.Get(text, culture);
+        var spec = english with
+        {
+            Subject = L(english.Subject),
+            Opening = L(english.Opening),
+            Closing = english.Closing is null ? null : L(english.Closing),
+        };
+        var greeting = L(audience == TemplateAudience.Customer ? "Hello {{customer.name}}," : "Hello {{recipient.name}},");
         var text = new StringBuilder();
         text.Append(greeting).Append("\n\n").Append(spec.Opening).Append("\n\n");
-        text.Append(TextDetails(spec.Details));
+        text.Append(TextDetails(spec.Details, culture));
         if (spec.Closing is not null)
         {
             text.Append('\n').Append(spec.Closing).Append('\n');
@@ -194,7 +217,7 @@ public static class DefaultTemplates
 
         if (spec.ManageLink)
         {
-            text.Append('\n').Append(ManageText);
+            text.Append('\n').Append(ManageText(culture));
         }
 
         text.Append("\n{{organization.name}}\n");
@@ -205,7 +228,7 @@ public static class DefaultTemplates
         body.Append("<table role=\"presentation\" style=\"border-collapse:collapse;margin:0 0 16px 0;\">\n");
         foreach (var d in spec.Details)
         {
-            var row = $"<tr><td style=\"padding:4px 16px 4px 0;color:#57606a;vertical-align:top;\">{Escape(d.Label)}</td>"
+            var row = $"<tr><td style=\"padding:4px 16px 4px 0;color:#57606a;vertical-align:top;\">{Escape(L(d.Label))}</td>"
                 + $"<td style=\"padding:4px 0;vertical-align:top;\">{Escape(d.Value)}</td></tr>\n";
             body.Append(d.OnlyWhen is null ? row : $"{{{{#{d.OnlyWhen}}}}}{row}{{{{/{d.OnlyWhen}}}}}");
         }
@@ -218,19 +241,19 @@ public static class DefaultTemplates
 
         if (spec.ManageLink)
         {
-            body.Append(HtmlLayout.ManageLink);
+            body.Append(HtmlLayout.ManageLinkIn(culture));
         }
 
         body.Append(HtmlLayout.Paragraph("{{organization.name}}"));
         return new TemplateSource(spec.Subject, text.ToString(), HtmlLayout.Document(body.ToString()));
     }
 
-    private static string TextDetails(Detail[] details)
+    private static string TextDetails(Detail[] details, CultureInfo culture)
     {
         var text = new StringBuilder();
         foreach (var d in details)
         {
-            var line = $"{d.Label}: {d.Value}\n";
+            var line = $"{Texts.Get(d.Label, culture)}: {d.Value}\n";
             text.Append(d.OnlyWhen is null ? line : $"{{{{#{d.OnlyWhen}}}}}{line}{{{{/{d.OnlyWhen}}}}}");
         }
 
@@ -243,9 +266,13 @@ public static class DefaultTemplates
 /// <summary>The HTML around every message, and the conversion of a plain-text template into an HTML one.</summary>
 public static class HtmlLayout
 {
-    public const string ManageLink =
+    public static string ManageLink { get; } = ManageLinkIn(CultureInfo.InvariantCulture);
+
+    /// <summary>The "Reschedule or cancel" button in the language of <paramref name="culture"/>.</summary>
+    public static string ManageLinkIn(CultureInfo culture) =>
         "{{#manageUrl}}<p style=\"margin:0 0 16px 0;\"><a href=\"{{manageUrl}}\" style=\"display:inline-block;padding:10px 16px;"
-        + "background:#0b5cad;color:#ffffff;text-decoration:none;border-radius:6px;\">Reschedule or cancel</a></p>\n{{/manageUrl}}";
+        + "background:#0b5cad;color:#ffffff;text-decoration:none;border-radius:6px;\">" + Escape(Texts.Get("Reschedule or cancel", culture))
+        + "</a></p>\n{{/manageUrl}}";
 
     public static string Document(string body) =>
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"></head>\n"
@@ -290,8 +317,12 @@ public static class HtmlLayout
     /// rendered), blank lines separate paragraphs, line breaks stay, and a line that is only <c>{{manageUrl}}</c> becomes
     /// the "Reschedule or cancel" button.
     /// </summary>
-    public static string FromText(string textTemplate)
+    public static string FromText(string textTemplate) => FromText(textTemplate, Languages.Default);
+
+    /// <summary><see cref="FromText(string)"/> with the button in <paramref name="language"/>.</summary>
+    public static string FromText(string textTemplate, string language)
     {
+        var manageLink = ManageLinkIn(Languages.Culture(language));
         var body = new StringBuilder();
         foreach (var paragraph in textTemplate.ReplaceLineEndings("\n").Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
         {
@@ -307,7 +338,7 @@ public static class HtmlLayout
                         html.Clear();
                     }
 
-                    body.Append(ManageLink);
+                    body.Append(manageLink);
                     continue;
                 }
 

@@ -50,8 +50,21 @@ public sealed class EmailTemplateStore(NpgsqlDataSource dataSource)
     public async Task<EffectiveTemplate> GetAsync(OrganizationId organizationId, NotificationKind kind, TemplateAudience audience, CancellationToken ct) =>
         (await LoadAsync(organizationId, ct)).GetValueOrDefault((kind, audience)) ?? Defaults[(kind, audience)];
 
+    // The defaults in every language; an organization's own template is one text for every language (it chose the words).
+    private static readonly Dictionary<(NotificationKind, TemplateAudience, string), EffectiveTemplate> LanguageDefaults =
+        Defaults.Keys.SelectMany(k => Localization.Languages.Codes.Select(l => (k.Item1, k.Item2, l)))
+            .ToDictionary(x => x, x => new EffectiveTemplate(x.Item1, x.Item2, DefaultTemplates.For(x.Item1, x.Item2, x.l), false, false));
+
     /// <summary>The template to send with (possibly up to <see cref="CacheFor"/> old when changed by another process).</summary>
-    public async Task<EffectiveTemplate> ForSendingAsync(OrganizationId organizationId, NotificationKind kind, TemplateAudience audience, CancellationToken ct)
+    public Task<EffectiveTemplate> ForSendingAsync(OrganizationId organizationId, NotificationKind kind, TemplateAudience audience, CancellationToken ct) =>
+        ForSendingAsync(organizationId, kind, audience, Localization.Languages.Default, ct);
+
+    /// <summary>
+    /// The template to send in <paramref name="language"/>: the organization's own when it customised this one (in the
+    /// words it wrote), otherwise the default in that language.
+    /// </summary>
+    public async Task<EffectiveTemplate> ForSendingAsync(OrganizationId organizationId, NotificationKind kind, TemplateAudience audience, string language,
+        CancellationToken ct)
     {
         if (!_cache.TryGetValue(organizationId, out var cached) || cached.Until < Environment.TickCount64)
         {
@@ -59,7 +72,7 @@ public sealed class EmailTemplateStore(NpgsqlDataSource dataSource)
             _cache[organizationId] = cached;
         }
 
-        return cached.Custom.GetValueOrDefault((kind, audience)) ?? Defaults[(kind, audience)];
+        return cached.Custom.GetValueOrDefault((kind, audience)) ?? LanguageDefaults[(kind, audience, Localization.Languages.Normalize(language))];
     }
 
     private async Task<IReadOnlyDictionary<(NotificationKind, TemplateAudience), EffectiveTemplate>> LoadAsync(OrganizationId organizationId, CancellationToken ct)

@@ -131,7 +131,8 @@ public sealed class AvailabilityService(RendezvousDbContext db, Spaces.SpacePool
                     new NpgsqlParameter("id", Guid.CreateVersion7()), new NpgsqlParameter("org", customer.OrganizationId.Value),
                     new NpgsqlParameter("name", customer.Name), new NpgsqlParameter("email", customer.Email),
                     new NpgsqlParameter("phone", (object?)customer.Phone ?? DBNull.Value) { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
-                    new NpgsqlParameter("tz", customer.TimeZoneId), new NpgsqlParameter("now", customer.Now)));
+                    new NpgsqlParameter("tz", customer.TimeZoneId), new NpgsqlParameter("now", customer.Now),
+                    new NpgsqlParameter("language", (object?)customer.Language ?? DBNull.Value) { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text }));
             }
 
             var roundRobin = customer is not null && page.Settings.SchedulingOption == SchedulingOption.RoundRobin;
@@ -401,11 +402,15 @@ public sealed record PageReads(
 /// <summary>A customer to insert, or refresh when the organization already has one with that email; the row comes back.</summary>
 public sealed record CustomerUpsert(OrganizationId OrganizationId, string Name, string Email, string? Phone, string TimeZoneId, Instant Now)
 {
+    /// <summary>The language of the customer's emails; null keeps the one stored.</summary>
+    public string? Language { get; init; }
+
     public const string Sql = """
-        INSERT INTO customers (id, organization_id, name, email, phone, time_zone, created_at)
-        VALUES (@id, @org, @name, @email, @phone, @tz, @now)
+        INSERT INTO customers (id, organization_id, name, email, phone, time_zone, created_at, language)
+        VALUES (@id, @org, @name, @email, @phone, @tz, @now, @language)
         ON CONFLICT (organization_id, email) DO UPDATE
-            SET name = EXCLUDED.name, phone = COALESCE(EXCLUDED.phone, customers.phone), time_zone = EXCLUDED.time_zone
+            SET name = EXCLUDED.name, phone = COALESCE(EXCLUDED.phone, customers.phone), time_zone = EXCLUDED.time_zone,
+                language = COALESCE(EXCLUDED.language, customers.language)
         RETURNING id, name, email, phone, time_zone, created_at
         """;
 }

@@ -4,7 +4,11 @@ using Rendezvous.Server.Infrastructure;
 
 namespace Rendezvous.Server.Features.Bookings;
 
-public sealed record CustomerRequest(string? Name, string? Email, string? Phone, string? TimeZone);
+/// <summary>
+/// The customer of a public booking. <c>language</c> ("en", "de", "fr", "es") is the language of their emails; without it
+/// the language they gave last time stays (English for a new customer).
+/// </summary>
+public sealed record CustomerRequest(string? Name, string? Email, string? Phone, string? TimeZone, string? Language = null);
 
 /// <summary>
 /// A public booking. <c>start</c> for one meeting; a session package sends <c>starts</c> with one start per session

@@ -123,7 +123,7 @@ public sealed class BookingService(
         var range = AvailabilityService.RangeOf(page, firstDay, lastDay, zone);
         var now = clock.GetCurrentInstant();
         var upsert = new CustomerUpsert(page.OrganizationId, customerInput.Name!.Trim(), customerInput.Email!, customerInput.Phone,
-            customerInput.TimeZone!, now);
+            customerInput.TimeZone!, now) { Language = customerInput.Language };
 
         // A failed insert is answered and rolled back as a whole, so EF's savepoint around it would only cost round trips.
         db.Database.AutoSavepointsEnabled = false;
@@ -710,6 +710,11 @@ public sealed class BookingService(
             if (c.TimeZone is not null && TimeZones.Find(c.TimeZone) is null)
             {
                 errors.Add(new("customer.timeZone", "must be an IANA time zone id"));
+            }
+
+            if (c.Language is not null && !Rendezvous.Integrations.Localization.Languages.IsSupported(c.Language))
+            {
+                errors.Add(new("customer.language", "must be one of en, de, fr, es"));
             }
         }
 

@@ -3,6 +3,7 @@ using NodaTime;
 using Rendezvous.Calendars.ICalendar;
 using Rendezvous.Calendars.Sync;
 using Rendezvous.Domain.Bookings;
+using Rendezvous.Integrations.Localization;
 
 namespace Rendezvous.Server.Features.SelfService;
 
@@ -28,11 +29,12 @@ public static class SelfServiceFiles
         return Results.File(Encoding.UTF8.GetBytes(text), "text/calendar; charset=utf-8", "appointment.ics");
     }
 
+    /// <summary>The file's text; its summary is in the request's language (the visitor's, on the public side).</summary>
     public static string CalendarText(LinkTarget t, Instant now)
     {
         var b = t.Booking;
         return BookingCalendarEvent.Write(new BookingEventContent(
-            b.Id, $"{t.Page.Title} with {t.Host.Name}", t.Page.Description, t.Location, b.Start, b.End,
+            b.Id, Texts.T("{0} with {1}", t.Page.Title, t.Host.Name), t.Page.Description, t.Location, b.Start, b.End,
             b.Status == BookingStatus.Requested, t.Host.Name, t.Host.Email, t.Customer.Name, t.Customer.Email,
             Math.Max(0, b.History.Count - 1), now), ITipMethod.Publish);
     }

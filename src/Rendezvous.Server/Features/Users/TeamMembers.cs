@@ -7,8 +7,11 @@ using Rendezvous.Server.Infrastructure;
 
 namespace Rendezvous.Server.Features.Users;
 
-/// <summary>A change to a user: null keeps the role as it is (people may not change their own).</summary>
-public sealed record UserChange(string? Name, string? TimeZone, string? Role);
+/// <summary>
+/// A change to a user: null keeps the role as it is (people may not change their own), and null keeps the language of
+/// their host emails.
+/// </summary>
+public sealed record UserChange(string? Name, string? TimeZone, string? Role, string? Language = null);
 
 /// <summary>
 /// Changing a user, their API keys and their time off: the one implementation the API endpoints and the web
@@ -34,6 +37,11 @@ public sealed class TeamMembers(RendezvousDbContext db, IClock clock)
             errors.Add(new("timeZone", "must be an IANA time zone id such as Europe/London"));
         }
 
+        if (change.Language is not null && !Rendezvous.Integrations.Localization.Languages.IsSupported(change.Language))
+        {
+            errors.Add(new("language", "must be one of en, de, fr, es"));
+        }
+
         var role = user.Role;
         if (change.Role is not null && !UsersEndpoints.TryParseRole(change.Role, out role))
         {
@@ -54,6 +62,11 @@ public sealed class TeamMembers(RendezvousDbContext db, IClock clock)
 
         var tracked = await db.Users.FirstAsync(u => u.Id == user.Id, ct);
         tracked.Update(name, change.TimeZone!, role);
+        if (change.Language is not null)
+        {
+            tracked.SetLanguage(change.Language);
+        }
+
         await db.SaveChangesAsync(ct);
         return tracked;
     }

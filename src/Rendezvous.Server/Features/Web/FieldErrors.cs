@@ -23,8 +23,10 @@ public sealed class FieldErrors
 
     public IReadOnlyList<(string Field, string Message)> All => _errors;
 
+    /// <summary>Adds a message, in the request's language when it has a translation (the staff pages stay English).</summary>
     public void Add(string field, string message)
     {
+        message = Rendezvous.Integrations.Localization.Texts.T(message);
         if (!_errors.Contains((field, message)))
         {
             _errors.Add((field, message));

@@ -2,20 +2,20 @@ using System.Globalization;
 using NodaTime;
 using NodaTime.Text;
 using NodaTime.TimeZones;
+using Rendezvous.Integrations.Localization;
 
 namespace Rendezvous.Server.Features.Web;
 
-/// <summary>How the web application writes dates, times and durations: English, 24-hour, always with the zone named.</summary>
+/// <summary>
+/// How the web application writes dates, times and durations: in the request's language (English on the staff pages),
+/// 24-hour, always with the zone named. The patterns per language are in <see cref="DatePatterns"/>.
+/// </summary>
 public static class WebFormat
 {
-    private static readonly LocalDateTimePattern WhenPattern = LocalDateTimePattern.CreateWithInvariantCulture("dddd d MMMM uuuu, HH:mm");
-    private static readonly LocalDatePattern DatePattern = LocalDatePattern.CreateWithInvariantCulture("dddd d MMMM uuuu");
-    private static readonly LocalDatePattern ShortDatePattern = LocalDatePattern.CreateWithInvariantCulture("ddd d MMM");
-    private static readonly LocalDatePattern MonthPattern = LocalDatePattern.CreateWithInvariantCulture("MMMM uuuu");
-    private static readonly LocalTimePattern TimePattern = LocalTimePattern.CreateWithInvariantCulture("HH:mm");
+    private static CultureInfo Ui => CultureInfo.CurrentUICulture;
 
     /// <summary>"Monday 15 March 2027, 10:00".</summary>
-    public static string When(Instant instant, DateTimeZone zone) => WhenPattern.Format(instant.InZone(zone).LocalDateTime);
+    public static string When(Instant instant, DateTimeZone zone) => DatePatterns.When(instant.InZone(zone).LocalDateTime, Ui);
 
     /// <summary>"Monday 15 March 2027, 10:00–10:30".</summary>
     public static string Span(Instant start, Instant end, DateTimeZone zone)
@@ -23,64 +23,37 @@ public static class WebFormat
         var s = start.InZone(zone);
         var e = end.InZone(zone);
         return s.Date == e.Date
-            ? $"{WhenPattern.Format(s.LocalDateTime)}–{TimePattern.Format(e.TimeOfDay)}"
-            : $"{WhenPattern.Format(s.LocalDateTime)} – {WhenPattern.Format(e.LocalDateTime)}";
+            ? $"{DatePatterns.When(s.LocalDateTime, Ui)}–{DatePatterns.Time(e.TimeOfDay, Ui)}"
+            : $"{DatePatterns.When(s.LocalDateTime, Ui)} – {DatePatterns.When(e.LocalDateTime, Ui)}";
     }
 
     /// <summary>An API time ("2027-03-16T11:00:00+01:00") as "Tuesday 16 March 2027, 11:00", in the offset it was written with.</summary>
     public static string WhenIso(string text) =>
-        OffsetDateTimePattern.ExtendedIso.Parse(text) is { Success: true } parsed ? WhenPattern.Format(parsed.Value.LocalDateTime) : text;
+        OffsetDateTimePattern.ExtendedIso.Parse(text) is { Success: true } parsed ? DatePatterns.When(parsed.Value.LocalDateTime, Ui) : text;
 
     /// <summary>"Monday 15 March 2027".</summary>
-    public static string Date(LocalDate date) => DatePattern.Format(date);
+    public static string Date(LocalDate date) => DatePatterns.Date(date, Ui);
 
     /// <summary>"Mon 15 Mar".</summary>
-    public static string ShortDate(LocalDate date) => ShortDatePattern.Format(date);
+    public static string ShortDate(LocalDate date) => DatePatterns.ShortDate(date, Ui);
 
     /// <summary>"March 2027".</summary>
-    public static string Month(LocalDate date) => MonthPattern.Format(date);
+    public static string Month(LocalDate date) => DatePatterns.Month(date, Ui);
 
     /// <summary>"10:00".</summary>
-    public static string Time(Instant instant, DateTimeZone zone) => TimePattern.Format(instant.InZone(zone).TimeOfDay);
+    public static string Time(Instant instant, DateTimeZone zone) => DatePatterns.Time(instant.InZone(zone).TimeOfDay, Ui);
 
-    public static string Time(LocalTime time) => TimePattern.Format(time);
+    public static string Time(LocalTime time) => DatePatterns.Time(time, Ui);
 
     /// <summary>"yyyy-MM-dd", as links and forms carry dates.</summary>
     public static string Iso(LocalDate date) => LocalDatePattern.Iso.Format(date);
 
-    /// <summary>"1 hour 30 minutes", "45 minutes", "2 days".</summary>
-    public static string Duration(Duration duration)
-    {
-        var minutes = (long)duration.TotalMinutes;
-        if (minutes == 0)
-        {
-            return "0 minutes";
-        }
-
-        var parts = new List<string>();
-        var days = minutes / 1440;
-        var hours = minutes % 1440 / 60;
-        var rest = minutes % 60;
-        if (days > 0)
-        {
-            parts.Add(Plural(days, "day"));
-        }
-
-        if (hours > 0)
-        {
-            parts.Add(Plural(hours, "hour"));
-        }
-
-        if (rest > 0)
-        {
-            parts.Add(Plural(rest, "minute"));
-        }
-
-        return string.Join(' ', parts);
-    }
+    /// <summary>"1 hour 30 minutes", "45 minutes", "2 days" (in the request's language).</summary>
+    public static string Duration(Duration duration) => Texts.Duration(Ui, (long)duration.TotalMinutes);
 
     public static string Minutes(int minutes) => Duration(NodaTime.Duration.FromMinutes(minutes));
 
+    /// <summary>"3 bookings": English only, for the staff pages.</summary>
     public static string Plural(long n, string word) => n.ToString(CultureInfo.InvariantCulture) + " " + (n == 1 ? word : word + "s");
 
     /// <summary>"(UTC+01:00)", the zone's offset at that instant.</summary>

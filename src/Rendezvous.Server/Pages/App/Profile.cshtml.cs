@@ -22,12 +22,12 @@ public sealed class ProfileModel(RendezvousDbContext db, StaffAccounts accounts,
         return Page();
     }
 
-    public async Task<IActionResult> OnPostProfileAsync(string? name, string? timeZone, CancellationToken ct)
+    public async Task<IActionResult> OnPostProfileAsync(string? name, string? timeZone, string? language, CancellationToken ct)
     {
         await LoadAsync(ct);
         Errors.Labels["name"] = "Your name";
         // Nobody changes their own role here: it stays as it is.
-        var updated = await members.UpdateAsync(Subject, new UserChange(name, timeZone, Role: null), ct);
+        var updated = await members.UpdateAsync(Subject, new UserChange(name, timeZone, Role: null, language), ct);
         if (!updated.IsSuccess)
         {
             foreach (var f in updated.Error!.Fields)

@@ -4,6 +4,7 @@ using Rendezvous.Data;
 using Rendezvous.Domain.Bookings;
 using Rendezvous.Server.Features.SelfService;
 using Rendezvous.Server.Features.Web;
+using static Rendezvous.Integrations.Localization.Texts;
 
 namespace Rendezvous.Server.Pages.Book;
 
@@ -42,7 +43,7 @@ public sealed class BookedModel(RendezvousDbContext db, SelfServiceService selfS
                 Target = target;
                 AwaitingPayment = pending;
                 Zone = target.Page.Settings.TimeZone;
-                ViewData["Title"] = "Payment needed";
+                ViewData["Title"] = T("Payment needed");
                 ViewData["Brand"] = target.Organization.Name;
                 ViewData["BrandHref"] = target.Path;
                 return Page();
@@ -51,14 +52,14 @@ public sealed class BookedModel(RendezvousDbContext db, SelfServiceService selfS
 
         if (!opened.IsSuccess || target is null || opened.Value.Page.Id != target.Page.Id)
         {
-            return Missing("This link is no longer valid", "The appointment may have been canceled or has already taken place.");
+            return Missing(T("This link is no longer valid"), T("The appointment may have been canceled or has already taken place."));
         }
 
         Booking = opened.Value;
         Target = target;
         Token = token;
         Zone = Rendezvous.Domain.TimeZones.Find(Booking.Customer.TimeZoneId) ?? target.Page.Settings.TimeZone;
-        ViewData["Title"] = Booking.Booking.Status == BookingStatus.Requested ? "Request sent" : "You are booked";
+        ViewData["Title"] = Booking.Booking.Status == BookingStatus.Requested ? T("Request sent") : T("You are booked");
         ViewData["Brand"] = target.Organization.Name;
         ViewData["BrandHref"] = target.Path;
         if (target.IsEmbedded)

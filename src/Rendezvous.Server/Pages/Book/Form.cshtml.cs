@@ -8,6 +8,8 @@ using Rendezvous.Server.Features.Bookings;
 using Rendezvous.Server.Features.SelfService;
 using Rendezvous.Server.Features.Web;
 using Rendezvous.Server.Infrastructure;
+using Rendezvous.Integrations.Localization;
+using static Rendezvous.Integrations.Localization.Texts;
 
 namespace Rendezvous.Server.Pages.Book;
 
@@ -134,7 +136,7 @@ public sealed class FormModel(RendezvousDbContext db, BookingService bookings, A
         var request = new CreateBookingRequest(
             times.Count == 1 ? ApiFormat.Format(times[0]) : null,
             times.Count > 1 ? [.. times.Select(t => ApiFormat.Format(t))] : null,
-            new CustomerRequest(Name, Email, string.IsNullOrWhiteSpace(Phone) ? null : Phone.Trim(), Zone.Id),
+            new CustomerRequest(Name, Email, string.IsNullOrWhiteSpace(Phone) ? null : Phone.Trim(), Zone.Id, Languages.Current),
             answers, null) { MemberId = string.IsNullOrEmpty(Member) ? null : Member };
         if (Errors.Any)
         {
@@ -181,18 +183,18 @@ public sealed class FormModel(RendezvousDbContext db, BookingService bookings, A
         var target = await PublicPage.FindAsync(db, org, slug, ct);
         if (target is null)
         {
-            return Missing("Booking page not found", "There is no booking page at this address. Please check the link you were given.");
+            return Missing(T("Booking page not found"), T("There is no booking page at this address. Please check the link you were given."));
         }
 
         Target = await EmbeddedAsync(target, ct);
         Zone = VisitorZone(tz, target.Page.Settings.TimeZone);
-        ViewData["Title"] = "Your details · " + target.Page.Title;
+        ViewData["Title"] = T("Your details · ") + target.Page.Title;
         ViewData["Brand"] = target.Organization.Name;
         ViewData["BrandHref"] = target.Path;
-        Errors.Labels["name"] = "Your name";
-        Errors.Labels["email"] = "Email";
-        Errors.Labels["phone"] = "Phone";
-        Errors.Labels["guests"] = "Guests";
+        Errors.Labels["name"] = T("Your name");
+        Errors.Labels["email"] = T("Email");
+        Errors.Labels["phone"] = T("Phone");
+        Errors.Labels["guests"] = T("Guests");
         foreach (var question in target.Page.Settings.Questions)
         {
             Errors.Labels[$"answers.{question.Id}"] = question.Label;
@@ -228,7 +230,7 @@ public sealed class FormModel(RendezvousDbContext db, BookingService bookings, A
         {
             if (!ApiFormat.TryNormalizeEmail(part, out var email))
             {
-                Errors.Add("guests", $"\"{part}\" is not an email address; separate guests' addresses with commas");
+                Errors.Add("guests", T("\"{0}\" is not an email address; separate guests' addresses with commas", part));
             }
             else if (!result.Contains(email))
             {
@@ -238,7 +240,7 @@ public sealed class FormModel(RendezvousDbContext db, BookingService bookings, A
 
         if (result.Count > MaxGuests)
         {
-            Errors.Add("guests", $"at most {MaxGuests} guests");
+            Errors.Add("guests", T("at most {0} guests", MaxGuests));
         }
 
         return result;

@@ -6,6 +6,7 @@ using Rendezvous.Domain.BookingPages;
 using Rendezvous.Server.Features.Availability;
 using Rendezvous.Server.Features.Web;
 using Rendezvous.Server.Infrastructure;
+using static Rendezvous.Integrations.Localization.Texts;
 
 namespace Rendezvous.Server.Pages.Book;
 
@@ -38,7 +39,7 @@ public sealed class IndexModel(RendezvousDbContext db, SlotPickerBuilder picker,
         var target = await PublicPage.FindAsync(db, org, slug, ct);
         if (target is null)
         {
-            return Missing("Booking page not found", "There is no booking page at this address. Please check the link you were given.");
+            return Missing(T("Booking page not found"), T("There is no booking page at this address. Please check the link you were given."));
         }
 
         target = await EmbeddedAsync(target, ct);
@@ -82,7 +83,7 @@ public sealed class IndexModel(RendezvousDbContext db, SlotPickerBuilder picker,
                 .. PickedParams(Picked).Select(p => new KeyValuePair<string, string>(p.Key, p.Value!))], ct, Member?.Id);
         Picker = Picker with
         {
-            Lead = IsPackage ? $"Choose {target.Page.Settings.SessionCount} times, one for each session." : "Choose a time.",
+            Lead = IsPackage ? T("Choose {0} times, one for each session.", target.Page.Settings.SessionCount) : T("Choose a time."),
             SlotVerb = IsPackage ? "Choose" : "Book",
         };
         return Page();

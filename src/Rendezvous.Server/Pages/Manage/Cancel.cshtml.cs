@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Mvc;
 using Rendezvous.Data;
 using Rendezvous.Server.Features.SelfService;
 using Rendezvous.Server.Infrastructure;
+using static Rendezvous.Integrations.Localization.Texts;
 
 namespace Rendezvous.Server.Pages.Manage;
 
@@ -22,7 +23,7 @@ public sealed class CancelModel(RendezvousDbContext db, SelfServiceService selfS
             return missing;
         }
 
-        ViewData["Title"] = View.CanCancel ? (IsStaff ? "Cancel this booking?" : "Cancel this appointment?") : "This appointment cannot be canceled online";
+        ViewData["Title"] = View.CanCancel ? (IsStaff ? T("Cancel this booking?") : T("Cancel this appointment?")) : T("This appointment cannot be canceled online");
         return Page();
     }
 
@@ -37,14 +38,14 @@ public sealed class CancelModel(RendezvousDbContext db, SelfServiceService selfS
         if (!result.IsSuccess)
         {
             Problem = SelfServiceEndpoints.WithContact(result.Error!, Target).Message;
-            ViewData["Title"] = "The appointment was not canceled";
+            ViewData["Title"] = T("The appointment was not canceled");
             Response.StatusCode = Problems.StatusOf(result.Error!.Kind);
             return Page();
         }
 
         Refresh(Target with { Booking = result.Value });
         Done = true;
-        ViewData["Title"] = IsStaff ? "The booking is canceled" : "Your appointment is canceled";
+        ViewData["Title"] = IsStaff ? T("The booking is canceled") : T("Your appointment is canceled");
         return Page();
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Rendezvous.Data;
 using Rendezvous.Server.Features.SelfService;
+using static Rendezvous.Integrations.Localization.Texts;
 
 namespace Rendezvous.Server.Pages.Manage;
 
@@ -14,7 +15,7 @@ public sealed class IndexModel(RendezvousDbContext db, SelfServiceService selfSe
             return missing;
         }
 
-        ViewData["Title"] = IsStaff ? $"{Target.Page.Title} with {Target.Customer.Name}" : "Your appointment";
+        ViewData["Title"] = IsStaff ? T("{0} with {1}", Target.Page.Title, Target.Customer.Name) : T("Your appointment");
         return Page();
     }
 }

@@ -6,6 +6,7 @@ using Rendezvous.Domain;
 using Rendezvous.Domain.Organizations;
 using Rendezvous.Server.Features.SelfService;
 using Rendezvous.Server.Features.Web;
+using static Rendezvous.Integrations.Localization.Texts;
 
 namespace Rendezvous.Server.Pages.Manage;
 
@@ -42,9 +43,8 @@ public abstract class ManagePageModel(RendezvousDbContext db, SelfServiceService
         var opened = await selfService.OpenAsync(token, purpose, ct);
         if (!opened.IsSuccess)
         {
-            return Missing("This link is no longer valid",
-                "This link is no longer valid. The appointment may have been canceled or has already taken place, or the link was changed. " +
-                "If you need help, reply to your confirmation email.");
+            return Missing(T("This link is no longer valid"),
+                T("This link is no longer valid. The appointment may have been canceled or has already taken place, or the link was changed. If you need help, reply to your confirmation email."));
         }
 
         Token = token;

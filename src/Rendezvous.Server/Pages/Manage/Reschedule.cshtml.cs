@@ -7,6 +7,7 @@ using Rendezvous.Server.Features.Bookings;
 using Rendezvous.Server.Features.SelfService;
 using Rendezvous.Server.Features.Web;
 using Rendezvous.Server.Infrastructure;
+using static Rendezvous.Integrations.Localization.Texts;
 
 namespace Rendezvous.Server.Pages.Manage;
 
@@ -60,7 +61,7 @@ public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService s
         await ChooseTypeAsync(type, ct);
 
         Zone = VisitorZone(tz, CustomerZone);
-        ViewData["Title"] = View.CanReschedule ? (IsStaff ? "Reschedule this booking" : "Reschedule your appointment") : "This appointment cannot be rescheduled online";
+        ViewData["Title"] = View.CanReschedule ? (IsStaff ? T("Reschedule this booking") : T("Reschedule your appointment")) : T("This appointment cannot be rescheduled online");
         if (!View.CanReschedule)
         {
             return Page();
@@ -76,7 +77,7 @@ public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService s
             && await availability.FindSlotAsync(TypePage, chosen, clock.GetCurrentInstant(), Target.Booking.Id, ct, _member) is not null)
         {
             Chosen = chosen;
-            ViewData["Title"] = IsStaff ? "Move this booking?" : "Move your appointment?";
+            ViewData["Title"] = IsStaff ? T("Move this booking?") : T("Move your appointment?");
             return Page();
         }
 
@@ -105,17 +106,17 @@ public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService s
         {
             Refresh(Target with { Booking = result.Value });
             Done = true;
-            ViewData["Title"] = IsStaff ? "The booking is moved" : "Your appointment is moved";
+            ViewData["Title"] = IsStaff ? T("The booking is moved") : T("Your appointment is moved");
             return Page();
         }
 
         var error = result.Error!;
         Response.StatusCode = Problems.StatusOf(error.Kind);
-        ViewData["Title"] = "The appointment was not moved";
+        ViewData["Title"] = T("The appointment was not moved");
         if (error.Kind == ErrorKind.Conflict && error.Code is "slot_unavailable" or "slot_taken")
         {
             Taken = true;
-            ViewData["Title"] = "Reschedule your appointment";
+            ViewData["Title"] = T("Reschedule your appointment");
             await BuildPickerAsync(null, ApiFormat.TryParseInstant(start, out var s) ? s.InZone(Zone).Date : null, ct);
             return Page();
         }
@@ -134,6 +135,6 @@ public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService s
                 (m, d) => WithQuery(path, [new("tz", zone.Id), new("month", MonthParam(m)), new("date", d is { } x ? WebFormat.Iso(x) : null), new("type", type)]),
                 s => WithQuery(path, [new("tz", zone.Id), new("start", ApiFormat.Format(s.Start)), new("type", type)])),
             path, [new("type", type ?? "")], ct, _member);
-        Picker = Picker with { Lead = "Choose a new time.", SlotVerb = "Move to" };
+        Picker = Picker with { Lead = T("Choose a new time."), SlotVerb = "Move to" };
     }
 }

@@ -8,6 +8,7 @@ using Rendezvous.Server.Features.Portal;
 using Rendezvous.Server.Features.SelfService;
 using Rendezvous.Server.Features.Web;
 using Rendezvous.Server.Infrastructure;
+using static Rendezvous.Integrations.Localization.Texts;
 
 namespace Rendezvous.Server.Pages.Portal;
 
@@ -81,7 +82,7 @@ public sealed class IndexModel(RendezvousDbContext db, IPortalMailer mailer, Sel
             : null;
         if (customer is null)
         {
-            SignInProblem = "The email or password is not right.";
+            SignInProblem = T("The email or password is not right.");
             return await ShowAsync(org, ct);
         }
 
@@ -96,11 +97,11 @@ public sealed class IndexModel(RendezvousDbContext db, IPortalMailer mailer, Sel
             return Go($"/portal/{Uri.EscapeDataString(org)}");
         }
 
-        Errors.Labels["password"] = "The password";
+        Errors.Labels["password"] = T("The password");
         // The two must match only once the password itself will do; the store checks that again.
         if (PortalEndpoints.CheckPassword(password) is null && password != confirm)
         {
-            Errors.Add("confirm", "The two passwords are not the same.");
+            Errors.Add("confirm", T("The two passwords are not the same."));
             return await ShowAsync(org, ct);
         }
 
@@ -111,14 +112,14 @@ public sealed class IndexModel(RendezvousDbContext db, IPortalMailer mailer, Sel
             return await ShowAsync(org, ct);
         }
 
-        Flash("Your password is set. Next time you can sign in with it.");
+        Flash(T("Your password is set. Next time you can sign in with it."));
         return Go($"/portal/{me.Value.Organization.Slug}");
     }
 
     public async Task<IActionResult> OnPostSignOutAsync(string org)
     {
         await HttpContext.SignOutAsync(PortalEndpoints.Scheme);
-        Flash("You are signed out.");
+        Flash(T("You are signed out."));
         return Go($"/portal/{Uri.EscapeDataString(org)}");
     }
 
@@ -127,7 +128,7 @@ public sealed class IndexModel(RendezvousDbContext db, IPortalMailer mailer, Sel
         var organization = await db.Organizations.AsNoTracking().FirstOrDefaultAsync(o => o.Slug == org, ct);
         if (organization is null)
         {
-            return Missing("Portal not found", "There is no customer portal at this address. Please check the link you were given.");
+            return Missing(T("Portal not found"), T("There is no customer portal at this address. Please check the link you were given."));
         }
 
         Organization = organization;
@@ -146,7 +147,7 @@ public sealed class IndexModel(RendezvousDbContext db, IPortalMailer mailer, Sel
         var me = await PortalEndpoints.CurrentAsync(org, HttpContext, db, ct);
         if (me is null)
         {
-            ViewData["Title"] = "Sign in to see your appointments";
+            ViewData["Title"] = T("Sign in to see your appointments");
             return Page();
         }
 
@@ -157,7 +158,7 @@ public sealed class IndexModel(RendezvousDbContext db, IPortalMailer mailer, Sel
         {
             Calendar = PortalCalendar.Build(Appointments, View == "week", At, clock.GetCurrentInstant());
         }
-        ViewData["Title"] = "Your appointments";
+        ViewData["Title"] = T("Your appointments");
         return Page();
     }
 }

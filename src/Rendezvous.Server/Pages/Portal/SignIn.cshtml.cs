@@ -3,6 +3,7 @@ using NodaTime;
 using Rendezvous.Data;
 using Rendezvous.Server.Features.Portal;
 using Rendezvous.Server.Features.Web;
+using static Rendezvous.Integrations.Localization.Texts;
 
 namespace Rendezvous.Server.Pages.Portal;
 
@@ -19,7 +20,7 @@ public sealed class SignInModel(RendezvousDbContext db, IClock clock) : WebPageM
             return Redirect($"/portal/{Uri.EscapeDataString(org)}");
         }
 
-        return Missing("This sign-in link is no longer valid",
-            $"Sign-in links work once and for {PortalEndpoints.LinkLifetime.TotalMinutes:0} minutes. Ask for a new one from the portal.");
+        return Missing(T("This sign-in link is no longer valid"),
+            T("Sign-in links work once and for {0:0} minutes. Ask for a new one from the portal.", PortalEndpoints.LinkLifetime.TotalMinutes));
     }
 }
