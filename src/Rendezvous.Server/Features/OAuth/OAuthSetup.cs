@@ -50,7 +50,8 @@ public static class OAuthSetup
             {
                 o.SetAuthorizationEndpointUris(AuthorizePath).SetTokenEndpointUris(TokenPath).SetRevocationEndpointUris(RevokePath);
                 o.AllowAuthorizationCodeFlow().AllowRefreshTokenFlow().RequireProofKeyForCodeExchange();
-                o.RegisterScopes([.. ApiScopes.All]);
+                // offline_access is OAuth's way to ask for a refresh token; the API scopes say what the tokens may do.
+                o.RegisterScopes([.. ApiScopes.All, Scopes.OfflineAccess]);
                 o.SetAccessTokenLifetime(TimeSpan.FromMinutes(Math.Max(1, options.AccessTokenMinutes)));
                 o.SetRefreshTokenLifetime(TimeSpan.FromDays(Math.Max(1, options.RefreshTokenDays)));
                 // Codes, access and refresh tokens use the Data Protection format with the shared key ring (decision 0029):

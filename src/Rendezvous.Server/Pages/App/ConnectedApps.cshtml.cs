@@ -99,7 +99,7 @@ public sealed class ConnectedAppsModel(IOpenIddictApplicationManager application
                 [OAuthSetup.OrganizationProperty] = JsonSerializer.SerializeToElement(Me.OrganizationId.ToString()),
             },
         };
-        foreach (var scope in ApiScopes.All)
+        foreach (var scope in ApiScopes.All.Append(Scopes.OfflineAccess))
         {
             descriptor.Permissions.Add(Permissions.Prefixes.Scope + scope);
         }
