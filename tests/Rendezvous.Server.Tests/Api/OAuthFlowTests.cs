@@ -67,6 +67,8 @@ public sealed partial class OAuthFlowTests(RendezvousApp app) : IClassFixture<Re
         var page = await user.GetAsync(QueryHelpers.AddQueryString("/oauth/authorize", parameters!));
         page.StatusCode.ShouldBe(HttpStatusCode.OK, user.LastHtml);
         user.LastHtml.ShouldContain("Allow Acme CRM sync?");
+        // The browser may follow the answer's redirect to the app, and only there.
+        string.Join(" ", page.Headers.GetValues("Content-Security-Policy")).ShouldContain("form-action 'self' http://127.0.0.1:5999;");
         var back = await user.PostAsync("/oauth/authorize", [.. parameters, new("decision", "allow")]);
         back.StatusCode.ShouldBe(HttpStatusCode.Redirect, user.LastHtml);
         var location = back.Headers.Location!;

@@ -38,6 +38,15 @@ public sealed class AuthorizeModel(IOpenIddictApplicationManager applications, I
         }
 
         Parameters = [.. Request.Query.SelectMany(p => p.Value.Select(v => new KeyValuePair<string, string>(p.Key, v ?? "")))];
+        // Allowing answers with a redirect to the app; the pages' form-action 'self' would stop the browser from following
+        // it. The address was checked against the app's registered ones before this page ran.
+        if (Uri.TryCreate(request.RedirectUri, UriKind.Absolute, out var back))
+        {
+            var csp = Response.Headers.ContentSecurityPolicy.ToString();
+            Response.Headers.ContentSecurityPolicy = csp.Replace("form-action 'self'", $"form-action 'self' {back.GetLeftPart(UriPartial.Authority)}",
+                StringComparison.Ordinal);
+        }
+
         return Page();
     }
 
