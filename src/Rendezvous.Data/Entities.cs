@@ -3,7 +3,10 @@ using Rendezvous.Domain;
 
 namespace Rendezvous.Data;
 
-/// <summary>An API key. Only a SHA-256 hash of the secret is stored; the secret is shown once, at creation.</summary>
+/// <summary>
+/// An API key. Only a SHA-256 hash of the secret is stored; the secret is shown once, at creation. It acts for its user
+/// within its scopes ("bookings:read", "pages:write", ...) until it expires or is revoked.
+/// </summary>
 public sealed class ApiKey
 {
     public required Guid Id { get; init; }
@@ -19,7 +22,16 @@ public sealed class ApiKey
 
     public required byte[] KeyHash { get; init; }
 
+    /// <summary>What the key may do, as "area:read" / "area:write" scopes. Keys made before scopes existed hold all of them.</summary>
+    public required string[] Scopes { get; set; }
+
     public required Instant CreatedAt { get; init; }
+
+    /// <summary>Null: the key does not expire.</summary>
+    public Instant? ExpiresAt { get; init; }
+
+    /// <summary>When a request last used the key, to the minute (written at most once a minute per key).</summary>
+    public Instant? LastUsedAt { get; set; }
 
     public Instant? RevokedAt { get; set; }
 }

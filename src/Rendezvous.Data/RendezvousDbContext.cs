@@ -202,6 +202,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
             e.ToTable("api_keys");
             e.HasKey(k => k.Id);
             e.HasIndex(k => k.KeyHash).IsUnique();
+            e.Property(k => k.Scopes).HasColumnType("text[]");
         });
 
         modelBuilder.Entity<BusyBlock>(e =>
@@ -272,6 +273,7 @@ public sealed partial class RendezvousDbContext(DbContextOptions<RendezvousDbCon
         ConfigureConferencing(modelBuilder);
         ConfigureSpaces(modelBuilder);
         ConfigureRouting(modelBuilder);
+        ConfigureOAuth(modelBuilder);
         SnakeCase(modelBuilder);
     }
 

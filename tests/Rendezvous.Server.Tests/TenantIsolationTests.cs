@@ -84,6 +84,11 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         // Probes and the Prometheus scrape (Observability/ObservabilityTests): process and database state, no rows.
         "ANY /health/live", "ANY /health/ready", "ANY /metrics",
         "PUT /api/v1/users/{id}/password", // Web/WebTenantIsolationTests
+        // API keys (below) and OAuth: the consent page refuses apps of another organization, grants are listed and
+        // revoked by their own user only (Api/OAuthFlowTests); the token and revocation endpoints act on the app's own
+        // codes and tokens, which carry their user.
+        "GET /api/v1/users/{id}/api-keys", "DELETE /api/v1/users/{id}/api-keys/{keyId}",
+        "ANY /oauth/authorize", "ANY /app/connected-apps", "POST /oauth/token",
         // The outbox's dead letters (OutboxLeaseTests.Another_organization_neither_sees_nor_replays_the_outbox_messages_of_this_one);
         // the staff page reads and replays through the same OutboxAdministration, bound to the caller's organization:
         "GET /api/v1/outbox/messages", "GET /api/v1/outbox/messages/{id}", "POST /api/v1/outbox/messages/{id}/replay",
@@ -146,6 +151,8 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
         // Single resources are not found.
         await (await other.GetAsync($"/api/v1/users/{userId}")).ExpectAsync(404);
         await (await other.PostJsonAsync($"/api/v1/users/{userId}/api-keys", new { name = "steal" })).ExpectAsync(404);
+        await (await other.GetAsync($"/api/v1/users/{userId}/api-keys")).ExpectAsync(404);
+        await (await other.DeleteAsync($"/api/v1/users/{userId}/api-keys/{Guid.NewGuid()}")).ExpectAsync(404);
         await (await other.GetAsync($"/api/v1/users/{userId}/busy-blocks")).ExpectAsync(404);
         await (await other.PostJsonAsync($"/api/v1/users/{userId}/busy-blocks", new { start = "2027-03-20T10:00:00Z", end = "2027-03-20T11:00:00Z" })).ExpectAsync(404);
         await (await other.DeleteAsync($"/api/v1/users/{userId}/busy-blocks/{block["id"]}")).ExpectAsync(404);

@@ -98,6 +98,8 @@ public static partial class Startup
             Name = "bootstrap",
             Prefix = ApiKeys.PrefixOf(options.ApiKey),
             KeyHash = ApiKeys.Hash(options.ApiKey),
+            // The organization's first key does everything its administrator may.
+            Scopes = [.. ApiScopes.All],
             CreatedAt = now,
         });
         await db.SaveChangesAsync(ct);

@@ -215,6 +215,8 @@ public sealed class RendezvousServer : IAsyncLifetime
         env["ASPNETCORE_ENVIRONMENT"] = "Production";
         // The suite books and signs in many times from 127.0.0.1: the request limits are turned off explicitly.
         env["Rendezvous__RateLimits__Enabled"] = "false";
+        // The server is reached over plain HTTP on loopback; the OAuth endpoints refuse that unless told otherwise.
+        env["Rendezvous__OAuth__RequireHttps"] = "false";
         // The test services (CalDAV servers, emulators, webhook receivers) listen on loopback, which outbound calls may
         // not reach unless allowed (docs/SECURITY.md).
         env["Rendezvous__Outbound__AllowedHosts__0"] = "127.0.0.1";

@@ -67,6 +67,8 @@ public class RendezvousApp : WebApplicationFactory<Program>, IAsyncLifetime
         // Tests run on busy machines: requests queue at the admission gate rather than time out there (the tests of the
         // gate itself set it tight).
         builder.UseSetting("Rendezvous:Admission:MaxWaitMilliseconds", "300000");
+        // The in-memory server speaks plain HTTP; the OAuth server refuses that unless told otherwise.
+        builder.UseSetting("Rendezvous:OAuth:RequireHttps", "false");
         ConfigureSettings(builder);
         builder.ConfigureTestServices(services =>
         {

@@ -60,7 +60,10 @@ public sealed partial class TenantScopeAuditTests(RendezvousApp app) : IClassFix
             ["src/Rendezvous.Server/Features/StaffAuth/StaffAccounts.cs"] = 2,
             ["src/Rendezvous.Server/Features/StaffAuth/StaffCookie.cs"] = 1,
             ["src/Rendezvous.Server/Features/Web/PublicPages.cs"] = 1,
-            ["src/Rendezvous.Server/Infrastructure/ApiKeyAuthentication.cs"] = 1,
+            // The key's user and an OAuth token's user, found by the key's hash or the token's subject before any tenant is known.
+            ["src/Rendezvous.Server/Infrastructure/ApiKeyAuthentication.cs"] = 2,
+            // The user of a redeemed code or refresh token, named by the token itself (OpenIddict validated it).
+            ["src/Rendezvous.Server/Features/OAuth/OAuthSetup.cs"] = 1,
             ["src/Rendezvous.Server/Workers/BookingCompleter.cs"] = 1,
     };
 
@@ -100,6 +103,36 @@ public sealed partial class TenantScopeAuditTests(RendezvousApp app) : IClassFix
             ["src/Rendezvous.Server/Features/Spaces/Channels/SpaceChannelWorker.cs"] = 1,
             ["src/Rendezvous.Server/Features/StaffAuth/StaffAccounts.cs"] = 2,
     };
+
+    /// <summary>
+    /// Files that use OpenIddict's stores (decision 0032). Its tables are global, not tenant-filtered: each site scopes
+    /// itself, and the counts keep a new one from slipping in unreviewed.
+    /// </summary>
+    private static readonly Dictionary<string, int> OAuthStoreSites = new()
+    {
+            // Applications by client id, checked against the signed-in user's organization; grants made for that user.
+            ["src/Rendezvous.Server/Pages/App/Authorize.cshtml.cs"] = 2,
+            // A user's own grants (by subject); the administrator's list filtered to their organization; revoking and
+            // removing only what belongs to the user or organization.
+            ["src/Rendezvous.Server/Pages/App/ConnectedApps.cshtml.cs"] = 3,
+            // The organization property of an application the caller already holds.
+            ["src/Rendezvous.Server/Features/OAuth/OAuthSetup.cs"] = 1,
+    };
+
+    [Fact]
+    public void Every_use_of_the_global_oauth_stores_is_on_the_reviewed_list()
+    {
+        var root = RepositoryRoot();
+        var problems = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(root, "src"), "*.cs", SearchOption.AllDirectories)
+                     .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
+        {
+            var relative = Path.GetRelativePath(root, file).Replace('\\', '/');
+            Compare(relative, OAuthStorePattern().Matches(File.ReadAllText(file)).Count, OAuthStoreSites, "OAuth store", problems);
+        }
+
+        problems.ShouldBeEmpty();
+    }
 
     [Fact]
     public void Every_cross_tenant_and_raw_sql_site_is_on_the_reviewed_list()
@@ -181,6 +214,9 @@ public sealed partial class TenantScopeAuditTests(RendezvousApp app) : IClassFix
 
         return dir?.FullName ?? throw new InvalidOperationException("The repository root was not found.");
     }
+
+    [GeneratedRegex(@"IOpenIddict(Application|Authorization|Token|Scope)Manager\b")]
+    private static partial Regex OAuthStorePattern();
 
     [GeneratedRegex(@"\.AcrossTenants\(\)|\.ForAllTenants\(\)")]
     private static partial Regex CrossTenantPattern();

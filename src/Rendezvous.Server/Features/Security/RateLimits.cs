@@ -34,6 +34,12 @@ public sealed class RateLimitOptions
 
     /// <summary>Password sign-ins (staff and portal) per client address, across all accounts.</summary>
     public WindowLimit SignIn { get; set; } = new() { PermitLimit = 20, WindowSeconds = 60 };
+
+    /// <summary>
+    /// API requests per API key, and per app and user for OAuth tokens (answered with RateLimit-Policy and RateLimit
+    /// headers, see <see cref="ApiRequestLimits"/>).
+    /// </summary>
+    public WindowLimit ApiKey { get; set; } = new() { PermitLimit = 600, WindowSeconds = 60 };
 }
 
 /// <summary>
@@ -52,6 +58,7 @@ public static class RateLimits
         var options = configuration.GetSection("Rendezvous:RateLimits").Get<RateLimitOptions>() ?? new RateLimitOptions();
         services.AddSingleton(Options.Create(options));
         services.AddSingleton<EmailLimiter>();
+        services.AddSingleton<ApiRequestLimits>();
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

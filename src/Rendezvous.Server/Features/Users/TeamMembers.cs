@@ -71,8 +71,12 @@ public sealed class TeamMembers(RendezvousDbContext db, IClock clock)
         return tracked;
     }
 
-    /// <summary>A new API key for the user and its secret in clear (shown once, only its hash is stored).</summary>
-    public async Task<(ApiKey Key, string Secret)> CreateApiKeyAsync(User user, string? name, CancellationToken ct)
+    /// <summary>
+    /// A new API key for the user and its secret in clear (shown once, only its hash is stored), holding
+    /// <paramref name="scopes"/> (already checked: known scopes only) until <paramref name="expiresAt"/> (null: no expiry).
+    /// </summary>
+    public async Task<(ApiKey Key, string Secret)> CreateApiKeyAsync(User user, string? name, IReadOnlyCollection<string> scopes,
+        Instant? expiresAt, CancellationToken ct)
     {
         var secret = ApiKeys.Generate();
         var key = new ApiKey
@@ -83,7 +87,9 @@ public sealed class TeamMembers(RendezvousDbContext db, IClock clock)
             Name = ApiFormat.TryText(name, 100, out var clean) ? clean : "API key",
             Prefix = ApiKeys.PrefixOf(secret),
             KeyHash = ApiKeys.Hash(secret),
+            Scopes = [.. scopes],
             CreatedAt = clock.GetCurrentInstant(),
+            ExpiresAt = expiresAt,
         };
         db.ApiKeys.Add(key);
         await db.SaveChangesAsync(ct);

@@ -12,12 +12,18 @@ public sealed record CreateUserRequest(string? Name, string? Email, string? Time
 
 public sealed record UserResponse(string Id, string Name, string Email, string TimeZone, string Role, string CreatedAt);
 
-public sealed record CreateApiKeyRequest(string? Name);
+/// <summary>
+/// A new API key: its name, its scopes ("bookings:read", "pages:write", ...; omitted: the scopes of the caller's own key or
+/// token) and when it expires (omitted: never).
+/// </summary>
+public sealed record CreateApiKeyRequest(string? Name, string[]? Scopes = null, string? ExpiresAt = null);
 
 /// <summary>A password for the web application (10 to 200 characters).</summary>
 public sealed record SetUserPasswordRequest(string? Password);
 
-public sealed record ApiKeyResponse(string Id, string UserId, string Name, string Prefix, string CreatedAt, string? Key);
+/// <summary>An API key; <c>key</c>, the secret itself, is there only in the answer that created it.</summary>
+public sealed record ApiKeyResponse(string Id, string UserId, string Name, string Prefix, string CreatedAt, string? Key,
+    string[] Scopes, string? ExpiresAt, string? LastUsedAt, string? RevokedAt);
 
 public sealed record BusyBlockRequest(string? Start, string? End, string? Note);
 
@@ -33,6 +39,8 @@ public static class UsersEndpoints
         users.MapGet("/", ListAsync);
         users.MapGet("/{id}", GetAsync);
         users.MapPost("/{id}/api-keys", CreateKeyAsync).RequireAuthorization(ApiKeys.AdministratorPolicy);
+        users.MapGet("/{id}/api-keys", ListKeysAsync).RequireAuthorization(ApiKeys.AdministratorPolicy);
+        users.MapDelete("/{id}/api-keys/{keyId}", RevokeKeyAsync).RequireAuthorization(ApiKeys.AdministratorPolicy);
         users.MapPut("/{id}/password", SetPasswordAsync).RequireAuthorization(ApiKeys.AdministratorPolicy);
         users.MapGet("/{id}/busy-blocks", ListBusyAsync);
         users.MapPost("/{id}/busy-blocks", AddBusyAsync);
@@ -105,8 +113,14 @@ public static class UsersEndpoints
         return user is null ? Problems.NotFound("User") : TypedResults.Ok(ToResponse(user));
     }
 
+    public static ApiKeyResponse ToResponse(ApiKey key, string? secret) => new(key.Id.ToString(), key.UserId.ToString(), key.Name,
+        key.Prefix, ApiFormat.Format(key.CreatedAt), secret, key.Scopes,
+        key.ExpiresAt is { } e ? ApiFormat.Format(e) : null, key.LastUsedAt is { } u ? ApiFormat.Format(u) : null,
+        key.RevokedAt is { } r ? ApiFormat.Format(r) : null);
+
     private static async Task<Results<Created<ApiKeyResponse>, ProblemHttpResult>> CreateKeyAsync(
-        string id, CreateApiKeyRequest? request, RendezvousDbContext db, TeamMembers members, CancellationToken ct)
+        string id, CreateApiKeyRequest? request, RendezvousDbContext db, TeamMembers members, IClock clock, HttpContext http,
+        CancellationToken ct)
     {
         var user = await FindAsync(db, id, ct);
         if (user is null)
@@ -114,9 +128,80 @@ public static class UsersEndpoints
             return Problems.NotFound("User");
         }
 
-        var (key, secret) = await members.CreateApiKeyAsync(user, request?.Name, ct);
-        return TypedResults.Created($"/api/v1/users/{user.Id}/api-keys/{key.Id}",
-            new ApiKeyResponse(key.Id.ToString(), user.Id.ToString(), key.Name, key.Prefix, ApiFormat.Format(key.CreatedAt), secret));
+        // A key or token hands on only scopes it holds itself, so a narrow key cannot mint a wide one.
+        var held = http.User.FindAll(ApiScopes.Claim).Select(c => c.Value).ToHashSet(StringComparer.Ordinal);
+        string[] scopes;
+        if (request?.Scopes is null)
+        {
+            scopes = [.. ApiScopes.All.Where(held.Contains)];
+        }
+        else if (ApiScopes.Normalize(request.Scopes) is { } wanted)
+        {
+            scopes = wanted;
+        }
+        else
+        {
+            return Problems.Validation("scopes", "must list one or more of: " + string.Join(", ", ApiScopes.All));
+        }
+
+        if (scopes.FirstOrDefault(s => !held.Contains(s)) is { } beyond)
+        {
+            return TypedResults.Problem(statusCode: 403, title: "Missing scope.",
+                detail: $"A new key may only hold scopes the caller holds; this one lacks {beyond}.",
+                extensions: new Dictionary<string, object?> { ["code"] = "insufficient_scope", ["missingScope"] = beyond });
+        }
+
+        Instant? expiresAt = null;
+        if (request?.ExpiresAt is not null)
+        {
+            if (!ApiFormat.TryParseInstant(request.ExpiresAt, out var parsed) || parsed <= clock.GetCurrentInstant())
+            {
+                return Problems.Validation("expiresAt", "must be a date-time with an offset in the future");
+            }
+
+            expiresAt = parsed;
+        }
+
+        var (key, secret) = await members.CreateApiKeyAsync(user, request?.Name, scopes, expiresAt, ct);
+        return TypedResults.Created($"/api/v1/users/{user.Id}/api-keys/{key.Id}", ToResponse(key, secret));
+    }
+
+    /// <summary>The user's keys, newest first, revoked ones included (without their secrets, which are never stored).</summary>
+    private static async Task<Results<Ok<ApiKeyResponse[]>, ProblemHttpResult>> ListKeysAsync(string id, RendezvousDbContext db,
+        HttpContext http, CancellationToken ct)
+    {
+        var user = await FindAsync(db, id, ct);
+        if (user is null)
+        {
+            return Problems.NotFound("User");
+        }
+
+        // API keys are not tenant-filtered: name the organization as well as the user.
+        var organization = CurrentUser.From(http.User).OrganizationId;
+        var keys = await db.ApiKeys.AsNoTracking().Where(k => k.UserId == user.Id && k.OrganizationId == organization)
+            .OrderByDescending(k => k.CreatedAt).ToListAsync(ct);
+        return TypedResults.Ok(keys.Select(k => ToResponse(k, null)).ToArray());
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeKeyAsync(string id, string keyId, RendezvousDbContext db,
+        IClock clock, HttpContext http, CancellationToken ct)
+    {
+        var user = await FindAsync(db, id, ct);
+        if (user is null || !Guid.TryParse(keyId, out var keyGuid))
+        {
+            return Problems.NotFound(user is null ? "User" : "API key");
+        }
+
+        var organization = CurrentUser.From(http.User).OrganizationId;
+        var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == keyGuid && k.UserId == user.Id && k.OrganizationId == organization, ct);
+        if (key is null)
+        {
+            return Problems.NotFound("API key");
+        }
+
+        key.RevokedAt ??= clock.GetCurrentInstant();
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
     }
 
     /// <summary>Administrators set a user's password for the web application (an initial one, or a reset); it clears any lockout.</summary>

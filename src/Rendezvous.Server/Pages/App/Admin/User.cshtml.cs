@@ -78,14 +78,27 @@ public sealed class UserModel(RendezvousDbContext db, StaffAccounts accounts, Te
         return Go($"/app/admin/users/{Subject.Id}");
     }
 
-    public async Task<IActionResult> OnPostCreateKeyAsync(string id, string? keyName, CancellationToken ct)
+    /// <summary>The expiry choices of the form, in days (0: never).</summary>
+    public static readonly IReadOnlyList<int> ExpiryChoices = [0, 30, 90, 365];
+
+    public async Task<IActionResult> OnPostCreateKeyAsync(string id, string? keyName, string[]? scopes, int expiresInDays, CancellationToken ct)
     {
         if (await LoadAsync(id, ct) is { } missing)
         {
             return missing;
         }
 
-        var (_, secret) = await members.CreateApiKeyAsync(Subject, keyName, ct);
+        Errors.Labels["scopes"] = "The scopes";
+        if (ApiScopes.Normalize(scopes) is not { } chosen)
+        {
+            Errors.Add("scopes", "Choose at least one scope.");
+            return Page();
+        }
+
+        Instant? expiresAt = ExpiryChoices.Contains(expiresInDays) && expiresInDays > 0
+            ? clock.GetCurrentInstant() + Duration.FromDays(expiresInDays)
+            : null;
+        var (_, secret) = await members.CreateApiKeyAsync(Subject, keyName, chosen, expiresAt, ct);
         NewKey = secret;
         await LoadAsync(id, ct);
         return Page();
