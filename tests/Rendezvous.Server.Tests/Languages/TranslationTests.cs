@@ -3,6 +3,7 @@ using System.Resources;
 using System.Text.RegularExpressions;
 using Rendezvous.Domain;
 using Rendezvous.Integrations.Localization;
+using Rendezvous.Integrations.Notifications;
 using Rendezvous.Integrations.Notifications.Templates;
 using Shouldly;
 

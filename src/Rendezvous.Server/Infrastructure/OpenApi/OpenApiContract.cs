@@ -231,7 +231,9 @@ internal sealed class OperationContract : IOpenApiOperationTransformer
         }
         else
         {
-            var scope = entry?.Scope ?? (method == "GET" ? "admin:read" : "admin:write");
+            // The scope the server enforces (the route's area, ApiScopes), so the document cannot promise another one.
+            var area = metadata.OfType<ApiAreaMetadata>().LastOrDefault()?.Area ?? entry?.Area ?? ApiScopes.Admin;
+            var scope = ApiScopes.Needed(area, method);
             operation.Security =
             [
                 new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(OpenApiContract.BearerScheme, document)] = [] },
