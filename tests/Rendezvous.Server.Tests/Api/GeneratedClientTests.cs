@@ -41,7 +41,7 @@ public sealed class GeneratedClientTests(RendezvousApp app) : IClassFixture<Rend
         (await Admin().BookingPages_GetAsync(page.Id.ToString())).Title.ShouldBe("Generated client call");
 
         var slots = await Anonymous().PublicBooking_ListSlotsAsync(
-            slug, new DateTimeOffset(2027, 3, 8, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2027, 3, 8, 0, 0, 0, TimeSpan.Zero), null);
+            slug, new DateTimeOffset(2027, 3, 8, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2027, 3, 8, 0, 0, 0, TimeSpan.Zero), null, null);
         slots.Slots.ShouldNotBeEmpty();
 
         var booked = await Anonymous().PublicBooking_CreateAsync(slug, null, Booking(new DateTimeOffset(2027, 3, 8, 10, 0, 0, TimeSpan.Zero)));
