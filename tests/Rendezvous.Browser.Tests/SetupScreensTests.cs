@@ -68,10 +68,10 @@ public sealed class SetupScreensTests(RendezvousServer server)
         await Expect(salesforce).ToContainTextAsync("This server has no Salesforce app configured");
 
         var keap = page.Locator("[data-crm='infusionsoft']");
-        await keap.GetByLabel("scheduled").FillAsync("abc");
+        await keap.Locator("#f-tagIds-scheduled").FillAsync("abc");
         await keap.GetByRole(AriaRole.Button, new() { Name = "Save Keap tags" }).ClickAsync();
         await Expect(page.Locator(".error-summary")).ToContainTextAsync("must be a Keap tag id");
-        await keap.GetByLabel("scheduled").FillAsync("1234");
+        await keap.Locator("#f-tagIds-scheduled").FillAsync("1234");
         await keap.GetByRole(AriaRole.Button, new() { Name = "Save Keap tags" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("The Keap tags are saved.");
         await Screens.SaveAsync(page, "crm-settings");
@@ -90,11 +90,11 @@ public sealed class SetupScreensTests(RendezvousServer server)
         await page.GetByRole(AriaRole.Link, new() { Name = "Conferencing" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Conferencing accounts" })).ToBeVisibleAsync();
 
-        await page.GetByLabel("Service").SelectOptionAsync("webex");
+        await page.GetByLabel("Service", new() { Exact = true }).SelectOptionAsync("webex");
         await page.GetByRole(AriaRole.Button, new() { Name = "Connect", Exact = true }).ClickAsync();
         await Expect(page.Locator(".error-summary")).ToContainTextAsync("The access token is required");
 
-        await page.GetByLabel("Service").SelectOptionAsync("webex");
+        await page.GetByLabel("Service", new() { Exact = true }).SelectOptionAsync("webex");
         await page.GetByLabel("Access token", new() { Exact = true }).FillAsync("webex-access-token-from-the-console");
         await page.GetByLabel("Access token lifetime in seconds").FillAsync("3600");
         await page.GetByLabel("The account's user id or email in the service").FillAsync("ada@webex.example");
@@ -182,16 +182,16 @@ public sealed class SetupScreensTests(RendezvousServer server)
         await page.GotoAsync(await PortalLinkAsync(email));
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Your appointments" })).ToBeVisibleAsync();
 
-        await page.GetByRole(AriaRole.Link, new() { Name = "Month" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Month", Exact = true }).ClickAsync();
         var day = start[..10];
         var cell = page.Locator($"td[data-date='{day}']");
         var time = start.Substring(11, 5);
         var appointment = cell.GetByRole(AriaRole.Link, new() { NameRegex = new Regex($"^{time} Piano lesson with Ada Admin") });
         await Expect(appointment).ToBeVisibleAsync();
-        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Month" })).ToHaveAttributeAsync("aria-current", "page");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Month", Exact = true })).ToHaveAttributeAsync("aria-current", "page");
         await Screens.SaveAsync(page, "portal-calendar");
 
-        await page.GetByRole(AriaRole.Link, new() { Name = "Week" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Week", Exact = true }).ClickAsync();
         await Expect(page.Locator($"td[data-date='{day}']").GetByRole(AriaRole.Link, new() { NameRegex = new Regex("Piano lesson") })).ToBeVisibleAsync();
         await Expect(page.Locator(".calendar-grid tbody tr")).ToHaveCountAsync(1);
 

@@ -14,6 +14,14 @@ public sealed class TenantIsolationTests(RendezvousApp app) : IClassFixture<Rend
 {
     private static readonly HashSet<string> Checked =
     [
+        // Organization-free: the language switch (a cookie and a local redirect) and the API reference's static files.
+        "GET /language/{code}", "GET /api/reference/scalar.js", "GET /api/reference/scalar.aspnetcore.js", "GET /api/reference/favicon.svg",
+        "GET /api/reference/{documentName?}",
+        // Checked in Web/EmbedTests (settings are the caller's organization; pages are framed only by that organization's origins):
+        "GET /api/v1/embed-settings", "PUT /api/v1/embed-settings", "ANY /app/admin/embeds",
+        "ANY /embed/{org}/{slug}/booked/{token}", "ANY /embed/{org}/{slug}/book", "ANY /embed/{org}/{slug}",
+        // Setup screens call the API handlers checked above (CRM, payments, conferencing) for the signed-in user's organization:
+        "ANY /app/admin/payments", "ANY /app/pages/{id}/crm", "ANY /app/conferencing",
         // Checked in Spaces/Channels/ImipSpaceChannelTests (another organization gets 404 for a space's channel):
         "GET /api/v1/spaces/{spaceId:guid}/channel", "PUT /api/v1/spaces/{spaceId:guid}/channel", "DELETE /api/v1/spaces/{spaceId:guid}/channel",
         "POST /api/v1/users", "GET /api/v1/users", "GET /api/v1/users/{id}", "POST /api/v1/users/{id}/api-keys",

@@ -40,6 +40,9 @@ public class ReassignmentRulesTests
         { "single session of a package", Eligible() with { PageOption = SchedulingOption.SessionPackage, IsPackageSession = true }, [Codes.SessionPackage] },
         { "session of a package on a page since changed", Eligible() with { IsPackageSession = true }, [Codes.SessionPackage] },
         { "panel", Eligible() with { PageOption = SchedulingOption.Panel }, [Codes.NotOneOnOne] },
+        // A round-robin booking holds one member, like a one-on-one meeting; a collective one holds the whole team, like a panel.
+        { "round-robin", Eligible() with { PageOption = SchedulingOption.RoundRobin }, [] },
+        { "collective", Eligible() with { PageOption = SchedulingOption.Collective }, [Codes.NotOneOnOne] },
 
         // The page is connected to no calendar or to Google Calendar; never Outlook, Office 365, Exchange or iCloud.
         { "no calendar", Eligible() with { PageCalendar = null }, [] },

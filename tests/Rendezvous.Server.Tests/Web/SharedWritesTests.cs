@@ -50,7 +50,7 @@ public sealed partial class SharedWritesTests(RendezvousApp app) : IClassFixture
     {
         var (_, adminId, web) = await FreshOrganizationAsync();
 
-        await web.PostAsync($"/app/admin/users/{adminId}?handler=CreateKey", [new("keyName", "Reporting")], tokenFrom: $"/app/admin/users/{adminId}");
+        await web.PostAsync($"/app/admin/users/{adminId}?handler=CreateKey", [new("keyName", "Reporting"), new("scopes", "bookings:read"), new("scopes", "users:read")], tokenFrom: $"/app/admin/users/{adminId}");
         var key = KeyPattern().Match(web.LastHtml).Value;
         key.ShouldNotBeEmpty();
 

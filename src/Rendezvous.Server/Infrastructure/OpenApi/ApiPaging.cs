@@ -27,6 +27,9 @@ public static class ApiPaging
             return invocation => PageAsync(invocation, next, limitIndex);
         });
 
+    private static bool IsBadRequest(object? result) =>
+        (result is INestedHttpResult nested ? nested.Result : result as IResult) is IStatusCodeHttpResult { StatusCode: 400 };
+
     private static async ValueTask<object?> PageAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next, int limitIndex)
     {
         var request = invocation.HttpContext.Request;
@@ -63,6 +66,13 @@ public static class ApiPaging
         }
 
         var result = await next(invocation).ConfigureAwait(false);
+        if (limitIndex >= 0 && limit >= 1 && IsBadRequest(result))
+        {
+            // One more than the handler's own maximum (limit=500 of 500): ask for the page itself, without the look-ahead.
+            invocation.Arguments[limitIndex] = (int)Math.Min(int.MaxValue, (long)offset + limit);
+            result = await next(invocation).ConfigureAwait(false);
+        }
+
         var inner = result is INestedHttpResult nested ? nested.Result : result as IResult;
         if (inner is not IValueHttpResult { Value: IEnumerable items and not string } || inner is IStatusCodeHttpResult { StatusCode: not (null or 200) })
         {

@@ -220,6 +220,12 @@ internal sealed class OperationContract : IOpenApiOperationTransformer
 
         Add(operation, document, 503, "The server is busy; nothing was changed. Try again as Retry-After says.", retryAfter: true);
 
+        if (entry?.Id == "CalendarConnections_MicrosoftAuthorize" || entry?.Id.EndsWith("Callback", StringComparison.Ordinal) == true)
+        {
+            // Opened in a browser: a sign-in start sends the person on to the provider, a callback back to the web application.
+            operation.Responses.TryAdd("302", new OpenApiResponse { Description = "Redirect (Location): to the provider's sign-in page, or back to the web application." });
+        }
+
         if (anonymous && !portalSession)
         {
             // Public routes: none needed (no requirement at all, and no global one in the document).
@@ -411,12 +417,13 @@ internal sealed class SchemaContract : IOpenApiSchemaTransformer
         {
             schema.Format = "date";
         }
-        else if (isString && name is "email" or "hostEmail" or "organizerEmail")
+        // (An organizer's address comes from an outside calendar as it was written there, so it carries no format.)
+        else if (isString && name is "email" or "hostEmail")
         {
             schema.Format = "email";
         }
         else if (isString && ((name == "url" && owner is "WebhookRequest" or "WebhookResponse" or "AuthorizeResponse")
-            || name is "authorizationUrl" or "approveUrl"))
+            || name is "approveUrl"))
         {
             schema.Format = "uri";
         }
