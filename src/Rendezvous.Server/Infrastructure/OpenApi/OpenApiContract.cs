@@ -339,7 +339,10 @@ internal sealed class OperationContract : IOpenApiOperationTransformer
 /// </summary>
 internal sealed class SchemaContract : IOpenApiSchemaTransformer
 {
-    private static readonly NullabilityInfoContext _nullability = new();
+    // NullabilityInfoContext caches in a plain Dictionary and is not thread-safe: two documents built at once (two
+    // clients asking /openapi/v1.json together) would corrupt it, so each thread gets its own.
+    [ThreadStatic]
+    private static NullabilityInfoContext? _nullability;
 
     internal static readonly string[] BookingStatuses =
         [.. Enum.GetValues<Rendezvous.Domain.Bookings.BookingStatus>().Select(Rendezvous.Domain.Bookings.BookingLifecycle.ApiName)];
@@ -386,7 +389,7 @@ internal sealed class SchemaContract : IOpenApiSchemaTransformer
             // Every parameter of a positional record is exported as required; a nullable one may be left out (or null).
             foreach (var p in context.JsonTypeInfo.Properties)
             {
-                if (p.AttributeProvider is PropertyInfo info && _nullability.Create(info).WriteState == NullabilityState.Nullable)
+                if (p.AttributeProvider is PropertyInfo info && (_nullability ??= new()).Create(info).WriteState == NullabilityState.Nullable)
                 {
                     required.Remove(p.Name);
                 }
