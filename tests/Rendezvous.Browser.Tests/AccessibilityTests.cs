@@ -13,20 +13,7 @@ namespace Rendezvous.Browser.Tests;
 [Collection(BrowserCollection.Name)]
 public sealed class AccessibilityTests(RendezvousServer server)
 {
-    private static string Today(int days) =>
-        TodayFromDatabase.Value.PlusDays(days).ToString("uuuu-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-
-    // The server's clock is the machine's; "today" comes from the database rather than the system clock.
-    private static readonly Lazy<NodaTime.LocalDate> TodayFromDatabase = new(() =>
-    {
-        var builder = new NpgsqlDataSourceBuilder(TestEnvironment.Database);
-        builder.UseNodaTime();
-        using var dataSource = builder.Build();
-        using var cmd = dataSource.CreateCommand("SELECT (now() AT TIME ZONE 'UTC')::date");
-        using var reader = cmd.ExecuteReader();
-        reader.Read();
-        return reader.GetFieldValue<NodaTime.LocalDate>(0);
-    });
+    private static string Today(int days = 0) => Arrange.Today(days);
 
     private async Task<(string BookingId, string CustomerEmail, string Slug)> BookAsync(string title)
     {

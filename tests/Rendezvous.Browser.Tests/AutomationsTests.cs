@@ -96,18 +96,5 @@ public sealed class AutomationsBrowserTests(RendezvousServer server)
         throw new TimeoutException("The automation did not run within 60 seconds.");
     }
 
-    // The date as the database (and so the server) sees it: tests do not read the system clock.
-    private static string Today(int days) =>
-        DatabaseToday.Value.PlusDays(days).ToString("uuuu-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-
-    private static readonly Lazy<NodaTime.LocalDate> DatabaseToday = new(() =>
-    {
-        var builder = new NpgsqlDataSourceBuilder(TestEnvironment.Database);
-        builder.UseNodaTime();
-        using var dataSource = builder.Build();
-        using var command = dataSource.CreateCommand("SELECT (now() AT TIME ZONE 'UTC')::date");
-        using var reader = command.ExecuteReader();
-        reader.Read();
-        return reader.GetFieldValue<NodaTime.LocalDate>(0);
-    });
+    private static string Today(int days = 0) => Arrange.Today(days);
 }

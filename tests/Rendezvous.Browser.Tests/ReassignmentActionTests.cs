@@ -13,20 +13,7 @@ namespace Rendezvous.Browser.Tests;
 [Collection(BrowserCollection.Name)]
 public sealed class ReassignmentActionTests(RendezvousServer server)
 {
-    // "Today" as the database (and so the server) sees it: tests do not read the system clock.
-    private static string Today(int days = 0) =>
-        TodayFromDatabase.Value.PlusDays(days).ToString("uuuu-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-
-    private static readonly Lazy<NodaTime.LocalDate> TodayFromDatabase = new(() =>
-    {
-        var builder = new NpgsqlDataSourceBuilder(TestEnvironment.Database);
-        builder.UseNodaTime();
-        using var dataSource = builder.Build();
-        using var cmd = dataSource.CreateCommand("SELECT (now() AT TIME ZONE 'UTC')::date");
-        using var reader = cmd.ExecuteReader();
-        reader.Read();
-        return reader.GetFieldValue<NodaTime.LocalDate>(0);
-    });
+    private static string Today(int days = 0) => Arrange.Today(days);
 
     private async Task<JsonNode> PageAsync(string title, string ownerId, object? extra = null)
     {

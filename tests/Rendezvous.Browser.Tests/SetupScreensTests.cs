@@ -249,17 +249,5 @@ public sealed class SetupScreensTests(RendezvousServer server)
         return (long)(await cmd.ExecuteScalarAsync())!;
     }
 
-    private static string Today(int plusDays) =>
-        TodayFromDatabase.Value.PlusDays(plusDays).ToString("uuuu-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-
-    private static readonly Lazy<NodaTime.LocalDate> TodayFromDatabase = new(() =>
-    {
-        var builder = new NpgsqlDataSourceBuilder(TestEnvironment.Database);
-        builder.UseNodaTime();
-        using var dataSource = builder.Build();
-        using var cmd = dataSource.CreateCommand("SELECT (now() AT TIME ZONE 'UTC')::date");
-        using var reader = cmd.ExecuteReader();
-        reader.Read();
-        return reader.GetFieldValue<NodaTime.LocalDate>(0);
-    });
+    private static string Today(int days = 0) => Arrange.Today(days);
 }

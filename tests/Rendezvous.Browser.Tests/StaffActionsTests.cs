@@ -113,18 +113,5 @@ public sealed class StaffActionsTests(RendezvousServer server)
         contacts.AsArray().Single()!["companyName"]!.GetValue<string>().ShouldBe(company);
     }
 
-    private static string Today(int plusDays = 0) =>
-        TodayFromDatabase.Value.PlusDays(plusDays).ToString("uuuu-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-
-    // The server's clock is the machine's; "today" comes from the database rather than the system clock.
-    private static readonly Lazy<NodaTime.LocalDate> TodayFromDatabase = new(() =>
-    {
-        var builder = new NpgsqlDataSourceBuilder(TestEnvironment.Database);
-        builder.UseNodaTime();
-        using var dataSource = builder.Build();
-        using var cmd = dataSource.CreateCommand("SELECT (now() AT TIME ZONE 'UTC')::date");
-        using var reader = cmd.ExecuteReader();
-        reader.Read();
-        return reader.GetFieldValue<NodaTime.LocalDate>(0);
-    });
+    private static string Today(int days = 0) => Arrange.Today(days);
 }

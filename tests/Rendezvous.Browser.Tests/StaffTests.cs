@@ -140,20 +140,5 @@ public sealed class StaffTests(RendezvousServer server)
         connection["bookingCalendarUrl"]!.GetValue<string>().ShouldEndWith($"/{user}/{name}/");
     }
 
-    private static string Today(int plusDays = 0)
-    {
-        // The server's clock is the machine's; the test reads "today" from the database rather than the system clock.
-        return TodayFromDatabase.Value.PlusDays(plusDays).ToString("uuuu-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static readonly Lazy<NodaTime.LocalDate> TodayFromDatabase = new(() =>
-    {
-        var builder = new NpgsqlDataSourceBuilder(TestEnvironment.Database);
-        builder.UseNodaTime();
-        using var dataSource = builder.Build();
-        using var cmd = dataSource.CreateCommand("SELECT (now() AT TIME ZONE 'UTC')::date");
-        using var reader = cmd.ExecuteReader();
-        reader.Read();
-        return reader.GetFieldValue<NodaTime.LocalDate>(0);
-    });
+    private static string Today(int days = 0) => Arrange.Today(days);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using Npgsql;
 using Rendezvous.Server.Tests.Infrastructure;
 
 namespace Rendezvous.Browser.Tests.Infrastructure;
@@ -78,6 +79,24 @@ public static class Screens
 /// <summary>Builds users, pages and bookings through the API, the way a client would.</summary>
 public static class Arrange
 {
+    /// <summary>
+    /// The date <paramref name="days"/> from today, as the database (and so the server) sees it in UTC: tests do not read
+    /// the system clock.
+    /// </summary>
+    public static string Today(int days = 0) =>
+        DatabaseToday.Value.PlusDays(days).ToString("uuuu-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static readonly Lazy<NodaTime.LocalDate> DatabaseToday = new(() =>
+    {
+        var builder = new NpgsqlDataSourceBuilder(TestEnvironment.Database);
+        builder.UseNodaTime();
+        using var dataSource = builder.Build();
+        using var command = dataSource.CreateCommand("SELECT (now() AT TIME ZONE 'UTC')::date");
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return reader.GetFieldValue<NodaTime.LocalDate>(0);
+    });
+
     /// <summary>Open every day, all day, in UTC, so a test finds free times whenever it runs.</summary>
     public static object[] AlwaysOpen() =>
         [.. new[] { "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday" }.Select(d => new { day = d, start = "00:00", end = "24:00" })];
