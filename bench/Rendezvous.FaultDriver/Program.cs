@@ -31,34 +31,43 @@ var runStarted = DateTimeOffset.UtcNow;
 using var http = new HttpClient { BaseAddress = o.Url, Timeout = TimeSpan.FromSeconds(90) };
 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", o.Key);
 
-// --- Set-up: a host whose bookings are written to a fresh Radicale calendar, and a page open around the clock.
+// --- Set-up: --hosts hosts, each with its own fresh Radicale calendar and a page open around the clock. Several
+// calendars because a Radicale collection gets slower with every event in it (one calendar of a thousand events took
+// more than 15 s per PUT), and a real organization's bookings are spread over its members' calendars too.
 var run = Guid.NewGuid().ToString("N")[..10];
-var calendarPath = $"/{o.CalDavUser}/fault-{run}/";
-using (var dav = new HttpClient { BaseAddress = o.CalDavUrl })
+var hosts = new List<Host>();
+for (var h = 0; h < o.Hosts; h++)
 {
-    dav.DefaultRequestHeaders.Authorization = Basic(o.CalDavUser, o.CalDavPassword);
-    var made = await dav.SendAsync(new HttpRequestMessage(new HttpMethod("MKCALENDAR"), calendarPath));
-    Require(made.StatusCode == HttpStatusCode.Created, $"MKCALENDAR {calendarPath}: {(int)made.StatusCode}");
+    var calendarPath = $"/{o.CalDavUser}/fault-{run}-{h}/";
+    using (var dav = new HttpClient { BaseAddress = o.CalDavUrl })
+    {
+        dav.DefaultRequestHeaders.Authorization = Basic(o.CalDavUser, o.CalDavPassword);
+        var made = await dav.SendAsync(new HttpRequestMessage(new HttpMethod("MKCALENDAR"), calendarPath));
+        Require(made.StatusCode == HttpStatusCode.Created, $"MKCALENDAR {calendarPath}: {(int)made.StatusCode}");
+    }
+
+    var hostId = (await SetupAsync("/api/v1/users", new JsonObject
+    {
+        ["name"] = $"Fault host {h}", ["email"] = $"fault-{run}-{h}@cluster.example", ["timeZone"] = "UTC", ["role"] = "member",
+    }))["id"]!.GetValue<string>();
+    await SetupAsync("/api/v1/calendar-connections", new JsonObject
+    {
+        ["userId"] = hostId, ["kind"] = "caldav", ["url"] = o.CalDavUrl.ToString(), ["username"] = o.CalDavUser,
+        ["password"] = o.CalDavPassword, ["bookingCalendarUrl"] = calendarPath,
+    });
+    var slug = $"fault-{run}-{h}";
+    var pageId = (await SetupAsync("/api/v1/booking-pages", new JsonObject
+    {
+        ["slug"] = slug, ["ownerId"] = hostId, ["title"] = $"Fault test {h}", ["durationMinutes"] = 15, ["timeZone"] = "UTC",
+        ["bookingWindowDays"] = 365,
+        ["weeklyHours"] = new JsonArray([.. new[] { "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday" }
+            .Select(d => (JsonNode)new JsonObject { ["day"] = d, ["start"] = "00:00", ["end"] = "24:00" })]),
+    }))["id"]!.GetValue<string>();
+    hosts.Add(new Host(slug, Guid.Parse(pageId), calendarPath));
 }
 
-var hostId = (await SetupAsync("/api/v1/users", new JsonObject
-{
-    ["name"] = "Fault host", ["email"] = $"fault-{run}@cluster.example", ["timeZone"] = "UTC", ["role"] = "member",
-}))["id"]!.GetValue<string>();
-await SetupAsync("/api/v1/calendar-connections", new JsonObject
-{
-    ["userId"] = hostId, ["kind"] = "caldav", ["url"] = o.CalDavUrl.ToString(), ["username"] = o.CalDavUser,
-    ["password"] = o.CalDavPassword, ["bookingCalendarUrl"] = calendarPath,
-});
-var slug = "fault-" + run;
-var pageId = (await SetupAsync("/api/v1/booking-pages", new JsonObject
-{
-    ["slug"] = slug, ["ownerId"] = hostId, ["title"] = "Fault test", ["durationMinutes"] = 15, ["timeZone"] = "UTC",
-    ["bookingWindowDays"] = 365,
-    ["weeklyHours"] = new JsonArray([.. new[] { "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday" }
-        .Select(d => (JsonNode)new JsonObject { ["day"] = d, ["start"] = "00:00", ["end"] = "24:00" })]),
-}))["id"]!.GetValue<string>();
-Console.WriteLine($"page {slug}, calendar {calendarPath}, {o.Duration.TotalSeconds:0} s of load with faults every {o.FaultInterval.TotalSeconds:0} s");
+var pageIds = hosts.Select(h => h.PageId).ToArray();
+Console.WriteLine($"{hosts.Count} pages fault-{run}-*, each with its own calendar; {o.Duration.TotalSeconds:0} s of load with faults every {o.FaultInterval.TotalSeconds:0} s");
 
 // --- Load: distinct slots, and every tenth request aims at the previous slot (a race that must give one booking).
 var firstDay = DateTime.UtcNow.Date.AddDays(2);
@@ -76,6 +85,8 @@ async Task WorkerAsync()
         var n = Interlocked.Increment(ref nextSlot);
         var slot = n % 10 == 0 ? n - 1 : n;
         var start = firstDay.AddMinutes(15 * slot);
+        // Ten requests in a row go to one page, so the tenth races the ninth on the same host.
+        var slug = hosts[(n - 1) / 10 % hosts.Count].Slug;
         var key = Guid.NewGuid().ToString("N");
         var body = new JsonObject
         {
@@ -173,10 +184,14 @@ await Task.WhenAll(workers);
 await faultTask;
 var loadSeconds = clock.Elapsed.TotalSeconds;
 
-// --- Drain: the outbox sends the emails and writes the calendar events; wait until nothing is pending.
+// --- Drain: the outbox sends the emails and writes the calendar events; wait until nothing is pending, for as long
+// as the backlog keeps shrinking (a drain that makes no progress for three minutes has failed), at most 20 minutes.
 var db = NpgsqlDataSource.Create(o.Db);
+var drain = Stopwatch.StartNew();
 var pendingLeft = -1L;
-for (var i = 0; i < 360; i++)
+var lowest = long.MaxValue;
+var lastProgress = TimeSpan.Zero;
+while (drain.Elapsed < TimeSpan.FromMinutes(20) && drain.Elapsed - lastProgress < TimeSpan.FromMinutes(3))
 {
     try
     {
@@ -184,6 +199,12 @@ for (var i = 0; i < 360; i++)
         if (pendingLeft == 0)
         {
             break;
+        }
+
+        if (pendingLeft < lowest)
+        {
+            lowest = pendingLeft;
+            lastProgress = drain.Elapsed;
         }
     }
     catch (NpgsqlException)
@@ -194,24 +215,26 @@ for (var i = 0; i < 360; i++)
     await Task.Delay(500);
 }
 
+var drainSeconds = drain.Elapsed.TotalSeconds;
+
 // Emails are on disk once the outbox says sent; calendar writes too. A second for the SMTP sink's file rename.
 await Task.Delay(1000);
 
 // --- Checks.
 var ackedIds = acked.Keys.Select(Guid.Parse).ToArray();
 var missing = await ScalarAsync<long>("SELECT count(*) FROM unnest(@ids) AS i(id) WHERE NOT EXISTS (SELECT 1 FROM bookings b WHERE b.id = i.id)", ackedIds);
-var stored = await ScalarAsync<long>("SELECT count(*) FROM bookings WHERE booking_page_id = @page", Guid.Parse(pageId));
+var stored = await ScalarAsync<long>("SELECT count(*) FROM bookings WHERE booking_page_id = ANY(@pages)", new[] { pageIds });
 var overlaps = await ScalarAsync<long>("""
     SELECT count(*) FROM bookings a JOIN bookings b ON a.owner_id = b.owner_id AND a.id < b.id
         AND tstzrange(a.start_at, a.end_at) && tstzrange(b.start_at, b.end_at)
-    WHERE a.booking_page_id = @page AND a.status NOT IN ('Canceled', 'Declined') AND b.status NOT IN ('Canceled', 'Declined')
-    """, Guid.Parse(pageId));
+    WHERE a.booking_page_id = ANY(@pages) AND a.status NOT IN ('Canceled', 'Declined') AND b.status NOT IN ('Canceled', 'Declined')
+    """, new[] { pageIds });
 var outboxMissing = await ScalarAsync<long>("""
     SELECT count(*) FROM unnest(@ids) AS i(id)
     WHERE NOT EXISTS (SELECT 1 FROM outbox_messages m WHERE m.payload::text LIKE '%' || i.id::text || '%')
     """, ackedIds);
 var outboxFailed = await ScalarAsync<long>("SELECT count(*) FROM outbox_messages WHERE processed_at IS NULL");
-var storedIds = await ListAsync("SELECT id::text FROM bookings WHERE booking_page_id = @page", Guid.Parse(pageId));
+var storedIds = await ListAsync("SELECT id::text FROM bookings WHERE booking_page_id = ANY(@pages)", new[] { pageIds });
 
 // Emails: confirmation per (booking, recipient); repeats must share the Message-ID.
 var mails = ReadMaildir(o.Maildir, runStarted).Where(m => m.Kind == "confirmation" && storedIds.Contains(m.Booking)).ToList();
@@ -220,8 +243,13 @@ var mailDuplicatesSameId = mailGroups.Count(g => g.Count() > 1 && g.Select(m => 
 var mailDuplicatesDifferent = mailGroups.Count(g => g.Select(m => m.MessageId).Distinct().Count() > 1);
 var bookingsWithoutMail = storedIds.Count(id => !mails.Any(m => m.Booking == id));
 
-// Calendar: one event per booking in the host's calendar.
-var events = await CalendarEventsAsync();
+// Calendar: one event per booking in its host's calendar.
+var events = new List<string>();
+foreach (var host in hosts)
+{
+    events.AddRange(await CalendarEventsAsync(host.CalendarPath));
+}
+
 var eventsPerBooking = storedIds.ToDictionary(id => id, id => events.Count(e => e.Contains(id, StringComparison.OrdinalIgnoreCase)));
 var bookingsWithoutEvent = eventsPerBooking.Count(kv => kv.Value == 0);
 var bookingsWithSeveralEvents = eventsPerBooking.Count(kv => kv.Value > 1);
@@ -235,7 +263,7 @@ report.AppendLine(CultureInfo.InvariantCulture, $"acknowledged bookings: {acked.
 report.AppendLine(CultureInfo.InvariantCulture, $"overlapping booking pairs: {overlaps}");
 report.AppendLine(CultureInfo.InvariantCulture, $"confirmation emails: {mails.Count} for {mailGroups.Count} (booking, recipient) pairs; bookings without one: {bookingsWithoutMail}; repeats with the same Message-ID: {mailDuplicatesSameId}; repeats with a different Message-ID: {mailDuplicatesDifferent}");
 report.AppendLine(CultureInfo.InvariantCulture, $"calendar events: {events.Count}; bookings without an event: {bookingsWithoutEvent}; with more than one: {bookingsWithSeveralEvents}");
-report.AppendLine(CultureInfo.InvariantCulture, $"outbox: acknowledged bookings without a message: {outboxMissing}; messages still pending after the drain: {outboxFailed}");
+report.AppendLine(CultureInfo.InvariantCulture, $"outbox: acknowledged bookings without a message: {outboxMissing}; drain: {drainSeconds:0} s; messages still pending after it: {outboxFailed}");
 var ok = missing == 0 && overlaps == 0 && mailDuplicatesDifferent == 0 && bookingsWithoutMail == 0 && bookingsWithoutEvent == 0
     && bookingsWithSeveralEvents == 0 && outboxMissing == 0 && outboxFailed == 0 && acked.Count > 0;
 report.AppendLine(ok ? "RESULT: every check holds" : "RESULT: a check FAILED");
@@ -313,13 +341,13 @@ static void AddParameter(NpgsqlCommand command, object? parameter)
     {
         command.Parameters.AddWithValue("ids", ids);
     }
-    else if (parameter is Guid page)
+    else if (parameter is Guid[][] pages)
     {
-        command.Parameters.AddWithValue("page", page);
+        command.Parameters.AddWithValue("pages", pages[0]);
     }
 }
 
-async Task<List<string>> CalendarEventsAsync()
+async Task<List<string>> CalendarEventsAsync(string calendarPath)
 {
     using var dav = new HttpClient { BaseAddress = o.CalDavUrl };
     dav.DefaultRequestHeaders.Authorization = Basic(o.CalDavUser, o.CalDavPassword);
@@ -383,10 +411,12 @@ static void Require(bool condition, string message)
     }
 }
 
+internal sealed record Host(string Slug, Guid PageId, string CalendarPath);
+
 internal sealed record Mail(string Booking, string Kind, string To, string MessageId);
 
 internal sealed record Options(Uri Url, string Key, string Db, string Maildir, Uri CalDavUrl, string CalDavUser, string CalDavPassword,
-    TimeSpan Duration, TimeSpan FaultInterval, int Concurrency, string ClusterScript)
+    TimeSpan Duration, TimeSpan FaultInterval, int Concurrency, string ClusterScript, int Hosts)
 {
     public static Options Parse(string[] args)
     {
@@ -410,6 +440,7 @@ internal sealed record Options(Uri Url, string Key, string Db, string Maildir, U
             new Uri(Get("caldav-url", "RENDEZVOUS_TEST_CALDAV_URL")), Get("caldav-user", "RENDEZVOUS_TEST_CALDAV_USER"),
             Get("caldav-password", "RENDEZVOUS_TEST_CALDAV_PASSWORD"), duration,
             TimeSpan.FromSeconds(double.Parse(Get("fault-interval", "FAULT_INTERVAL", "20"), CultureInfo.InvariantCulture)),
-            int.Parse(Get("concurrency", "FAULT_CONCURRENCY", "4"), CultureInfo.InvariantCulture), Get("cluster", "CLUSTER_SCRIPT"));
+            int.Parse(Get("concurrency", "FAULT_CONCURRENCY", "4"), CultureInfo.InvariantCulture), Get("cluster", "CLUSTER_SCRIPT"),
+            Math.Clamp(int.Parse(Get("hosts", "FAULT_HOSTS", "8"), CultureInfo.InvariantCulture), 1, 50));
     }
 }
