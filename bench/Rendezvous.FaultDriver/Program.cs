@@ -39,11 +39,23 @@ var hosts = new List<Host>();
 for (var h = 0; h < o.Hosts; h++)
 {
     var calendarPath = $"/{o.CalDavUser}/fault-{run}-{h}/";
-    using (var dav = new HttpClient { BaseAddress = o.CalDavUrl })
+    using (var dav = new HttpClient { BaseAddress = o.CalDavUrl, Timeout = TimeSpan.FromSeconds(30) })
     {
         dav.DefaultRequestHeaders.Authorization = Basic(o.CalDavUser, o.CalDavPassword);
-        var made = await dav.SendAsync(new HttpRequestMessage(new HttpMethod("MKCALENDAR"), calendarPath));
-        Require(made.StatusCode == HttpStatusCode.Created, $"MKCALENDAR {calendarPath}: {(int)made.StatusCode}");
+        // The CalDAV server is shared with other work on the machine and may be restarting: a few tries.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var made = await dav.SendAsync(new HttpRequestMessage(new HttpMethod("MKCALENDAR"), calendarPath));
+                Require(made.StatusCode == HttpStatusCode.Created, $"MKCALENDAR {calendarPath}: {(int)made.StatusCode}");
+                break;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && attempt < 5)
+            {
+                await Task.Delay(2000);
+            }
+        }
     }
 
     var hostId = (await SetupAsync("/api/v1/users", new JsonObject

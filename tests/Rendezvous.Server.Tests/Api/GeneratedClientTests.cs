@@ -1,4 +1,5 @@
 using Rendezvous.Client;
+using Rendezvous.Server.Infrastructure.OpenApi;
 using Rendezvous.Server.Tests.Infrastructure;
 using Shouldly;
 
@@ -143,6 +144,61 @@ public sealed class CursorPagingTests(RendezvousApp app) : IClassFixture<Rendezv
 
         pages.ShouldBe(3);
         seen.ShouldBe(expected);
+    }
+
+    [DbFact]
+    public async Task The_bookings_cursor_is_a_keyset_so_a_booking_made_before_it_meanwhile_is_not_seen_twice()
+    {
+        var admin = app.Client();
+        var slug = await Scenario.CreatePageAsync(admin);
+        var expected = new List<string>();
+        foreach (var hour in new[] { 10, 11, 12, 13, 14 })
+        {
+            expected.Add((await Scenario.BookAsync(app.Anonymous(), slug, $"2027-03-16T{hour:00}:00:00Z"))["id"]!.GetValue<string>());
+        }
+
+        const string list = "/api/v1/bookings?from=2027-03-16&to=2027-03-16&limit=2";
+        var first = await admin.GetAsync(list);
+        var seen = (await first.ExpectAsync(200)).AsArray().Select(b => b!["id"]!.GetValue<string>()).ToList();
+        seen.ShouldBe(expected.Take(2));
+
+        // Made between two pages, earlier than the cursor: a position would now point one booking back and repeat 11:00.
+        await Scenario.BookAsync(app.Anonymous(), slug, "2027-03-16T09:00:00Z");
+        var cursor = first.Headers.GetValues("Next-Cursor").Single();
+        while (cursor is not null)
+        {
+            var response = await admin.GetAsync($"{list}&cursor={cursor}");
+            seen.AddRange((await response.ExpectAsync(200)).AsArray().Select(b => b!["id"]!.GetValue<string>()));
+            cursor = response.Headers.TryGetValues("Next-Cursor", out var next) ? next.Single() : null;
+        }
+
+        seen.ShouldBe(expected);
+        var wrongKind = await (await admin.GetAsync($"{list}&cursor={ApiPaging.Encode(2)}")).ExpectAsync(400);
+        wrongKind["errors"]!["cursor"].ShouldNotBeNull();
+    }
+
+    [DbFact]
+    public async Task A_list_cursor_resumes_after_its_last_item_when_an_earlier_one_is_deleted()
+    {
+        var admin = app.Client();
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            var hook = await (await admin.PostJsonAsync("/api/v1/webhooks", new { url = $"http://127.0.0.1:9/paging/{i}", events = new[] { "*" } })).ExpectAsync(201);
+            ids.Add(hook["id"]!.GetValue<string>());
+        }
+
+        var all = (await (await admin.GetAsync("/api/v1/webhooks")).ExpectAsync(200)).AsArray().Select(w => w!["id"]!.GetValue<string>()).ToList();
+        var firstTwo = await admin.GetAsync("/api/v1/webhooks?limit=2");
+        var page = (await firstTwo.ExpectAsync(200)).AsArray().Select(w => w!["id"]!.GetValue<string>()).ToList();
+        page.ShouldBe(all.Take(2));
+
+        // The first item goes away between pages: a position would now skip the item right after the page.
+        (await admin.DeleteAsync($"/api/v1/webhooks/{all[0]}")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NoContent);
+        var cursor = firstTwo.Headers.GetValues("Next-Cursor").Single();
+        var rest = (await (await admin.GetAsync($"/api/v1/webhooks?limit=100&cursor={cursor}")).ExpectAsync(200)).AsArray()
+            .Select(w => w!["id"]!.GetValue<string>()).ToList();
+        rest.ShouldBe(all.Skip(2));
     }
 
     [DbFact]

@@ -4,6 +4,8 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Rendezvous.Data;
+using Rendezvous.Domain;
+using Rendezvous.Domain.Bookings;
 using Rendezvous.Server.Tests.Infrastructure;
 using Shouldly;
 
@@ -84,4 +86,44 @@ public sealed class AmbiguousCommitTests(AmbiguousCommitTests.App app) : IClassF
         var all = await app.WithDbAsync(db => db.Bookings.IgnoreQueryFilters().AsNoTracking().ToListAsync());
         all.Where(b => b.BookingPageId.ToString() == pageId).Select(b => b.Id.ToString()).ShouldHaveSingleItem().ShouldBe(booking["id"]!.GetValue<string>());
     }
+
+    [DbTheory]
+    [InlineData(Cut.AfterCommit, 13)]
+    [InlineData(Cut.BeforeCommit, 14)]
+    public async Task A_staff_cancel_whose_commit_was_cut_is_applied_once_and_answered_with_the_canceled_booking(Cut cut, int hour)
+    {
+        var slug = await Scenario.CreatePageAsync(app.Client());
+        var id = (await Scenario.BookAsync(app.Anonymous(), slug, $"2027-03-04T{hour}:00:00Z"))["id"]!.GetValue<string>();
+
+        var cutsBefore = app.Cutter.Cuts;
+        app.Cutter.Arm(cut);
+        var canceled = await (await app.Client().PostJsonAsync($"/api/v1/bookings/{id}/cancel", new { reason = "Double-booked" })).ExpectAsync(200);
+
+        app.Cutter.Cuts.ShouldBe(cutsBefore + 1);
+        canceled["status"]!.GetValue<string>().ShouldBe("canceled");
+        var stored = await StoredAsync(id);
+        stored.History.Count(h => h.Action == BookingAction.Cancel).ShouldBe(1);
+    }
+
+    [DbTheory]
+    [InlineData(Cut.AfterCommit, 15)]
+    [InlineData(Cut.BeforeCommit, 16)]
+    public async Task A_staff_reschedule_whose_commit_was_cut_is_applied_once_and_answered_with_the_new_time(Cut cut, int hour)
+    {
+        var slug = await Scenario.CreatePageAsync(app.Client());
+        var id = (await Scenario.BookAsync(app.Anonymous(), slug, $"2027-03-05T{hour}:00:00Z"))["id"]!.GetValue<string>();
+
+        var cutsBefore = app.Cutter.Cuts;
+        app.Cutter.Arm(cut);
+        var moved = await (await app.Client().PostJsonAsync($"/api/v1/bookings/{id}/reschedule", new { start = $"2027-03-08T{hour}:00:00Z" })).ExpectAsync(200);
+
+        app.Cutter.Cuts.ShouldBe(cutsBefore + 1);
+        moved["status"]!.GetValue<string>().ShouldBe("rescheduled");
+        var stored = await StoredAsync(id);
+        stored.History.Count(h => h.Action == BookingAction.Reschedule).ShouldBe(1);
+        stored.Start.ShouldBe(NodaTime.Instant.FromUtc(2027, 3, 8, hour, 0));
+    }
+
+    private Task<Booking> StoredAsync(string id) =>
+        app.WithDbAsync(db => db.Bookings.IgnoreQueryFilters().AsNoTracking().SingleAsync(b => b.Id == new BookingId(Guid.Parse(id))));
 }

@@ -326,8 +326,33 @@ public sealed class BookingService(
         return saved.IsSuccess ? new CreateOutcome(response, false) : saved.Error!;
     }
 
+    /// <summary>
+    /// Runs a change to one booking, the whole transaction again while the database fails over (like creation). A cut
+    /// attempt may have committed before its answer was lost: each later attempt is told so, and answers with the
+    /// booking when its latest entry already is this change by this actor (<see cref="AlreadyApplied"/>).
+    /// </summary>
+    private Task<Result<Booking>> RetryingChangeAsync(Func<bool, CancellationToken, Task<Result<Booking>>> once, CancellationToken ct) =>
+        FailoverRetry.RunAsync(async (attempt, token) =>
+        {
+            if (attempt > 1)
+            {
+                db.ChangeTracker.Clear();
+                await db.Database.CloseConnectionAsync();
+            }
+
+            return await once(attempt > 1, token);
+        }, failover.Value, logger, ct);
+
+    /// <summary>Whether <paramref name="b"/>'s latest entry is <paramref name="action"/> by <paramref name="actor"/> (to <paramref name="start"/>).</summary>
+    internal static bool AlreadyApplied(Booking b, BookingAction action, Actor actor, Instant? start = null) =>
+        b.History.MaxBy(h => h.Id) is { } last && last.Action == action && last.ActorKind == actor.Kind && last.ActorId == actor.Id
+        && (start is null || last.Start == start);
+
     /// <summary>Applies a staff action (cancel, approve, decline, no-show) by <paramref name="me"/>.</summary>
-    public async Task<Result<Booking>> ActAsync(string id, BookingAction action, string? reason, CurrentUser me, CancellationToken ct)
+    public Task<Result<Booking>> ActAsync(string id, BookingAction action, string? reason, CurrentUser me, CancellationToken ct) =>
+        RetryingChangeAsync((retry, token) => ActOnceAsync(id, action, reason, me, retry, token), ct);
+
+    private async Task<Result<Booking>> ActOnceAsync(string id, BookingAction action, string? reason, CurrentUser me, bool retry, CancellationToken ct)
     {
         var booking = await FindForStaffAsync(id, me, ct);
         if (!booking.IsSuccess)
@@ -337,6 +362,11 @@ public sealed class BookingService(
 
         var b = booking.Value;
         var actor = Actor.ForUser(me.Id);
+        if (retry && AlreadyApplied(b, action, actor))
+        {
+            return b;
+        }
+
         var now = clock.GetCurrentInstant();
         var result = action switch
         {
@@ -359,8 +389,12 @@ public sealed class BookingService(
     /// Moves a booking, by a user. Users may move outside the page's hours and notice (they speak for themselves), but
     /// never onto time any host already holds; the database refuses that in any case.
     /// </summary>
-    public async Task<Result<Booking>> RescheduleAsync(string id, string? start, string? reason, CurrentUser me, CancellationToken ct,
-        Reminders.ReminderPlan? reminderPlan = null, RescheduleExtras? extras = null, string? bookingPageId = null)
+    public Task<Result<Booking>> RescheduleAsync(string id, string? start, string? reason, CurrentUser me, CancellationToken ct,
+        Reminders.ReminderPlan? reminderPlan = null, RescheduleExtras? extras = null, string? bookingPageId = null) =>
+        RetryingChangeAsync((retry, token) => RescheduleOnceAsync(id, start, reason, me, retry, token, reminderPlan, extras, bookingPageId), ct);
+
+    private async Task<Result<Booking>> RescheduleOnceAsync(string id, string? start, string? reason, CurrentUser me, bool retry, CancellationToken ct,
+        Reminders.ReminderPlan? reminderPlan, RescheduleExtras? extras, string? bookingPageId)
     {
         if (!ApiFormat.TryParseInstant(start, out var newStart))
         {
@@ -374,6 +408,11 @@ public sealed class BookingService(
         }
 
         var b = booking.Value;
+        if (retry && AlreadyApplied(b, BookingAction.Reschedule, Actor.ForUser(me.Id), newStart))
+        {
+            return b;
+        }
+
         var type = await ResolveTypeAsync(b, bookingPageId, ct);
         if (!type.IsSuccess)
         {
@@ -432,12 +471,20 @@ public sealed class BookingService(
     }
 
     /// <summary>Cancels on the customer's behalf (self-service link or portal): the booking's cancellation policy applies.</summary>
-    public async Task<Result<Booking>> CancelAsCustomerAsync(BookingId id, string? reason, CancellationToken ct)
+    public Task<Result<Booking>> CancelAsCustomerAsync(BookingId id, string? reason, CancellationToken ct) =>
+        RetryingChangeAsync((retry, token) => CancelAsCustomerOnceAsync(id, reason, retry, token), ct);
+
+    private async Task<Result<Booking>> CancelAsCustomerOnceAsync(BookingId id, string? reason, bool retry, CancellationToken ct)
     {
         var booking = await db.Bookings.FirstOrDefaultAsync(b => b.Id == id, ct);
         if (booking is null)
         {
             return DomainError.NotFound("Booking");
+        }
+
+        if (retry && AlreadyApplied(booking, BookingAction.Cancel, Actor.ForCustomer(booking.CustomerId)))
+        {
+            return booking;
         }
 
         var result = booking.Cancel(Actor.ForCustomer(booking.CustomerId), reason, clock.GetCurrentInstant());
@@ -454,8 +501,12 @@ public sealed class BookingService(
     /// Moves a booking on the customer's behalf: only to a time the page offers right now (the booking's own time does
     /// not count against it), and within the booking's reschedule policy.
     /// </summary>
-    public async Task<Result<Booking>> RescheduleAsCustomerAsync(BookingId id, string? start, string? reason, CancellationToken ct,
-        string? bookingPageId = null)
+    public Task<Result<Booking>> RescheduleAsCustomerAsync(BookingId id, string? start, string? reason, CancellationToken ct,
+        string? bookingPageId = null) =>
+        RetryingChangeAsync((retry, token) => RescheduleAsCustomerOnceAsync(id, start, reason, retry, token, bookingPageId), ct);
+
+    private async Task<Result<Booking>> RescheduleAsCustomerOnceAsync(BookingId id, string? start, string? reason, bool retry, CancellationToken ct,
+        string? bookingPageId)
     {
         if (!ApiFormat.TryParseInstant(start, out var newStart))
         {
@@ -466,6 +517,11 @@ public sealed class BookingService(
         if (booking is null)
         {
             return DomainError.NotFound("Booking");
+        }
+
+        if (retry && AlreadyApplied(booking, BookingAction.Reschedule, Actor.ForCustomer(booking.CustomerId), newStart))
+        {
+            return booking;
         }
 
         var type = await ResolveTypeAsync(booking, bookingPageId, ct);

@@ -6,6 +6,7 @@ using Rendezvous.Data;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Bookings;
 using Rendezvous.Server.Infrastructure;
+using Rendezvous.Server.Infrastructure.OpenApi;
 
 namespace Rendezvous.Server.Features.Bookings;
 
@@ -77,7 +78,7 @@ public static class BookingsEndpoints
 
     /// <summary>The activity stream: bookings by start, filtered by status, time, host and page.</summary>
     private static async Task<Results<Ok<BookingResponse[]>, ProblemHttpResult>> ListAsync(
-        string? status, string? from, string? to, string? userId, string? bookingPageId, int? limit,
+        string? status, string? from, string? to, string? userId, string? bookingPageId, int? limit, string? cursor,
         RendezvousDbContext db, HttpContext http, CancellationToken ct)
     {
         var me = CurrentUser.From(http.User);
@@ -162,12 +163,35 @@ public static class BookingsEndpoints
             errors.Add(new("limit", $"must be between 1 and {MaxListSize}"));
         }
 
+        // A keyset cursor: the (start, id) of the last booking of the previous page, so a booking made or canceled
+        // meanwhile neither repeats nor hides one, and the list pages on past any size.
+        if (cursor is not null)
+        {
+            if (ApiPaging.TryDecodeKey(cursor, out var afterStart, out var afterId))
+            {
+                var after = new BookingId(afterId);
+                query = query.Where(b => EF.Functions.GreaterThan(ValueTuple.Create(b.Start, b.Id), ValueTuple.Create(afterStart, after)));
+            }
+            else
+            {
+                errors.Add(new("cursor", "is not a cursor this API gave out; start again without one"));
+            }
+        }
+
         if (errors.Count > 0)
         {
             return Problems.From(DomainError.Validation(errors));
         }
 
-        var bookings = await query.OrderBy(b => b.Start).ThenBy(b => b.Id).Take(limit ?? 100).ToListAsync(ct);
+        var pageSize = limit ?? ApiPaging.DefaultLimit;
+        var bookings = await query.OrderBy(b => b.Start).ThenBy(b => b.Id).Take(pageSize + 1).ToListAsync(ct);
+        if (bookings.Count > pageSize)
+        {
+            bookings.RemoveAt(pageSize);
+            var last = bookings[^1];
+            ApiPaging.SetNext(http, ApiPaging.EncodeKey(last.Start, last.Id.Value), pageSize);
+        }
+
         var customerIds = bookings.Select(b => b.CustomerId).Distinct().ToList();
         var customers = await db.Customers.AsNoTracking().Where(c => customerIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, ct);
         return TypedResults.Ok(bookings.Select(b => BookingResponse.From(b, customers.GetValueOrDefault(b.CustomerId), withHistory: false)).ToArray());

@@ -9,6 +9,10 @@ namespace Rendezvous.Server.Infrastructure.OpenApi;
 /// Cursor paging for every list route (a GET answering a JSON array): <c>?limit=&amp;cursor=</c> in, the array out, and
 /// the next page's cursor in the <c>Next-Cursor</c> header (with a <c>Link: rel="next"</c>). The body stays an array, so
 /// existing clients and scripts keep working; without <c>limit</c> and <c>cursor</c> a route answers as it always did.
+/// The cursor names the last item of the page (its <c>id</c>) and its position: the next page starts after that item
+/// wherever it now is, so items added or removed before it neither repeat nor hide one; only when that item itself is
+/// gone does the position decide. A route that takes <c>cursor</c> itself (the bookings list: a keyset on its sort order
+/// in the database) is left alone.
 /// </summary>
 public static class ApiPaging
 {
@@ -16,12 +20,19 @@ public static class ApiPaging
     public const int DefaultLimit = 100;
     public const string NextCursorHeader = "Next-Cursor";
     private const string CursorPrefix = "o1:";
+    private const string ItemCursorPrefix = "i1:";
+    private const string KeyCursorPrefix = "k1:";
 
     /// <summary>Pages the GET routes of <paramref name="group"/> that answer arrays.</summary>
     public static TBuilder WithCursorPaging<TBuilder>(this TBuilder group)
         where TBuilder : IEndpointConventionBuilder =>
         group.AddEndpointFilterFactory((factory, next) =>
         {
+            if (factory.MethodInfo.GetParameters().Any(p => p.Name == "cursor"))
+            {
+                return next;
+            }
+
             // A handler that already takes "limit" keeps validating it; the filter widens it to reach past the cursor.
             var limitIndex = Array.FindIndex(factory.MethodInfo.GetParameters(), p => p.Name == "limit" && p.ParameterType == typeof(int?));
             return invocation => PageAsync(invocation, next, limitIndex);
@@ -41,7 +52,8 @@ public static class ApiPaging
         }
 
         var offset = 0;
-        if (hasCursor && !TryDecode(cursorText.ToString(), out offset))
+        string? afterId = null;
+        if (hasCursor && !TryDecode(cursorText.ToString(), out offset, out afterId))
         {
             return Problems.Validation("cursor", "is not a cursor this API gave out; start again without one");
         }
@@ -80,45 +92,123 @@ public static class ApiPaging
         }
 
         var all = items.Cast<object?>().ToList();
+        if (afterId is not null)
+        {
+            // Resume after the item the cursor names, wherever it is now; the position is the fallback when it is gone.
+            var at = all.FindIndex(item => IdOf(item) == afterId);
+            if (at >= 0)
+            {
+                offset = at + 1;
+            }
+        }
+
         var page = all.Skip(offset).Take(limit).ToArray();
         if (all.Count > offset + limit)
         {
-            var cursor = Encode(offset + limit);
-            var headers = invocation.HttpContext.Response.Headers;
-            headers[NextCursorHeader] = cursor;
-            var query = request.Query.Where(q => q.Key is not ("cursor" or "limit"))
-                .Select(q => Uri.EscapeDataString(q.Key) + "=" + Uri.EscapeDataString(q.Value.ToString()))
-                .Append("limit=" + limit.ToString(CultureInfo.InvariantCulture))
-                .Append("cursor=" + cursor);
-            headers.Link = $"<{request.PathBase}{request.Path}?{string.Join('&', query)}>; rel=\"next\"";
+            SetNext(invocation.HttpContext, Encode(offset + limit, IdOf(page[^1])), limit);
         }
 
         return TypedResults.Ok(page);
     }
 
-    public static string Encode(int offset) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes(CursorPrefix + offset.ToString(CultureInfo.InvariantCulture)))
-            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    /// <summary>The <c>Next-Cursor</c> and <c>Link: rel="next"</c> headers of a page that has a next one.</summary>
+    public static void SetNext(HttpContext http, string cursor, int limit)
+    {
+        var request = http.Request;
+        var headers = http.Response.Headers;
+        headers[NextCursorHeader] = cursor;
+        var query = request.Query.Where(q => q.Key is not ("cursor" or "limit"))
+            .Select(q => Uri.EscapeDataString(q.Key) + "=" + Uri.EscapeDataString(q.Value.ToString()))
+            .Append("limit=" + limit.ToString(CultureInfo.InvariantCulture))
+            .Append("cursor=" + cursor);
+        headers.Link = $"<{request.PathBase}{request.Path}?{string.Join('&', query)}>; rel=\"next\"";
+    }
 
-    public static bool TryDecode(string text, out int offset)
+    /// <summary>An item's <c>Id</c> (the response records all have one), as text; null for items without one.</summary>
+    private static string? IdOf(object? item) =>
+        item?.GetType().GetProperty("Id")?.GetValue(item) is { } id ? Convert.ToString(id, CultureInfo.InvariantCulture) : null;
+
+    public static string Encode(int offset, string? lastId = null) => ToBase64Url(lastId is { Length: > 0 and <= 40 }
+        ? ItemCursorPrefix + offset.ToString(CultureInfo.InvariantCulture) + ":" + lastId
+        : CursorPrefix + offset.ToString(CultureInfo.InvariantCulture));
+
+    public static bool TryDecode(string text, out int offset) => TryDecode(text, out offset, out _);
+
+    public static bool TryDecode(string text, out int offset, out string? lastId)
     {
         offset = 0;
-        if (text.Length is 0 or > 64)
+        lastId = null;
+        if (FromBase64Url(text) is not { } decoded)
         {
             return false;
+        }
+
+        if (decoded.StartsWith(CursorPrefix, StringComparison.Ordinal))
+        {
+            return int.TryParse(decoded.AsSpan(CursorPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out offset);
+        }
+
+        if (!decoded.StartsWith(ItemCursorPrefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var colon = decoded.IndexOf(':', ItemCursorPrefix.Length);
+        if (colon < 0
+            || !int.TryParse(decoded.AsSpan(ItemCursorPrefix.Length, colon - ItemCursorPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out offset))
+        {
+            return false;
+        }
+
+        lastId = decoded[(colon + 1)..];
+        return lastId.Length > 0;
+    }
+
+    /// <summary>A keyset cursor: the sort key (an instant) and id of the last item of a page.</summary>
+    public static string EncodeKey(NodaTime.Instant after, Guid id) =>
+        ToBase64Url(KeyCursorPrefix + after.ToUnixTimeTicks().ToString(CultureInfo.InvariantCulture) + ":" + id.ToString("N"));
+
+    public static bool TryDecodeKey(string text, out NodaTime.Instant after, out Guid id)
+    {
+        after = default;
+        id = Guid.Empty;
+        if (FromBase64Url(text) is not { } decoded || !decoded.StartsWith(KeyCursorPrefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var parts = decoded[KeyCursorPrefix.Length..].Split(':');
+        if (parts.Length != 2
+            || !long.TryParse(parts[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ticks)
+            || ticks < NodaTime.Instant.MinValue.ToUnixTimeTicks() || ticks > NodaTime.Instant.MaxValue.ToUnixTimeTicks()
+            || !Guid.TryParseExact(parts[1], "N", out id))
+        {
+            return false;
+        }
+
+        after = NodaTime.Instant.FromUnixTimeTicks(ticks);
+        return true;
+    }
+
+    private static string ToBase64Url(string text) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static string? FromBase64Url(string text)
+    {
+        if (text.Length is 0 or > 96)
+        {
+            return null;
         }
 
         try
         {
             var padded = text.Replace('-', '+').Replace('_', '/');
             padded += new string('=', (4 - (padded.Length % 4)) % 4);
-            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(padded));
-            return decoded.StartsWith(CursorPrefix, StringComparison.Ordinal)
-                && int.TryParse(decoded.AsSpan(CursorPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out offset);
+            return Encoding.UTF8.GetString(Convert.FromBase64String(padded));
         }
         catch (FormatException)
         {
-            return false;
+            return null;
         }
     }
 
@@ -159,13 +249,15 @@ public static class ApiPaging
             }
         }
 
-        operation.Parameters.Add(new OpenApiParameter
+        var cursor = operation.Parameters.OfType<OpenApiParameter>().FirstOrDefault(p => p.Name == "cursor");
+        if (cursor is null)
         {
-            Name = "cursor",
-            In = ParameterLocation.Query,
-            Description = "The `Next-Cursor` of the previous page (opaque).",
-            Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 64 },
-        });
+            cursor = new OpenApiParameter { Name = "cursor", In = ParameterLocation.Query };
+            operation.Parameters.Add(cursor);
+        }
+
+        cursor.Description = "The `Next-Cursor` of the previous page (opaque).";
+        cursor.Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 96 };
 
         if (operation.Responses is not null && operation.Responses.TryGetValue("200", out var found) && found is OpenApiResponse ok)
         {
