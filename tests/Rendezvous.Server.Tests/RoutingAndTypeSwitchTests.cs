@@ -69,6 +69,10 @@ public sealed class RoutingAndTypeSwitchTests(RendezvousApp app) : IClassFixture
         (await (await app.Anonymous().PostJsonAsync($"/api/v1/routing/{formSlug}", new { answers = new { } })).ExpectAsync(400))
             ["errors"]!["answers.size"].ShouldNotBeNull();
         (await (await app.Anonymous().GetAsync($"/api/v1/routing/{formSlug}")).ExpectAsync(200))["questions"]!.AsArray().Count.ShouldBe(2);
+        // The web form is for visitors, who have no account: no sign-in, no API key.
+        var visitor = new Web.WebSession(app);
+        (await visitor.GetAsync($"/route/acme/{formSlug}")).StatusCode.ShouldBe(System.Net.HttpStatusCode.OK);
+        visitor.LastHtml.ShouldContain("Who should you talk to?");
         var bad = await (await admin.PostJsonAsync("/api/v1/routing-forms", form with { })).ExpectAsync(409);
         bad["code"]!.GetValue<string>().ShouldBe("slug_taken");
         var wrongMember = await (await admin.PostJsonAsync("/api/v1/routing-forms", new

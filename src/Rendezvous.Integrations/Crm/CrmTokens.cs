@@ -79,31 +79,45 @@ public sealed class CrmTokens(NpgsqlDataSource dataSource, OAuthTokenStore store
 
 /// <summary>
 /// The <c>state</c> of an OAuth authorization: which provider, page and organization it is for, a single-use nonce
-/// (also stored on the connection) and an expiry, signed and encrypted with Data Protection.
+/// (also stored on the connection), an expiry, and whether the web app started it (then the callback sends the browser
+/// back to the page's CRM screen instead of answering JSON), signed and encrypted with Data Protection.
 /// </summary>
-public sealed record OAuthState(string Provider, BookingPageId PageId, OrganizationId OrganizationId, string Nonce, Instant ExpiresAt)
+public sealed record OAuthState(string Provider, BookingPageId PageId, OrganizationId OrganizationId, string Nonce, Instant ExpiresAt,
+    bool FromWeb = false)
 {
     /// <summary>How long an authorize URL stays usable.</summary>
     public static Duration Lifetime { get; } = Duration.FromMinutes(15);
 
     public static string NewNonce() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
+    // A sixth part "web" marks a connect started from the web app; states of API callers keep the five parts they always had.
     public string Protect(IntegrationSecrets secrets) =>
-        secrets.ProtectState(string.Join('|', Provider, PageId.Value.ToString("N"), OrganizationId.Value.ToString("N"), Nonce,
-            ExpiresAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)));
+        secrets.ProtectState(string.Join('|', new[]
+        {
+            Provider, PageId.Value.ToString("N"), OrganizationId.Value.ToString("N"), Nonce,
+            ExpiresAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+        }.Concat(FromWeb ? ["web"] : [])));
 
     /// <summary>The state, or null when it is not one of ours, is for another provider, or has expired.</summary>
-    public static OAuthState? Read(IntegrationSecrets secrets, string? text, string provider, Instant now)
+    public static OAuthState? Read(IntegrationSecrets secrets, string? text, string provider, Instant now) =>
+        ReadIgnoringExpiry(secrets, text, provider) is { } state && now <= state.ExpiresAt ? state : null;
+
+    /// <summary>
+    /// The state even when it has expired (null when it is not one of ours or is for another provider): enough to know
+    /// where to send the browser back to, never to connect anything.
+    /// </summary>
+    public static OAuthState? ReadIgnoringExpiry(IntegrationSecrets secrets, string? text, string provider)
     {
         var parts = secrets.UnprotectState(text)?.Split('|');
-        if (parts is not { Length: 5 } || parts[0] != provider
+        if (parts is not { Length: 5 or 6 } || parts[0] != provider
             || !Guid.TryParseExact(parts[1], "N", out var page) || !Guid.TryParseExact(parts[2], "N", out var org)
-            || !long.TryParse(parts[4], NumberStyles.None, CultureInfo.InvariantCulture, out var expires))
+            || !long.TryParse(parts[4], NumberStyles.None, CultureInfo.InvariantCulture, out var expires)
+            || (parts.Length == 6 && parts[5] != "web"))
         {
             return null;
         }
 
-        var state = new OAuthState(provider, new BookingPageId(page), new OrganizationId(org), parts[3], Instant.FromUnixTimeSeconds(expires));
-        return now > state.ExpiresAt ? null : state;
+        return new OAuthState(provider, new BookingPageId(page), new OrganizationId(org), parts[3], Instant.FromUnixTimeSeconds(expires),
+            FromWeb: parts.Length == 6);
     }
 }

@@ -50,6 +50,34 @@ public sealed class InfusionsoftTests(InfusionsoftApp app) : IClassFixture<Infus
     private long Tag(string name) => Keap.Tags[name];
 
     // "Getting Started with OAuth2": the authorization request's parameters and the code exchange at /token.
+    // The web screen's connect comes back to the screen (the flow is shared with Salesforce, which tests every outcome).
+    [DbFact]
+    public async Task Connecting_Keap_from_the_web_screen_returns_the_browser_to_the_pages_CRM_screen()
+    {
+        var admin = app.Client();
+        var slug = await Scenario.CreatePageAsync(admin);
+        var pageId = await app.PageIdAsync(admin, slug);
+        var userId = await Scenario.CreateUserAsync(admin, "Keap Web Admin", "administrator");
+        var email = (await (await admin.GetAsync($"/api/v1/users/{userId}")).ExpectAsync(200))["email"]!.GetValue<string>();
+        await (await admin.PutJsonAsync($"/api/v1/users/{userId}/password", new { password = "keap web password 1" })).ExpectAsync(204);
+        var web = new Web.WebSession(app);
+        (await web.SignInAsync(email, "keap web password 1")).StatusCode.ShouldBe(System.Net.HttpStatusCode.Redirect);
+        var screen = $"/app/pages/{pageId}/crm";
+
+        var start = await web.PostAsync($"{screen}?handler=ConnectKeap", [], tokenFrom: screen);
+        start.StatusCode.ShouldBe(System.Net.HttpStatusCode.Redirect);
+        start.Headers.Location!.GetLeftPart(UriPartial.Path).ShouldBe(Keap.BaseUrl + "/app/oauth/authorize");
+        var state = System.Web.HttpUtility.ParseQueryString(start.Headers.Location.Query)["state"]!;
+
+        var back = await app.Anonymous().GetAsync($"/api/v1/infusionsoft/callback?code={Keap.IssueCode()}&state={Uri.EscapeDataString(state)}");
+        back.StatusCode.ShouldBe(System.Net.HttpStatusCode.Redirect);
+        back.Headers.Location!.OriginalString.ShouldBe($"{screen}?connect=infusionsoft&outcome=connected");
+        await web.GetAsync(back.Headers.Location.OriginalString);
+        (await web.GetAsync(screen)).StatusCode.ShouldBe(System.Net.HttpStatusCode.OK);
+        web.LastHtml.ShouldContain("Keap is connected to this page.");
+        (await (await admin.GetAsync($"/api/v1/booking-pages/{pageId}/infusionsoft")).ExpectAsync(200))["status"]!.GetValue<string>().ShouldBe("connected");
+    }
+
     [DbFact]
     public async Task Connecting_a_page_authorizes_at_keap_and_stores_the_tokens_encrypted()
     {

@@ -113,6 +113,70 @@ public sealed class SalesforceTests(SalesforceApp app) : IClassFixture<Salesforc
         (await (await admin.GetAsync($"/api/v1/booking-pages/{pageId}/salesforce")).ExpectAsync(200))["status"]!.GetValue<string>().ShouldBe("notConnected");
     }
 
+    // A person who connects from the web screen comes back to it, not to the API's JSON: the state the screen asked for
+    // says so, and the callback answers 302 to the page's CRM screen, which says the outcome once.
+    [DbFact]
+    public async Task Connecting_from_the_web_screen_returns_the_browser_to_the_pages_CRM_screen_with_the_outcome()
+    {
+        var admin = app.Client();
+        var slug = await Scenario.CreatePageAsync(admin);
+        var pageId = await app.PageIdAsync(admin, slug);
+        var userId = await Scenario.CreateUserAsync(admin, "Crm Web Admin", "administrator");
+        var email = (await (await admin.GetAsync($"/api/v1/users/{userId}")).ExpectAsync(200))["email"]!.GetValue<string>();
+        await (await admin.PutJsonAsync($"/api/v1/users/{userId}/password", new { password = "crm web password 1" })).ExpectAsync(204);
+        var web = new Web.WebSession(app);
+        (await web.SignInAsync(email, "crm web password 1")).StatusCode.ShouldBe(System.Net.HttpStatusCode.Redirect);
+        var screen = $"/app/pages/{pageId}/crm";
+
+        async Task<string> StartAsync()
+        {
+            var start = await web.PostAsync($"{screen}?handler=ConnectSalesforce", [], tokenFrom: screen);
+            start.StatusCode.ShouldBe(System.Net.HttpStatusCode.Redirect);
+            var consent = start.Headers.Location!;
+            consent.GetLeftPart(UriPartial.Path).ShouldBe($"{Sf.BaseUrl}/services/oauth2/authorize");
+            return System.Web.HttpUtility.ParseQueryString(consent.Query)["state"]!;
+        }
+
+        // Connected: the callback stores the connection and sends the browser to the screen.
+        var state = await StartAsync();
+        var back = await app.Anonymous().GetAsync(
+            $"/api/v1/salesforce/callback?code={Sf.IssueCode("005000000000042AAA")}&state={Uri.EscapeDataString(state)}");
+        back.StatusCode.ShouldBe(System.Net.HttpStatusCode.Redirect);
+        back.Headers.Location!.OriginalString.ShouldBe($"{screen}?connect=salesforce&outcome=connected");
+        var shown = await web.GetAsync(back.Headers.Location.OriginalString);
+        shown.StatusCode.ShouldBe(System.Net.HttpStatusCode.Redirect);
+        shown.Headers.Location!.OriginalString.ShouldBe(screen);
+        (await web.GetAsync(screen)).StatusCode.ShouldBe(System.Net.HttpStatusCode.OK);
+        web.LastHtml.ShouldContain("Salesforce is connected to this page.");
+        var connected = await (await admin.GetAsync($"/api/v1/booking-pages/{pageId}/salesforce")).ExpectAsync(200);
+        connected["status"]!.GetValue<string>().ShouldBe("connected");
+        connected["account"]!["userId"]!.GetValue<string>().ShouldBe("005000000000042AAA");
+
+        // Refused at Salesforce: back to the screen with the error, the connection left as it was.
+        state = await StartAsync();
+        back = await app.Anonymous().GetAsync($"/api/v1/salesforce/callback?error=access_denied&state={Uri.EscapeDataString(state)}");
+        back.Headers.Location!.OriginalString.ShouldBe($"{screen}?connect=salesforce&outcome=denied");
+        await web.GetAsync(back.Headers.Location.OriginalString);
+        await web.GetAsync(screen);
+        web.LastHtml.ShouldContain("Salesforce did not authorize the connection, so nothing is connected.");
+
+        // The same state a second time (a reload of the callback): back to the screen, saying it expired or was used.
+        back = await app.Anonymous().GetAsync($"/api/v1/salesforce/callback?code={Sf.IssueCode()}&state={Uri.EscapeDataString(state)}");
+        back.Headers.Location!.OriginalString.ShouldBe($"{screen}?connect=salesforce&outcome=expired");
+
+        // A state of the API (no web mark) still answers JSON, and a forged one a 400: nothing to send a browser back to.
+        var api = await (await admin.GetAsync($"/api/v1/salesforce/authorize?bookingPageId={pageId}")).ExpectAsync(200);
+        var apiState = System.Web.HttpUtility.ParseQueryString(new Uri(api["url"]!.GetValue<string>()).Query)["state"]!;
+        (await (await app.Anonymous().GetAsync($"/api/v1/salesforce/callback?code={Sf.IssueCode()}&state={Uri.EscapeDataString(apiState)}"))
+            .ExpectAsync(200))["status"]!.GetValue<string>().ShouldBe("connected");
+        await (await app.Anonymous().GetAsync("/api/v1/salesforce/callback?code=x&state=forged")).ExpectAsync(400);
+
+        // An unknown outcome code shows nothing made up: the query names codes, never text.
+        (await web.GetAsync($"{screen}?connect=salesforce&outcome=%3Cb%3Ehello")).StatusCode.ShouldBe(System.Net.HttpStatusCode.Redirect);
+        await web.GetAsync(screen);
+        web.LastHtml.ShouldNotContain("hello");
+    }
+
     // Follows "Insert or Update (Upsert) a Record Using an External ID" and "Query" (REST API Developer Guide): one Event per
     // booking, upserted by Rendezvous_Booking_Id__c, kept current through create, reschedule and cancel.
     [DbFact]

@@ -18,7 +18,9 @@ namespace Rendezvous.Server.Features.Crm;
 /// <summary>
 /// Per booking page CRM settings and connections, and the OAuth web server flow that connects them. A page's owner and
 /// administrators manage it; the callback is reached by the administrator's browser coming back from the CRM and is
-/// trusted through its signed, single-use, short-lived state alone.
+/// trusted through its signed, single-use, short-lived state alone. A connect started from the web app (its state says
+/// so) ends with a redirect to the page's CRM screen, which shows the outcome; one started through the API is answered
+/// with the connection as JSON (or a problem).
 /// </summary>
 public static class CrmEndpoints
 {
@@ -184,7 +186,7 @@ public static class CrmEndpoints
     /// </summary>
     internal static async Task<Results<Ok<AuthorizeResponse>, ProblemHttpResult>> AuthorizeAsync(
         string? bookingPageId, string provider, bool configured, Func<string, string> authorizeUrl, RendezvousDbContext db,
-        IntegrationSecrets secrets, IClock clock, HttpContext http, CancellationToken ct)
+        IntegrationSecrets secrets, IClock clock, HttpContext http, CancellationToken ct, bool fromWeb = false)
     {
         if (string.IsNullOrWhiteSpace(bookingPageId))
         {
@@ -205,35 +207,61 @@ public static class CrmEndpoints
 
         var connection = await EnsureConnectionAsync(db, page.Value, provider, clock, ct);
         var now = clock.GetCurrentInstant();
-        var state = new OAuthState(provider, page.Value.Id, page.Value.OrganizationId, OAuthState.NewNonce(), now + OAuthState.Lifetime);
+        var state = new OAuthState(provider, page.Value.Id, page.Value.OrganizationId, OAuthState.NewNonce(), now + OAuthState.Lifetime, fromWeb);
         connection.PendingStateNonce = state.Nonce;
         connection.UpdatedAt = now;
         await db.SaveChangesAsync(ct);
         return TypedResults.Ok(new AuthorizeResponse(authorizeUrl(state.Protect(secrets)), ApiFormat.Format(state.ExpiresAt)));
     }
 
-    private static async Task<Results<Ok<SalesforceConnectionResponse>, ProblemHttpResult>> SalesforceCallbackAsync(
+    private static async Task<Results<Ok<SalesforceConnectionResponse>, ProblemHttpResult, RedirectHttpResult>> SalesforceCallbackAsync(
         string? code, string? state, string? error, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "error_description")] string? errorDescription, SalesforceClient client, RendezvousDbContext db,
         IntegrationSecrets secrets, IClock clock, CancellationToken ct)
     {
         var outcome = await CallbackAsync(CrmConnection.Salesforce, code, state, error, errorDescription, client.ExchangeCodeAsync, db, secrets, clock, ct);
+        if (outcome.WebReturn is { } back)
+        {
+            return TypedResults.Redirect(back);
+        }
+
         return outcome.IsSuccess ? TypedResults.Ok(ToSalesforce(outcome.Value.BookingPageId, outcome.Value)) : outcome.Problem!;
     }
 
-    private static async Task<Results<Ok<InfusionsoftConnectionResponse>, ProblemHttpResult>> InfusionsoftCallbackAsync(
+    private static async Task<Results<Ok<InfusionsoftConnectionResponse>, ProblemHttpResult, RedirectHttpResult>> InfusionsoftCallbackAsync(
         string? code, string? state, string? error, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "error_description")] string? errorDescription, KeapClient client, RendezvousDbContext db,
         IntegrationSecrets secrets, IClock clock, CancellationToken ct)
     {
         var outcome = await CallbackAsync(CrmConnection.Infusionsoft, code, state, error, errorDescription, client.ExchangeCodeAsync, db, secrets, clock, ct);
+        if (outcome.WebReturn is { } back)
+        {
+            return TypedResults.Redirect(back);
+        }
+
         return outcome.IsSuccess ? TypedResults.Ok(ToInfusionsoft(outcome.Value.BookingPageId, outcome.Value)) : outcome.Problem!;
     }
 
-    private sealed record CallbackOutcome(CrmConnection? Connection, ProblemHttpResult? Problem)
+    private sealed record CallbackOutcome(CrmConnection? Connection, ProblemHttpResult? Problem, string? WebReturn)
     {
         public bool IsSuccess => Connection is not null;
 
         public CrmConnection Value => Connection!;
     }
+
+    /// <summary>The outcomes the web screen knows how to say (<c>?connect={provider}&amp;outcome=...</c>); nothing else is passed back.</summary>
+    public static class WebOutcomes
+    {
+        public const string Connected = "connected";
+        public const string Denied = "denied";
+        public const string Failed = "failed";
+        public const string Unavailable = "unavailable";
+        public const string Expired = "expired";
+    }
+
+    /// <summary>The page's CRM screen with the outcome, when the web app started the connect; null for API callers.</summary>
+    private static string? WebReturn(OAuthState? state, string outcome) =>
+        state is { FromWeb: true }
+            ? $"/app/pages/{state.PageId.Value}/crm?connect={Uri.EscapeDataString(state.Provider)}&outcome={outcome}"
+            : null;
 
     /// <summary>Checks the state, trades the code for tokens, and stores them encrypted with the account they belong to.</summary>
     private static async Task<CallbackOutcome> CallbackAsync(string provider, string? code, string? stateText, string? error, string? errorDescription,
@@ -244,14 +272,17 @@ public static class CrmEndpoints
         var state = OAuthState.Read(secrets, stateText, provider, now);
         if (state is null)
         {
-            return new(null, Problems.Validation("state", "is not a valid, current authorization state; start again from the authorize URL"));
+            // An expired state of ours still says where its browser came from, so a person is sent back to the screen.
+            return new(null, Problems.Validation("state", "is not a valid, current authorization state; start again from the authorize URL"),
+                WebReturn(OAuthState.ReadIgnoringExpiry(secrets, stateText, provider), WebOutcomes.Expired));
         }
 
         var connection = await db.CrmConnections.AcrossTenants()
             .FirstOrDefaultAsync(c => c.Provider == provider && c.BookingPageId == state.PageId && c.OrganizationId == state.OrganizationId, ct);
         if (connection is null || connection.PendingStateNonce != state.Nonce)
         {
-            return new(null, Problems.Validation("state", "has already been used, or a newer authorize URL replaced it; start again"));
+            return new(null, Problems.Validation("state", "has already been used, or a newer authorize URL replaced it; start again"),
+                WebReturn(state, WebOutcomes.Expired));
         }
 
         // Single use, whatever happens next.
@@ -261,12 +292,13 @@ public static class CrmEndpoints
         if (error is not null)
         {
             return new(null, Problems.From(new DomainError(ErrorKind.Validation, "authorization_denied",
-                $"{Title(provider)} did not authorize the connection: {error}{(errorDescription is null ? "" : $" ({errorDescription})")}", "error")));
+                $"{Title(provider)} did not authorize the connection: {error}{(errorDescription is null ? "" : $" ({errorDescription})")}", "error")),
+                WebReturn(state, WebOutcomes.Denied));
         }
 
         if (string.IsNullOrWhiteSpace(code))
         {
-            return new(null, Problems.Validation("code", "is required"));
+            return new(null, Problems.Validation("code", "is required"), WebReturn(state, WebOutcomes.Failed));
         }
 
         TokenGrant grant;
@@ -277,11 +309,12 @@ public static class CrmEndpoints
         catch (IntegrationException ex) when (ex.MayPass)
         {
             return new(null, TypedResults.Problem(detail: ex.Message, statusCode: StatusCodes.Status502BadGateway,
-                title: $"{Title(provider)} is unavailable.", extensions: new Dictionary<string, object?> { ["code"] = $"{provider}_unavailable" }));
+                title: $"{Title(provider)} is unavailable.", extensions: new Dictionary<string, object?> { ["code"] = $"{provider}_unavailable" }),
+                WebReturn(state, WebOutcomes.Unavailable));
         }
         catch (IntegrationException ex)
         {
-            return new(null, Problems.From(new DomainError(ErrorKind.Validation, "code_exchange_failed", ex.Message, "code")));
+            return new(null, Problems.From(new DomainError(ErrorKind.Validation, "code_exchange_failed", ex.Message, "code")), WebReturn(state, WebOutcomes.Failed));
         }
 
         connection.ProtectedAccessToken = secrets.ProtectToken(grant.AccessToken);
@@ -296,7 +329,7 @@ public static class CrmEndpoints
         connection.LastErrorAt = null;
         connection.UpdatedAt = now;
         await db.SaveChangesAsync(ct);
-        return new(connection, null);
+        return new(connection, null, WebReturn(state, WebOutcomes.Connected));
     }
 
     private static async Task<Result<BookingPage>> PageAsync(string id, RendezvousDbContext db, HttpContext http, CancellationToken ct)

@@ -20,6 +20,8 @@ public static class WebApplicationSetup
             o.Conventions.AllowAnonymousToFolder("/Book");
             o.Conventions.AllowAnonymousToFolder("/Manage");
             o.Conventions.AllowAnonymousToFolder("/Portal");
+            // The public routing forms (/route/{org}/{form}) are answered by visitors, who have no account.
+            o.Conventions.AllowAnonymousToFolder("/Route");
             o.Conventions.AuthorizeFolder("/App", StaffCookie.Policy);
             o.Conventions.AuthorizeFolder("/App/Admin", StaffCookie.AdministratorPolicy);
             o.Conventions.AllowAnonymousToPage("/App/SignIn");

@@ -104,7 +104,8 @@ public sealed class RescheduleModel(RendezvousDbContext db, SelfServiceService s
         var result = await SelfService.RescheduleAsync(Target, start, reason, ct, Type);
         if (result.IsSuccess)
         {
-            Refresh(Target with { Booking = result.Value });
+            // Moved into another appointment type: the confirmation names the new one, not the one the link was opened on.
+            Refresh(Target with { Booking = result.Value, Page = result.Value.BookingPageId == TypePage.Id ? TypePage : Target.Page });
             Done = true;
             ViewData["Title"] = IsStaff ? T("The booking is moved") : T("Your appointment is moved");
             return Page();

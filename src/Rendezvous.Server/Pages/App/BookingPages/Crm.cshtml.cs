@@ -30,8 +30,38 @@ public sealed class CrmModel(RendezvousDbContext db, SalesforceClient salesforce
 
     public bool KeapConfigured => keap.IsConfigured;
 
-    public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct) =>
-        await LoadAsync(id, ct) ? Page() : Missing("Booking page not found", "There is no booking page with this id that you may change.");
+    public async Task<IActionResult> OnGetAsync(string id, string? connect, string? outcome, CancellationToken ct)
+    {
+        if (!await LoadAsync(id, ct))
+        {
+            return Missing("Booking page not found", "There is no booking page with this id that you may change.");
+        }
+
+        // Back from the CRM's consent screen (the callback names only a provider and an outcome code, never free text):
+        // the outcome is said once, and the address loses its query so a reload does not say it again.
+        if (connect is CrmConnection.Salesforce or CrmConnection.Infusionsoft && outcome is not null)
+        {
+            var name = connect == CrmConnection.Salesforce ? "Salesforce" : "Keap";
+            if (outcome == CrmEndpoints.WebOutcomes.Connected)
+            {
+                Flash($"{name} is connected to this page.");
+            }
+            else
+            {
+                TempData["FlashError"] = outcome switch
+                {
+                    CrmEndpoints.WebOutcomes.Denied => $"{name} did not authorize the connection, so nothing is connected.",
+                    CrmEndpoints.WebOutcomes.Unavailable => $"{name} could not be reached to finish the connection; try again in a moment.",
+                    CrmEndpoints.WebOutcomes.Expired => $"The connection request expired or was already used; connect {name} again.",
+                    _ => $"{name} refused to finish the connection; connect it again.",
+                };
+            }
+
+            return Go(Here(id));
+        }
+
+        return Page();
+    }
 
     public async Task<IActionResult> OnPostSalesforceAsync(string id, bool createActivityEvents, bool createLeads, string? leadSource, CancellationToken ct)
     {
@@ -86,10 +116,13 @@ public sealed class CrmModel(RendezvousDbContext db, SalesforceClient salesforce
         return await AfterAsync(id, result, provider == CrmConnection.Salesforce ? "Salesforce is disconnected from this page." : "Keap is disconnected from this page.", null, ct);
     }
 
-    /// <summary>Off to the CRM's consent screen; it comes back to the API's callback, which stores the connection.</summary>
+    /// <summary>
+    /// Off to the CRM's consent screen; it comes back to the API's callback, which stores the connection and, because
+    /// the state says the web app started it, sends the browser back here with the outcome.
+    /// </summary>
     private async Task<IActionResult> ConnectAsync(string id, string provider, bool configured, Func<string, string> authorizeUrl, CancellationToken ct)
     {
-        var result = (await CrmEndpoints.AuthorizeAsync(id, provider, configured, authorizeUrl, db, secrets, clock, HttpContext, ct)).Result;
+        var result = (await CrmEndpoints.AuthorizeAsync(id, provider, configured, authorizeUrl, db, secrets, clock, HttpContext, ct, fromWeb: true)).Result;
         if (EndpointReplies.ValueOf<AuthorizeResponse>(result) is { } authorize)
         {
             return Redirect(authorize.Url);
