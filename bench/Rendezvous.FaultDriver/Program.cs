@@ -198,7 +198,8 @@ var loadSeconds = clock.Elapsed.TotalSeconds;
 
 // --- Drain: the outbox sends the emails and writes the calendar events; wait until nothing is pending, for as long
 // as the backlog keeps shrinking (a drain that makes no progress for three minutes has failed), at most 20 minutes.
-var db = NpgsqlDataSource.Create(o.Db);
+// The checks read every booking and message of the run: no command timeout.
+var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(o.Db) { CommandTimeout = 0 }.ConnectionString);
 var drain = Stopwatch.StartNew();
 var pendingLeft = -1L;
 var lowest = long.MaxValue;
@@ -243,7 +244,7 @@ var overlaps = await ScalarAsync<long>("""
     """, new[] { pageIds });
 var outboxMissing = await ScalarAsync<long>("""
     SELECT count(*) FROM unnest(@ids) AS i(id)
-    WHERE NOT EXISTS (SELECT 1 FROM outbox_messages m WHERE m.payload::text LIKE '%' || i.id::text || '%')
+    WHERE NOT EXISTS (SELECT 1 FROM outbox_messages m WHERE m.ordering_key = i.id::text)
     """, ackedIds);
 var outboxFailed = await ScalarAsync<long>("SELECT count(*) FROM outbox_messages WHERE processed_at IS NULL");
 var storedIds = await ListAsync("SELECT id::text FROM bookings WHERE booking_page_id = ANY(@pages)", new[] { pageIds });
