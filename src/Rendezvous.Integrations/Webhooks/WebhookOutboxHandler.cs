@@ -11,7 +11,7 @@ using Rendezvous.Domain.Bookings;
 namespace Rendezvous.Integrations.Webhooks;
 
 /// <summary>
-/// Turns each booking event into one delivery per active subscription that wants its type. Sending happens later, in
+/// Turns each booking event (and space event, and automation run outcome) into one delivery per active subscription that wants its type. Sending happens later, in
 /// <see cref="WebhookDispatcher"/>, so a slow receiver never holds up the outbox. Running twice for one message inserts
 /// nothing new: deliveries are unique on (subscription, event id) and the event id comes from the outbox message id.
 /// </summary>
@@ -19,10 +19,22 @@ public sealed class WebhookOutboxHandler(IServiceScopeFactory scopes, WebhookSig
 {
     public string Name => "webhooks";
 
-    public bool Handles(string type) => WebhookEventTypes.IsBookingEvent(type) || WebhookEventTypes.IsSpaceEvent(type);
+    public bool Handles(string type) =>
+        WebhookEventTypes.IsBookingEvent(type) || WebhookEventTypes.IsSpaceEvent(type) || WebhookEventTypes.IsAutomationEvent(type);
 
     public async Task HandleAsync(OutboxEnvelope message, CancellationToken cancellationToken)
     {
+        if (WebhookEventTypes.IsAutomationEvent(message.Type))
+        {
+            // One message per run that ended (written with the run's final status), so one event per outcome.
+            var outcome = JsonSerializer.Deserialize<AutomationOutcome>(message.Payload, JsonDefaults.Options)
+                ?? throw new JsonException($"Outbox message {message.Id} holds no automation outcome.");
+            var runEventId = WebhookPayload.EventId(message.Id);
+            await InsertAsync(message.Id, new OrganizationId(outcome.OrganizationId), message.Type, runEventId,
+                WebhookPayload.Build(runEventId, message.Type, outcome), cancellationToken);
+            return;
+        }
+
         if (WebhookEventTypes.IsSpaceEvent(message.Type))
         {
             var change = JsonSerializer.Deserialize<SpaceEvent>(message.Payload, JsonDefaults.Options)

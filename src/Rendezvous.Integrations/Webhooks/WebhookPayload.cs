@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using NodaTime;
 using Rendezvous.Data.Spaces;
 using Rendezvous.Domain.Bookings;
 
@@ -54,8 +55,33 @@ public sealed record WebhookSpaceData(
     string? Reason,
     WebhookActor Actor);
 
+/// <summary>
+/// The outbox message written when an automation run ends (type <c>automation.succeeded</c>, <c>automation.failed</c> or
+/// <c>automation.skipped</c>): everything its webhook event says, captured when the run ended.
+/// </summary>
+public sealed record AutomationOutcome(
+    Guid OrganizationId, Instant OccurredAt, Guid RunId, WebhookAutomationRule Automation, WebhookBookingData Booking, string Outcome, string Result);
+
+/// <summary>The rule a run belongs to: <c>action</c> is its action's kind (email, webhook, keapTag, ...).</summary>
+public sealed record WebhookAutomationRule(string Id, string Name, string Trigger, int OffsetMinutes, string Action);
+
+/// <summary>An automation run that ended: <c>outcome</c> is succeeded, failed or skipped; <c>result</c> the run's one-line result.</summary>
+public sealed record WebhookAutomationRunData(string RunId, WebhookAutomationRule Automation, WebhookBookingData Booking, string Outcome, string Result);
+
+/// <summary>The body of an automation outcome webhook: the same envelope, with the run as data.</summary>
+public sealed record WebhookAutomationEventBody(string Id, string Type, string CreatedAt, string OrganizationId, WebhookAutomationRunData Data);
+
 public static class WebhookPayload
 {
+    /// <summary>Builds the body of an automation run's outcome.</summary>
+    public static string Build(string eventId, string type, AutomationOutcome e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var data = new WebhookAutomationRunData(e.RunId.ToString(), e.Automation, e.Booking, e.Outcome, e.Result);
+        return JsonSerializer.Serialize(
+            new WebhookAutomationEventBody(eventId, type, ApiFormat.Format(e.OccurredAt), e.OrganizationId.ToString(), data), Options);
+    }
+
     /// <summary>Builds the body of a space event.</summary>
     public static string Build(string eventId, SpaceEvent e)
     {

@@ -304,12 +304,14 @@ public sealed class InfusionsoftTests(InfusionsoftApp app) : IClassFixture<Infus
         Keap.OwnerOf(email).ShouldBe(4242);
         var patch = Keap.RequestsTo("PATCH", FakeKeap.Rest + "/contacts/").Single(r => r.Body.Contains("4242", StringComparison.Ordinal));
         JsonNode.Parse(patch.Body)!["owner_id"]!.GetValue<long>().ShouldBe(4242);
+        patch.QueryValue("update_mask").ShouldBe("owner_id");
+        Keap.RequestsTo("GET", FakeKeap.Rest + "/users").ShouldAllBe(r => r.QueryValue("include_inactive") == "false");
         Keap.TagsOf(other).ShouldNotContain(Keap.Tags.GetValueOrDefault("Rendezvous: Reassigned", -1));
         Keap.TagsOf(other).Count.ShouldBe(1);
         Keap.OwnerOf(other).ShouldBeNull();
     }
 
-    // When no Keap user has the new owner's email, the contact keeps its owner (the tag is still applied) and the health of
+    // When no active Keap user has the new owner's email, the contact keeps its owner (the tag is still applied) and the health of
     // the new page's connection says why; an administrator's choice of Keap user is used instead of the email.
     [DbFact]
     public async Task A_new_owner_without_a_keap_user_keeps_the_contacts_owner_and_is_shown_in_health_until_chosen()
@@ -318,6 +320,9 @@ public sealed class InfusionsoftTests(InfusionsoftApp app) : IClassFixture<Infus
         var eve = await UserAsync("Eve");
         var (slugA, _) = await OwnedPageAsync(ada.Id);
         var (_, pageE) = await OwnedPageAsync(eve.Id);
+        // A Keap user with Eve's email who has left the account (status Inactive) does not stand for her.
+        Keap.Users[eve.Email] = 6161;
+        Keap.InactiveUsers.Add(6161);
         var email = Email();
         var first = (await Scenario.BookAsync(app.Anonymous(), slugA, "2027-03-23T10:00:00Z", Scenario.Customer("Una Known", email)))["id"]!.GetValue<string>();
         await app.RunOutboxAsync();

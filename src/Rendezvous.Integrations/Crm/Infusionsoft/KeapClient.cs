@@ -92,8 +92,10 @@ public sealed class KeapClient(OutboundHttp http, CrmTokens tokens, IOptions<Kea
     }
 
     /// <summary>
-    /// The id of the Keap user with this email, or null: REST v1 "List Users" (<c>GET /users</c>, paged with limit and offset;
-    /// each user has <c>id</c> and <c>email_address</c>).
+    /// The id of the active Keap user with this email, or null: REST v1 "List Users" (<c>GET /crm/rest/v1/users</c>, paged
+    /// with <c>limit</c> and <c>offset</c>; <c>include_inactive=false</c> leaves out users who left, whom the reference says
+    /// are listed by default). The answer is <c>{"count", "next", "previous", "users": [...]}</c>, each user with
+    /// <c>id</c>, <c>email_address</c> and <c>status</c> (Active, Invited or Inactive).
     /// </summary>
     public async Task<string?> FindUserAsync(Guid connectionId, string email, CancellationToken ct)
     {
@@ -101,9 +103,11 @@ public sealed class KeapClient(OutboundHttp http, CrmTokens tokens, IOptions<Kea
         for (var offset = 0; offset < 5000; offset += page)
         {
             var answer = await CallAsync(connectionId, HttpMethod.Get,
-                $"/users?limit={page.ToString(CultureInfo.InvariantCulture)}&offset={offset.ToString(CultureInfo.InvariantCulture)}", null, idempotent: true, ct);
+                $"/users?limit={page.ToString(CultureInfo.InvariantCulture)}&offset={offset.ToString(CultureInfo.InvariantCulture)}&include_inactive=false",
+                null, idempotent: true, ct);
             var users = JsonNode.Parse(answer.Body)?["users"]?.AsArray() ?? [];
-            var match = users.FirstOrDefault(u => string.Equals(u?["email_address"]?.GetValue<string>(), email, StringComparison.OrdinalIgnoreCase));
+            var match = users.FirstOrDefault(u => string.Equals(u?["email_address"]?.GetValue<string>(), email, StringComparison.OrdinalIgnoreCase)
+                && !string.Equals(u?["status"]?.GetValue<string>(), "Inactive", StringComparison.OrdinalIgnoreCase));
             if (match?["id"] is { } id)
             {
                 return id.GetValueKind() == JsonValueKind.Number ? id.GetValue<long>().ToString(CultureInfo.InvariantCulture) : id.GetValue<string>();
@@ -118,9 +122,12 @@ public sealed class KeapClient(OutboundHttp http, CrmTokens tokens, IOptions<Kea
         return null;
     }
 
-    /// <summary>Makes a Keap user the contact's owner: REST v1 "Update a Contact" (<c>PATCH /contacts/{id}</c> with <c>owner_id</c>). Safe to repeat.</summary>
+    /// <summary>
+    /// Makes a Keap user the contact's owner: REST v1 "Update a Contact" (<c>PATCH /crm/rest/v1/contacts/{contactId}</c> with
+    /// <c>owner_id</c>, answered 200 with the contact). <c>update_mask=owner_id</c> limits the change to the owner. Safe to repeat.
+    /// </summary>
     public async Task SetContactOwnerAsync(Guid connectionId, long contactId, long ownerId, CancellationToken ct) =>
-        await CallAsync(connectionId, HttpMethod.Patch, $"/contacts/{contactId.ToString(CultureInfo.InvariantCulture)}",
+        await CallAsync(connectionId, HttpMethod.Patch, $"/contacts/{contactId.ToString(CultureInfo.InvariantCulture)}?update_mask=owner_id",
             new JsonObject { ["owner_id"] = ownerId }, idempotent: true, ct);
 
     private async Task<HttpAnswer> CallAsync(Guid connectionId, HttpMethod method, string path, JsonObject? body, bool idempotent, CancellationToken ct)

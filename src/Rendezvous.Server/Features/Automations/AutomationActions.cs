@@ -32,6 +32,9 @@ public sealed class AutomationActions(
 {
     public const string AutomationEventType = "automation.triggered";
 
+    /// <summary>How the result of a run whose Salesforce field does not exist begins (the connection's health looks for it).</summary>
+    public const string MissingSalesforceField = "Failed: Salesforce's Event has no field ";
+
     public async Task<string> ExecuteAsync(AutomationRule rule, Booking booking, Guid runId, CancellationToken ct)
     {
         var action = rule.Action;
@@ -112,13 +115,8 @@ public sealed class AutomationActions(
             throw new AutomationSkippedException("Failed", "Failed: the rule's webhook no longer exists");
         }
 
-        var customer = await db.Customers.AcrossTenants().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
         var now = clock.GetCurrentInstant();
-        var data = new WebhookBookingData(
-            booking.Id.ToString(), BookingLifecycle.ApiName(booking.Status), booking.DetailedStatus, ApiFormat.Format(booking.Start),
-            ApiFormat.Format(booking.End), null, null, booking.BookingPageId.ToString(), booking.OwnerId.ToString(),
-            new WebhookCustomer(customer.Name, customer.Email, customer.TimeZoneId ?? "UTC"), booking.LastReason,
-            new WebhookActor("system", null), null, null);
+        var data = await BookingDataAsync(db, booking, ct);
         var body = JsonSerializer.Serialize(new AutomationWebhookBody(
             eventId, AutomationEventType, ApiFormat.Format(now), rule.OrganizationId.ToString(), sample,
             new AutomationWebhookRule(rule.Id.ToString(), rule.Name, rule.Trigger, rule.OffsetMinutes), data), JsonOptions);
@@ -127,6 +125,17 @@ public sealed class AutomationActions(
         return outcome.Succeeded
             ? $"Webhook answered {outcome.StatusCode}" + (sample ? " (sample)" : "")
             : throw new HttpRequestException($"Webhook to {subscription.Url}: {outcome.Summary}");
+    }
+
+    /// <summary>The booking as automation webhooks describe it (the booking fields of subscriptions' events, as it is now).</summary>
+    public static async Task<WebhookBookingData> BookingDataAsync(RendezvousDbContext db, Booking booking, CancellationToken ct)
+    {
+        var customer = await db.Customers.AcrossTenants().AsNoTracking().FirstAsync(c => c.Id == booking.CustomerId, ct);
+        return new WebhookBookingData(
+            booking.Id.ToString(), BookingLifecycle.ApiName(booking.Status), booking.DetailedStatus, ApiFormat.Format(booking.Start),
+            ApiFormat.Format(booking.End), null, null, booking.BookingPageId.ToString(), booking.OwnerId.ToString(),
+            new WebhookCustomer(customer.Name, customer.Email, customer.TimeZoneId ?? "UTC"), booking.LastReason,
+            new WebhookActor("system", null), null, null);
     }
 
     private async Task<string> KeapTagAsync(AutomationRule rule, Booking booking, CancellationToken ct)
@@ -180,8 +189,23 @@ public sealed class AutomationActions(
             ["booking.reason"] = booking.LastReason ?? "",
         };
         var value = TemplateText.ParseValid(rule.Action.Value ?? "").Render(values);
-        await salesforce.UpdateAsync(connection.Id, "Event", eventId, new JsonObject { [rule.Action.Field!] = value }, ct);
-        return $"Set Salesforce Event {eventId} {rule.Action.Field}";
+        var field = rule.Action.Field!;
+        try
+        {
+            await salesforce.UpdateAsync(connection.Id, "Event", eventId, new JsonObject { [field] = value }, ct);
+        }
+        catch (IntegrationException ex) when (ex.ErrorCode is "INVALID_FIELD" or "NO_SUCH_COLUMN" or "INVALID_FIELD_FOR_INSERT_UPDATE")
+        {
+            // A field that does not exist (or that the connected user cannot edit) will not appear by waiting: fail now.
+            throw new AutomationSkippedException("Failed", $"{MissingSalesforceField}{field} that the connected user can edit ({ex.Message})");
+        }
+        catch (IntegrationException ex) when (ex.Kind == IntegrationFailureKind.Rejected)
+        {
+            // Salesforce refused this value for good (a validation rule, a value too long): retrying sends the same value.
+            throw new AutomationSkippedException("Failed", $"Failed: Salesforce refused {field}: {ex.Message}");
+        }
+
+        return $"Set Salesforce Event {eventId} {field}";
     }
 
     private async Task<CrmConnection> ConnectionAsync(string provider, Booking booking, CancellationToken ct)

@@ -6,6 +6,7 @@ using Rendezvous.Data.Outbox;
 using Rendezvous.Data.Serialization;
 using Rendezvous.Domain;
 using Rendezvous.Domain.Bookings;
+using Rendezvous.Integrations.Webhooks;
 
 namespace Rendezvous.Server.Features.Automations;
 
@@ -132,14 +133,64 @@ public sealed partial class AutomationRunner(IServiceScopeFactory scopes, IClock
         }
     }
 
+    /// <summary>
+    /// Records the run's final status and, in the same transaction, the outbox message of its outcome's webhook event
+    /// (succeeded, failed or skipped; a run stopped because its booking moved or ended publishes nothing). Only the process
+    /// that holds the run ends it, so a run ends, and publishes, once.
+    /// </summary>
     private async Task FinishAsync(RendezvousDbContext db, Guid runId, AutomationRule rule, BookingId bookingId, string status, string result,
         CancellationToken ct)
     {
         var now = clock.GetCurrentInstant();
-        await db.Database.ExecuteSqlInterpolatedAsync($"""
-            UPDATE automation_runs SET status = {status}, result = {result}, finished_at = {now}, locked_until = NULL WHERE id = {runId}
-            """, CancellationToken.None);
-        await NoteAsync(db, bookingId, $"Automation \"{rule.Name}\" ({AutomationTriggers.Describe(rule.Trigger, rule.OffsetMinutes)}): {result}", now, ct);
+        var type = status switch
+        {
+            "Succeeded" => WebhookEventTypes.AutomationSucceeded,
+            "Failed" => WebhookEventTypes.AutomationFailed,
+            "Skipped" => WebhookEventTypes.AutomationSkipped,
+            _ => null,
+        };
+        string? payload = null;
+        if (type is not null)
+        {
+            // The booking as the run left it (a mark action has just changed it).
+            db.ChangeTracker.Clear();
+            var booking = await db.Bookings.AcrossTenants().AsNoTracking().FirstAsync(b => b.Id == bookingId, CancellationToken.None);
+            var outcome = new AutomationOutcome(
+                rule.OrganizationId.Value, now, runId,
+                new WebhookAutomationRule(rule.Id.ToString(), rule.Name, rule.Trigger, rule.OffsetMinutes, rule.Action.Kind),
+                await AutomationActions.BookingDataAsync(db, booking, CancellationToken.None), status.ToLowerInvariant(), result);
+            payload = JsonSerializer.Serialize(outcome, JsonDefaults.Options);
+        }
+
+        var ended = 0;
+        var strategy = db.Database.CreateExecutionStrategy();
+        await strategy.ExecuteAsync(async () =>
+        {
+            db.ChangeTracker.Clear();
+            await using var tx = await db.Database.BeginTransactionAsync(CancellationToken.None);
+            ended = await db.Database.ExecuteSqlInterpolatedAsync($"""
+                UPDATE automation_runs SET status = {status}, result = {result}, finished_at = {now}, locked_until = NULL
+                WHERE id = {runId} AND status = 'Running'
+                """, CancellationToken.None);
+            if (ended == 1 && type is not null)
+            {
+                db.OutboxMessages.Add(new OutboxMessage
+                {
+                    OrganizationId = rule.OrganizationId,
+                    Type = type,
+                    Payload = payload!,
+                    CreatedAt = now,
+                    AvailableAt = now,
+                });
+                await db.SaveChangesAsync(CancellationToken.None);
+            }
+
+            await tx.CommitAsync(CancellationToken.None);
+        });
+        if (ended == 1)
+        {
+            await NoteAsync(db, bookingId, $"Automation \"{rule.Name}\" ({AutomationTriggers.Describe(rule.Trigger, rule.OffsetMinutes)}): {result}", now, ct);
+        }
     }
 
     /// <summary>Writes a line in the booking's activity stream, retrying when another change to the booking won the race.</summary>

@@ -95,7 +95,30 @@ public static class AutomationStore
     public static Task<List<AutomationRun>> RunAsync(RendezvousDbContext db, Guid runId, CancellationToken ct) =>
         db.Database.SqlQueryRaw<AutomationRun>("SELECT " + RunColumns + " FROM automation_runs WHERE id = {0}", runId).ToListAsync(ct);
 
+    /// <summary>
+    /// The Salesforce field rules whose latest finished run for a booking of <paramref name="page"/> failed because Salesforce's
+    /// Event has no such field (or the connected user cannot edit it): the rule's name and the field, for the connection's health.
+    /// </summary>
+    public static async Task<List<(string Rule, string Field)>> MissingSalesforceFieldsAsync(RendezvousDbContext db, OrganizationId org,
+        BookingPageId page, CancellationToken ct)
+    {
+        var latest = await db.Database.SqlQueryRaw<LatestRun>("""
+            SELECT DISTINCT ON (r.automation_id) a.name AS "Rule", a.action->>'field' AS "Field", r.status AS "Status", r.result AS "Result"
+            FROM automation_runs r
+            JOIN automations a ON a.id = r.automation_id
+            JOIN bookings b ON b.id = r.booking_id
+            WHERE a.organization_id = {0} AND r.organization_id = {0} AND b.booking_page_id = {1} AND a.action->>'kind' = 'salesforceField'
+              AND r.status IN ('Succeeded', 'Failed') AND r.finished_at IS NOT NULL
+            ORDER BY r.automation_id, r.finished_at DESC, r.id DESC
+            """, org.Value, page.Value).ToListAsync(ct);
+        return [.. latest.Where(r => r.Status == "Failed" && r.Result?.StartsWith(AutomationActions.MissingSalesforceField, StringComparison.Ordinal) == true)
+            .OrderBy(r => r.Rule, StringComparer.Ordinal)
+            .Select(r => (r.Rule, r.Field ?? ""))];
+    }
+
     public static string Json<T>(T value) => JsonSerializer.Serialize(value, JsonDefaults.Options);
+
+    private sealed record LatestRun(string Rule, string? Field, string Status, string? Result);
 
     private sealed record Row(
         Guid Id, Guid OrganizationId, Guid? BookingPageId, string Name, bool Enabled, string Trigger, int OffsetMinutes, string Filters, string Action,

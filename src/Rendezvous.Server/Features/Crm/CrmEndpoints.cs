@@ -596,6 +596,16 @@ public static class CrmEndpoints
                 + "and give the connected user access to them.");
         }
 
+        if (c.Provider == CrmConnection.Salesforce)
+        {
+            // An automation that sets an Event field this org lacks fails at once; the fix is in Salesforce (or the rule).
+            foreach (var (rule, field) in await Automations.AutomationStore.MissingSalesforceFieldsAsync(db, page.OrganizationId, page.Id, ct))
+            {
+                problems.Add($"The automation \"{rule}\" sets the Event field {field}, which Salesforce says does not exist or the connected user "
+                    + "cannot edit: its runs fail. Create the field in Setup and give the connected user access to it, or change the rule.");
+            }
+        }
+
         if (link is { ExternalUserId: null } && owner is not null)
         {
             problems.Add(c.Provider == CrmConnection.Salesforce

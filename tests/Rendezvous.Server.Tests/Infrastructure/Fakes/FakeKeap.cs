@@ -12,8 +12,10 @@ namespace Rendezvous.Server.Tests.Infrastructure.Fakes;
 /// expires_in and a scope of <c>full|{app}.infusionsoft.com</c>;</item>
 /// <item>REST v1 under <c>/crm/rest/v1</c>: <c>PUT /contacts</c> with duplicate_option Email (create or update), <c>GET /tags?name=</c>,
 /// <c>POST /tags</c>, <c>POST /contacts/{id}/tags</c> with tagIds (a tag already applied is reported, not duplicated);</item>
-/// <item><c>PATCH /contacts/{id}</c> ("Update a Contact", here its <c>owner_id</c>) and <c>GET /users</c> ("List Users", with
-/// limit and offset; users carry <c>id</c> and <c>email_address</c>);</item>
+/// <item><c>PATCH /contacts/{contactId}</c> ("Update a Contact", here its <c>owner_id</c>; with <c>update_mask</c> only the
+/// properties it names change; 200 with the contact) and <c>GET /users</c> ("List Users": <c>limit</c>, <c>offset</c>,
+/// <c>include_inactive</c> and <c>include_partners</c>, both true unless given; the answer has count, next, previous and
+/// users, each with <c>id</c>, <c>email_address</c>, <c>given_name</c>, <c>status</c> and <c>partner</c>);</item>
 /// <item>gateway faults as <c>{"fault": {"faultstring", "detail": {"errorcode"}}}</c>: 401 for an invalid access token.</item>
 /// </list>
 /// </summary>
@@ -35,6 +37,9 @@ public sealed class FakeKeap : FakeService
 
     /// <summary>Keap users by email (email_address to id).</summary>
     public Dictionary<string, long> Users { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Users (by id) whose status is Inactive: "List Users" leaves them out when include_inactive is false.</summary>
+    public HashSet<long> InactiveUsers { get; } = [];
 
     /// <summary>Each contact's owner_id, once one was set.</summary>
     public Dictionary<long, long> Owners { get; } = [];
@@ -209,17 +214,22 @@ public sealed class FakeKeap : FakeService
         return Json(201, new JsonObject { ["id"] = id, ["name"] = name, ["description"] = "" }.ToJsonString());
     }
 
-    /// <summary>"Update a Contact": PATCH with the fields to change; owner_id must name a user of the account.</summary>
+    /// <summary>
+    /// "Update a Contact": PATCH with the properties to change (all of them in the body, or only those <c>update_mask</c>
+    /// names); owner_id must name a user of the account. Answers 200 with the contact.
+    /// </summary>
     private FakeAnswer UpdateContact(string contactId, FakeRequest request)
     {
-        var contact = Contacts.Values.FirstOrDefault(c => c.Id.ToString(CultureInfo.InvariantCulture) == contactId);
-        if (contact.Tags is null)
+        var email = Contacts.FirstOrDefault(c => c.Value.Id.ToString(CultureInfo.InvariantCulture) == contactId).Key;
+        if (email is null)
         {
             return Json(404, """{"message":"Contact not found"}""");
         }
 
+        var contact = Contacts[email];
+        var mask = request.QueryValue("update_mask")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var body = JsonNode.Parse(request.Body)!;
-        if (body["owner_id"] is { } owner)
+        if (body["owner_id"] is { } owner && (mask is null || mask.Contains("owner_id")))
         {
             var id = owner.GetValue<long>();
             if (!Users.ContainsValue(id))
@@ -230,22 +240,36 @@ public sealed class FakeKeap : FakeService
             Owners[contact.Id] = id;
         }
 
-        return Json(200, new JsonObject { ["id"] = contact.Id, ["owner_id"] = Owners.TryGetValue(contact.Id, out var o) ? o : null }.ToJsonString());
+        return Json(200, new JsonObject
+        {
+            ["id"] = contact.Id,
+            ["owner_id"] = Owners.TryGetValue(contact.Id, out var o) ? o : null,
+            ["email_addresses"] = new JsonArray(new JsonObject { ["email"] = email, ["field"] = "EMAIL1" }),
+        }.ToJsonString());
     }
 
-    /// <summary>"List Users": paged with limit and offset; each user with id, email_address, given_name and status.</summary>
+    /// <summary>"List Users": paged with limit and offset, inactive and partner users included unless asked otherwise.</summary>
     private FakeAnswer ListUsers(FakeRequest request)
     {
         var limit = int.TryParse(request.QueryValue("limit"), CultureInfo.InvariantCulture, out var l) ? l : 1000;
         var offset = int.TryParse(request.QueryValue("offset"), CultureInfo.InvariantCulture, out var o) ? o : 0;
-        var users = new JsonArray([.. Users.OrderBy(u => u.Value).Skip(offset).Take(limit).Select(u => (JsonNode?)new JsonObject
+        var includeInactive = !string.Equals(request.QueryValue("include_inactive"), "false", StringComparison.OrdinalIgnoreCase);
+        var listed = Users.Where(u => includeInactive || !InactiveUsers.Contains(u.Value)).OrderBy(u => u.Value).ToList();
+        var users = new JsonArray([.. listed.Skip(offset).Take(limit).Select(u => (JsonNode?)new JsonObject
         {
             ["id"] = u.Value,
             ["email_address"] = u.Key,
             ["given_name"] = u.Key.Split('@')[0],
-            ["status"] = "Active",
+            ["status"] = InactiveUsers.Contains(u.Value) ? "Inactive" : "Active",
+            ["partner"] = false,
         })]);
-        return Json(200, new JsonObject { ["users"] = users, ["count"] = Users.Count }.ToJsonString());
+        var next = offset + limit < listed.Count
+            ? $"{BaseUrl}{Rest}/users/?limit={limit.ToString(CultureInfo.InvariantCulture)}&offset={(offset + limit).ToString(CultureInfo.InvariantCulture)}"
+            : null;
+        var previous = offset > 0
+            ? $"{BaseUrl}{Rest}/users/?limit={limit.ToString(CultureInfo.InvariantCulture)}&offset={Math.Max(0, offset - limit).ToString(CultureInfo.InvariantCulture)}"
+            : null;
+        return Json(200, new JsonObject { ["count"] = listed.Count, ["next"] = next, ["previous"] = previous, ["users"] = users }.ToJsonString());
     }
 
     private FakeAnswer ApplyTags(string contactId, FakeRequest request)

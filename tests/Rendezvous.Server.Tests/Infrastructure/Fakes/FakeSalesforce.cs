@@ -15,7 +15,7 @@ namespace Rendezvous.Server.Tests.Infrastructure.Fakes;
 /// <item>upsert by external ID (<c>PATCH /sobjects/Event/{field}/{value}</c>: 201 and created true for a new record, 200 for
 /// an update; 404 NOT_FOUND when the external ID field does not exist);</item>
 /// <item>sObject Rows (<c>POST /sobjects/Event</c>, 201 with id; <c>PATCH /sobjects/Event/{id}</c>, 204, or 404 NOT_FOUND for an
-/// id it does not know); a body naming a field the org lacks is 400 INVALID_FIELD ("No such column");</item>
+/// id it does not know); a body naming a field the org's Event does not have is 400 INVALID_FIELD ("No such column");</item>
 /// <item>sObject Describe (<c>GET /sobjects/Event/describe</c>: the object's <c>fields</c>, each with its <c>name</c>);</item>
 /// <item>SOQL on User by Email, and on Event by Subject and StartDateTime;</item>
 /// <item>the Tooling API's CustomField (<c>POST /tooling/sobjects/CustomField</c> with <c>FullName</c> "Activity.{name}" and
@@ -52,6 +52,9 @@ public sealed partial class FakeSalesforce : FakeService
     /// connection drops after Salesforce acted.
     /// </summary>
     public bool LoseNextCreateAnswer { get; set; }
+
+    /// <summary>Custom fields the org's administrators added to Event besides Rendezvous' own (e.g. Follow_up__c).</summary>
+    public HashSet<string> OrgFields { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The Rendezvous custom fields this org's Event object does not have.</summary>
     public HashSet<string> MissingFields { get; } = new(StringComparer.Ordinal);
@@ -284,17 +287,22 @@ public sealed partial class FakeSalesforce : FakeService
         return e;
     }
 
-    /// <summary>"No such column" for a Rendezvous field the org lacks, as the REST API answers a body naming it.</summary>
+    /// <summary>
+    /// "No such column" for a field the org's Event does not have (a Rendezvous field it lacks, or any name that is neither
+    /// a standard field, nor ours, nor one of <see cref="OrgFields"/>), as the REST API answers a body naming it.
+    /// </summary>
     private FakeAnswer? UnknownField(JsonObject fields)
     {
-        var missing = fields.Select(f => f.Key).FirstOrDefault(MissingFields.Contains);
+        var missing = fields.Select(f => f.Key).FirstOrDefault(f => MissingFields.Contains(f)
+            || !(StandardEventFields.Contains(f, StringComparer.OrdinalIgnoreCase) || CustomFields.Contains(f, StringComparer.OrdinalIgnoreCase)
+                || OrgFields.Contains(f)));
         return missing is null ? null : Json(400,
             $$"""[{"message":"No such column '{{missing}}' on sobject of type Event","errorCode":"INVALID_FIELD"}]""");
     }
 
     private FakeAnswer DescribeEvent()
     {
-        var fields = new JsonArray([.. StandardEventFields.Concat(CustomFields.Where(f => !MissingFields.Contains(f)))
+        var fields = new JsonArray([.. StandardEventFields.Concat(CustomFields.Where(f => !MissingFields.Contains(f))).Concat(OrgFields)
             .Select(name => (JsonNode?)new JsonObject { ["name"] = name, ["custom"] = name.EndsWith("__c", StringComparison.Ordinal) })]);
         return Json(200, new JsonObject { ["name"] = "Event", ["fields"] = fields }.ToJsonString());
     }
