@@ -362,6 +362,22 @@ static void AddParameter(NpgsqlCommand command, object? parameter)
 
 async Task<List<string>> CalendarEventsAsync(string calendarPath)
 {
+    // The CalDAV server is shared with other work on the machine and may restart: a few tries before giving up.
+    for (var attempt = 1; ; attempt++)
+    {
+        try
+        {
+            return await CalendarEventsOnceAsync(calendarPath);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && attempt < 5)
+        {
+            await Task.Delay(5000);
+        }
+    }
+}
+
+async Task<List<string>> CalendarEventsOnceAsync(string calendarPath)
+{
     using var dav = new HttpClient { BaseAddress = o.CalDavUrl };
     dav.DefaultRequestHeaders.Authorization = Basic(o.CalDavUser, o.CalDavPassword);
     using var request = new HttpRequestMessage(new HttpMethod("REPORT"), calendarPath)
