@@ -40,10 +40,7 @@ public sealed class SelfServiceTests(RendezvousServer server)
         // Reschedule: the same picker, another time, a confirmation step.
         await page.GetByRole(AriaRole.Link, new() { Name = "Reschedule" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Reschedule your appointment" })).ToBeVisibleAsync();
-        // A whole day: the picker opens on the booking's own day, which late in the evening has one time left.
-        var onDay = System.Web.HttpUtility.ParseQueryString(new Uri(page.Url).Query);
-        onDay["date"] = Arrange.Today(3);
-        await page.GotoAsync(new Uri(page.Url).GetLeftPart(UriPartial.Path) + "?" + onDay);
+        await page.GotoAsync(Arrange.OnDay(page.Url, Arrange.Today(3)));
         var slots = page.Locator(".slots a");
         (await slots.CountAsync()).ShouldBeGreaterThan(1);
         await slots.Nth(1).ClickAsync();

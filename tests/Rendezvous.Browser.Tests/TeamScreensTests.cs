@@ -200,8 +200,7 @@ public sealed class TeamScreensTests(RendezvousServer server)
         await Expect(customer.GetByLabel("Reschedule as")).ToHaveValueAsync(deepDiveId);
         (await Axe.SeriousViolationsAsync(customer)).ShouldBeEmpty();
         await Screens.SaveAsync(customer, "manage-reschedule-type");
-        // A whole free day: the picker opens on the first day with times, which late in the evening is today's last hour.
-        await customer.GotoAsync(OnDay(customer.Url, deepDiveId, Arrange.Today(4)));
+        await customer.GotoAsync(Arrange.OnDay(customer.Url, Arrange.Today(4), deepDiveId));
         await customer.Locator(".slots a").Nth(2).ClickAsync();
         await Expect(customer.GetByRole(AriaRole.Heading, new() { Name = "Move your appointment?" })).ToBeVisibleAsync();
         await Expect(customer.Locator("dl.details")).ToContainTextAsync("Deep dive (60 minutes)");
@@ -220,7 +219,7 @@ public sealed class TeamScreensTests(RendezvousServer server)
         await Expect(staff.GetByLabel("Reschedule as")).ToHaveValueAsync(deepDiveId);
         (await Axe.SeriousViolationsAsync(staff)).ShouldBeEmpty();
         await Screens.SaveAsync(staff, "staff-reschedule-type");
-        await staff.GotoAsync(OnDay(staff.Url, deepDiveId, Arrange.Today(5)));
+        await staff.GotoAsync(Arrange.OnDay(staff.Url, Arrange.Today(5), deepDiveId));
         await Expect(staff.GetByLabel("Reschedule as")).ToHaveValueAsync(deepDiveId);
         await staff.Locator(".slots a").Nth(2).ClickAsync();
         await Expect(staff.Locator("#f-type")).ToContainTextAsync("Appointment type: Deep dive (60 minutes)");
@@ -268,15 +267,4 @@ public sealed class TeamScreensTests(RendezvousServer server)
 
     private static Dictionary<string, int> Priorities(JsonNode page) =>
         page["teamMembers"]!.AsArray().ToDictionary(m => m!["userId"]!.GetValue<string>(), m => m!["priority"]!.GetValue<int>());
-
-    /// <summary>The reschedule screen at <paramref name="url"/>, for the type <paramref name="typeId"/>, opened on <paramref name="day"/>.</summary>
-    private static string OnDay(string url, string typeId, string day)
-    {
-        var uri = new Uri(url);
-        var query = System.Web.HttpUtility.ParseQueryString(uri.Query);
-        query["type"] = typeId;
-        query["date"] = day;
-        query["tz"] = "UTC";
-        return uri.GetLeftPart(UriPartial.Path) + "?" + query;
-    }
 }

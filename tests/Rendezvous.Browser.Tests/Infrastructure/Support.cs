@@ -80,6 +80,24 @@ public static class Screens
 public static class Arrange
 {
     /// <summary>
+    /// A slot picker's <paramref name="url"/> opened on <paramref name="day"/> (and the type <paramref name="typeId"/>): a whole
+    /// free day, since the picker opens on the first day with times, which late in the evening is today's last hour.
+    /// </summary>
+    public static string OnDay(string url, string day, string? typeId = null)
+    {
+        var uri = new Uri(url);
+        var query = System.Web.HttpUtility.ParseQueryString(uri.Query);
+        query["date"] = day;
+        if (typeId is not null)
+        {
+            query["type"] = typeId;
+            query["tz"] = "UTC";
+        }
+
+        return uri.GetLeftPart(UriPartial.Path) + "?" + query;
+    }
+
+    /// <summary>
     /// The date <paramref name="days"/> from today, as the database (and so the server) sees it in UTC: tests do not read
     /// the system clock.
     /// </summary>
